@@ -1,0 +1,159 @@
+"""The ``reflectevo-bench`` command line."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+from rich.console import Console
+
+from reflectevo_bench.errors import BenchError
+
+console = Console(stderr=False)
+
+
+def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Bad input: one line on stderr, exit code 2. Tracebacks are left for bugs."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except BenchError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper
+
+
+def _quiet_libraries() -> None:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    for name in ("lm_eval", "lm-eval", "transformers", "datasets", "accelerate"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    try:
+        import transformers
+
+        transformers.logging.set_verbosity_error()
+        transformers.logging.disable_progress_bar()
+    except ImportError:
+        pass
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="reflectevo-bench")
+def main() -> None:
+    """Measure and train LLM self-reflection: attempt → verifier → reflection → retry."""
+    _quiet_libraries()
+
+
+@main.command()
+@click.option("--model", default="hf", show_default=True, help="lm-eval model type: hf, vllm, local-chat-completions, ...")
+@click.option("--model-args", default=None, help="K=V,... for the model (hf default: SmolLM2-135M-Instruct).")
+@click.option("--reflector-model", default=None, help="A separate model type that writes the reflection turns.")
+@click.option("--reflector-model-args", default=None, help="K=V,... for the Reflector model.")
+@click.option("--tasks", default=None, help="Task names or YAML paths, comma-separated (default: countdown).")
+@click.option("--protocol", default="reflect", show_default=True, help="reflect | retry | self-refine | single")
+@click.option("--attempts", type=int, default=None, help="Rounds K (default 2; 1 for single).")
+@click.option("--limit", type=int, default=None, help="First N docs per task (default 12 with no --tasks).")
+@click.option("--seed", type=int, default=1234, show_default=True)
+@click.option("--batch-size", default="16", show_default=True, help="Backend batch size, or auto.")
+@click.option("--gen-kwargs", default=None, help="K=V,... over the task's (default do_sample=False,max_gen_toks=512).")
+@click.option("--data-dir", default=None, help="Folder with local benchmark files (instead of the hub).")
+@click.option("--output", default=None, help="Run dir (default runs/<time>-<protocol>).")
+@click.option("--resume", is_flag=True, help="Continue the run in --output without redoing finished docs.")
+@click.option("--chunk-size", type=int, default=256, show_default=True, help="Docs per chunk (one call per phase per chunk).")
+@click.option("--system-instruction", default=None, help="System message for every conversation.")
+@click.option("--device", default=None, help="Device for hf models (default: cuda if available, else cpu).")
+@friendly_errors
+def run(**kwargs: Any) -> None:
+    """Run tasks under a reflection protocol and write records and results."""
+    from reflectevo_bench.harness.run import RunOptions, run as run_eval
+
+    run_eval(RunOptions(**kwargs), console)
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--rescore", is_flag=True, help="Re-run the verifiers on the recorded responses.")
+@friendly_errors
+def results(run_dir: Path, rescore: bool) -> None:
+    """Recompute results.json from a run's records (no model call)."""
+    from reflectevo_bench.harness.progress import summary_table
+    from reflectevo_bench.harness.records import read_run_records
+    from reflectevo_bench.harness.rescore import rescore_records
+    from reflectevo_bench.harness.results import RESULTS, build_results, write_results
+    from reflectevo_bench.harness.run import load_eval_tasks
+    from reflectevo_bench.harness.run_dir import read_manifest, write_json_atomic
+
+    if not rescore:
+        out = write_results(run_dir)
+    else:
+        manifest = read_manifest(run_dir)
+        ident = manifest["identity"]
+        tasks = load_eval_tasks(",".join(ident["tasks"]), ident.get("data_dir"), ident.get("limit"))
+        records = rescore_records(read_run_records(run_dir), {t.name: t for t in tasks}, ident["protocol"],
+                                  ident["attempts"])
+        out = {**build_results(manifest, records), "rescored": True}
+        write_json_atomic(run_dir / RESULTS, out)
+    console.print(summary_table(out))
+
+
+@main.command()
+@click.option("--task", "task_name", required=True, help="Task name or YAML path.")
+@click.option("--predictions", required=True, type=click.Path(path_type=Path),
+              help='JSONL rows {"doc": <dataset row>, "response": "..."} or {"doc_id": N, "response": "..."}.')
+@click.option("--output", required=True, type=click.Path(path_type=Path))
+@click.option("--data-dir", default=None)
+@friendly_errors
+def score(task_name: str, predictions: Path, output: Path, data_dir: str | None) -> None:
+    """Score existing model outputs with a task's verifier (no model call)."""
+    from reflectevo_bench.harness.run import load_eval_tasks
+    from reflectevo_bench.harness.score import read_predictions, score_predictions, write_scores
+
+    rows = read_predictions(predictions)
+    tasks = load_eval_tasks(task_name, data_dir, None)
+    if len(tasks) != 1:
+        raise BenchError(f"--task {task_name} is a group of {len(tasks)} tasks: score one task at a time")
+    summary = write_scores(output, tasks[0].name, score_predictions(tasks[0], rows))
+    console.print(f"{summary['task']}: n={summary['n']} accuracy={100 * summary['accuracy']:.1f}% → {output}")
+
+
+@main.group()
+def tasks() -> None:
+    """Inspect the available tasks."""
+
+
+@tasks.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Also list lm-eval's own tasks.")
+def tasks_list(show_all: bool) -> None:
+    """List the tasks that ship with reflectevo-bench."""
+    from reflectevo_bench.tasks.registry import own_task_names, task_manager
+
+    names = own_task_names()
+    for name in names:
+        click.echo(name)
+    if show_all:
+        for name in task_manager(with_lm_eval=True).all_tasks:
+            if name not in names:
+                click.echo(name)
+
+
+def _attach_optional_groups() -> None:
+    for module, attr in (("reflectevo_bench.models.cli", "models"), ("reflectevo_bench.sandbox.cli", "sandbox")):
+        try:
+            mod = __import__(module, fromlist=[attr])
+        except ImportError:
+            continue
+        main.add_command(getattr(mod, attr))
+
+
+_attach_optional_groups()
+
+if __name__ == "__main__":
+    main()

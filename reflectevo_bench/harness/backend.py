@@ -1,0 +1,143 @@
+"""A thin driver around an lm-eval LM object: chat rendering, batched generation, caching, token counts."""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from reflectevo_bench.errors import BenchError
+from reflectevo_bench.harness.response_cache import ResponseCache, request_key
+
+
+@dataclass
+class Generated:
+    text: str
+    cached: bool
+    latency_s: float
+
+
+def parse_model_args(text: str | None) -> dict[str, str]:
+    """`K=V,K=V` as lm-eval parses it, with one clear error for anything else."""
+    args: dict[str, str] = {}
+    for part in (text or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip():
+            raise BenchError(f"bad --model-args entry '{part}': expected KEY=VALUE pairs separated by commas")
+        args[key.strip()] = value.strip()
+    return args
+
+
+def format_model_args(args: dict[str, str]) -> str:
+    return ",".join(f"{k}={v}" for k, v in args.items())
+
+
+def _looks_local(value: str) -> bool:
+    return value.startswith(("/", "./", "../", "~")) or Path(value).exists()
+
+
+def build_lm(model: str, model_args: dict[str, str], batch_size: int | str, device: str | None = None) -> Any:
+    """Instantiate a model from lm-eval's registry (``hf``, ``vllm``, ``local-chat-completions``, …)."""
+    from lm_eval.api.registry import get_model
+
+    try:
+        cls = get_model(model)
+    except (ValueError, KeyError):
+        raise BenchError(f"unknown --model '{model}': use an lm-eval model type such as hf, vllm, local-chat-completions") from None
+    pretrained = model_args.get("pretrained")
+    if pretrained and _looks_local(pretrained) and not Path(pretrained).expanduser().exists():
+        raise BenchError(f"model path {pretrained} does not exist: pass an existing folder or a hub id as pretrained=")
+    extra: dict[str, Any] = {"batch_size": batch_size}
+    if device:
+        extra["device"] = device
+    try:
+        return cls.create_from_arg_string(format_model_args(model_args), extra)
+    except BenchError:
+        raise
+    except ImportError as exc:
+        raise BenchError(f"--model {model} needs an optional dependency: {exc} (e.g. pip install 'reflectevo-bench[vllm]')") from None
+    except (OSError, ValueError, TypeError) as exc:
+        raise BenchError(f"cannot load model {model} with '{format_model_args(model_args)}': {' '.join(str(exc).split())[:300]}") from None
+
+
+class Backend:
+    """Generates for many prompts in one LM call; answers repeated requests from the response cache."""
+
+    def __init__(self, lm: Any, role: str, cache: ResponseCache | None = None) -> None:
+        self.lm = lm
+        self.role = role
+        self.use_cache(cache or ResponseCache(None))
+        self._quiet = "disable_tqdm" in inspect.signature(lm.generate_until).parameters
+
+    def use_cache(self, cache: ResponseCache) -> None:
+        """Answer repeated requests from ``cache`` and file every new response in it as its batch returns."""
+        self.cache = cache
+        if hasattr(self.lm, "set_cache_hook"):
+            self.lm.set_cache_hook(cache)
+
+    def render(self, messages: list[dict[str, str]], add_generation_prompt: bool = True) -> str:
+        return self.lm.apply_chat_template(messages, add_generation_prompt=add_generation_prompt)
+
+    def check_chat_template(self) -> None:
+        try:
+            self.render([{"role": "user", "content": "ping"}, {"role": "assistant", "content": "pong"},
+                         {"role": "user", "content": "again"}])
+        except Exception as exc:
+            raise BenchError(
+                f"the {self.role} model cannot render a multi-turn chat ({' '.join(str(exc).split())[:200]}): "
+                "use an instruct/chat model with a chat template"
+            ) from None
+
+    def count_tokens(self, text: str) -> int | None:
+        encode = getattr(self.lm, "tok_encode", None)
+        if encode is None:
+            return None
+        try:
+            return len(encode(text))
+        except Exception:
+            return None
+
+    def generate(self, requests: list[tuple[str, dict[str, Any]]],
+                 on_result: Callable[[str], None] | None = None) -> list[Generated]:
+        """One backend call for every request not already cached; results in request order."""
+        from lm_eval.api.instance import Instance
+
+        keys = [request_key(ctx, kw) for ctx, kw in requests]
+        out: list[Generated | None] = [None] * len(requests)
+        misses = []
+        for i, key in enumerate(keys):
+            hit = self.cache.get(key)
+            if hit is not None:
+                out[i] = Generated(hit, True, 0.0)
+                if on_result:
+                    on_result(hit)
+            else:
+                misses.append(i)
+        if misses:
+            for i in misses:
+                self.cache.expect(requests[i][0], keys[i])
+            self.cache.listener = on_result
+            instances = [
+                Instance("generate_until", {}, (requests[i][0], copy.deepcopy(requests[i][1])), 0) for i in misses
+            ]
+            start = time.perf_counter()
+            try:
+                texts = self.lm.generate_until(instances, disable_tqdm=True) if self._quiet else \
+                    self.lm.generate_until(instances)
+            finally:
+                self.cache.listener = None
+                self.cache.clear_pending()
+            share = (time.perf_counter() - start) / len(misses)
+            for i, text in zip(misses, texts):
+                if keys[i] not in self.cache.entries:  # an LM that does not call the cache hook
+                    self.cache.put(keys[i], text)
+                    if on_result:
+                        on_result(text)
+                out[i] = Generated(text, False, share)
+        return out  # type: ignore[return-value]

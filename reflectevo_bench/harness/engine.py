@@ -1,0 +1,154 @@
+"""The protocol engine: every phase is one batched backend call over all pending docs of all tasks.
+
+Docs are processed in chunks (one call per phase per chunk); a doc's record is written the moment it finishes,
+so a crash loses at most the chunk's unfinished docs, and their already-returned responses sit in the cache.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from reflectevo_bench.harness.backend import Backend
+from reflectevo_bench.harness.protocols import Prompter, Protocol
+from reflectevo_bench.tasks.eval_task import EvalTask, doc_hash
+from reflectevo_bench.tasks.verdict import Verdict
+
+
+@dataclass
+class DocState:
+    task: EvalTask
+    doc_id: int
+    doc: dict
+    prompter: Prompter
+    gen_kwargs: dict[str, Any]
+    messages: list[dict[str, str]] = field(default_factory=list)
+    turns: list[dict[str, Any]] = field(default_factory=list)
+    verdicts: list[Verdict] = field(default_factory=list)
+
+
+@dataclass
+class EngineConfig:
+    protocol: Protocol
+    attempts: int
+    gen_defaults: dict[str, Any]
+    gen_overrides: dict[str, Any]
+    chunk_size: int = 256
+    system_instruction: str | None = None
+
+
+class Engine:
+    def __init__(self, config: EngineConfig, generator: Backend, reflector: Backend | None,
+                 write: Callable[[dict[str, Any]], None], progress: Any = None) -> None:
+        self.cfg = config
+        self.generator = generator
+        self.reflector = reflector or generator
+        self.write = write
+        self.progress = progress
+
+    def run(self, pending: list[tuple[EvalTask, int]]) -> None:
+        size = max(1, self.cfg.chunk_size)
+        chunks = [pending[i:i + size] for i in range(0, len(pending), size)]
+        for number, chunk in enumerate(chunks, 1):
+            label = f" (chunk {number}/{len(chunks)})" if len(chunks) > 1 else ""
+            self._run_chunk(chunk, label)
+
+    def _state(self, task: EvalTask, doc_id: int) -> DocState:
+        prompter = Prompter(self.cfg.protocol, task.reflection.templates, task.reflection.answer_format)
+        gen_kwargs = task.generation_kwargs(self.cfg.gen_defaults, self.cfg.gen_overrides)
+        return DocState(task, doc_id, task.docs[doc_id], prompter, gen_kwargs)
+
+    def _run_chunk(self, chunk: list[tuple[EvalTask, int]], label: str) -> None:
+        states = [self._state(task, doc_id) for task, doc_id in chunk]
+        self._attempt_phase(states, 1, label)
+        for k in range(2, self.cfg.attempts + 1):
+            going = []
+            for state in states:
+                if self.cfg.protocol.continues(state.verdicts[-1]):
+                    going.append(state)
+                else:
+                    self._finish(state)
+            states = going
+            if not states:
+                return
+            if self.cfg.protocol.reflects:
+                self._reflection_phase(states, k, label)
+            self._attempt_phase(states, k, label)
+        for state in states:
+            self._finish(state)
+
+    def _generate(self, backend: Backend, phase: str, states: list[DocState], label: str,
+                  requests: list[tuple[list[dict[str, str]], str]]) -> list[Any]:
+        if self.progress is not None:
+            self.progress.start_phase(phase + label, len(states))
+        advance = self.progress.advance if self.progress is not None else None
+        outs = backend.generate([(prompt, s.gen_kwargs) for s, (_, prompt) in zip(states, requests)], advance)
+        if self.progress is not None:
+            self.progress.end_phase()
+        return outs
+
+    def _turn(self, backend: Backend, kind: str, number: int, state: DocState, messages: list[dict[str, str]],
+              prompt: str, out: Any) -> dict[str, Any]:
+        return {
+            "kind": kind,
+            "attempt" if kind == "attempt" else "before_attempt": number,
+            "model": "reflector" if backend is not self.generator else "generator",
+            "messages": messages,
+            "prompt": prompt,
+            "gen_kwargs": state.gen_kwargs,
+            "response": out.text,
+            "prompt_tokens": backend.count_tokens(prompt),
+            "completion_tokens": backend.count_tokens(out.text),
+            "timing": {"latency_s": round(out.latency_s, 6), "cached": out.cached},
+        }
+
+    def _attempt_phase(self, states: list[DocState], k: int, label: str) -> None:
+        requests = []
+        for state in states:
+            if k == 1:
+                messages, prompt = state.task.first_turn(state.doc, self.generator.render, self.cfg.system_instruction)
+            else:
+                messages = state.messages + [{"role": "user", "content": state.prompter.retry_request(state.verdicts[-1])}]
+                prompt = self.generator.render(messages)
+            requests.append((messages, prompt))
+        outs = self._generate(self.generator, f"attempt {k}", states, label, requests)
+        for state, (messages, prompt), out in zip(states, requests, outs):
+            verdict = state.task.verify(state.doc, out.text)
+            turn = self._turn(self.generator, "attempt", k, state, messages, prompt, out)
+            turn["extracted"] = verdict.extracted
+            turn["verdict"] = verdict.to_dict()
+            state.turns.append(turn)
+            state.verdicts.append(verdict)
+            state.messages = _with_reply(messages, out.text)
+
+    def _reflection_phase(self, states: list[DocState], k: int, label: str) -> None:
+        requests = []
+        for state in states:
+            messages = state.messages + [{"role": "user", "content": state.prompter.reflection_request(state.verdicts[-1])}]
+            requests.append((messages, self.reflector.render(messages)))
+        outs = self._generate(self.reflector, f"reflection {k - 1}", states, label, requests)
+        for state, (messages, prompt), out in zip(states, requests, outs):
+            state.turns.append(self._turn(self.reflector, "reflection", k, state, messages, prompt, out))
+            state.messages = _with_reply(messages, out.text)
+
+    def _finish(self, state: DocState) -> None:
+        made = [v.correct for v in state.verdicts]
+        self.write({
+            "task": state.task.name,
+            "doc_id": state.doc_id,
+            "doc_hash": doc_hash(state.doc),
+            "doc": state.doc,
+            "target": state.task.target(state.doc),
+            "protocol": self.cfg.protocol.name,
+            "feedback_mode": self.cfg.protocol.feedback_mode,
+            "correct": made,
+            "correct_at": self.cfg.protocol.correct_at(made, self.cfg.attempts),
+            "turns": state.turns,
+        })
+
+
+def _with_reply(messages: list[dict[str, str]], text: str) -> list[dict[str, str]]:
+    """The conversation after the model's reply (a gen_prefix assistant turn is continued, not repeated)."""
+    if messages and messages[-1]["role"] == "assistant":
+        return messages[:-1] + [{"role": "assistant", "content": messages[-1]["content"] + text}]
+    return messages + [{"role": "assistant", "content": text}]

@@ -1,0 +1,100 @@
+"""Reflection protocols: which docs go on after each attempt and what the model is told between attempts.
+
+- ``single``: one attempt (the lm-eval baseline).
+- ``reflect`` (ReflectEvo, Reflect-Retry-Reward): wrong docs hear the verifier's feedback, write a reflection
+  (analysis + plan, no answer), then retry with the reflection in context. Right docs stop.
+- ``retry`` (control): as ``reflect`` without the reflection turn.
+- ``self-refine`` (intrinsic, no oracle): every doc reflects without being told whether it was right.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from reflectevo_bench.errors import BenchError
+from reflectevo_bench.tasks.verdict import Verdict
+
+TEMPLATES_FILE = Path(__file__).resolve().parent / "templates" / "protocols.yaml"
+
+
+@lru_cache(maxsize=1)
+def default_templates() -> dict[str, str]:
+    with open(TEMPLATES_FILE, encoding="utf-8") as fh:
+        return {k: str(v) for k, v in yaml.safe_load(fh).items()}
+
+
+@dataclass(frozen=True)
+class Protocol:
+    name: str
+    feedback_mode: str  # "oracle": the model is told its attempt was wrong; "none": it is not
+    reflects: bool
+    stop_when_correct: bool
+
+    def continues(self, last: Verdict) -> bool:
+        """Whether a doc whose latest attempt got ``last`` goes on to another round."""
+        return not (self.stop_when_correct and last.correct)
+
+    def correct_at(self, made: list[bool], attempts: int) -> list[bool]:
+        """Correctness after each of ``attempts`` rounds; a doc that stopped keeps its last verdict.
+
+        For stop-when-correct protocols a doc counts as right at round k once any attempt up to k was right
+        (ReflectEvo's acc@t2 = right at 1 + wrong at 1 and right at 2).
+        """
+        out = []
+        for k in range(attempts):
+            upto = made[: k + 1]
+            out.append(any(upto) if self.stop_when_correct else upto[-1])
+        return out
+
+
+PROTOCOLS = {
+    "single": Protocol("single", "none", reflects=False, stop_when_correct=True),
+    "reflect": Protocol("reflect", "oracle", reflects=True, stop_when_correct=True),
+    "retry": Protocol("retry", "oracle", reflects=False, stop_when_correct=True),
+    "self-refine": Protocol("self-refine", "none", reflects=True, stop_when_correct=False),
+}
+
+
+def get_protocol(name: str, attempts: int) -> Protocol:
+    if name not in PROTOCOLS:
+        raise BenchError(f"unknown --protocol '{name}': choose one of {', '.join(PROTOCOLS)}")
+    if attempts < 1:
+        raise BenchError("--attempts must be at least 1")
+    if name == "single" and attempts != 1:
+        raise BenchError("--protocol single makes exactly one attempt: drop --attempts or use another protocol")
+    if name != "single" and attempts < 2:
+        raise BenchError(f"--protocol {name} needs --attempts 2 or more (use --protocol single for one attempt)")
+    return PROTOCOLS[name]
+
+
+class Prompter:
+    """Builds the user turns between attempts from templates (defaults, then the task's overrides)."""
+
+    def __init__(self, protocol: Protocol, overrides: dict[str, str], answer_format: str) -> None:
+        self.protocol = protocol
+        self.templates = {**default_templates(), **overrides}
+        self.answer_format = answer_format
+
+    def _fill(self, key: str, feedback: str = "") -> str:
+        text = self.templates[key].format(feedback=feedback, answer_format=self.answer_format)
+        return "\n".join(line.rstrip() for line in text.strip().splitlines())
+
+    def feedback(self, verdict: Verdict) -> str:
+        head = self.templates["feedback_incorrect"]
+        return f"{head}\n{verdict.feedback}".strip() if verdict.feedback else head
+
+    def reflection_request(self, last: Verdict) -> str:
+        if self.protocol.feedback_mode == "oracle":
+            return self._fill("reflect", self.feedback(last))
+        return self._fill("self_refine_review")
+
+    def retry_request(self, last: Verdict) -> str:
+        if not self.protocol.reflects:
+            return self._fill("retry", self.feedback(last))
+        if self.protocol.feedback_mode == "oracle":
+            return self._fill("retry_after_reflection")
+        return self._fill("self_refine_retry")

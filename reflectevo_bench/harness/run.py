@@ -1,0 +1,186 @@
+"""``reflectevo-bench run``: validate everything, then drive the engine and write records and results."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from reflectevo_bench.errors import BenchError
+from reflectevo_bench.harness import run_dir as rd
+from reflectevo_bench.harness.backend import Backend, build_lm, format_model_args, parse_model_args
+from reflectevo_bench.harness.engine import Engine, EngineConfig
+from reflectevo_bench.harness.environment import git_hash, package_versions, set_seeds
+from reflectevo_bench.harness.gen_kwargs import DEFAULT_GEN_KWARGS, parse_gen_kwargs
+from reflectevo_bench.harness.progress import RunProgress, summary_table
+from reflectevo_bench.harness.protocols import get_protocol
+from reflectevo_bench.harness.records import SampleWriter, read_run_records
+from reflectevo_bench.harness.response_cache import ResponseCache
+from reflectevo_bench.harness.results import write_results
+from reflectevo_bench.tasks.eval_task import EvalTask, doc_hash
+from reflectevo_bench.tasks.registry import load_lm_eval_tasks
+
+DEFAULT_TASKS = "countdown"
+DEFAULT_MODEL_ALIAS = "smollm2-135m"
+DEFAULT_LIMIT = 12  # the no-options run finishes in about 3 minutes on 2 CPU cores
+
+
+@dataclass
+class RunOptions:
+    model: str = "hf"
+    model_args: str | None = None
+    reflector_model: str | None = None
+    reflector_model_args: str | None = None
+    tasks: str | None = None
+    protocol: str = "reflect"
+    attempts: int | None = None
+    limit: int | None = None
+    seed: int = 1234
+    batch_size: str = "16"
+    gen_kwargs: str | None = None
+    data_dir: str | None = None
+    output: str | None = None
+    resume: bool = False
+    chunk_size: int = 256
+    system_instruction: str | None = None
+    device: str | None = None
+
+
+def resolve_model_args(model: str, raw: str | None, console: Console | None) -> dict[str, str]:
+    """Parse model args; an ``hf`` model with no ``pretrained`` is the default SmolLM2-135M-Instruct."""
+    args = parse_model_args(raw)
+    if model == "hf":
+        from reflectevo_bench.models.registry import MODEL_ALIASES, resolve_model_alias
+
+        if "pretrained" not in args:
+            if console:
+                console.print("[dim]no pretrained= given: using SmolLM2-135M-Instruct (prepared once for offline use)[/]")
+            args = {"pretrained": DEFAULT_MODEL_ALIAS, **args}
+        if args["pretrained"].strip().lower() in MODEL_ALIASES:
+            try:
+                args["pretrained"] = str(resolve_model_alias(args["pretrained"]))
+            except Exception as exc:
+                raise BenchError(f"cannot prepare model '{args['pretrained']}': {' '.join(str(exc).split())[:300]}") from None
+    return args
+
+
+def _batch_size(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise BenchError(f"--batch-size must be a positive integer or 'auto', got '{text}'") from None
+    if value < 1:
+        raise BenchError(f"--batch-size must be a positive integer or 'auto', got '{text}'")
+    return value
+
+
+def _device(model: str, model_args: dict[str, str], device: str | None) -> str | None:
+    if device or model != "hf" or "device" in model_args:
+        return device
+    import torch
+
+    return None if torch.cuda.is_available() else "cpu"
+
+
+def load_eval_tasks(specs: str | None, data_dir: str | None, limit: int | None) -> list[EvalTask]:
+    names = [s.strip() for s in (specs or DEFAULT_TASKS).split(",") if s.strip()]
+    if limit is not None and limit < 1:
+        raise BenchError(f"--limit must be at least 1, got {limit}")
+    loaded = load_lm_eval_tasks(names, data_dir)
+    return [EvalTask.from_lm_eval(name, task, limit) for name, task in loaded.items()]
+
+
+def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any]]:
+    attempts = opts.attempts if opts.attempts is not None else (1 if opts.protocol == "single" else 2)
+    protocol = get_protocol(opts.protocol, attempts)
+    gen_overrides = parse_gen_kwargs(opts.gen_kwargs)
+    batch_size = _batch_size(opts.batch_size)
+    if opts.chunk_size < 1:
+        raise BenchError("--chunk-size must be at least 1")
+    limit = opts.limit if opts.limit is not None else (DEFAULT_LIMIT if opts.tasks is None else None)
+    tasks = load_eval_tasks(opts.tasks, opts.data_dir, limit)
+    model_args = resolve_model_args(opts.model, opts.model_args, console)
+    reflector_args = None
+    if opts.reflector_model or opts.reflector_model_args:
+        reflector_model = opts.reflector_model or opts.model
+        reflector_args = resolve_model_args(reflector_model, opts.reflector_model_args, console)
+    identity = {
+        "model": opts.model, "model_args": format_model_args(model_args),
+        "reflector_model": (opts.reflector_model or opts.model) if reflector_args is not None else None,
+        "reflector_model_args": format_model_args(reflector_args) if reflector_args is not None else None,
+        "tasks": [t.name for t in tasks], "protocol": protocol.name, "attempts": attempts, "limit": limit,
+        "seed": opts.seed, "gen_kwargs": gen_overrides, "system_instruction": opts.system_instruction,
+        "data_dir": str(Path(opts.data_dir).resolve()) if opts.data_dir else None,
+    }
+    out_dir = Path(opts.output or f"runs/{dt.datetime.now():%Y%m%d-%H%M%S}-{protocol.name}")
+    manifest = rd.check_output_dir(out_dir, identity, opts.resume)
+    if manifest is not None:
+        _check_docs_unchanged(out_dir, tasks)
+
+    seeds = set_seeds(opts.seed)
+    generator_lm = build_lm(opts.model, model_args, batch_size, _device(opts.model, model_args, opts.device))
+    reflector_lm = None
+    if reflector_args is not None:
+        model = identity["reflector_model"]
+        reflector_lm = build_lm(model, reflector_args, batch_size, _device(model, reflector_args, opts.device))
+    generator = Backend(generator_lm, "generator")
+    generator.check_chat_template()
+    reflector = Backend(reflector_lm, "reflector") if reflector_lm is not None else None
+    if reflector is not None:
+        reflector.check_chat_template()
+
+    if manifest is None:
+        manifest = rd.start_manifest(out_dir, identity, {
+            "tasks": [t.name for t in tasks],
+            "task_configs": {t.name: t.task.dump_config() for t in tasks},
+            "task_versions": {t.name: t.version for t in tasks},
+            "task_sizes": {t.name: len(t.task.eval_docs) for t in tasks},
+            "task_sizes_limited": {t.name: len(t.docs) for t in tasks},
+            "verifiers": {t.name: t.verifier_name for t in tasks},
+            "feedback_mode": protocol.feedback_mode,
+            "gen_defaults": DEFAULT_GEN_KWARGS,
+            "seeds": seeds, "package_versions": package_versions(), "git_hash": git_hash(),
+            "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        })
+    generator.use_cache(ResponseCache(out_dir / "cache" / "generator.jsonl"))
+    if reflector is not None:
+        reflector.use_cache(ResponseCache(out_dir / "cache" / "reflector.jsonl"))
+
+    done = {(t, r["doc_id"]) for t, recs in read_run_records(out_dir).items() for r in recs}
+    pending = [(t, i) for t in tasks for i in range(len(t.docs)) if (t.name, i) not in done]
+    if done:
+        console.print(f"resuming: {len(done)} docs already finished, {len(pending)} to go")
+
+    config = EngineConfig(protocol, attempts, DEFAULT_GEN_KWARGS, gen_overrides, opts.chunk_size, opts.system_instruction)
+    writer = SampleWriter(out_dir)
+    started = time.time()
+    try:
+        with RunProgress(console, generator.count_tokens) as progress:
+            Engine(config, generator, reflector, writer.write, progress).run(pending)
+    finally:
+        writer.close()
+        generator.cache.close()
+        if reflector is not None:
+            reflector.cache.close()
+    rd.add_session(out_dir, manifest, {"started": started, "wall_s": round(time.time() - started, 3),
+                                        "docs": len(pending)})
+    results = write_results(out_dir)
+    console.print(summary_table(results))
+    console.print(f"records and results in {out_dir}")
+    return out_dir, results
+
+
+def _check_docs_unchanged(out_dir: Path, tasks: list[EvalTask]) -> None:
+    by_name = {t.name: t for t in tasks}
+    for task, recs in read_run_records(out_dir).items():
+        t = by_name.get(task)
+        for rec in recs:
+            if t is None or rec["doc_id"] >= len(t.docs) or doc_hash(t.docs[rec["doc_id"]]) != rec["doc_hash"]:
+                raise BenchError(f"--resume: doc {rec['doc_id']} of task '{task}' changed since the run started; "
+                                 "start a new run in another directory")

@@ -1,0 +1,64 @@
+"""``reflectevo-bench score``: a task's verifier over existing model outputs, with no model call."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from reflectevo_bench.errors import BenchError
+from reflectevo_bench.harness.run_dir import write_json_atomic
+from reflectevo_bench.tasks.eval_task import EvalTask
+
+
+def read_predictions(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        raise BenchError(f"--predictions {path} does not exist")
+    rows = []
+    with open(path, encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise BenchError(f"{path} line {number}: not valid JSON ({exc.msg})") from None
+            if not isinstance(row, dict) or not isinstance(row.get("response"), str):
+                raise BenchError(f"{path} line {number}: each row needs a string \"response\"")
+            if not isinstance(row.get("doc"), dict) and not isinstance(row.get("doc_id"), int):
+                raise BenchError(f"{path} line {number}: each row needs \"doc\" (a dataset row) or \"doc_id\" (an int)")
+            rows.append(row)
+    if not rows:
+        raise BenchError(f"--predictions {path} holds no rows")
+    return rows
+
+
+def score_predictions(task: EvalTask, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    raw = [r["doc"] for r in rows if isinstance(r.get("doc"), dict)]
+    processed = iter(task.raw_to_docs(raw) if raw else [])
+    out = []
+    for number, row in enumerate(rows, 1):
+        if isinstance(row.get("doc"), dict):
+            doc = next(processed)
+            doc_id = None
+        else:
+            doc_id = row["doc_id"]
+            if not 0 <= doc_id < len(task.docs):
+                raise BenchError(f"prediction row {number}: doc_id {doc_id} is outside 0..{len(task.docs) - 1}")
+            doc = task.docs[doc_id]
+        verdict = task.verify(doc, row["response"])
+        out.append({"row": number - 1, "doc_id": doc_id, **verdict.to_dict()})
+    return out
+
+
+def write_scores(out_dir: Path, task: str, scores: list[dict[str, Any]]) -> dict[str, Any]:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise BenchError(f"--output {out_dir} is a file, not a directory")
+    summary = {"task": task, "n": len(scores), "accuracy": sum(s["correct"] for s in scores) / len(scores)}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lines = "".join(json.dumps(s, ensure_ascii=False, default=str) + "\n" for s in scores)
+    tmp = out_dir / ".scores.jsonl.tmp"
+    tmp.write_text(lines, encoding="utf-8")
+    tmp.replace(out_dir / "scores.jsonl")
+    write_json_atomic(out_dir / "score.json", summary)
+    return summary

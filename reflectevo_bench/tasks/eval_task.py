@@ -1,0 +1,102 @@
+"""One task as the protocol engine sees it: docs, the attempt-1 chat, generation kwargs and a verifier."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from reflectevo_bench.errors import BenchError
+from reflectevo_bench.tasks.lmeval_verifier import LmEvalVerifier
+from reflectevo_bench.tasks.reflection_config import ReflectionConfig, resolve_callable
+from reflectevo_bench.tasks.verdict import Verdict
+
+FEWSHOT_SEED = 1234  # lm-eval's default fewshot_random_seed, so attempt 1 matches stock runs
+
+
+def doc_hash(doc: dict[str, Any]) -> str:
+    blob = json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass
+class EvalTask:
+    name: str
+    task: Any  # lm_eval ConfigurableTask
+    reflection: ReflectionConfig
+    verify: Callable[[dict, str], Verdict]
+    verifier_name: str
+    docs: list[dict] = field(default_factory=list)
+
+    @classmethod
+    def from_lm_eval(cls, name: str, task: Any, limit: int | None = None) -> "EvalTask":
+        if getattr(task, "OUTPUT_TYPE", None) != "generate_until":
+            raise BenchError(
+                f"task '{name}' has output_type '{getattr(task, 'OUTPUT_TYPE', None)}'; reflection protocols need "
+                "generative tasks (output_type: generate_until)"
+            )
+        metadata = task.config.metadata or {}
+        reflection = ReflectionConfig.from_metadata(name, metadata)
+        if reflection.verifier:
+            verify = resolve_callable(name, reflection.verifier, metadata.get("config_source"))
+            verifier_name = reflection.verifier
+        else:
+            verify = LmEvalVerifier(task, reflection.metric, reflection.filter)
+            verifier_name = verify.name
+        task.set_fewshot_seed(seed=FEWSHOT_SEED)
+        docs = list(task.eval_docs)
+        if limit is not None:
+            docs = docs[: max(0, int(limit))]
+        return cls(name, task, reflection, verify, verifier_name, docs)
+
+    @property
+    def version(self) -> Any:
+        return getattr(self.task, "VERSION", None)
+
+    def generation_kwargs(self, defaults: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+        """The task's generation_kwargs, our defaults for keys it leaves out, then the user's overrides."""
+        kwargs = dict(self.task.config.generation_kwargs or {})
+        for key, value in defaults.items():
+            kwargs.setdefault(key, value)
+        kwargs.update(overrides)
+        return kwargs
+
+    def first_turn(self, doc: dict, render: Callable[..., str], system_instruction: str | None = None
+                   ) -> tuple[list[dict[str, str]], str]:
+        """The attempt-1 messages and rendered prompt, built by lm-eval exactly as a stock chat run builds them."""
+        captured: list[list[dict[str, str]]] = []
+
+        def capture(messages: list[dict[str, str]], add_generation_prompt: bool = True) -> str:
+            captured.append([dict(m) for m in messages])
+            return render(messages, add_generation_prompt=add_generation_prompt)
+
+        task = self.task
+        num_fewshot = 0 if task.config.num_fewshot is None else task.config.num_fewshot
+        prompt = task.fewshot_context(
+            doc,
+            num_fewshot=num_fewshot,
+            system_instruction=system_instruction,
+            apply_chat_template=True,
+            fewshot_as_multiturn=False,
+            chat_template=capture,
+            gen_prefix=task.doc_to_prefix(doc),
+        )
+        if not isinstance(prompt, str) or not captured:
+            raise BenchError(f"task '{self.name}' builds multiple-input contexts, which protocols do not support")
+        return captured[-1], prompt
+
+    def target(self, doc: dict) -> Any:
+        try:
+            return self.task.doc_to_target(doc)
+        except Exception:  # a target is informative only; the verifier decides
+            return None
+
+    def raw_to_docs(self, rows: list[dict]) -> list[dict]:
+        """Turn raw dataset rows (the dataset's own schema) into docs, through the task's process_docs."""
+        process = self.task.config.process_docs
+        if not callable(process):
+            return rows
+        import datasets
+
+        return list(process(datasets.Dataset.from_list(rows)))

@@ -1,0 +1,64 @@
+"""Default verifier: a task's own lm-eval filter pipeline and metric decide correctness.
+
+This is what makes any lm-eval YAML (``filter_list`` + ``metric_list: exact_match``) run under every
+protocol with exactly the verdicts stock ``lm_eval.simple_evaluate`` would give attempt 1.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reflectevo_bench.errors import BenchError
+from reflectevo_bench.tasks.verdict import Verdict
+
+
+class LmEvalVerifier:
+    """Apply one filter ensemble of the task, then ``task.process_results``; correct iff metric == 1."""
+
+    def __init__(self, task: Any, metric: str | None = None, filter_name: str | None = None) -> None:
+        self.task = task
+        ensembles = list(getattr(task, "_filters", []))
+        if not ensembles:
+            raise BenchError(f"task '{task.task_name}' has no filter pipeline")
+        if filter_name is None:
+            self.ensemble = ensembles[0]
+        else:
+            named = [e for e in ensembles if e.name == filter_name]
+            if not named:
+                names = [e.name for e in ensembles]
+                raise BenchError(f"task '{task.task_name}': no filter named '{filter_name}' (has {names})")
+            self.ensemble = named[0]
+        metrics = list(task._metric_fn_list.keys())
+        if metric is None:
+            if not metrics:
+                raise BenchError(f"task '{task.task_name}' declares no metric; add metric_list or a reflection verifier")
+            metric = metrics[0]
+        self.metric = metric
+
+    @property
+    def name(self) -> str:
+        return f"lm-eval:{self.metric},{self.ensemble.name}"
+
+    def extract(self, doc: dict, response: str) -> Any:
+        resps: Any = [[response]]
+        for make_filter in self.ensemble.filters:
+            resps = list(make_filter().apply(resps, [doc]))
+        return resps[0]
+
+    def __call__(self, doc: dict, response: str) -> Verdict:
+        extracted = self.extract(doc, response)
+        scores = self.task.process_results(doc, [extracted])
+        if self.metric not in scores:
+            raise BenchError(
+                f"task '{self.task.task_name}': metric '{self.metric}' not produced by process_results "
+                f"(got {sorted(scores)})"
+            )
+        value = float(scores[self.metric])
+        correct = value >= 1.0
+        return Verdict(
+            correct=correct,
+            score=value,
+            feedback="",
+            extracted=extracted if isinstance(extracted, str) else repr(extracted),
+            details={"metric": self.metric, "filter": self.ensemble.name},
+        )

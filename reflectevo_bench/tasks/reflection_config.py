@@ -1,0 +1,78 @@
+"""The `reflection:` block a task YAML carries under `metadata:` (so stock lm-eval still loads it).
+
+```yaml
+metadata:
+  reflection:
+    verifier: reflectevo_bench.tasks.countdown.verifier:verify   # or "verifier.py:verify" beside the YAML
+    answer_format: "End with a line `Answer: <expression>`."
+    templates: {feedback_incorrect: "...", reflect: "..."}        # per-task protocol template overrides
+```
+Without a verifier the task's own lm-eval filters and metric decide correctness.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from reflectevo_bench.errors import BenchError
+
+KNOWN_KEYS = {"verifier", "answer_format", "templates", "metric", "filter"}
+
+
+@dataclass(frozen=True)
+class ReflectionConfig:
+    verifier: str | None = None
+    answer_format: str = ""
+    templates: dict[str, str] = field(default_factory=dict)
+    metric: str | None = None
+    filter: str | None = None
+
+    @classmethod
+    def from_metadata(cls, task_name: str, metadata: dict[str, Any] | None) -> "ReflectionConfig":
+        block = (metadata or {}).get("reflection") or {}
+        if not isinstance(block, dict):
+            raise BenchError(f"task '{task_name}': metadata.reflection must be a mapping, got {type(block).__name__}")
+        unknown = set(block) - KNOWN_KEYS
+        if unknown:
+            raise BenchError(
+                f"task '{task_name}': unknown key(s) {sorted(unknown)} in metadata.reflection; "
+                f"allowed: {sorted(KNOWN_KEYS)}"
+            )
+        templates = block.get("templates") or {}
+        if not isinstance(templates, dict):
+            raise BenchError(f"task '{task_name}': metadata.reflection.templates must be a mapping")
+        return cls(
+            verifier=block.get("verifier"),
+            answer_format=str(block.get("answer_format") or ""),
+            templates={str(k): str(v) for k, v in templates.items()},
+            metric=block.get("metric"),
+            filter=block.get("filter"),
+        )
+
+
+def resolve_callable(task_name: str, ref: str, yaml_path: str | None) -> Callable[..., Any]:
+    """Resolve `package.module:function` or `file.py:function` (relative to the task YAML)."""
+    module_ref, sep, attr = ref.partition(":")
+    if not sep or not attr:
+        raise BenchError(f"task '{task_name}': verifier '{ref}' must look like 'module:function' or 'file.py:function'")
+    if module_ref.endswith(".py"):
+        base = Path(yaml_path).parent if yaml_path and yaml_path != "inline" else Path.cwd()
+        file = (base / module_ref).resolve()
+        if not file.is_file():
+            raise BenchError(f"task '{task_name}': verifier file {file} does not exist")
+        spec = importlib.util.spec_from_file_location(f"_reflectevo_verifier_{file.stem}", file)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+    else:
+        try:
+            module = importlib.import_module(module_ref)
+        except ImportError as exc:
+            raise BenchError(f"task '{task_name}': cannot import verifier module '{module_ref}': {exc}") from None
+    fn = getattr(module, attr, None)
+    if not callable(fn):
+        raise BenchError(f"task '{task_name}': '{attr}' in '{module_ref}' is not a function")
+    return fn

@@ -1,0 +1,78 @@
+"""Finding and loading tasks through lm-eval's own TaskManager (built-in YAML folders + user paths)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from reflectevo_bench.errors import BenchError
+
+TASKS_ROOT = Path(__file__).resolve().parent
+
+
+def builtin_task_dirs() -> list[Path]:
+    """Every folder under tasks/ that holds a task YAML."""
+    return sorted({p.parent for p in TASKS_ROOT.rglob("*.yaml")})
+
+
+def task_manager(extra_paths: list[str] | None = None, data_dir: str | None = None, with_lm_eval: bool = False):
+    """A TaskManager that knows our tasks (and lm-eval's own when asked: indexing those takes seconds).
+
+    ``data_dir`` reaches every ``custom_dataset`` hook as a keyword argument (lm-eval passes metadata).
+    """
+    from lm_eval.tasks import TaskManager
+
+    include = [str(p) for p in builtin_task_dirs()] + list(extra_paths or [])
+    metadata = {"data_dir": str(Path(data_dir).resolve())} if data_dir else None
+    return TaskManager(include_path=include, metadata=metadata, include_defaults=with_lm_eval)
+
+
+def own_task_names() -> list[str]:
+    """Names of the tasks that ship with reflectevo-bench (not lm-eval's)."""
+    from lm_eval.tasks._yaml_loader import load_yaml
+
+    names = []
+    for path in sorted(TASKS_ROOT.rglob("*.yaml")):
+        cfg = load_yaml(path, resolve_func=False)
+        for key in ("task", "group"):
+            if isinstance(cfg.get(key), str):
+                names.append(cfg[key])
+    return sorted(set(names))
+
+
+def load_lm_eval_tasks(specs: list[str], data_dir: str | None = None) -> dict[str, Any]:
+    """Load registered names or YAML paths into lm-eval Task objects, one clear error per bad spec."""
+    if not specs:
+        raise BenchError("no tasks given: pass --tasks NAME[,NAME...] (see `reflectevo-bench tasks list`)")
+    if data_dir is not None and not Path(data_dir).is_dir():
+        raise BenchError(f"--data-dir {data_dir} is not a directory")
+    logging.getLogger("lm_eval").setLevel(logging.ERROR)
+    paths = []
+    for spec in specs:
+        if spec.endswith((".yaml", ".yml")):
+            if not Path(spec).is_file():
+                raise BenchError(f"task file {spec} does not exist")
+            paths.append(str(Path(spec).resolve().parent))
+    tm = task_manager(sorted(set(paths)), data_dir)
+    names = [s for s in specs if not s.endswith((".yaml", ".yml"))]
+    if any(name not in tm.all_tasks for name in names):
+        tm = task_manager(sorted(set(paths)), data_dir, with_lm_eval=True)
+    tasks: dict[str, Any] = {}
+    for spec in specs:
+        is_path = spec.endswith((".yaml", ".yml"))
+        if not is_path and spec not in tm.all_tasks:
+            raise BenchError(f"unknown task '{spec}': see `reflectevo-bench tasks list`, or pass a path to a task YAML")
+        try:
+            loaded = tm.load(str(Path(spec).resolve()) if is_path else spec)
+        except BenchError:
+            raise
+        except Exception as exc:  # lm-eval raises many kinds for bad YAML / missing data
+            raise BenchError(f"cannot load task '{spec}': {_one_line(exc)}") from None
+        tasks.update(loaded["tasks"])
+    return tasks
+
+
+def _one_line(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}".strip()
+    return " ".join(text.split())[:400]
