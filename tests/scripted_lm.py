@@ -1,0 +1,68 @@
+"""A deterministic lm-eval LM for protocol tests: it answers from each doc's script in the toy dataset.
+
+Its chat template renders the messages as JSON, so every reply can be traced to the exact conversation sent.
+Every generate_until call is logged, which lets tests check phase batching.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from lm_eval.api.model import LM
+from lm_eval.api.registry import register_model
+
+SCRIPTS = {r["id"]: r for r in map(json.loads, (Path(__file__).parent / "fixtures" / "toy" / "toy_scripted.jsonl")
+                                                .read_text().splitlines())}
+REFLECTION_MARKERS = ("Reflect on your previous answer", "Review your previous answer")
+
+
+def _is_reflection_request(text: str) -> bool:
+    return any(marker in text for marker in REFLECTION_MARKERS)
+
+
+class _ScriptedBase(LM):
+    calls: list[list[list[dict]]] = []
+    prefix = ""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__()
+
+    def apply_chat_template(self, chat_history, add_generation_prompt=True) -> str:
+        return json.dumps(chat_history)
+
+    def reply(self, messages: list[dict]) -> str:
+        doc_id = int(re.match(r"Doc (\d+)", messages[0]["content"]).group(1))
+        script = SCRIPTS[doc_id]
+        users = [m["content"] for m in messages if m["role"] == "user"]
+        if _is_reflection_request(users[-1]):
+            return self.prefix + script["reflections"][sum(map(_is_reflection_request, users)) - 1]
+        return script["attempts"][sum(not _is_reflection_request(u) for u in users) - 1]
+
+    def generate_until(self, requests, disable_tqdm: bool = False):
+        conversations = [json.loads(req.args[0]) for req in requests]
+        type(self).calls.append(conversations)
+        out = []
+        for req, messages in zip(requests, conversations):
+            text = self.reply(messages)
+            self.cache_hook.add_partial("generate_until", req.args, text)
+            out.append(text)
+        return out
+
+    def loglikelihood(self, requests):
+        raise NotImplementedError
+
+    def loglikelihood_rolling(self, requests):
+        raise NotImplementedError
+
+
+@register_model("scripted-test")
+class ScriptedLM(_ScriptedBase):
+    calls: list = []
+
+
+@register_model("scripted-reflector")
+class ScriptedReflector(_ScriptedBase):
+    calls: list = []
+    prefix = "REFLECTOR:"
