@@ -44,6 +44,7 @@ def _looks_local(value: str) -> bool:
 
 def build_lm(model: str, model_args: dict[str, str], batch_size: int | str, device: str | None = None) -> Any:
     """Instantiate a model from lm-eval's registry (``hf``, ``vllm``, ``local-chat-completions``, …)."""
+    import lm_eval.models  # noqa: F401  (registers hf, vllm, local-chat-completions, …)
     from lm_eval.api.registry import get_model
 
     try:

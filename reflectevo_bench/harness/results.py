@@ -36,7 +36,7 @@ def build_results(manifest: dict[str, Any], records: dict[str, list[dict[str, An
         "package_versions": env["package_versions"],
         "git_hash": env["git_hash"],
         "date": env["date"],
-        "total_wall_time_s": round(sum(s.get("wall_s", 0.0) for s in sessions), 3),
+        "total_wall_time_s": round(sum(s.get("wall_s") or 0.0 for s in sessions), 3),
         "sessions": len(sessions),
         "phases": phase_stats(all_records),
     }

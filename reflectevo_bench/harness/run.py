@@ -160,6 +160,7 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any]]:
     config = EngineConfig(protocol, attempts, DEFAULT_GEN_KWARGS, gen_overrides, opts.chunk_size, opts.system_instruction)
     writer = SampleWriter(out_dir)
     started = time.time()
+    rd.open_session(out_dir, manifest, started, len(pending))
     try:
         with RunProgress(console, generator.count_tokens) as progress:
             Engine(config, generator, reflector, writer.write, progress).run(pending)
@@ -168,8 +169,7 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any]]:
         generator.cache.close()
         if reflector is not None:
             reflector.cache.close()
-    rd.add_session(out_dir, manifest, {"started": started, "wall_s": round(time.time() - started, 3),
-                                        "docs": len(pending)})
+    rd.close_session(out_dir, manifest, time.time() - started)
     results = write_results(out_dir)
     console.print(summary_table(results))
     console.print(f"records and results in {out_dir}")

@@ -70,6 +70,12 @@ def start_manifest(run_dir: Path, identity: dict[str, Any], environment: dict[st
     return manifest
 
 
-def add_session(run_dir: Path, manifest: dict[str, Any], session: dict[str, Any]) -> None:
-    manifest.setdefault("sessions", []).append(session)
+def open_session(run_dir: Path, manifest: dict[str, Any], started: float, pending: int) -> None:
+    """Record that a session began (a killed session stays on record, with no wall time)."""
+    manifest.setdefault("sessions", []).append({"started": started, "pending_docs": pending, "wall_s": None})
+    write_json_atomic(run_dir / MANIFEST, manifest)
+
+
+def close_session(run_dir: Path, manifest: dict[str, Any], wall_s: float) -> None:
+    manifest["sessions"][-1]["wall_s"] = round(wall_s, 3)
     write_json_atomic(run_dir / MANIFEST, manifest)
