@@ -1,0 +1,41 @@
+"""`reflectevo-bench models ...`: fetch known models, build the tiny test model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.group("models")
+def models() -> None:
+    """Prepare models for offline use."""
+
+
+@models.command("fetch")
+@click.argument("name")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder that holds prepared models (default: $REFLECTEVO_BENCH_CACHE/models or "
+                   "~/.cache/reflectevo-bench/models).")
+def fetch_cmd(name: str, cache_dir: Path | None) -> None:
+    """Prepare model NAME (e.g. smollm2-135m) and print its folder."""
+    from reflectevo_bench.models.registry import MODEL_ALIASES, resolve_model_alias
+    from reflectevo_bench.models.smollm2 import FetchError
+
+    if name.strip().lower() not in MODEL_ALIASES:
+        raise click.UsageError(f"unknown model {name!r}; known models: {', '.join(sorted(MODEL_ALIASES))}")
+    try:
+        path = resolve_model_alias(name, cache_dir)
+    except FetchError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(str(path))
+
+
+@models.command("tiny")
+@click.argument("path", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for the random weights.")
+def tiny_cmd(path: Path, seed: int) -> None:
+    """Build the tiny random test model at PATH and print PATH."""
+    from reflectevo_bench.models.tiny import build_tiny_model
+
+    click.echo(str(build_tiny_model(path, seed=seed)))

@@ -1,0 +1,27 @@
+"""Model aliases: short names that resolve to a prepared local folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from reflectevo_bench.models.smollm2 import fetch_smollm2
+
+# alias -> function(cache_dir) returning the prepared folder
+MODEL_ALIASES: dict[str, Callable[[Path | None], Path]] = {
+    "smollm2-135m": fetch_smollm2,
+    "smollm2-135m-instruct": fetch_smollm2,
+}
+
+
+class UnknownModelError(ValueError):
+    """The name is not a known alias; the message lists the known ones."""
+
+
+def resolve_model_alias(name: str, cache_dir: Path | None = None) -> Path:
+    """Return the local folder for alias `name`, fetching it on first use."""
+    fetch = MODEL_ALIASES.get(name.strip().lower())
+    if fetch is None:
+        known = ", ".join(sorted(MODEL_ALIASES))
+        raise UnknownModelError(f"unknown model {name!r}; known models: {known}")
+    return fetch(cache_dir)
