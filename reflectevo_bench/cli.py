@@ -2,33 +2,18 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
-import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 from rich.console import Console
 
+from reflectevo_bench.cli_errors import friendly_errors
 from reflectevo_bench.errors import BenchError
 
 console = Console(stderr=False)
-
-
-def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Bad input: one line on stderr, exit code 2. Tracebacks are left for bugs."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except BenchError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(exc.exit_code)
-
-    return wrapper
 
 
 def _quiet_libraries() -> None:
@@ -70,6 +55,8 @@ def main() -> None:
 @click.option("--chunk-size", type=int, default=256, show_default=True, help="Docs per chunk (one call per phase per chunk).")
 @click.option("--system-instruction", default=None, help="System message for every conversation.")
 @click.option("--device", default=None, help="Device for hf models (default: cuda if available, else cpu).")
+@click.option("--num-fewshot", type=int, default=None, help="Few-shot examples per prompt (overrides the task's).")
+@click.option("--metadata", default=None, help="JSON object passed to every task's metadata / dataset hook.")
 @friendly_errors
 def run(**kwargs: Any) -> None:
     """Run tasks under a reflection protocol and write records and results."""
@@ -96,7 +83,8 @@ def results(run_dir: Path, rescore: bool) -> None:
     else:
         manifest = read_manifest(run_dir)
         ident = manifest["identity"]
-        tasks = load_eval_tasks(",".join(ident["tasks"]), ident.get("data_dir"), ident.get("limit"))
+        tasks = load_eval_tasks(",".join(ident["task_specs"]), ident.get("data_dir"), ident.get("limit"),
+                                ident.get("num_fewshot"), ident.get("metadata"))
         records = rescore_records(read_run_records(run_dir), {t.name: t for t in tasks}, ident["protocol"],
                                   ident["attempts"])
         out = {**build_results(manifest, records), "rescored": True}
@@ -145,7 +133,8 @@ def tasks_list(show_all: bool) -> None:
 
 
 def _attach_optional_groups() -> None:
-    for module, attr in (("reflectevo_bench.models.cli", "models"), ("reflectevo_bench.sandbox.cli", "sandbox")):
+    for module, attr in (("reflectevo_bench.models.cli", "models"), ("reflectevo_bench.sandbox.cli", "sandbox"),
+                         ("reflectevo_bench.leaderboards.cli", "leaderboard")):
         try:
             mod = __import__(module, fromlist=[attr])
         except ImportError:

@@ -97,7 +97,7 @@ def test_model_without_chat_template(tmp_path, tiny_model):
 
 
 def test_output_dir_rules(tmp_path):
-    from conftest import FIXTURES
+    FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
     data = FIXTURES / "toy" / "toy_scripted.jsonl"
     task = tmp_path / "toy_scripted.yaml"

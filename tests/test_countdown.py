@@ -79,6 +79,8 @@ def test_unparsable_and_missing_answers_get_feedback():
     ("Answer: 1\nthen\nAnswer: (1 + 2) * 3", "(1 + 2) * 3"),
     ("so we get\n(1 + 2) * 3 = 9", "(1 + 2) * 3 = 9"),
     ("**Answer:** (1 + 2) × 3", "(1 + 2) × 3"),
+    ("So, the answer is `Answer: 98`.", "98"),
+    ("Answer: $(1 + 2) * 3$.", "(1 + 2) * 3"),
 ])
 def test_extraction_variants(response, expected):
     assert extract_answer(response) == expected

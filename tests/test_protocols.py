@@ -13,7 +13,7 @@ import scripted_lm  # noqa: F401  (registers the scripted models)
 from reflectevo_bench.harness.records import read_run_records
 from reflectevo_bench.harness.run import RunOptions, run
 
-from conftest import FIXTURES
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 @pytest.fixture()

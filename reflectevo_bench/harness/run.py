@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,8 @@ class RunOptions:
     chunk_size: int = 256
     system_instruction: str | None = None
     device: str | None = None
+    num_fewshot: int | None = None
+    metadata: str | None = None
 
 
 def resolve_model_args(model: str, raw: str | None, console: Console | None) -> dict[str, str]:
@@ -88,11 +91,29 @@ def _device(model: str, model_args: dict[str, str], device: str | None) -> str |
     return None if torch.cuda.is_available() else "cpu"
 
 
-def load_eval_tasks(specs: str | None, data_dir: str | None, limit: int | None) -> list[EvalTask]:
+def parse_metadata(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BenchError(f"--metadata must be a JSON object ({exc.msg})") from None
+    if not isinstance(value, dict):
+        raise BenchError("--metadata must be a JSON object, e.g. '{\"num_examples\": 200}'")
+    return value
+
+
+def load_eval_tasks(specs: str | None, data_dir: str | None, limit: int | None, num_fewshot: int | None = None,
+                    metadata: dict[str, Any] | None = None) -> list[EvalTask]:
     names = [s.strip() for s in (specs or DEFAULT_TASKS).split(",") if s.strip()]
     if limit is not None and limit < 1:
         raise BenchError(f"--limit must be at least 1, got {limit}")
-    loaded = load_lm_eval_tasks(names, data_dir)
+    if num_fewshot is not None and num_fewshot < 0:
+        raise BenchError(f"--num-fewshot must be 0 or more, got {num_fewshot}")
+    loaded = load_lm_eval_tasks(names, data_dir, metadata)
+    if num_fewshot is not None:
+        for task in loaded.values():
+            task.set_config(key="num_fewshot", value=num_fewshot)
     return [EvalTask.from_lm_eval(name, task, limit) for name, task in loaded.items()]
 
 
@@ -104,7 +125,8 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any]]:
     if opts.chunk_size < 1:
         raise BenchError("--chunk-size must be at least 1")
     limit = opts.limit if opts.limit is not None else (DEFAULT_LIMIT if opts.tasks is None else None)
-    tasks = load_eval_tasks(opts.tasks, opts.data_dir, limit)
+    metadata = parse_metadata(opts.metadata)
+    tasks = load_eval_tasks(opts.tasks, opts.data_dir, limit, opts.num_fewshot, metadata)
     model_args = resolve_model_args(opts.model, opts.model_args, console)
     reflector_args = None
     if opts.reflector_model or opts.reflector_model_args:
@@ -114,9 +136,10 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any]]:
         "model": opts.model, "model_args": format_model_args(model_args),
         "reflector_model": (opts.reflector_model or opts.model) if reflector_args is not None else None,
         "reflector_model_args": format_model_args(reflector_args) if reflector_args is not None else None,
-        "tasks": [t.name for t in tasks], "protocol": protocol.name, "attempts": attempts, "limit": limit,
+        "tasks": [t.name for t in tasks], "task_specs": _task_specs(opts.tasks), "protocol": protocol.name, "attempts": attempts, "limit": limit,
         "seed": opts.seed, "gen_kwargs": gen_overrides, "system_instruction": opts.system_instruction,
         "data_dir": str(Path(opts.data_dir).resolve()) if opts.data_dir else None,
+        "num_fewshot": opts.num_fewshot, "metadata": metadata,
     }
     out_dir = Path(opts.output or f"runs/{dt.datetime.now():%Y%m%d-%H%M%S}-{protocol.name}")
     manifest = rd.check_output_dir(out_dir, identity, opts.resume)
@@ -174,6 +197,15 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any]]:
     console.print(summary_table(results))
     console.print(f"records and results in {out_dir}")
     return out_dir, results
+
+
+def _task_specs(specs: str | None) -> list[str]:
+    """The --tasks entries, YAML paths made absolute, so a later rescore can load the same tasks."""
+    out = []
+    for spec in (s.strip() for s in (specs or DEFAULT_TASKS).split(",")):
+        if spec:
+            out.append(str(Path(spec).resolve()) if spec.endswith((".yaml", ".yml")) else spec)
+    return out
 
 
 def _check_docs_unchanged(out_dir: Path, tasks: list[EvalTask]) -> None:

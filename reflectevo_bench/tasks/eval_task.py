@@ -93,10 +93,13 @@ class EvalTask:
             return None
 
     def raw_to_docs(self, rows: list[dict]) -> list[dict]:
-        """Turn raw dataset rows (the dataset's own schema) into docs, through the task's process_docs."""
+        """Turn raw dataset rows (the dataset's own schema) into docs, through the task's process_docs.
+
+        Rows go through one at a time: a Dataset built from many rows would merge their nested keys.
+        """
         process = self.task.config.process_docs
         if not callable(process):
             return rows
         import datasets
 
-        return list(process(datasets.Dataset.from_list(rows)))
+        return [dict(process(datasets.Dataset.from_list([row]))[0]) for row in rows]

@@ -16,7 +16,8 @@ def builtin_task_dirs() -> list[Path]:
     return sorted({p.parent for p in TASKS_ROOT.rglob("*.yaml")})
 
 
-def task_manager(extra_paths: list[str] | None = None, data_dir: str | None = None, with_lm_eval: bool = False):
+def task_manager(extra_paths: list[str] | None = None, data_dir: str | None = None, with_lm_eval: bool = False,
+                 metadata: dict[str, Any] | None = None):
     """A TaskManager that knows our tasks (and lm-eval's own when asked: indexing those takes seconds).
 
     ``data_dir`` reaches every ``custom_dataset`` hook as a keyword argument (lm-eval passes metadata).
@@ -24,8 +25,10 @@ def task_manager(extra_paths: list[str] | None = None, data_dir: str | None = No
     from lm_eval.tasks import TaskManager
 
     include = [str(p) for p in builtin_task_dirs()] + list(extra_paths or [])
-    metadata = {"data_dir": str(Path(data_dir).resolve())} if data_dir else None
-    return TaskManager(include_path=include, metadata=metadata, include_defaults=with_lm_eval)
+    meta = dict(metadata or {})
+    if data_dir:
+        meta["data_dir"] = str(Path(data_dir).resolve())
+    return TaskManager(include_path=include, metadata=meta or None, include_defaults=with_lm_eval)
 
 
 def own_task_names() -> list[str]:
@@ -41,7 +44,8 @@ def own_task_names() -> list[str]:
     return sorted(set(names))
 
 
-def load_lm_eval_tasks(specs: list[str], data_dir: str | None = None) -> dict[str, Any]:
+def load_lm_eval_tasks(specs: list[str], data_dir: str | None = None,
+                       metadata: dict[str, Any] | None = None) -> dict[str, Any]:
     """Load registered names or YAML paths into lm-eval Task objects, one clear error per bad spec."""
     if not specs:
         raise BenchError("no tasks given: pass --tasks NAME[,NAME...] (see `reflectevo-bench tasks list`)")
@@ -54,10 +58,10 @@ def load_lm_eval_tasks(specs: list[str], data_dir: str | None = None) -> dict[st
             if not Path(spec).is_file():
                 raise BenchError(f"task file {spec} does not exist")
             paths.append(str(Path(spec).resolve().parent))
-    tm = task_manager(sorted(set(paths)), data_dir)
+    tm = task_manager(sorted(set(paths)), data_dir, metadata=metadata)
     names = [s for s in specs if not s.endswith((".yaml", ".yml"))]
     if any(name not in tm.all_tasks for name in names):
-        tm = task_manager(sorted(set(paths)), data_dir, with_lm_eval=True)
+        tm = task_manager(sorted(set(paths)), data_dir, with_lm_eval=True, metadata=metadata)
     tasks: dict[str, Any] = {}
     for spec in specs:
         is_path = spec.endswith((".yaml", ".yml"))

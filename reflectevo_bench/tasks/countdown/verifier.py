@@ -12,6 +12,7 @@ from reflectevo_bench.tasks.verdict import Verdict
 
 _ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.S | re.I)
 _ANSWER_LINE = re.compile(r"answer\s*[:：]\s*(.+)", re.I)
+_WRAPPING = re.compile(r"^[\s*`$]+|[\s*`$.]+$")  # markdown bold/code, LaTeX $, a closing full stop
 _EXPR_CHARS = re.compile(r"^[\d\s()+\-*/×÷x−=.]+$")
 
 
@@ -29,7 +30,7 @@ def extract_answer(response: str) -> str | None:
             if not exprs:
                 return None
             candidate = exprs[-1]
-    candidate = candidate.strip().strip("*").strip()
+    candidate = _WRAPPING.sub("", candidate)
     return candidate or None
 
 

@@ -1,0 +1,41 @@
+"""``leaderboard.md``: compact Markdown for a PR comment (tables and plain-language comparison lines)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reflectevo_bench.leaderboards.tables import caption, comparison_table, model_table
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    def esc(cell: str) -> str:
+        return cell.replace("|", "\\|")
+
+    out = ["| " + " | ".join(esc(h) for h in header) + " |", "|" + "|".join(["---"] * len(header)) + "|"]
+    out += ["| " + " | ".join(esc(c) for c in row) + " |" for row in rows]
+    return out
+
+
+def render_md(board: dict[str, Any]) -> str:
+    s = board["settings"]
+    lines = ["# Reflection leaderboard", "",
+             f"CIs: {s['ci']}. Test: {s['test']}, α = {s['alpha']:g}; bootstrap {s['bootstrap']} resamples, "
+             f"seed {s['seed']}. Average: {s['average']}. Plots: leaderboard.html.", ""]
+    if len(board["groups"]) > 1:
+        lines += [f"**{len(board['groups'])} groups of runs that cannot be compared with each other** "
+                  "(different protocol, tasks, docs or prompts); each is shown apart.", ""]
+    for g in board["groups"]:
+        cap = caption(g)
+        lines += [f"## Group {g['id']}: {', '.join(g['tasks'])}", "", f"**{cap}**", ""]
+        lines += _table(*model_table(g)) + [""]
+        if g["comparisons"]:
+            lines += ["### Paired comparisons on shared docs", ""]
+            lines += [f"- {c['summary']}" for c in g["comparisons"]] + [""]
+            for c in g["comparisons"]:
+                lines += [f"<details><summary>{c['kind']}: {c['a']} vs {c['b']}, per task and round</summary>", "",
+                          f"**{cap}**", ""]
+                lines += _table(*comparison_table(c)) + ["", "</details>", ""]
+    if board["not_compared"]:
+        lines += ["## Not compared", ""]
+        lines += [f"- {n['kind']}: {n['a']} vs {n['b']}: {n['reason']}" for n in board["not_compared"]] + [""]
+    return "\n".join(lines)

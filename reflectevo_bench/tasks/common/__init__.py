@@ -1,0 +1,1 @@
+"""Helpers shared by the task families: the local-or-hub data loader and answer extraction."""

@@ -1,0 +1,103 @@
+"""Local-or-hub data loading for ``custom_dataset`` hooks.
+
+lm-eval calls a task's ``custom_dataset`` with the task's ``metadata`` as keyword arguments; our TaskManager adds
+``data_dir=<abs path>`` when the user passes ``--data-dir`` (with stock lm-eval: ``--metadata '{"data_dir": ...}'``).
+With ``data_dir`` the file is read from ``<data_dir>/<relative file>`` in the dataset's own schema; without it the
+hub copy is loaded, and an offline machine gets one clear line saying which file to provide instead.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from reflectevo_bench.errors import BenchError
+
+Rows = list[dict[str, Any]]
+
+
+def read_records(path: Path) -> Rows:
+    """Records of a JSON-lines file, a JSON array, or a JSON object with an ``examples`` list (BIG-bench, BBH).
+
+    BFCL's ``.json`` files are JSON lines despite the suffix: a file that does not parse as one JSON value is
+    read line by line. ``.gz`` files are decompressed.
+    """
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError as exc:
+        raise BenchError(f"cannot read data file {path}: {exc.strerror or exc}") from None
+    stripped = text.lstrip()
+    if stripped.startswith(("[", "{")):
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = None
+        if isinstance(value, list):
+            return [dict(r) for r in value]
+        if isinstance(value, dict):
+            if isinstance(value.get("examples"), list):
+                return [dict(r) for r in value["examples"]]
+            return [value]
+    rows = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise BenchError(f"data file {path} line {number} is not valid JSON ({exc.msg})") from None
+    return rows
+
+
+def local_file(data_dir: str | Path, relative: str, task: str, alternatives: Iterable[str] = ()) -> Path:
+    """``<data_dir>/<relative>`` (or the first existing alternative); one clear error naming the expected path."""
+    base = Path(data_dir).expanduser()
+    for rel in (relative, *alternatives):
+        path = base / rel
+        if path.is_file():
+            return path
+    raise BenchError(f"task '{task}': data file {base / relative} not found: --data-dir must point at a folder "
+                     f"holding {relative}")
+
+
+def hub_rows(task: str, path: str, name: str | None = None, split: str = "test", local_hint: str = "",
+             **kwargs: Any) -> Rows:
+    """Rows of a hub dataset split; offline (or any loading failure) becomes one BenchError line."""
+    try:
+        import datasets
+
+        ds = datasets.load_dataset(path, name, split=split, **kwargs)
+    except Exception as exc:  # offline: ConnectionError, DatasetNotFoundError, OfflineModeIsEnabled, ...
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:160]
+        raise BenchError(f"task '{task}': dataset {path}{f' ({name})' if name else ''} is not available offline "
+                         f"or could not be loaded ({reason}): pass --data-dir pointing at a folder with {local_hint}"
+                         ) from None
+    return [dict(r) for r in ds]
+
+
+def to_dataset_dict(splits: dict[str, Rows]):
+    """A ``datasets.DatasetDict`` with one ``Dataset`` per split (rows as given)."""
+    import datasets
+
+    return datasets.DatasetDict({name: datasets.Dataset.from_list(rows) for name, rows in splits.items()})
+
+
+def load_rows(task: str, data_dir: str | None, local: str, *, hub: dict[str, Any] | None = None,
+              alternatives: Iterable[str] = (), reader: Callable[[Path], Rows] = read_records) -> Rows:
+    """Rows from ``<data_dir>/<local>`` when ``data_dir`` is set, else from the hub (``hub`` = load_dataset kwargs)."""
+    if data_dir:
+        return reader(local_file(data_dir, local, task, alternatives))
+    if not hub:
+        raise BenchError(f"task '{task}' has no hub copy: pass --data-dir pointing at a folder with {local}")
+    return hub_rows(task, local_hint=local, **hub)
+
+
+def limit_rows(rows: Rows, num_examples: Any) -> Rows:
+    """The first ``num_examples`` rows (None/0/'all' keeps every row)."""
+    if num_examples in (None, "", 0, "all"):
+        return rows
+    return rows[: int(num_examples)]

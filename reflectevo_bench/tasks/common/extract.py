@@ -1,0 +1,319 @@
+"""Answer extraction shared by the verifiers: option letters, final-answer segments, numbers, free text.
+
+Policy (documented once, used everywhere):
+- A *final-answer marker* is ``Answer: X``, ``the (final/correct) answer is X``, ``So the answer is X``,
+  ``Finish[X]`` or ``\\boxed{X}``. The marker that appears last in the response wins (a model may revise itself);
+  markdown emphasis, backticks and ``\\text{}`` wrappers are ignored.
+- Without a marker, a response that *is* an answer (``B``, ``(B)``, ``B.``, ``B) Paris``) counts, as does such a
+  line at the end (or, failing that, the start) of the response.
+- A final answer that names two different options (``A or C``, ``Finish[A, B]``, a first line ``A`` and a last
+  line ``B``) is ambiguous and never accepted.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections import Counter
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Iterable
+
+# ----------------------------------------------------------------------------------------------- cleaning
+
+_EMPHASIS = re.compile(r"\*\*|__|`")
+_TEXT_WRAPPER = re.compile(r"\\(?:text|textbf|mathrm|mathbf|texttt)\s*\{([^{}]*)\}")
+
+
+def clean(text: str) -> str:
+    """Drop markdown emphasis/backticks and LaTeX text wrappers; unify the minus sign."""
+    text = _EMPHASIS.sub("", text or "")
+    text = _TEXT_WRAPPER.sub(r"\1", text)
+    return text.replace("\u2212", "-").replace("\u00a0", " ")
+
+
+def last_boxed(text: str) -> str | None:
+    """Content of the last ``\\boxed{...}`` (or ``\\fbox{...}``), braces balanced; None if there is none."""
+    starts = [m for m in re.finditer(r"\\(?:boxed|fbox)\s*\{", text)]
+    for match in reversed(starts):
+        depth, i = 1, match.end()
+        while i < len(text) and depth:
+            if text[i] == "{":
+                depth += 1
+            elif text[i] == "}":
+                depth -= 1
+            i += 1
+        if depth == 0:
+            return text[match.end(): i - 1]
+    # "\boxed 5" (no braces)
+    bare = list(re.finditer(r"\\boxed\s+([^\s$]+)", text))
+    return bare[-1].group(1) if bare else None
+
+
+def boxed_spans(text: str) -> list[tuple[int, str]]:
+    """(position, content) of every ``\\boxed{...}`` with balanced braces."""
+    out = []
+    for match in re.finditer(r"\\(?:boxed|fbox)\s*\{", text):
+        depth, i = 1, match.end()
+        while i < len(text) and depth:
+            depth += {"{": 1, "}": -1}.get(text[i], 0)
+            i += 1
+        if depth == 0:
+            out.append((match.start(), text[match.end(): i - 1]))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------- markers
+
+_MARKER = re.compile(
+    r"(?:\bso\s+the\s+answer\s+is|\b(?:my\s+|the\s+)?final\s+answer\s*(?:is|:)?|"
+    r"\bthe\s+(?:correct|right|best)\s+(?:answer|option|choice)\s+(?:is|would\s+be|should\s+be)|"
+    r"\bthe\s+answer\s+(?:is|would\s+be|should\s+be)|\banswer\s*[:：]|\banswer\s+is)"
+    r"\s*[:：=]?\s*",
+    re.I,
+)
+_FINISH = re.compile(r"\bFinish\s*\[([^\]\n]*)\]", re.I)
+_HASHES = re.compile(r"####\s*")
+
+
+def marker_segments(text: str) -> list[tuple[int, str]]:
+    """(position, segment) for every final-answer marker, in text order; a segment runs to the end of its line."""
+    text = clean(text)
+    out: list[tuple[int, str]] = []
+    for m in _MARKER.finditer(text):
+        end = text.find("\n", m.end())
+        seg = text[m.end(): end if end >= 0 else len(text)]
+        if not seg.strip() and end >= 0:  # "Answer:\n(B)" -- the answer sits on the next line
+            nxt = text.find("\n", end + 1)
+            seg = text[end + 1: nxt if nxt >= 0 else len(text)]
+        out.append((m.start(), seg))
+    for m in _FINISH.finditer(text):
+        out.append((m.start(), m.group(1)))
+    for m in _HASHES.finditer(text):
+        end = text.find("\n", m.end())
+        out.append((m.start(), text[m.end(): end if end >= 0 else len(text)]))
+    for pos, content in boxed_spans(text):
+        out.append((pos, content))
+    return sorted(out, key=lambda p: p[0])
+
+
+def final_segment(text: str) -> tuple[str | None, str]:
+    """The last final-answer segment, else the last non-empty line; (segment, source)."""
+    segs = [s for _, s in marker_segments(text) if s.strip()]
+    if segs:
+        return segs[-1].strip(), "marker"
+    lines = [ln.strip() for ln in clean(text).splitlines() if ln.strip()]
+    if lines:
+        return lines[-1], "last_line"
+    return None, "none"
+
+
+# ----------------------------------------------------------------------------------------------- letters
+
+@dataclass(frozen=True)
+class Choice:
+    """The option letter(s) a response gives as its final answer."""
+
+    letters: tuple[str, ...] = ()
+    source: str = "none"  # marker | bare | last_line | first_line | option_text | none
+    segment: str | None = None
+
+    @property
+    def letter(self) -> str | None:
+        return self.letters[0] if len(self.letters) == 1 else None
+
+    @property
+    def ambiguous(self) -> bool:
+        return len(self.letters) > 1
+
+
+def _letter_pattern(letters: str) -> str:
+    return f"[{letters}{letters.lower()}]"
+
+
+def _parse_letters(segment: str, letters: str, strict: bool) -> list[str]:
+    """Letters named at the start of ``segment``: ``B``, ``(B)``, ``[B]``, ``B.``, ``A or C``, ``A, B and D``.
+
+    A bare letter must be followed by punctuation, a connector or the end when ``strict`` (no marker: so that
+    "A farmer ..." does not count), when it is lower case ("the answer is a bit ..."), or when it is not the first.
+    """
+    allowed = _letter_pattern(letters)
+    token = re.compile(r"\s*(?:(?:option|choice)\s*)?(?:\((?P<a>%s)\)|\[(?P<b>%s)\]|(?P<c>%s)(?![A-Za-z0-9'\u2019]))"
+                       % (allowed, allowed, allowed), re.I)
+    clean_end = re.compile(r"\s*(?:[.):,;/&!?]|$)|\s+(?:or|and)\b", re.I)
+    connector = re.compile(r"[.)\]:]?\s*(?:(?:,|/|&|\+|;|\bor\b|\band\b)\s*)?", re.I)
+    seg = segment.strip().lstrip(":\uff1a=").strip().strip("$").strip()
+    found: list[str] = []
+    pos = 0
+    while pos < len(seg):
+        m = token.match(seg, pos)
+        if not m:
+            break
+        letter = m.group("a") or m.group("b") or m.group("c")
+        if m.group("c") is not None and (strict or letter.islower() or found) and not clean_end.match(seg, m.end()):
+            break
+        found.append(letter.upper())
+        pos = connector.match(seg, m.end()).end()
+    return list(dict.fromkeys(found))
+
+
+def _norm_option(text: str) -> str:
+    return " ".join(normalize_text(text).split())
+
+
+def extract_choice(response: str, letters: str = "ABCD", options: dict[str, str] | None = None) -> Choice:
+    """The option letter(s) the response gives as its final answer (see the module policy)."""
+    text = clean(response)
+    segments = marker_segments(text)
+    for _, seg in reversed(segments):
+        found = _parse_letters(seg, letters, strict=False)
+        if found:
+            return Choice(tuple(found), "marker", seg.strip())
+        if options:
+            by_text = _match_option_text(seg, options)
+            if by_text:
+                return Choice(by_text, "option_text", seg.strip())
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        return Choice()
+    last = _parse_letters(lines[-1], letters, strict=True)
+    first = _parse_letters(lines[0], letters, strict=True) if len(lines) > 1 else []
+    if last and first and set(last) != set(first):
+        return Choice(tuple(dict.fromkeys(first + last)), "first_and_last_line", None)
+    if last:
+        return Choice(tuple(last), "last_line", lines[-1])
+    if first:
+        return Choice(tuple(first), "first_line", lines[0])
+    if options:
+        for line in (lines[-1], lines[0]):
+            by_text = _match_option_text(line, options)
+            if by_text:
+                return Choice(by_text, "option_text", line)
+    return Choice()
+
+
+def _match_option_text(segment: str, options: dict[str, str]) -> tuple[str, ...]:
+    seg = _norm_option(segment)
+    if not seg:
+        return ()
+    exact = tuple(k for k, v in options.items() if _norm_option(v) and _norm_option(v) == seg)
+    return exact
+
+
+OPTION_LINE = re.compile(r"^\s*(?:\(([A-Z])\)|([A-Z])[.)\uff0e])\s*(.*)$")
+
+
+def parse_options(text: str) -> dict[str, str]:
+    """``{letter: text}`` from option lines ``A. foo`` / ``(A) foo`` / ``A) foo``; a repeated letter starts a new
+    list (the last list wins), so option lists are found even when upstream data has them out of order."""
+    opts: dict[str, str] = {}
+    for line in text.splitlines():
+        m = OPTION_LINE.match(line)
+        if not m:
+            continue
+        letter = m.group(1) or m.group(2)
+        if letter in opts:
+            opts = {}
+        opts[letter] = m.group(3).strip()
+    return dict(sorted(opts.items()))
+
+
+# ----------------------------------------------------------------------------------------------- numbers
+
+_NUMBER = re.compile(r"(?<![\w.])-?(?:\$\s?)?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:/\d+)?%?|(?<![\w.])-?\.\d+")
+
+
+def parse_number(text: str) -> Fraction | None:
+    """``'$1,234.50'`` → 2469/2; ``'3/4'`` → 3/4; ``'-7.'`` → -7; None if not a number."""
+    s = text.strip().replace("$", "").replace(",", "").replace(" ", "").rstrip(".").rstrip("%")
+    s = s.replace("\u2212", "-")
+    if not s:
+        return None
+    try:
+        return Fraction(s)
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def numbers_in(text: str) -> list[str]:
+    return [m.group(0) for m in _NUMBER.finditer(clean(text))]
+
+
+def extract_number(response: str) -> tuple[Fraction | None, str | None, str]:
+    """(value, matched text, source): ``#### N``, then ``\\boxed{N}``, then an answer marker, then the last number."""
+    text = clean(response)
+    hashes = re.findall(r"####\s*([^\n]*)", text)
+    candidates: list[tuple[str, str]] = []
+    if hashes:
+        candidates.append((hashes[-1], "####"))
+    boxed = last_boxed(text)
+    if boxed is not None:
+        candidates.append((boxed, "boxed"))
+    segs = [s for _, s in marker_segments(text) if numbers_in(s)]
+    if segs:
+        seg = segs[-1]
+        if "=" in seg:
+            seg = seg.rsplit("=", 1)[1]
+        candidates.append((seg, "marker"))
+    for seg, source in candidates:
+        nums = numbers_in(seg)
+        if nums:
+            value = parse_number(nums[0])
+            if value is not None:
+                return value, nums[0].strip(), source
+    nums = numbers_in(text)
+    for raw in reversed(nums):
+        value = parse_number(raw)
+        if value is not None:
+            return value, raw.strip(), "last_number"
+    return None, None, "none"
+
+
+def format_number(value: Fraction) -> str:
+    if value.denominator == 1:
+        return str(value.numerator)
+    as_float = float(value)
+    return f"{as_float:g}" if Fraction(as_float).limit_denominator(10**6) == value else f"{value.numerator}/{value.denominator}"
+
+
+# ----------------------------------------------------------------------------------------------- free text
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PUNCT = set(string.punctuation) | {"\u2018", "\u2019", "\u201c", "\u201d"}
+
+
+def normalize_text(text: str) -> str:
+    """SQuAD normalisation: lower case, no punctuation, no articles, single spaces."""
+    text = clean(text).lower()
+    text = "".join(ch for ch in text if ch not in _PUNCT)
+    text = _ARTICLES.sub(" ", text)
+    return " ".join(text.split())
+
+
+def token_f1(prediction: str, gold: str) -> float:
+    """SQuAD token F1 between two strings (after normalisation)."""
+    pred, ref = normalize_text(prediction).split(), normalize_text(gold).split()
+    if not pred or not ref:
+        return float(pred == ref)
+    common = Counter(pred) & Counter(ref)
+    same = sum(common.values())
+    if same == 0:
+        return 0.0
+    precision, recall = same / len(pred), same / len(ref)
+    return 2 * precision * recall / (precision + recall)
+
+
+def best_f1(prediction: str, golds: Iterable[str]) -> float:
+    return max((token_f1(prediction, g) for g in golds), default=0.0)
+
+
+def strip_answer_wrappers(segment: str) -> str:
+    """``'"fisheye".'`` → ``fisheye``: surrounding quotes, brackets, ``$`` and the final full stop."""
+    s = segment.strip()
+    for _ in range(3):
+        s = s.strip().strip("$").strip()
+        if len(s) >= 2 and s[0] + s[-1] in ('""', "''", "()", "[]", "“”", "‘’"):
+            s = s[1:-1]
+        s = s.rstrip(".").strip()
+    return s
+

@@ -1,0 +1,1 @@
+"""GSM8K: grade-school math word problems, exact numeric answers."""

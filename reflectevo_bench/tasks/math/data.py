@@ -1,0 +1,71 @@
+"""MATH rows in the datasets' own schemas.
+
+- ``math``: every subject of hub ``EleutherAI/hendrycks_math`` (test); locally the original release layout
+  ``<data_dir>/MATH/test/<subject>/<n>.json`` or ``<data_dir>/hendrycks_math/<subject>/test.jsonl``.
+  Rows: problem, level, type, solution.
+- ``math500``: ``<data_dir>/math/test.jsonl`` or hub ``HuggingFaceH4/MATH-500``. Rows: problem, solution, answer,
+  subject, level, unique_id.
+- ``math_reflectevo``: ``<data_dir>/reflectevo/math_test.jsonl`` (no hub copy). Rows: problem, level, type, solution.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from reflectevo_bench.errors import BenchError
+from reflectevo_bench.tasks.common.data import hub_rows, limit_rows, load_rows, read_records, to_dataset_dict
+
+SUBJECTS = ("algebra", "counting_and_probability", "geometry", "intermediate_algebra", "number_theory",
+            "prealgebra", "precalculus")
+
+
+def _subjects(subjects: Any) -> list[str]:
+    if subjects in (None, "", "all"):
+        return list(SUBJECTS)
+    chosen = [subjects] if isinstance(subjects, str) else list(subjects)
+    unknown = sorted(set(chosen) - set(SUBJECTS))
+    if unknown:
+        raise BenchError(f"task 'math': unknown subject(s) {unknown} in metadata.subjects; choose from {list(SUBJECTS)}")
+    return chosen
+
+
+def _local_math(data_dir: str, subjects: list[str]) -> list[dict[str, Any]]:
+    base = Path(data_dir).expanduser()
+    rows: list[dict[str, Any]] = []
+    for subject in subjects:
+        original = base / "MATH" / "test" / subject
+        jsonl = base / "hendrycks_math" / subject / "test.jsonl"
+        if original.is_dir():
+            files = sorted(original.glob("*.json"), key=lambda p: (len(p.stem), p.stem))
+            for file in files:
+                rows.append(dict(json.loads(file.read_text(encoding="utf-8"))))
+        elif jsonl.is_file():
+            rows.extend(read_records(jsonl))
+        else:
+            raise BenchError(f"task 'math': data for subject '{subject}' not found: expected {original}/<n>.json "
+                             f"(the original MATH release) or {jsonl}")
+    return rows
+
+
+def load_math(data_dir: str | None = None, subjects: Any = None, num_examples: Any = None, **_: Any):
+    chosen = _subjects(subjects)
+    if data_dir:
+        rows = _local_math(data_dir, chosen)
+    else:
+        rows = []
+        for subject in chosen:
+            rows.extend(hub_rows("math", "EleutherAI/hendrycks_math", subject, "test",
+                                 local_hint=f"MATH/test/{subject}/*.json"))
+    return to_dataset_dict({"test": limit_rows(rows, num_examples)})
+
+
+def load_math500(data_dir: str | None = None, num_examples: Any = None, **_: Any):
+    rows = load_rows("math500", data_dir, "math/test.jsonl", hub={"path": "HuggingFaceH4/MATH-500", "split": "test"})
+    return to_dataset_dict({"test": limit_rows(rows, num_examples)})
+
+
+def load_reflectevo(data_dir: str | None = None, num_examples: Any = None, **_: Any):
+    rows = load_rows("math_reflectevo", data_dir, "reflectevo/math_test.jsonl")
+    return to_dataset_dict({"test": limit_rows(rows, num_examples)})

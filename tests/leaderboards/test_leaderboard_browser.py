@@ -1,0 +1,90 @@
+"""Render leaderboard.html in headless Chromium: every table and plot is present and visible.
+
+Needs the Debian package `chromium` (apt-get install -y chromium); skipped when it is missing. A copy of the
+report with a small check script appended is rendered; the script writes what it finds into the DOM, which
+`--dump-dom` returns. A screenshot is kept in test-artifacts/leaderboards/ (gitignored).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from html import unescape
+from pathlib import Path
+
+import pytest
+
+from lb_helpers import ARTIFACTS
+from lb_helpers import board_dir, runs  # noqa: F401  (session fixtures)
+
+CHECK_SCRIPT = """<script>
+window.addEventListener('load', () => {
+  const visible = el => { const r = el.getBoundingClientRect(); const s = getComputedStyle(el);
+    return r.width > 0 && r.height > 0 && s.visibility === 'visible' && s.display !== 'none'; };
+  const imgs = [...document.images].map(i => ({figure: i.closest('figure') && i.closest('figure').id,
+    ok: i.complete && i.naturalWidth > 0 && i.naturalHeight > 0, w: i.naturalWidth, visible: visible(i)}));
+  const tables = [...document.querySelectorAll('table')].map(t => ({id: t.id, rows: t.tBodies[0].rows.length,
+    caption: t.caption ? t.caption.textContent : '', visible: visible(t)}));
+  const out = document.createElement('pre');
+  out.id = 'render-check';
+  out.textContent = JSON.stringify({imgs, tables});
+  document.body.appendChild(out);
+});
+</script>"""
+
+
+def _chromium() -> str | None:
+    for name in (os.environ.get("CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
+        if name and shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+def _run_chromium(binary: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
+    cmd = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1280,2000",
+           "--virtual-time-budget=5000", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=90)
+
+
+def test_html_renders_in_chromium(board_dir, tmp_path):
+    binary = _chromium()
+    if binary is None:
+        pytest.skip("headless Chromium not found: apt-get install -y chromium (or set CHROMIUM=/path/to/chrome)")
+    board = json.loads((board_dir / "leaderboard.json").read_text(encoding="utf-8"))
+    html = (board_dir / "leaderboard.html").read_text(encoding="utf-8")
+    assert not re.search(r"""(src|href)=['"]?https?:""", html), "the report must not load anything from the network"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page = ARTIFACTS / "leaderboard-check.html"
+    page.write_text(html.replace("</body>", CHECK_SCRIPT + "</body>"), encoding="utf-8")
+
+    dom = _run_chromium(binary, tmp_path / "profile-dom", "--dump-dom", page.as_uri())
+    m = re.search(r'<pre id="render-check">(.*?)</pre>', dom.stdout, re.S)
+    assert m, f"the check script did not run; chromium said: {dom.stderr[-2000:]}"
+    check = json.loads(unescape(m.group(1)))
+
+    (group,) = board["groups"]
+    expected_rows = {"models-1": sum(len(mdl["tasks"]) + 1 for mdl in group["models"])}
+    for j, c in enumerate(group["comparisons"], 1):
+        expected_rows[f"comparison-1-{j}"] = sum(len(r["tasks"]) + 1 for r in c["metrics"].values())
+    tables = {t["id"]: t for t in check["tables"]}
+    assert {k: tables[k]["rows"] for k in expected_rows} == expected_rows
+    for t in tables.values():
+        assert t["visible"], t
+        assert "protocol=reflect" in t["caption"] and "feedback=oracle" in t["caption"]
+    assert sorted(i["figure"] for i in check["imgs"]) == ["g1-accuracy", "g1-delta", "g1-flips"]
+    for img in check["imgs"]:
+        assert img["ok"] and img["visible"] and img["w"] > 100, img
+
+    shot = ARTIFACTS / "leaderboard.png"
+    shot.unlink(missing_ok=True)
+    result = _run_chromium(binary, tmp_path / "profile-shot", f"--screenshot={shot}", page.as_uri())
+    assert shot.is_file() and shot.stat().st_size > 20_000, result.stderr[-2000:]
+    import matplotlib.image
+
+    pixels = matplotlib.image.imread(str(shot))
+    assert pixels.shape[:2] == (2000, 1280) and pixels.std() > 0.05, "the screenshot looks blank"

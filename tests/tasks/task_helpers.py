@@ -1,0 +1,40 @@
+"""Helpers for the task-family tests (imported as a top-level module: tests/ has no __init__.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+TASK_FIXTURES = Path(__file__).resolve().parent / "fixtures"
+MINI_DATA = TASK_FIXTURES / "data"
+
+
+def load_tasks(names: str, data_dir: Path | str | None, limit: int | None = None):
+    """EvalTasks through our registry (exactly what `run` and `score` use)."""
+    from reflectevo_bench.harness.run import load_eval_tasks
+
+    return load_eval_tasks(names, str(data_dir) if data_dir else None, limit)
+
+
+def load_task(name: str, data_dir: Path | str | None, limit: int | None = None):
+    tasks = load_tasks(name, data_dir, limit)
+    assert len(tasks) == 1, [t.name for t in tasks]
+    return tasks[0]
+
+
+def score_cli(tmp_path: Path, task: str, rows: list[dict], data_dir: Path | str | None) -> list[dict]:
+    """`reflectevo-bench score` through click's CliRunner; returns the scores.jsonl rows."""
+    import json
+
+    from click.testing import CliRunner
+
+    from reflectevo_bench.cli import main
+
+    preds = tmp_path / f"{task}-preds.jsonl"
+    preds.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / f"{task}-scored"
+    args = ["score", "--task", task, "--predictions", str(preds), "--output", str(out)]
+    if data_dir:
+        args += ["--data-dir", str(data_dir)]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    return [json.loads(line) for line in (out / "scores.jsonl").read_text().splitlines()]

@@ -1,0 +1,134 @@
+"""Every task YAML: registered, loadable by stock lm-eval, consistent shape, clear data errors."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from reflectevo_bench.cli import main
+from reflectevo_bench.errors import BenchError
+from reflectevo_bench.tasks.registry import TASKS_ROOT, builtin_task_dirs
+from task_helpers import load_task, load_tasks
+
+FAMILIES = ("logiqa", "math", "gsm8k", "bigbench", "bbh", "function_calling")
+BBH = ["boolean_expressions", "causal_judgement", "date_understanding", "disambiguation_qa", "dyck_languages",
+       "formal_fallacies", "geometric_shapes", "hyperbaton", "logical_deduction_five_objects",
+       "logical_deduction_seven_objects", "logical_deduction_three_objects", "movie_recommendation",
+       "multistep_arithmetic_two", "navigate", "object_counting", "penguins_in_a_table",
+       "reasoning_about_colored_objects", "ruin_names", "salient_translation_error_detection", "snarks",
+       "sports_understanding", "temporal_sequences", "tracking_shuffled_objects_five_objects",
+       "tracking_shuffled_objects_seven_objects", "tracking_shuffled_objects_three_objects", "web_of_lies",
+       "word_sorting"]
+BFCL = ["simple", "multiple", "parallel", "parallel_multiple", "live_simple", "live_multiple", "irrelevance"]
+BIGBENCH = ["causal_judgment", "date_understanding", "logical_deduction_three_objects",
+            "logical_deduction_five_objects", "logical_deduction_seven_objects", "navigate", "object_counting",
+            "sports_understanding", "strategyqa"]
+LEAVES = (["logiqa", "logiqa_reflectevo", "math", "math500", "math_reflectevo", "gsm8k", "xlam_fc",
+           "bigbench_reflectevo"] + [f"bbh_{t}" for t in BBH] + [f"bfcl_{c}" for c in BFCL]
+          + [f"bigbench_{t}" for t in BIGBENCH])
+GROUPS = {"bbh": 27, "bfcl": 7, "bigbench": 9}
+# leaves whose data the shared data folder does not hold
+NOT_IN_SHARED = {"logiqa", "math", "xlam_fc"}
+
+
+def _family_yamls():
+    from lm_eval.tasks._yaml_loader import load_yaml
+
+    for family in FAMILIES:
+        for path in sorted((TASKS_ROOT / family).glob("*.yaml")):
+            yield path, load_yaml(path, resolve_func=False)
+
+
+def test_tasks_list_shows_every_task_and_group():
+    res = CliRunner().invoke(main, ["tasks", "list"])
+    assert res.exit_code == 0, res.output
+    listed = set(res.output.split())
+    assert set(LEAVES) | set(GROUPS) <= listed
+
+
+def test_yaml_shape():
+    leaves = 0
+    for path, cfg in _family_yamls():
+        if "group" in cfg:
+            assert cfg["group"] in GROUPS and len(cfg["task"]) == GROUPS[cfg["group"]], path
+            continue
+        leaves += 1
+        assert cfg["output_type"] == "generate_until" and cfg["custom_dataset"] and cfg["process_results"], path
+        assert cfg["generation_kwargs"] == {"until": [], "do_sample": False, "max_gen_toks": 512}, path
+        assert cfg["metric_list"][0] == {"metric": "exact_match", "aggregation": "mean", "higher_is_better": True}
+        block = cfg["metadata"]["reflection"]
+        assert set(block) == {"verifier", "answer_format"} and block["answer_format"], path
+        module, _, fn = block["verifier"].partition(":")
+        assert callable(getattr(__import__(module, fromlist=[fn]), fn)), path
+    assert leaves == len(LEAVES)
+
+
+def test_task_dirs_are_flat():
+    """lm-eval indexes each include path recursively: nested YAML folders would be indexed twice."""
+    assert {TASKS_ROOT / f for f in FAMILIES} <= set(builtin_task_dirs())
+    for family in FAMILIES:
+        assert not list((TASKS_ROOT / family).glob("*/**/*.yaml")), family
+
+
+def _stock_manager(data_dir):
+    from lm_eval.tasks import TaskManager
+
+    return TaskManager(include_path=[str(TASKS_ROOT / f) for f in FAMILIES], include_defaults=False,
+                       metadata={"data_dir": str(data_dir)})
+
+
+def test_stock_lm_eval_loads_and_scores_like_our_verifier(shared_data):
+    """Stock lm-eval (its own TaskManager, no reflectevo registry) loads every task and group; its
+    process_results agrees with our verifier on a right and a wrong response."""
+    tm = _stock_manager(shared_data)
+    names = [n for n in LEAVES if n not in NOT_IN_SHARED]
+    loaded = {}
+    for name in names:
+        loaded.update(tm.load(name)["tasks"])
+    for group, size in GROUPS.items():
+        assert len(tm.load(group)["tasks"]) == size
+    assert sorted(loaded) == sorted(names)
+    ours = {t.name: t for t in load_tasks(",".join(names), shared_data, limit=3)}
+    for name, stock in loaded.items():
+        docs = list(stock.eval_docs)[:3]
+        assert docs == ours[name].docs, name
+        for doc in docs:
+            for response in (f"Answer: {stock.doc_to_target(doc)}", "I do not know."):
+                verdict = ours[name].verify(doc, response)
+                assert stock.process_results(doc, [response])["exact_match"] == int(verdict.correct), name
+
+
+def test_stock_lm_eval_loads_fixture_only_tasks(mini_data):
+    tm = _stock_manager(mini_data)
+    for name, n in (("logiqa", 2), ("math", 7), ("xlam_fc", 3), ("gsm8k", 3)):
+        assert len(list(tm.load(name)["tasks"][name].eval_docs)) == n
+
+
+@pytest.mark.parametrize("task,hub", [
+    ("logiqa", "lucasmccabe/logiqa"), ("math", "EleutherAI/hendrycks_math"), ("bbh_snarks", "lukaemon/bbh"),
+    ("bigbench_navigate", "hails/bigbench"), ("xlam_fc", "Salesforce/xlam-function-calling-60k"),
+    ("bfcl_simple", "gorilla-llm/Berkeley-Function-Calling-Leaderboard"),
+])
+def test_offline_hub_error_is_one_clear_line(task, hub):
+    with pytest.raises(BenchError) as err:
+        load_task(task, None)
+    text = str(err.value)
+    assert hub in text and "not available offline" in text and "--data-dir" in text and "\n" not in text
+
+
+@pytest.mark.parametrize("task,expected", [
+    ("bbh_snarks", "bbh/snarks.json"), ("bigbench_navigate", "bigbench/navigate/task.json"),
+    ("bfcl_multiple", "bfcl/BFCL_v4_multiple.json"), ("xlam_fc", "xlam/xlam_function_calling_60k.json"),
+    ("logiqa_reflectevo", "reflectevo/logiqa_test.jsonl"), ("math", "MATH/test/algebra"),
+])
+def test_missing_local_file_names_the_expected_path(task, expected, tmp_path):
+    with pytest.raises(BenchError) as err:
+        load_task(task, tmp_path)
+    assert str(tmp_path / expected) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_cli_run_reports_missing_data_in_one_line(tmp_path):
+    res = CliRunner().invoke(main, ["run", "--tasks", "gsm8k", "--data-dir", str(tmp_path), "--limit", "1",
+                                    "--output", str(tmp_path / "run")])
+    assert res.exit_code == 2
+    assert "gsm8k/test.jsonl not found" in res.output and len(res.output.strip().splitlines()) == 1
