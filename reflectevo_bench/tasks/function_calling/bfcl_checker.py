@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from reflectevo_bench.tasks.function_calling.calls import Call
+from reflectevo_bench.tasks.function_calling.calls import Call, perfect_matching
 
 PY_TYPES: dict[str, type] = {"string": str, "integer": int, "float": float, "boolean": bool, "array": list,
                              "tuple": list, "dict": dict, "any": str}
@@ -148,20 +148,7 @@ def check_call(call: Call, expected_name: str, allowed_args: dict[str, list[Any]
 def _match(calls: list[Call], expected: list[tuple[str, dict]], docs: dict[str, dict]) -> bool:
     """A perfect matching between calls and expected calls where every pair passes."""
     ok = [[check_call(c, n, a, docs.get(n)) is None for (n, a) in expected] for c in calls]
-    used = [False] * len(expected)
-
-    def assign(i: int) -> bool:
-        if i == len(calls):
-            return True
-        for j in range(len(expected)):
-            if not used[j] and ok[i][j]:
-                used[j] = True
-                if assign(i + 1):
-                    return True
-                used[j] = False
-        return False
-
-    return assign(0)
+    return len(calls) == len(expected) and perfect_matching(ok)
 
 
 def check(calls: list[Call], ground_truth: list[dict[str, dict]], functions: list[dict]) -> Problem | None:

@@ -283,3 +283,21 @@ def parse_calls(response: str) -> Parsed:
     if calls is not None:
         return Parsed(calls, None, form)
     return Parsed(None, err or err2, "none")
+
+
+def perfect_matching(ok: list[list[bool]]) -> bool:
+    """Whether every row i can be paired with a distinct column j where ``ok[i][j]`` (order-free call matching)."""
+    used = [False] * (len(ok[0]) if ok else 0)
+
+    def assign(i: int) -> bool:
+        if i == len(ok):
+            return True
+        for j in range(len(used)):
+            if not used[j] and ok[i][j]:
+                used[j] = True
+                if assign(i + 1):
+                    return True
+                used[j] = False
+        return False
+
+    return assign(0)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from reflectevo_bench.tasks.function_calling.bfcl_checker import Problem
-from reflectevo_bench.tasks.function_calling.calls import Call
+from reflectevo_bench.tasks.function_calling.calls import Call, perfect_matching
 
 _MISSING = object()
 
@@ -98,20 +98,7 @@ def check(calls: list[Call], expected: list[Call], tools: list[dict[str, Any]]) 
         return Problem("wrong_count", f"You made {len(calls)} call(s); this request needs a different number of "
                        "calls.")
     ok = [[check_call(c, e, by_name.get(e.name)) is None for e in expected] for c in calls]
-    used = [False] * len(expected)
-
-    def assign(i: int) -> bool:
-        if i == len(calls):
-            return True
-        for j in range(len(expected)):
-            if not used[j] and ok[i][j]:
-                used[j] = True
-                if assign(i + 1):
-                    return True
-                used[j] = False
-        return False
-
-    if assign(0):
+    if perfect_matching(ok):
         return None
     for i, call in enumerate(calls):
         if any(ok[i]):
