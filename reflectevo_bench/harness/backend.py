@@ -62,7 +62,7 @@ def build_lm(model: str, model_args: dict[str, str], batch_size: int | str, devi
     except BenchError:
         raise
     except ImportError as exc:
-        raise BenchError(f"--model {model} needs an optional dependency: {exc} (e.g. pip install 'reflectevo-bench[vllm]')") from None
+        raise BenchError(f"--model {model} needs an optional dependency: {exc} (pip install 'reflectevo-bench[vllm]' for vllm, 'reflectevo-bench[api]' for API models)") from None
     except (OSError, ValueError, TypeError) as exc:
         raise BenchError(f"cannot load model {model} with '{format_model_args(model_args)}': {' '.join(str(exc).split())[:300]}") from None
 

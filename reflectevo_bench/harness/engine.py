@@ -94,7 +94,7 @@ class Engine:
             "attempt" if kind == "attempt" else "before_attempt": number,
             "model": "reflector" if backend is not self.generator else "generator",
             "messages": messages,
-            "prompt": prompt,
+            "prompt": getattr(prompt, "prompt", prompt),  # chat APIs get lm-eval's JsonChatStr
             "gen_kwargs": state.gen_kwargs,
             "response": out.text,
             "prompt_tokens": backend.count_tokens(prompt),

@@ -62,9 +62,12 @@ class EvalTask:
         kwargs.update(overrides)
         return kwargs
 
-    def first_turn(self, doc: dict, render: Callable[..., str], system_instruction: str | None = None
-                   ) -> tuple[list[dict[str, str]], str]:
-        """The attempt-1 messages and rendered prompt, built by lm-eval exactly as a stock chat run builds them."""
+    def first_turn(self, doc: dict, render: Callable[..., Any], system_instruction: str | None = None
+                   ) -> tuple[list[dict[str, str]], Any]:
+        """The attempt-1 messages and rendered prompt, built by lm-eval exactly as a stock chat run builds them.
+
+        The prompt is whatever the LM's chat rendering returns: a string, or for chat APIs lm-eval's JsonChatStr.
+        """
         captured: list[list[dict[str, str]]] = []
 
         def capture(messages: list[dict[str, str]], add_generation_prompt: bool = True) -> str:
@@ -82,7 +85,7 @@ class EvalTask:
             chat_template=capture,
             gen_prefix=task.doc_to_prefix(doc),
         )
-        if not isinstance(prompt, str) or not captured:
+        if isinstance(prompt, list) or not captured:
             raise BenchError(f"task '{self.name}' builds multiple-input contexts, which protocols do not support")
         return captured[-1], prompt
 

@@ -1,0 +1,68 @@
+"""A real OpenAI-compatible chat-completions server over a local HF model, for backend wiring tests.
+
+It serves POST /v1/chat/completions with greedy generation by transformers and logs every request body.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+
+class ChatServer:
+    def __init__(self, model_dir: Path) -> None:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        self.model = AutoModelForCausalLM.from_pretrained(model_dir)
+        self.requests: list[dict] = []
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if self.path != "/v1/chat/completions":
+                    self.send_error(404)
+                    return
+                text = server.complete(body)
+                payload = json.dumps({
+                    "id": "cmpl-test", "object": "chat.completion", "created": int(time.time()),
+                    "model": body.get("model", "tiny"),
+                    "choices": [{"index": 0, "finish_reason": "length",
+                                 "message": {"role": "assistant", "content": text}}],
+                }).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1/chat/completions"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def complete(self, body: dict) -> str:
+        import torch
+
+        with self._lock:
+            self.requests.append(body)
+            ids = self.tokenizer.apply_chat_template(body["messages"], add_generation_prompt=True,
+                                                     return_tensors="pt", return_dict=True)
+            with torch.no_grad():
+                out = self.model.generate(**ids, max_new_tokens=int(body.get("max_tokens", 16)), do_sample=False)
+            return self.tokenizer.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True)
+
+    def __enter__(self) -> "ChatServer":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -1,0 +1,35 @@
+"""`--model local-chat-completions` against a real OpenAI-compatible server started by the test."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from click.testing import CliRunner
+
+from chat_server import ChatServer
+from reflectevo_bench.cli import main
+from reflectevo_bench.harness.records import read_run_records
+
+
+def test_reflect_protocol_over_chat_completions(tiny_model, tmp_path):
+    out = tmp_path / "run"
+    with ChatServer(tiny_model) as server:
+        res = CliRunner().invoke(main, [
+            "run", "--model", "local-chat-completions",
+            "--model-args", f"model=tiny,base_url={server.url},max_retries=1",
+            "--tasks", "countdown", "--limit", "3", "--gen-kwargs", "max_gen_toks=8", "--output", str(out)])
+        assert res.exit_code == 0, res.output + repr(res.exception)
+    recs = read_run_records(out)["countdown"]
+    assert len(recs) == 3
+    sent = [r["messages"] for r in server.requests]
+    # every turn the harness recorded reached the server as exactly those chat messages, and its reply came back
+    turns = [t for rec in recs for t in rec["turns"]]
+    assert len(turns) == len(sent) == 9  # the tiny model is always wrong: attempt, reflection, retry per doc
+    for turn in turns:
+        assert turn["messages"] in sent
+        assert json.loads(turn["prompt"]) == turn["messages"]
+    assert all(r["max_tokens"] == 8 and r["temperature"] == 0 for r in server.requests)
+    reflection = next(t for t in turns if t["kind"] == "reflection")
+    assert reflection["messages"][-1]["content"].startswith("Your answer is incorrect.")
+    assert os.path.exists(out / "results.json")
