@@ -50,15 +50,19 @@ def _pct(x: float) -> str:
 def summary_table(results: dict[str, Any]) -> Table:
     attempts = results["attempts"]
     table = Table(title=f"protocol={results['protocol']}  attempts={attempts}  feedback={results['feedback_mode']}")
-    for col in ("task", "n", "acc@t1 [95% CI]", f"acc@t{attempts} [95% CI]", "Δ (pts)", "w→r", "r→w", "feedback"):
+    columns = ["task", "n", "acc@t1 [95% CI]"]
+    if attempts > 1:
+        columns += [f"acc@t{attempts} [95% CI]", "Δ (pts)", "w→r", "r→w"]
+    for col in columns + ["feedback"]:
         table.add_column(col, justify="left" if col in ("task", "feedback") else "right")
     for task, m in results["results"].items():
-        lo1, hi1 = m["acc@t1_ci95"]
-        loK, hiK = m[f"acc@t{attempts}_ci95"]
-        table.add_row(
-            task, str(m["n"]),
-            f"{_pct(m['acc@t1'])} [{_pct(lo1)}, {_pct(hi1)}]",
-            f"{_pct(m[f'acc@t{attempts}'])} [{_pct(loK)}, {_pct(hiK)}]",
-            f"{100 * m['delta']:+.1f}", str(m["wrong_to_right"]), str(m["right_to_wrong"]), m["feedback"],
-        )
+        row = [task, str(m["n"]), _acc(m, 1)]
+        if attempts > 1:
+            row += [_acc(m, attempts), f"{100 * m['delta']:+.1f}", str(m["wrong_to_right"]), str(m["right_to_wrong"])]
+        table.add_row(*row, m["feedback"])
     return table
+
+
+def _acc(m: dict[str, Any], k: int) -> str:
+    lo, hi = m[f"acc@t{k}_ci95"]
+    return f"{_pct(m[f'acc@t{k}'])} [{_pct(lo)}, {_pct(hi)}]"
