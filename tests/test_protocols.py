@@ -112,3 +112,11 @@ def test_small_chunks_give_the_same_records(tmp_path, toy_yaml):
     strip = lambda r: [(t["kind"], t["response"], t["messages"]) for t in r["turns"]]  # noqa: E731
     assert {i: strip(r) for i, r in whole.items()} == {i: strip(r) for i, r in chunked.items()}
     assert [len(c) for c in scripted_lm.ScriptedLM.calls] == [2, 1, 1, 2, 1, 1, 1, 1, 1]
+
+
+def test_verifier_batches_one_call_per_attempt_phase(tmp_path, toy_yaml):
+    import sys
+
+    _run(tmp_path, toy_yaml, protocol="reflect")
+    module = sys.modules["_reflectevo_verifier_toy_verifier"]
+    assert module.BATCH_SIZES[-2:] == [5, 3]  # all attempt-1 verdicts in one batch, then the 3 retries

@@ -112,14 +112,27 @@ class Engine:
                 prompt = self.generator.render(messages)
             requests.append((messages, prompt))
         outs = self._generate(self.generator, f"attempt {k}", states, label, requests)
-        for state, (messages, prompt), out in zip(states, requests, outs):
-            verdict = state.task.verify(state.doc, out.text)
+        verdicts = self._verify(states, [out.text for out in outs])
+        for state, (messages, prompt), out, verdict in zip(states, requests, outs, verdicts):
             turn = self._turn(self.generator, "attempt", k, state, messages, prompt, out)
             turn["extracted"] = verdict.extracted
             turn["verdict"] = verdict.to_dict()
             state.turns.append(turn)
             state.verdicts.append(verdict)
             state.messages = _with_reply(messages, out.text)
+
+    @staticmethod
+    def _verify(states: list[DocState], texts: list[str]) -> list[Verdict]:
+        """One verifier batch per task, so code tasks can run their programs in parallel."""
+        verdicts: list[Verdict | None] = [None] * len(states)
+        by_task: dict[str, list[int]] = {}
+        for i, state in enumerate(states):
+            by_task.setdefault(state.task.name, []).append(i)
+        for idx in by_task.values():
+            task = states[idx[0]].task
+            for i, verdict in zip(idx, task.verify_batch([states[i].doc for i in idx], [texts[i] for i in idx])):
+                verdicts[i] = verdict
+        return verdicts  # type: ignore[return-value]
 
     def _reflection_phase(self, states: list[DocState], k: int, label: str) -> None:
         requests = []

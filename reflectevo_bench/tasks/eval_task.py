@@ -89,6 +89,14 @@ class EvalTask:
             raise BenchError(f"task '{self.name}' builds multiple-input contexts, which protocols do not support")
         return captured[-1], prompt
 
+    def verify_batch(self, docs: list[dict], responses: list[str]) -> list[Verdict]:
+        """Verdicts for many responses at once: a verifier may offer ``verify.batch(docs, responses)`` (e.g. code
+        tasks, which then fan out over a sandbox pool); otherwise one call per response."""
+        batch = getattr(self.verify, "batch", None)
+        if callable(batch):
+            return list(batch(docs, responses))
+        return [self.verify(doc, response) for doc, response in zip(docs, responses)]
+
     def target(self, doc: dict) -> Any:
         try:
             return self.task.doc_to_target(doc)
