@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -64,8 +65,10 @@ def resolve_callable(task_name: str, ref: str, yaml_path: str | None) -> Callabl
         file = (base / module_ref).resolve()
         if not file.is_file():
             raise BenchError(f"task '{task_name}': verifier file {file} does not exist")
-        spec = importlib.util.spec_from_file_location(f"_reflectevo_verifier_{file.stem}", file)
+        name = f"_reflectevo_verifier_{file.stem}"
+        spec = importlib.util.spec_from_file_location(name, file)
         module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # so pickling and introspection find it, as for an imported module
         spec.loader.exec_module(module)  # type: ignore[union-attr]
     else:
         try:
