@@ -15,17 +15,13 @@ def rescore_records(records: dict[str, list[dict[str, Any]]], tasks: dict[str, E
     out: dict[str, list[dict[str, Any]]] = {}
     for name, recs in records.items():
         task = tasks[name]
-        fresh = []
-        for rec in recs:
-            rec = copy.deepcopy(rec)
-            made = []
-            for turn in rec["turns"]:
-                if turn["kind"] != "attempt":
-                    continue
-                verdict = task.verify(rec["doc"], turn["response"])
-                turn["verdict"], turn["extracted"] = verdict.to_dict(), verdict.extracted
-                made.append(verdict.correct)
+        fresh = [copy.deepcopy(rec) for rec in recs]
+        attempts_turns = [(rec, turn) for rec in fresh for turn in rec["turns"] if turn["kind"] == "attempt"]
+        verdicts = task.verify_batch([rec["doc"] for rec, _ in attempts_turns], [t["response"] for _, t in attempts_turns])
+        for (_, turn), verdict in zip(attempts_turns, verdicts):
+            turn["verdict"], turn["extracted"] = verdict.to_dict(), verdict.extracted
+        for rec in fresh:
+            made = [t["verdict"]["correct"] for t in rec["turns"] if t["kind"] == "attempt"]
             rec["correct"], rec["correct_at"] = made, proto.correct_at(made, attempts)
-            fresh.append(rec)
         out[name] = fresh
     return out

@@ -36,19 +36,20 @@ def read_predictions(path: Path) -> list[dict[str, Any]]:
 def score_predictions(task: EvalTask, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     raw = [r["doc"] for r in rows if isinstance(r.get("doc"), dict)]
     processed = iter(task.raw_to_docs(raw) if raw else [])
-    out = []
+    docs, doc_ids = [], []
     for number, row in enumerate(rows, 1):
         if isinstance(row.get("doc"), dict):
-            doc = next(processed)
-            doc_id = None
-        else:
-            doc_id = row["doc_id"]
-            if not 0 <= doc_id < len(task.docs):
-                raise BenchError(f"prediction row {number}: doc_id {doc_id} is outside 0..{len(task.docs) - 1}")
-            doc = task.docs[doc_id]
-        verdict = task.verify(doc, row["response"])
-        out.append({"row": number - 1, "doc_id": doc_id, **verdict.to_dict()})
-    return out
+            docs.append(next(processed))
+            doc_ids.append(None)
+            continue
+        doc_id = row["doc_id"]
+        if not 0 <= doc_id < len(task.docs):
+            raise BenchError(f"prediction row {number}: doc_id {doc_id} is outside 0..{len(task.docs) - 1}")
+        docs.append(task.docs[doc_id])
+        doc_ids.append(doc_id)
+    verdicts = task.verify_batch(docs, [row["response"] for row in rows])
+    return [{"row": i, "doc_id": doc_id, **verdict.to_dict()}
+            for i, (doc_id, verdict) in enumerate(zip(doc_ids, verdicts))]
 
 
 def write_scores(out_dir: Path, task: str, scores: list[dict[str, Any]]) -> dict[str, Any]:
