@@ -120,3 +120,21 @@ def test_verifier_batches_one_call_per_attempt_phase(tmp_path, toy_yaml):
     _run(tmp_path, toy_yaml, protocol="reflect")
     module = sys.modules["_reflectevo_verifier_toy_verifier"]
     assert module.BATCH_SIZES[-2:] == [5, 3]  # all attempt-1 verdicts in one batch, then the 3 retries
+
+
+def test_resample_restarts_from_the_first_prompt_without_feedback(tmp_path, toy_yaml):
+    results, recs, _ = _run(tmp_path, toy_yaml, protocol="resample", gen_kwargs="do_sample=true,temperature=0.8")
+    turns = recs[1]["turns"]
+    assert [t["kind"] for t in turns] == ["attempt", "attempt"]
+    assert turns[1]["messages"] == turns[0]["messages"] and turns[1]["prompt"] == turns[0]["prompt"]
+    assert results["feedback_mode"] == "oracle"
+    # the same prompt goes to the model again (not answered from the response cache) for the 3 wrong docs
+    assert [len(c) for c in scripted_lm.ScriptedLM.calls] == [5, 3]
+    assert recs[1]["correct"] == [False, False] and not turns[1]["timing"]["cached"]
+
+
+def test_resample_refuses_greedy(tmp_path, toy_yaml):
+    from reflectevo_bench.errors import BenchError
+
+    with pytest.raises(BenchError, match="needs sampling"):
+        _run(tmp_path, toy_yaml, protocol="resample")

@@ -104,12 +104,13 @@ class Backend:
         except Exception:
             return None
 
-    def generate(self, requests: list[tuple[str, dict[str, Any]]],
-                 on_result: Callable[[str], None] | None = None) -> list[Generated]:
+    def generate(self, requests: list[tuple[Any, dict[str, Any]]], on_result: Callable[[str], None] | None = None,
+                 salts: list[str] | None = None) -> list[Generated]:
         """One backend call for every request not already cached; results in request order."""
         from lm_eval.api.instance import Instance
 
-        keys = [request_key(ctx, kw) for ctx, kw in requests]
+        salts = salts or [""] * len(requests)
+        keys = [request_key(ctx, kw, salt) for (ctx, kw), salt in zip(requests, salts)]
         out: list[Generated | None] = [None] * len(requests)
         misses = []
         for i, key in enumerate(keys):

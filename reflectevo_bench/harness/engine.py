@@ -82,7 +82,8 @@ class Engine:
         if self.progress is not None:
             self.progress.start_phase(phase + label, len(states))
         advance = self.progress.advance if self.progress is not None else None
-        outs = backend.generate([(prompt, s.gen_kwargs) for s, (_, prompt) in zip(states, requests)], advance)
+        salts = [f"{s.task.name}/{s.doc_id}/{phase}" for s in states]
+        outs = backend.generate([(prompt, s.gen_kwargs) for s, (_, prompt) in zip(states, requests)], advance, salts)
         if self.progress is not None:
             self.progress.end_phase()
         return outs
@@ -105,7 +106,7 @@ class Engine:
     def _attempt_phase(self, states: list[DocState], k: int, label: str) -> None:
         requests = []
         for state in states:
-            if k == 1:
+            if k == 1 or self.cfg.protocol.fresh_context:
                 messages, prompt = state.task.first_turn(state.doc, self.generator.render, self.cfg.system_instruction)
             else:
                 messages = state.messages + [{"role": "user", "content": state.prompter.retry_request(state.verdicts[-1])}]

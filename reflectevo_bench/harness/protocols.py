@@ -5,6 +5,8 @@
   (analysis + plan, no answer), then retry with the reflection in context. Right docs stop.
 - ``retry`` (control): as ``reflect`` without the reflection turn.
 - ``self-refine`` (intrinsic, no oracle): every doc reflects without being told whether it was right.
+- ``resample`` (compute-matched control): wrong docs get a fresh sample of the attempt-1 prompt, with no
+  feedback and no reflection in context (needs sampling); the oracle only picks which docs go again.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class Protocol:
     feedback_mode: str  # "oracle": the model is told its attempt was wrong; "none": it is not
     reflects: bool
     stop_when_correct: bool
+    fresh_context: bool = False  # every attempt starts again from the attempt-1 prompt
 
     def continues(self, last: Verdict) -> bool:
         """Whether a doc whose latest attempt got ``last`` goes on to another round."""
@@ -56,6 +59,7 @@ PROTOCOLS = {
     "reflect": Protocol("reflect", "oracle", reflects=True, stop_when_correct=True),
     "retry": Protocol("retry", "oracle", reflects=False, stop_when_correct=True),
     "self-refine": Protocol("self-refine", "none", reflects=True, stop_when_correct=False),
+    "resample": Protocol("resample", "oracle", reflects=False, stop_when_correct=True, fresh_context=True),
 }
 
 

@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 
-def request_key(context: str, gen_kwargs: dict[str, Any]) -> str:
-    blob = json.dumps([context, gen_kwargs], sort_keys=True, ensure_ascii=False, default=str)
+def request_key(context: Any, gen_kwargs: dict[str, Any], salt: str = "") -> str:
+    """Cache key of one request. ``salt`` names the doc and phase, so that two requests with the same text
+    (a duplicated doc, or a resample of the same prompt) never share one sampled response."""
+    blob = json.dumps([context, gen_kwargs, salt], sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 

@@ -127,6 +127,11 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any]]:
     limit = opts.limit if opts.limit is not None else (DEFAULT_LIMIT if opts.tasks is None else None)
     metadata = parse_metadata(opts.metadata)
     tasks = load_eval_tasks(opts.tasks, opts.data_dir, limit, opts.num_fewshot, metadata)
+    if protocol.fresh_context:
+        for task in tasks:
+            if not task.generation_kwargs(DEFAULT_GEN_KWARGS, gen_overrides).get("do_sample"):
+                raise BenchError(f"--protocol {protocol.name} needs sampling (greedy would repeat attempt 1 on "
+                                 f"task '{task.name}'): pass --gen-kwargs do_sample=true,temperature=0.8")
     model_args = resolve_model_args(opts.model, opts.model_args, console)
     reflector_args = None
     if opts.reflector_model or opts.reflector_model_args:
