@@ -1,0 +1,348 @@
+"""The harness's side of a verdict: read the candidate's claims, decide pass/fail, build the result.
+
+Only this module decides whether a program passed. Exit codes and stdout count for nothing. The report
+channel (fd 3 in the candidate's process) is read as claims:
+
+* every line must be JSON carrying the job's nonce; records must come in order: ``load``, one ``t`` per unit
+  in unit order, then ``end``. A duplicate, out-of-order, foreign or malformed record marks the channel as
+  tampered and the run as failed. Missing records mean the tests did not run (status failed/killed/...);
+* split units (see :mod:`plan`) carry only values; the verdict expression is evaluated here by a tiny
+  evaluator over builtin values (:func:`safe_eval`), or by the trusted judge process when it needs more.
+
+The evaluator accepts constants, containers, hole names, comparisons, ``and``/``not``, arithmetic on
+numbers, a fixed set of pure builtins and a few ``math`` functions; anything else goes to the judge process.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import operator
+from functools import lru_cache
+from typing import Any, Callable
+
+from .codec import CodecError, decode, short_repr
+from .plan import Plan, Unit, parse
+from .result import SandboxResult, TestOutcome
+
+NUMBER = (int, float, complex)
+MAX_INT_BITS = 1 << 16
+
+
+class NotSafe(Exception):
+    pass
+
+
+def _num(*values: Any) -> None:
+    for v in values:
+        if type(v) not in (int, float, complex, bool):
+            raise NotSafe("arithmetic on non-numbers")
+        if type(v) is int and v.bit_length() > MAX_INT_BITS:
+            raise NotSafe("integer too large for the inline evaluator")
+
+
+def _pow(a: Any, b: Any) -> Any:
+    _num(a, b)
+    if type(b) is int and abs(b) > 256 and type(a) is int and abs(a) > 1:
+        raise NotSafe("large power")
+    return a ** b
+
+
+BINOPS: dict[type, Callable] = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+                                ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
+                                ast.Pow: _pow}
+CMPOPS: dict[type, Callable] = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt,
+                                ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
+                                ast.Is: operator.is_, ast.IsNot: operator.is_not,
+                                ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b}
+SAFE_FUNCS: dict[str, Callable] = {
+    "set": set, "frozenset": frozenset, "tuple": tuple, "list": list, "sorted": sorted, "dict": dict,
+    "float": float, "int": int, "str": str, "bool": bool, "complex": complex, "abs": abs, "round": round,
+    "len": len, "min": min, "max": max, "sum": sum, "all": all, "any": any, "isinstance": isinstance,
+    "repr": repr, "type": type, "bytes": bytes,
+}
+SAFE_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "list": list, "tuple": tuple, "dict": dict,
+              "set": set, "frozenset": frozenset, "complex": complex, "bytes": bytes}
+SAFE_MATH = {"isclose", "pi", "e", "inf", "nan", "tau", "sqrt", "fabs", "floor", "ceil", "isnan", "isinf",
+             "isfinite", "trunc"}
+
+
+@lru_cache(maxsize=4096)
+def _compiled(verdict: str) -> ast.AST | None:
+    """The verdict's AST when the inline evaluator supports every node, else None."""
+    try:
+        tree = parse(verdict, mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, SystemError):
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Constant, ast.List, ast.Tuple, ast.Set, ast.Dict, ast.Compare, ast.UnaryOp,
+                             ast.Load, ast.cmpop, ast.unaryop, ast.operator, ast.keyword)):
+            if isinstance(node, ast.UnaryOp) and not isinstance(node.op, (ast.Not, ast.USub, ast.UAdd)):
+                return None
+            continue
+        if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.And):
+            continue
+        if isinstance(node, ast.boolop):
+            continue
+        if isinstance(node, ast.BinOp) and type(node.op) in BINOPS:
+            continue
+        if isinstance(node, ast.Name) and (node.id.startswith("__h") or node.id in SAFE_TYPES
+                                           or node.id in SAFE_FUNCS or node.id == "math"):
+            continue
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "math" \
+                and node.attr in SAFE_MATH:
+            continue
+        if isinstance(node, ast.Call) and (
+                (isinstance(node.func, ast.Name) and node.func.id in SAFE_FUNCS)
+                or (isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
+                    and node.func.value.id == "math" and node.func.attr in SAFE_MATH)):
+            if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
+                return None
+            continue
+        return None
+    return tree
+
+
+def is_inline(verdict: str) -> bool:
+    return _compiled(verdict) is not None
+
+
+def safe_eval(verdict: str, holes: list[Any]) -> Any:
+    tree = _compiled(verdict)
+    if tree is None:
+        raise NotSafe("not inline-evaluable")
+    return _ev(tree, holes)
+
+
+def _ev(node: ast.AST, h: list[Any]) -> Any:
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Name):
+        if node.id.startswith("__h"):
+            return h[int(node.id[3:])]
+        if node.id in SAFE_TYPES:
+            return SAFE_TYPES[node.id]
+        raise NotSafe(node.id)
+    if isinstance(node, ast.List):
+        return [_ev(e, h) for e in node.elts]
+    if isinstance(node, ast.Tuple):
+        return tuple(_ev(e, h) for e in node.elts)
+    if isinstance(node, ast.Set):
+        return {_ev(e, h) for e in node.elts}
+    if isinstance(node, ast.Dict):
+        if any(k is None for k in node.keys):
+            raise NotSafe("dict unpacking")
+        return {_ev(k, h): _ev(v, h) for k, v in zip(node.keys, node.values)}
+    if isinstance(node, ast.UnaryOp):
+        v = _ev(node.operand, h)
+        if isinstance(node.op, ast.Not):
+            return not v
+        _num(v)
+        return -v if isinstance(node.op, ast.USub) else +v
+    if isinstance(node, ast.BinOp):
+        a, b = _ev(node.left, h), _ev(node.right, h)
+        if isinstance(node.op, ast.Add) and type(a) is type(b) and type(a) in (str, list, tuple):
+            return a + b
+        _num(a, b)
+        return BINOPS[type(node.op)](a, b)
+    if isinstance(node, ast.BoolOp):
+        result = True
+        for v in node.values:
+            result = _ev(v, h)
+            if not result:
+                return result
+        return result
+    if isinstance(node, ast.Compare):
+        left = _ev(node.left, h)
+        for op, comp in zip(node.ops, node.comparators):
+            right = _ev(comp, h)
+            if not CMPOPS[type(op)](left, right):
+                return False
+            left = right
+        return True
+    if isinstance(node, ast.Attribute):
+        return getattr(math, node.attr)
+    if isinstance(node, ast.Call):
+        if isinstance(node.func, ast.Attribute):
+            func = getattr(math, node.func.attr)
+        else:
+            func = SAFE_FUNCS[node.func.id]
+        args = [_ev(a, h) for a in node.args]
+        kwargs = {k.arg: _ev(k.value, h) for k in node.keywords}
+        if func in (int, str) and args and type(args[0]) is int and args[0].bit_length() > MAX_INT_BITS:
+            raise NotSafe("large int conversion")
+        return func(*args, **kwargs)
+    raise NotSafe(type(node).__name__)
+
+
+def failure_message(unit: Unit, values: list[Any]) -> str:
+    if not unit.holes:
+        return "AssertionError"
+    parts = [f"{src} returned {short_repr(v)}" for src, v in zip(unit.holes, values)]
+    return "AssertionError: " + "; ".join(parts)
+
+
+def _trim(text: str | None, limit: int = 600) -> str | None:
+    if text is None:
+        return None
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def parse_report(raw: str, nonce: str, n_units: int) -> tuple[dict | None, list[dict], bool, str | None]:
+    """Check the claim stream: returns (load record, unit records in order, complete, tamper reason)."""
+    load, units, complete = None, [], False
+    for line in raw.splitlines():
+        if not line:
+            continue
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            return load, units, False, "malformed record on the report channel"
+        if not isinstance(rec, dict) or rec.get("n") != nonce:
+            return load, units, False, "record without the job's nonce on the report channel"
+        kind = rec.get("k")
+        if complete:
+            return load, units, False, "record after the end of the report"
+        if kind == "load":
+            if load is not None or units:
+                return load, units, False, "duplicate load record"
+            load = rec
+        elif kind == "t":
+            if load is None or "err" in load:
+                return load, units, False, "test record before the program loaded"
+            if rec.get("i") != len(units) or len(units) >= n_units:
+                return load, units, False, f"out-of-order or duplicate record for test {rec.get('i')!r}"
+            units.append(rec)
+        elif kind == "end":
+            if load is None or len(units) != n_units:
+                return load, units, False, "end record before every test reported"
+            complete = True
+        else:
+            return load, units, False, "unknown record on the report channel"
+    return load, units, complete, None
+
+
+def interpret(plan: Plan, nonce: str, answer: dict, backend: str, mode: str, duration: float,
+              oom: bool, run_judge: Callable[[dict], dict | None], limits_wire: dict,
+              warnings: list[str]) -> SandboxResult:
+    """Turn a worker's answer about a candidate job into a SandboxResult."""
+    n = len(plan.units)
+    end = answer.get("end")
+    load, records, complete, tamper = parse_report(answer.get("report", ""), nonce, n)
+    outcomes: list[TestOutcome] = []
+    pending: list[tuple[Unit, list[Any], list[Any]]] = []  # (unit, decoded values, raw trees)
+    for unit, rec in zip(plan.units, records):
+        out = TestOutcome(unit.index, unit.source, False, None, unit.split)
+        outcomes.append(out)
+        if "err" in rec:
+            out.error = _trim(str(rec["err"]))
+        elif unit.split:
+            vals = rec.get("v")
+            if not isinstance(vals, list) or len(vals) != len(unit.holes or ()):
+                tamper = tamper or f"malformed values for test {unit.index}"
+                out.error = "malformed report"
+                continue
+            try:
+                values = [decode(v) for v in vals]
+            except CodecError as exc:
+                out.error = _trim(f"unusable value: {exc}")
+                continue
+            try:
+                ok = safe_eval(unit.verdict, values)
+            except NotSafe:
+                pending.append((unit, values, vals))
+                out.error = "awaiting judge"
+                continue
+            except Exception as exc:  # the assertion itself raised (TypeError, ZeroDivisionError, ...)
+                out.error = _trim(f"{type(exc).__name__}: {exc}")
+                continue
+            out.passed = bool(ok)
+            out.error = None if out.passed else _trim(failure_message(unit, values))
+        else:
+            out.passed = rec.get("ok") == 1
+            if not out.passed:
+                out.error = "malformed report"
+    judge_problem = None
+    if pending:
+        judged = run_judge({
+            "kind": "judge", "imports": plan.imports, "limits": limits_wire,
+            "items": [{"i": u.index, "expr": u.verdict, "holes": raw} for u, _, raw in pending],
+        })
+        by_index = {o.index: o for o in outcomes}
+        verdicts = judged or {}
+        for unit, vals, _ in pending:
+            out = by_index[unit.index]
+            rec = verdicts.get(unit.index)
+            if rec is None:
+                out.error = "the judge process gave no verdict"
+                judge_problem = "the trusted judge process failed"
+            elif "err" in rec:
+                out.error = _trim(str(rec["err"]))
+            else:
+                out.passed = rec.get("ok") == 1
+                out.error = None if out.passed else _trim(failure_message(unit, vals))
+    # units that never reported
+    if load is not None and "err" in load:
+        missing_reason = "not run: the program failed to load"
+    elif end == "timeout" or end == "cpu":
+        missing_reason = "not run: time limit reached"
+    elif end == "output":
+        missing_reason = "not run: output limit reached"
+    else:
+        missing_reason = "not run: the program stopped before this test"
+    for unit in plan.units[len(outcomes):]:
+        outcomes.append(TestOutcome(unit.index, unit.source, False, missing_reason, unit.split))
+
+    errors = [load.get("err")] if load and "err" in load else []
+    errors += [o.error for o in outcomes if o.error]
+    memory = oom or any(str(e).startswith("MemoryError") for e in errors)
+    error: str | None = None
+    if end in ("timeout", "cpu"):
+        status = "timeout"
+        error = "wall-clock limit reached" if end == "timeout" else "CPU time limit reached"
+    elif end == "output":
+        status, error = "output-limit", "output limit reached"
+    elif memory:
+        status, error = "memory", "memory limit reached"
+    elif tamper:
+        status, error = "failed", f"report channel tampered with: {tamper}"
+    elif load is not None and "err" in load:
+        status, error = "error", _trim(str(load["err"]))
+    elif not complete:
+        sig = answer.get("sig")
+        if load is None and answer.get("code") == 71 and "seccomp setup failed" in answer.get("stderr", ""):
+            status, error = "error", "sandbox setup failed: " + answer.get("stderr", "").strip()[:300]
+        elif sig is not None:
+            status, error = "killed", f"the program was killed by signal {sig} before every test reported"
+        elif end == "worker-error" or end == "lost":
+            status, error = "killed", f"the sandbox lost the program ({answer.get('msg') or end})"
+        else:
+            status = "failed"
+            code = answer.get("code")
+            error = ("the program exited before every test reported"
+                     + (f" (exit code {code})" if code is not None else " (closed its report channel)"))
+    elif judge_problem:
+        status, error = "error", judge_problem
+    else:
+        status = "passed" if all(o.passed for o in outcomes) else "failed"
+    return SandboxResult(status=status, tests=outcomes, stdout=answer.get("stdout", ""),
+                         stderr=answer.get("stderr", ""), duration_s=round(duration, 4), backend=backend,
+                         mode=mode, error=error, warnings=list(warnings))
+
+
+def judge_verdicts(answer: dict | None, nonce: str, n: int) -> dict[int, dict] | None:
+    """Parse a judge job's answer (trusted process, same channel format, no load record)."""
+    if answer is None or answer.get("end") not in ("exit", "closed"):
+        return None
+    out: dict[int, dict] = {}
+    for line in answer.get("report", "").splitlines():
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            return None
+        if rec.get("n") != nonce:
+            return None
+        if rec.get("k") == "t":
+            out[rec["i"]] = rec
+    return out

@@ -1,0 +1,570 @@
+"""The trusted driver that runs inside every sandbox (bwrap, unshare, docker, none).
+
+It starts as the sandbox's first process (pid 1 of its pid namespace under bwrap, unshare and docker),
+before any untrusted code exists, and serves jobs read as length-prefixed frames on fd 0 (marshal, from
+the trusted harness), answering on fd 1 (JSON). Each job goes to a fresh child, forked while the worker was
+idle and never used before; only that child ever runs model-written code:
+
+* the child gets fresh pipes for stdout, stderr and the report channel (fd 3), ``/dev/null`` as stdin, and
+  no other descriptor (the worker's control pipes are closed before any untrusted code runs);
+* rlimits (RLIMIT_AS, CPU, FSIZE, NOFILE, CORE=0) and the seccomp filter (:mod:`seccomp`) are applied in the
+  child, then the program, the setup code and the test units run;
+* the worker reads the child's pipes with caps (output flood → killed, ``output``), enforces the wall-clock
+  deadline (``timeout``), and after the child is gone kills every other process of the namespace (as pid 1:
+  ``kill(-1, SIGKILL)``, which reaches setsid and double-fork daemons), reaps them and wipes the work dir.
+
+The worker protects itself: it is non-dumpable (no ``/proc/<pid>/mem``, no ptrace from the same uid, and
+seccomp forbids ptrace anyway), and as pid 1 with default signal dispositions it cannot be signalled from
+inside the namespace. A child can still make the worker useless only by exhausting the sandbox's pids or
+memory; the harness then sees a broken or slow worker and replaces it.
+
+What the child sends on fd 3 is a claim, not a verdict: one JSON line per event carrying the job's nonce;
+the harness checks order and completeness and computes pass/fail itself (see ``judge.py``).
+
+Standard library only; ``codec.py`` and ``seccomp.py`` are copied next to this file inside the sandbox.
+"""
+
+from __future__ import annotations
+
+import gc
+import marshal
+import os
+import resource
+import select
+import struct
+import sys
+import time
+
+import _signal as signal  # the signal module imports enum & co.: too slow for a per-sandbox start-up
+
+if __package__:
+    from . import codec, seccomp
+else:  # inside the sandbox, imported by launch.py (which put this directory on sys.path)
+    import codec  # type: ignore[no-redef]
+    import seccomp  # type: ignore[no-redef]
+
+MAX_FRAME = 256 * 1024 * 1024
+PRELOAD = ("math", "re", "collections", "itertools", "functools", "heapq", "bisect", "string", "operator",
+           "copy", "typing", "random")
+PROGRAM_FILE = "<program>"
+EXIT_SETUP_FAILED = 71  # the child could not lock itself down; it never ran the program
+
+
+# ----------------------------------------------------------------------------------------------- framing
+
+def read_exact(fd, n):
+    chunks = []
+    while n > 0:
+        chunk = os.read(fd, min(n, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_frame(fd):
+    """A job from the harness (trusted direction: marshal, which needs no import)."""
+    head = read_exact(fd, 4)
+    if head is None:
+        return None
+    (size,) = struct.unpack(">I", head)
+    if size > MAX_FRAME:
+        raise ValueError("frame too large")
+    body = read_exact(fd, size)
+    if body is None:
+        return None
+    return marshal.loads(body)
+
+
+_ESCAPES = {i: f"\\u{i:04x}" for i in range(32)}
+_ESCAPES.update({ord('"'): '\\"', ord("\\"): "\\\\", 10: "\\n", 13: "\\r", 9: "\\t"})
+
+
+def dumps(obj):
+    """Minimal JSON writer (the json module drags in re & co., ~10 ms of start-up per sandbox).
+
+    Lone surrogates come out as \\udXXX escapes via ``backslashreplace`` in :func:`to_bytes`.
+    """
+    t = type(obj)
+    if t is str:
+        return '"' + obj.translate(_ESCAPES) + '"'
+    if obj is None:
+        return "null"
+    if t is bool:
+        return "true" if obj else "false"
+    if t is int:
+        return str(obj)
+    if t is float:
+        return repr(obj) if obj == obj and obj not in (float("inf"), float("-inf")) else "null"
+    if t is dict:
+        return "{" + ",".join(dumps(str(k)) + ":" + dumps(v) for k, v in obj.items()) + "}"
+    if t is list or t is tuple:
+        return "[" + ",".join(dumps(v) for v in obj) + "]"
+    raise TypeError(f"cannot serialise {t.__name__}")
+
+
+def to_bytes(text):
+    return text.encode("utf-8", "backslashreplace")
+
+
+def write_frame(fd, obj):
+    """An answer to the harness: length-prefixed JSON (the harness parses it strictly)."""
+    data = to_bytes(dumps(obj))
+    data = struct.pack(">I", len(data)) + data
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+# ------------------------------------------------------------------------------------------- child side
+
+def describe_error(exc):
+    """``Type: message (line N in func)``, trimmed; never trusts the exception object to behave."""
+    try:
+        name = type(exc).__name__
+        if not isinstance(name, str):
+            name = "Exception"
+    except BaseException:
+        name = "Exception"
+    try:
+        msg = str(exc)
+    except BaseException:
+        msg = "<unprintable>"
+    text = f"{name}: {msg}" if msg else name
+    if len(text) > 400:
+        text = text[:397] + "..."
+    try:
+        tb, where = exc.__traceback__, None
+        while tb is not None:
+            code = tb.tb_frame.f_code
+            if code.co_filename == PROGRAM_FILE:
+                where = (tb.tb_lineno, code.co_name)
+            tb = tb.tb_next
+        if where:
+            text += f" (program line {where[0]}, in {where[1]})"
+    except BaseException:
+        pass
+    return text
+
+
+def make_reporter(nonce):
+    write, _dumps, _bytes = os.write, dumps, to_bytes
+
+    def report(obj):
+        obj["n"] = nonce
+        data = _bytes(_dumps(obj) + "\n")
+        view = memoryview(data)
+        while view:
+            view = view[write(3, view):]
+
+    return report
+
+
+def run_candidate(job):
+    """Run program, setup and units in one namespace; report per-unit claims on fd 3."""
+    report = make_reporter(job.pop("nonce"))  # only the reporter's closure keeps it (raises the bar a little)
+    encode, CodecError = codec.encode, codec.CodecError
+    g = {"__name__": "__candidate__", "__builtins__": __builtins__}
+    try:
+        exec(compile(job["program"], PROGRAM_FILE, "exec"), g)
+        if job.get("setup"):
+            exec(compile(job["setup"], "<setup>", "exec"), g)
+    except BaseException as exc:  # SystemExit and KeyboardInterrupt included: they are program errors
+        report({"k": "load", "err": describe_error(exc)})
+        return
+    report({"k": "load"})
+    for unit in job["units"]:
+        i = unit["i"]
+        try:
+            holes = unit.get("holes")
+            if holes is not None:
+                values = []
+                for src in holes:
+                    value = eval(compile(src, "<test>", "eval"), g)
+                    try:
+                        values.append(encode(value))
+                    except RecursionError:
+                        raise CodecError("value nested too deeply") from None
+                report({"k": "t", "i": i, "v": values})
+            else:
+                exec(compile(unit["src"], "<test>", "exec"), g)
+                report({"k": "t", "i": i, "ok": 1})
+        except BaseException as exc:
+            report({"k": "t", "i": i, "err": describe_error(exc)})
+    report({"k": "end"})
+
+
+def run_judge(job):
+    """Trusted: evaluate verdict expressions on values decoded from the candidate's claims.
+
+    No candidate code runs in this process; it sees only the test's own expression, replayed import
+    statements and builtin values.
+    """
+    report = make_reporter(job["nonce"])
+    g = {"__name__": "__judge__", "__builtins__": __builtins__}
+    for src in job.get("imports", ()):
+        try:
+            exec(compile(src, "<imports>", "exec"), g)
+        except BaseException:
+            pass
+    for item in job["items"]:
+        try:
+            for k, tree in enumerate(item["holes"]):
+                g[f"__h{k}"] = codec.decode(tree)
+            ok = bool(eval(compile(item["expr"], "<test>", "eval"), g))
+            report({"k": "t", "i": item["i"], "ok": 1 if ok else 0})
+        except BaseException as exc:
+            report({"k": "t", "i": item["i"], "err": describe_error(exc)})
+    report({"k": "end"})
+
+
+def child_main(job_r, out_w, err_w, rep_w, workdir, install_filter):
+    """A pre-forked child: hold only its own pipes, wait for one job, lock itself down, run it, exit."""
+    try:
+        os.dup2(job_r, 0)
+        os.dup2(out_w, 1)
+        os.dup2(err_w, 2)
+        os.dup2(rep_w, 3)
+        os.closerange(4, 1 << 16)  # the worker's control pipes included: nothing but fds 0-3 stays open
+        job = read_frame(0)
+        if job is None:  # the worker went away before sending a job
+            os._exit(0)
+        null = os.open("/dev/null", os.O_RDWR)
+        os.dup2(null, 0)
+        os.close(null)
+        os.setsid()
+        os.chdir(workdir)
+        lim = job["limits"]
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_CPU, (lim["cpu"], lim["cpu"] + 1))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (lim["fsize"], lim["fsize"]))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (lim["nofile"], lim["nofile"]))
+        resource.setrlimit(resource.RLIMIT_AS, (lim["as"], lim["as"]))
+        if install_filter is not None:
+            problem = install_filter()
+            if problem:  # fail closed: no filter, no program
+                os.write(2, f"sandbox: seccomp setup failed: {problem}\n".encode())
+                os._exit(EXIT_SETUP_FAILED)
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except BaseException:
+                pass
+        if "random" in sys.modules:
+            sys.modules["random"].seed()
+        if job["kind"] == "judge":
+            run_judge(job)
+        else:
+            run_candidate(job)
+    except BaseException:
+        pass
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except BaseException:
+                pass
+        os.closerange(0, 4)  # EOF for the worker now, before the (slow) address-space teardown
+        os._exit(0)
+
+
+# ------------------------------------------------------------------------------------------ worker side
+
+class Worker:
+    def __init__(self, tmp, preload, wipe_dirs=()):
+        self.tmp = tmp
+        self.wipe_dirs = tuple(wipe_dirs)
+        self.workdir = os.path.join(tmp, "job")
+        self.pending = (None, None)
+        self.next = None
+        self.is_init = os.getpid() == 1
+        self.seq = 0
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # pid 1 + default disposition: unsignallable from inside
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        self.install_filter = seccomp.prepare()
+        self._prctl_setup()
+        if preload:
+            for name in PRELOAD:
+                try:
+                    __import__(name)
+                except ImportError:
+                    pass
+
+    def _prctl_setup(self):
+        prctl = seccomp.libc_prctl()
+        prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 0: no /proc/<pid>/mem or fd access for our uid
+        if prctl(3, 0, 0, 0, 0) != 0:  # PR_GET_DUMPABLE
+            raise SystemExit("sandbox worker: cannot make itself non-dumpable")
+        if not self.is_init:
+            prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans come back to us
+
+    # -- process cleanup
+    def _children(self):
+        me = str(os.getpid())
+        kids = []
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{name}/stat", "rb") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            fields = stat[stat.rfind(b")") + 2:].split()
+            if len(fields) > 1 and fields[1].decode() == me:
+                kids.append(int(name))
+        return kids
+
+    def kill_everything(self, reap=True):
+        """Kill every process but us (pid-namespace init) or every descendant (no pid namespace)."""
+        if not reap:  # signal only; the pending child must stay waitable for its status
+            if self.is_init:
+                try:
+                    os.kill(-1, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            else:
+                for pid in self._children():
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+            return True
+        deadline = time.monotonic() + 5.0
+        while time.monotonic() < deadline:
+            if self.is_init:
+                try:
+                    os.kill(-1, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            else:
+                for pid in self._children():
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+            try:
+                while True:
+                    pid, _ = os.waitpid(-1, os.WNOHANG)
+                    if pid == 0:
+                        break
+            except ChildProcessError:
+                return True
+            time.sleep(0.002)
+        return False
+
+    def wipe(self, path):
+        """Empty ``path`` (not following symlinks); False if anything stays behind."""
+        ok = True
+        try:
+            entries = list(os.scandir(path))
+        except FileNotFoundError:
+            return True
+        except OSError:
+            return False
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    os.chmod(entry.path, 0o700)
+                    ok = self.wipe(entry.path) and ok
+                    os.rmdir(entry.path)
+                else:
+                    os.unlink(entry.path)
+            except OSError:
+                ok = False
+        return ok
+
+    # -- one job
+    def prefork(self):
+        """Fork the next child now, while idle, so a job starts without paying for fork()."""
+        gc.freeze()  # the child's garbage collector then leaves our objects alone: far fewer copy-on-write faults
+        job_r, job_w = os.pipe()
+        pipes = [os.pipe() for _ in range(3)]
+        os.makedirs(self.workdir, mode=0o700, exist_ok=True)
+        pid = os.fork()
+        if pid == 0:
+            child_main(job_r, pipes[0][1], pipes[1][1], pipes[2][1], self.workdir, self.install_filter)
+        os.close(job_r)
+        for _, w in pipes:
+            os.close(w)
+        self.next = (pid, job_w, pipes)
+
+    def handle(self, job):
+        """Run one job in the pre-forked child; answer as soon as its pipes close (cleanup comes after)."""
+        lim = job["limits"]
+        self.seq += 1
+        if self.next is None:
+            self.prefork()
+        pid, job_w, pipes = self.next
+        self.next = None
+        start = time.monotonic()
+        data = marshal.dumps(job)
+        try:
+            os.write(job_w, struct.pack(">I", len(data)))
+            view = memoryview(data)
+            while view:
+                view = view[os.write(job_w, view):]
+        except OSError:
+            pass  # the child died before reading: reported below as a lost program
+        os.close(job_w)
+        fds = [r for r, _ in pipes]
+        out_fd, err_fd, rep_fd = fds
+        bufs = {fd: bytearray() for fd in fds}
+        sizes = {fd: 0 for fd in fds}
+        keep, cap = lim["excerpt"], lim["output"]
+        deadline = start + lim["timeout"]
+        poller = select.poll()
+        for fd in fds:
+            poller.register(fd, select.POLLIN)
+        pidfd = os.pidfd_open(pid)
+        poller.register(pidfd, select.POLLIN)
+        self.pending = (pid, pidfd)
+        open_fds = set(fds)
+        end, killed, exited = None, False, False
+        hard_stop = deadline + 10.0
+        while open_fds:
+            now = time.monotonic()
+            if now > hard_stop:  # something refuses to die: give up; cleanup decides whether we survive
+                end = end or "lost"
+                break
+            if exited and not killed:
+                # the child is gone but something it started still holds a pipe: kill the leftovers
+                self.kill_everything(reap=False)
+                killed = True
+            if end is None and now >= deadline:
+                end = "timeout"
+                self._kill_child(pid)
+                killed = True
+            wait_ms = 200 if end is not None else (deadline - now) * 1000 + 1
+            for fd, _ in poller.poll(wait_ms):
+                if fd == pidfd:
+                    exited = True
+                    poller.unregister(pidfd)
+                    continue
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    poller.unregister(fd)
+                    open_fds.discard(fd)
+                    continue
+                sizes[fd] += len(chunk)
+                if fd == rep_fd:
+                    if sizes[fd] <= cap:
+                        bufs[fd] += chunk
+                elif len(bufs[fd]) < keep:
+                    bufs[fd] += chunk[: keep - len(bufs[fd])]
+                if end is None and (sizes[out_fd] + sizes[err_fd] > cap or sizes[rep_fd] > cap):
+                    end = "output"
+                    self._kill_child(pid)
+                    killed = True
+        wall = time.monotonic() - start
+        for fd in fds:
+            if fd in open_fds:
+                poller.unregister(fd)
+            os.close(fd)
+        code = sig = None
+        cpu = 0.0
+        last = bytes(bufs[rep_fd][-200:]).rstrip().rpartition(b"\n")[2]
+        finished = b'"k":"end"' in last
+        # a program that did not finish its report may be dying from a signal (OOM kill, ...): wait briefly
+        if exited or killed or select.select([pidfd], [], [], 0 if finished else 0.05)[0]:
+            if not exited and not select.select([pidfd], [], [], 2.0)[0]:
+                self._kill_child(pid)
+            try:
+                _, status, rusage = os.wait4(pid, 0)
+                self.pending = (None, pidfd)
+                cpu = rusage.ru_utime + rusage.ru_stime
+                if os.WIFEXITED(status):
+                    code = os.WEXITSTATUS(status)
+                elif os.WIFSIGNALED(status):
+                    sig = os.WTERMSIG(status)
+            except ChildProcessError:
+                pass
+        if end is None:
+            if sig in (signal.SIGXCPU, signal.SIGKILL) and cpu >= lim["cpu"] - 0.05:
+                end = "cpu"
+            else:
+                end = "exit" if (code is not None or sig is not None) else "closed"
+        return {
+            "end": end, "code": code, "sig": sig, "cpu_s": round(cpu, 4), "wall_s": round(wall, 4),
+            "stdout": bytes(bufs[out_fd]).decode("utf-8", "replace"),
+            "stderr": bytes(bufs[err_fd]).decode("utf-8", "replace"),
+            "stdout_bytes": sizes[out_fd], "stderr_bytes": sizes[err_fd],
+            "report": bytes(bufs[rep_fd]).decode("utf-8", "replace"),
+        }
+
+    def cleanup(self):
+        """After answering: reap the child, kill whatever is left, wipe the work dirs. False → dirty."""
+        pid, pidfd = self.pending
+        self.pending = (None, None)
+        clean = True
+        if pid is not None:
+            if not select.select([pidfd], [], [], 0.5)[0]:
+                self._kill_child(pid)
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+        if pidfd is not None:
+            os.close(pidfd)
+        clean = self.kill_everything() and clean
+        clean = self.wipe(self.tmp) and clean  # the work dir and anything else written beside it
+        for extra in self.wipe_dirs:
+            clean = self.wipe(extra) and clean
+        return clean
+
+    def _kill_child(self, pid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        if self.is_init:
+            try:
+                os.kill(-1, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def serve(self):
+        self.prefork()
+        write_frame(1, {"ready": 1, "pid": os.getpid(), "uid": os.getuid(),
+                        "seccomp": self.install_filter is not None})
+        while True:
+            job = read_frame(0)
+            if job is None:
+                self.kill_everything()
+                return
+            try:
+                answer = self.handle(job)
+            except Exception as exc:  # a bug or an exhausted sandbox (no fork): the harness replaces us
+                answer = {"end": "worker-error", "msg": describe_error(exc)}
+            write_frame(1, answer)
+            if answer["end"] == "worker-error" or not self.cleanup():
+                write_frame(1, {"bye": "dirty"})
+                self.kill_everything()
+                return
+            try:
+                self.prefork()
+            except OSError:  # cannot fork any more: let the harness start a fresh sandbox
+                write_frame(1, {"bye": "cannot fork"})
+                self.kill_everything()
+                return
+
+
+def main(argv):
+    tmp = "/tmp"
+    preload = False
+    wipe_dirs = []
+    for arg in argv[1:]:
+        if arg.startswith("--tmp="):
+            tmp = arg.split("=", 1)[1]
+        elif arg.startswith("--wipe="):
+            wipe_dirs.append(arg.split("=", 1)[1])
+        elif arg == "--preload":
+            preload = True
+    Worker(tmp, preload, wipe_dirs).serve()
+    os._exit(0)  # skip interpreter finalisation: the sandbox is torn down right after
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,188 @@
+"""Harness-side handle on one running sandbox that speaks the runner's frame protocol.
+
+Protects the harness against a worker that hangs, floods or dies: every read has a deadline (the backstop
+behind the worker's own timeout), frames are size-capped, the worker's stderr is drained and capped, and
+:meth:`ProcessSandbox.kill` takes down the whole process group plus everything in the sandbox's cgroup.
+"""
+
+from __future__ import annotations
+
+import json
+import marshal
+import os
+import select
+import signal
+import struct
+import subprocess
+import time
+from typing import Any
+
+from .cgroups import CgroupSlot
+
+MAX_ANSWER = 64 * 1024 * 1024
+
+
+class SandboxBroken(Exception):
+    """The sandbox stopped speaking the protocol (died, hung past the backstop, or sent garbage).
+
+    ``before_job`` is True when the job never reached the worker, so it is safe to retry elsewhere.
+    """
+
+    def __init__(self, message: str, timed_out: bool = False, before_job: bool = False):
+        super().__init__(message)
+        self.timed_out = timed_out
+        self.before_job = before_job
+
+
+class ProcessSandbox:
+    """A sandbox started as a local process tree (bwrap, unshare, none)."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], cgroup: CgroupSlot | None, startup_timeout: float,
+                 cleanup: Any = None):
+        self.cgroup = cgroup
+        self._cleanup = cleanup
+        self._killed = False
+        self.stderr_tail = b""
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     env=env, close_fds=True, start_new_session=True, bufsize=0)
+        self._in = self.proc.stdin.fileno()
+        self._out = self.proc.stdout.fileno()
+        self._err = self.proc.stderr.fileno()
+        os.set_blocking(self._in, False)
+        self._rbuf = bytearray()
+        try:
+            self.hello = self._recv(time.monotonic() + startup_timeout)
+        except SandboxBroken as exc:
+            self.kill()
+            raise SandboxBroken(f"sandbox failed to start: {exc}{self._stderr_hint()}") from None
+
+    def _stderr_hint(self) -> str:
+        text = self.stderr_tail.decode("utf-8", "replace").strip()
+        return f" (stderr: {text[-600:]})" if text else ""
+
+    def alive(self) -> bool:
+        return not self._killed and self.proc.poll() is None
+
+    def request(self, job: dict, timeout: float) -> dict:
+        if self._killed:
+            raise SandboxBroken("sandbox was killed", before_job=True)
+        self._precheck()
+        data = marshal.dumps(job)  # harness -> worker is the trusted direction; answers come back as JSON
+        data = struct.pack(">I", len(data)) + data
+        deadline = time.monotonic() + timeout
+        self._send(data, deadline)
+        return self._recv(deadline)
+
+    def _precheck(self) -> None:
+        """A worker that found itself dirty after the last job says bye and exits: notice it first."""
+        if self._rbuf or select.select([self._out], [], [], 0)[0]:
+            try:
+                answer = self._recv(time.monotonic() + 1.0)
+            except SandboxBroken as exc:
+                raise SandboxBroken(f"idle worker is gone: {exc}", before_job=True) from None
+            raise SandboxBroken(f"worker retired itself ({answer.get('bye', 'unexpected frame')})", before_job=True)
+
+    def _send(self, data: bytes, deadline: float) -> None:
+        view = memoryview(data)
+        poller = select.poll()
+        poller.register(self._in, select.POLLOUT)
+        poller.register(self._err, select.POLLIN)
+        while view:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise SandboxBroken("timed out sending a job", timed_out=True)
+            for fd, ev in poller.poll(left * 1000):
+                if fd == self._err:
+                    self._drain_err(poller)
+                elif ev & (select.POLLERR | select.POLLHUP):
+                    raise SandboxBroken("sandbox closed its input")
+                else:
+                    try:
+                        n = os.write(self._in, view)
+                    except BlockingIOError:
+                        continue
+                    except (BrokenPipeError, OSError) as exc:
+                        raise SandboxBroken(f"sandbox closed its input: {exc}") from None
+                    view = view[n:]
+
+    def _drain_err(self, poller: select.poll) -> None:
+        chunk = os.read(self._err, 65536)
+        if not chunk:
+            poller.unregister(self._err)
+            return
+        self.stderr_tail = (self.stderr_tail + chunk)[-8192:]
+
+    def _recv(self, deadline: float) -> dict:
+        poller = select.poll()
+        poller.register(self._out, select.POLLIN)
+        poller.register(self._err, select.POLLIN)
+        buf = self._rbuf
+        while True:
+            if len(buf) >= 4:
+                (size,) = struct.unpack(">I", buf[:4])
+                if size > MAX_ANSWER:
+                    raise SandboxBroken("oversized answer from sandbox")
+                if len(buf) >= 4 + size:
+                    body = bytes(buf[4:4 + size])
+                    del buf[:4 + size]
+                    try:
+                        answer = json.loads(body)
+                    except ValueError:
+                        raise SandboxBroken("garbled answer from sandbox") from None
+                    if not isinstance(answer, dict):
+                        raise SandboxBroken("garbled answer from sandbox")
+                    return answer
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise SandboxBroken("no answer before the deadline", timed_out=True)
+            for fd, _ in poller.poll(left * 1000):
+                if fd == self._err:
+                    self._drain_err(poller)
+                    continue
+                chunk = os.read(self._out, 1 << 20)
+                if not chunk:
+                    raise SandboxBroken("sandbox exited")
+                buf += chunk
+
+    def close(self, grace: float = 1.0) -> None:
+        """Ask the worker to exit (EOF on its input: it sweeps its namespace), then make sure all is gone."""
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+        self.kill()
+
+    def kill_now(self) -> None:
+        """Signal everything of this sandbox (SIGKILL) without waiting; call kill() later to reap."""
+        self._killed = True
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        if self.cgroup is not None:
+            self.cgroup.kill(wait_s=0)
+
+    def kill(self) -> None:
+        self._killed = True
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        if self.cgroup is not None:
+            self.cgroup.kill()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            try:
+                f.close()
+            except OSError:
+                pass
+        if self._cleanup is not None:
+            cleanup, self._cleanup = self._cleanup, None
+            cleanup()

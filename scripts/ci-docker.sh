@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Run the docker-backend sandbox tests, starting (and afterwards stopping) a private Docker engine if needed.
+#
+#   scripts/ci-docker.sh [extra pytest args]
+#
+# - Uses an engine that already answers ($DOCKER_HOST or /var/run/docker.sock) if there is one.
+# - Otherwise (root only) installs docker.io with apt-get if dockerd is missing, and starts dockerd with its own
+#   data root, exec root and socket under $REFLECTEVO_DOCKER_STATE (default /tmp/reflectevo-dockerd), no
+#   iptables and no bridge (sandbox containers use network "none").
+# - Builds the sandbox image from a local base (docker/build-sandbox-image.sh; no registry needed), then runs
+#   `pytest tests/sandbox -k docker`.
+# - Stops the dockerd it started and removes its state dir (REFLECTEVO_DOCKER_KEEP=1 keeps it, with the
+#   built images, for a faster next run). Exits 0 with "skipped: <reason>" when no engine can be had; otherwise exits
+#   with pytest's status. Idempotent and non-interactive.
+set -uo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STATE="${REFLECTEVO_DOCKER_STATE:-/tmp/reflectevo-dockerd}"
+SOCK="unix://$STATE/docker.sock"
+PY="$REPO/.venv/bin/python"; [[ -x "$PY" ]] || PY="$(command -v python3)"
+STARTED_PID=""
+
+skip() { echo "skipped: $*"; exit 0; }
+
+stop_engine() {
+  if [[ -n "$STARTED_PID" ]] && kill -0 "$STARTED_PID" 2>/dev/null; then
+    kill -TERM "$STARTED_PID" 2>/dev/null
+    for _ in $(seq 1 40); do kill -0 "$STARTED_PID" 2>/dev/null || break; sleep 0.5; done
+    kill -KILL "$STARTED_PID" 2>/dev/null || true
+    echo "stopped the dockerd this script started (pid $STARTED_PID)"
+    if [[ -z "${REFLECTEVO_DOCKER_KEEP:-}" ]] && ! grep -q " $STATE/" /proc/mounts; then
+      rm -rf "$STATE"   # REFLECTEVO_DOCKER_KEEP=1 keeps the engine's data (and the built images) for next time
+    fi
+  fi
+}
+trap stop_engine EXIT
+
+engine_ok() { timeout 10 docker -H "$1" info >/dev/null 2>&1; }
+
+if [[ -n "${DOCKER_HOST:-}" ]] && engine_ok "$DOCKER_HOST"; then
+  echo "using the Docker engine at $DOCKER_HOST"
+elif engine_ok unix:///var/run/docker.sock; then
+  export DOCKER_HOST=unix:///var/run/docker.sock
+  echo "using the Docker engine at $DOCKER_HOST"
+else
+  [[ "$(id -u)" == 0 ]] || skip "no Docker engine reachable and not root, so none can be started"
+  if ! command -v dockerd >/dev/null 2>&1; then
+    echo "installing docker.io"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io >/dev/null 2>&1 \
+      || { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io >/dev/null 2>&1; } \
+      || skip "could not install docker.io with apt-get"
+  fi
+  command -v docker >/dev/null 2>&1 || skip "docker CLI not found after installing docker.io"
+  mkdir -p "$STATE/data" "$STATE/exec"
+  if [[ -f "$STATE/dockerd.pid" ]] && kill -0 "$(cat "$STATE/dockerd.pid")" 2>/dev/null; then
+    STARTED_PID="$(cat "$STATE/dockerd.pid")"   # left over by an interrupted run: adopt it, stop it at the end
+  else
+    rm -f "$STATE/docker.sock" "$STATE/dockerd.pid"
+    dockerd --data-root "$STATE/data" --exec-root "$STATE/exec" -H "$SOCK" --pidfile "$STATE/dockerd.pid" \
+      --iptables=false --ip6tables=false --bridge=none >"$STATE/dockerd.log" 2>&1 &
+    STARTED_PID=$!
+  fi
+  for _ in $(seq 1 60); do engine_ok "$SOCK" && break; kill -0 "$STARTED_PID" 2>/dev/null || break; sleep 0.5; done
+  engine_ok "$SOCK" || skip "dockerd did not start: $(tail -n 3 "$STATE/dockerd.log" 2>/dev/null | tr '\n' ' ')"
+  export DOCKER_HOST="$SOCK"
+  echo "started dockerd (pid $STARTED_PID, data root $STATE/data)"
+fi
+
+"$REPO/docker/build-sandbox-image.sh" "$PY" || { echo "error: building the sandbox image failed"; exit 1; }
+cd "$REPO" && HF_HUB_OFFLINE=1 "$PY" -m pytest tests/sandbox -q -k docker "$@"
