@@ -100,3 +100,12 @@ def test_random_perturbations_of_solutions_fail(rows):
         i = rng.choice(digits)
         bumped = sol[:i] + str((int(sol[i]) + 1) % 10) + sol[i + 1:]
         assert not verify(row, f"Answer: {bumped}").correct
+
+
+def test_dataset_cache_returns_exactly_the_generated_rows(tmp_path, monkeypatch):
+    from reflectevo_bench.tasks.countdown.generator import cached_generate
+
+    monkeypatch.setenv("REFLECTEVO_BENCH_CACHE", str(tmp_path))
+    first = cached_generate(15, 3)
+    assert list((tmp_path / "countdown").iterdir())
+    assert cached_generate(15, 3) == first == generate(15, 3)

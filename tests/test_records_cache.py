@@ -38,11 +38,11 @@ def test_cache_hook_files_responses_under_our_key_and_reloads(tmp_path):
     key = request_key("ctx", {"max_gen_toks": 4})
     cache.expect("ctx", key)
     seen = []
-    cache.listener = seen.append
+    cache.listener = lambda k, text: seen.append((k, text))
     cache.add_partial("generate_until", ("ctx", {"until": ["x"]}), "reply")  # kwargs as the LM mutated them
     cache.add_partial("loglikelihood", ("ctx", "c"), (0.0, True))  # other request types are ignored
     cache.close()
-    assert seen == ["reply"]
+    assert seen == [(key, "reply")]
     with open(path, "a") as fh:
         fh.write('{"key": "abc", "resp')  # cut short
     again = ResponseCache(path)

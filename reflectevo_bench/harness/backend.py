@@ -18,6 +18,7 @@ class Generated:
     text: str
     cached: bool
     latency_s: float
+    completion_tokens: int | None = None
 
 
 def parse_model_args(text: str | None) -> dict[str, str]:
@@ -95,6 +96,16 @@ class Backend:
                 "use an instruct/chat model with a chat template"
             ) from None
 
+    def count_tokens_many(self, texts: list[Any]) -> list[int | None]:
+        """Token counts for many texts in one tokenizer call where the LM has a HF tokenizer."""
+        tokenizer = getattr(self.lm, "tokenizer", None)
+        if callable(tokenizer) and all(isinstance(t, str) for t in texts):
+            try:
+                return [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
+            except Exception:
+                pass
+        return [self.count_tokens(t) for t in texts]
+
     def count_tokens(self, text: str) -> int | None:
         encode = getattr(self.lm, "tok_encode", None)
         if encode is None:
@@ -104,27 +115,36 @@ class Backend:
         except Exception:
             return None
 
-    def generate(self, requests: list[tuple[Any, dict[str, Any]]], on_result: Callable[[str], None] | None = None,
+    def generate(self, requests: list[tuple[Any, dict[str, Any]]], on_result: Callable[[int | None], None] | None = None,
                  salts: list[str] | None = None) -> list[Generated]:
-        """One backend call for every request not already cached; results in request order."""
+        """One backend call for every request not already cached; results in request order.
+
+        ``on_result`` hears the completion's token count as each response arrives (live progress).
+        """
         from lm_eval.api.instance import Instance
 
         salts = salts or [""] * len(requests)
         keys = [request_key(ctx, kw, salt) for (ctx, kw), salt in zip(requests, salts)]
+        counts: dict[str, int | None] = {}
+
+        def arrived(key: str, text: str) -> None:
+            counts[key] = self.count_tokens(text)
+            if on_result:
+                on_result(counts[key])
+
         out: list[Generated | None] = [None] * len(requests)
         misses = []
         for i, key in enumerate(keys):
             hit = self.cache.get(key)
             if hit is not None:
-                out[i] = Generated(hit, True, 0.0)
-                if on_result:
-                    on_result(hit)
+                arrived(key, hit)
+                out[i] = Generated(hit, True, 0.0, counts[key])
             else:
                 misses.append(i)
         if misses:
             for i in misses:
                 self.cache.expect(requests[i][0], keys[i])
-            self.cache.listener = on_result
+            self.cache.listener = arrived
             instances = [
                 Instance("generate_until", {}, (requests[i][0], copy.deepcopy(requests[i][1])), 0) for i in misses
             ]
@@ -139,7 +159,8 @@ class Backend:
             for i, text in zip(misses, texts):
                 if keys[i] not in self.cache.entries:  # an LM that does not call the cache hook
                     self.cache.put(keys[i], text)
-                    if on_result:
-                        on_result(text)
-                out[i] = Generated(text, False, share)
+                if keys[i] not in counts:
+                    arrived(keys[i], text)
+                out[i] = Generated(text, False, share, counts[keys[i]])
+            self.cache.sync()
         return out  # type: ignore[return-value]

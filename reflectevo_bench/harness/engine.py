@@ -89,7 +89,7 @@ class Engine:
         return outs
 
     def _turn(self, backend: Backend, kind: str, number: int, state: DocState, messages: list[dict[str, str]],
-              prompt: str, out: Any) -> dict[str, Any]:
+              prompt: Any, out: Any, prompt_tokens: int | None) -> dict[str, Any]:
         return {
             "kind": kind,
             "attempt" if kind == "attempt" else "before_attempt": number,
@@ -98,8 +98,8 @@ class Engine:
             "prompt": getattr(prompt, "prompt", prompt),  # chat APIs get lm-eval's JsonChatStr
             "gen_kwargs": state.gen_kwargs,
             "response": out.text,
-            "prompt_tokens": backend.count_tokens(prompt),
-            "completion_tokens": backend.count_tokens(out.text),
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": out.completion_tokens,
             "timing": {"latency_s": round(out.latency_s, 6), "cached": out.cached},
         }
 
@@ -114,8 +114,9 @@ class Engine:
             requests.append((messages, prompt))
         outs = self._generate(self.generator, f"attempt {k}", states, label, requests)
         verdicts = self._verify(states, [out.text for out in outs])
-        for state, (messages, prompt), out, verdict in zip(states, requests, outs, verdicts):
-            turn = self._turn(self.generator, "attempt", k, state, messages, prompt, out)
+        prompt_tokens = self.generator.count_tokens_many([prompt for _, prompt in requests])
+        for state, (messages, prompt), out, verdict, n in zip(states, requests, outs, verdicts, prompt_tokens):
+            turn = self._turn(self.generator, "attempt", k, state, messages, prompt, out, n)
             turn["extracted"] = verdict.extracted
             turn["verdict"] = verdict.to_dict()
             state.turns.append(turn)
@@ -141,8 +142,9 @@ class Engine:
             messages = state.messages + [{"role": "user", "content": state.prompter.reflection_request(state.verdicts[-1])}]
             requests.append((messages, self.reflector.render(messages)))
         outs = self._generate(self.reflector, f"reflection {k - 1}", states, label, requests)
-        for state, (messages, prompt), out in zip(states, requests, outs):
-            state.turns.append(self._turn(self.reflector, "reflection", k, state, messages, prompt, out))
+        prompt_tokens = self.reflector.count_tokens_many([prompt for _, prompt in requests])
+        for state, (messages, prompt), out, n in zip(states, requests, outs, prompt_tokens):
+            state.turns.append(self._turn(self.reflector, "reflection", k, state, messages, prompt, out, n))
             state.messages = _with_reply(messages, out.text)
 
     def _finish(self, state: DocState) -> None:

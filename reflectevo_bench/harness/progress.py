@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -11,9 +11,8 @@ from rich.table import Table
 
 
 class RunProgress:
-    def __init__(self, console: Console, count_tokens: Callable[[str], int | None]) -> None:
+    def __init__(self, console: Console) -> None:
         self.console = console
-        self.count_tokens = count_tokens
         self.progress = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
             TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
@@ -34,8 +33,8 @@ class RunProgress:
         self._tokens, self._start = 0, time.perf_counter()
         self._task = self.progress.add_task(name, total=total, rate="")
 
-    def advance(self, text: str) -> None:
-        self._tokens += self.count_tokens(text) or 0
+    def advance(self, completion_tokens: int | None) -> None:
+        self._tokens += completion_tokens or 0
         elapsed = max(time.perf_counter() - self._start, 1e-9)
         self.progress.update(self._task, advance=1, rate=f"{self._tokens / elapsed:,.1f} tok/s")
 

@@ -1,6 +1,8 @@
 """Append-only cache of backend responses, filled as each batch returns (through lm-eval's cache hook).
 
 A killed run loses at most the batch in flight: on resume every cached request is answered from disk.
+Each response is flushed to the OS at once (that survives a kill of the process); ``sync`` — called after
+every backend call — fsyncs the file, so a machine crash loses at most one phase's responses.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ class ResponseCache:
         self.path = path
         self.entries: dict[str, str] = {}
         self._pending: dict[str, list[str]] = {}
-        self.listener: Callable[[str], None] | None = None
+        self.listener: Callable[[str, str], None] | None = None  # (key, response) as each response arrives
         self._fh = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -65,9 +67,10 @@ class ResponseCache:
         keys = self._pending.get(context)
         if not keys:
             return
-        self.put(keys.pop(0), res)
+        key = keys.pop(0)
+        self.put(key, res)
         if self.listener is not None:
-            self.listener(res)
+            self.listener(key, res)
 
     def put(self, key: str, response: str) -> None:
         if key in self.entries:
@@ -76,6 +79,9 @@ class ResponseCache:
         if self._fh is not None:
             self._fh.write(json.dumps({"key": key, "response": response}, ensure_ascii=False) + "\n")
             self._fh.flush()
+
+    def sync(self) -> None:
+        if self._fh is not None:
             os.fsync(self._fh.fileno())
 
     def clear_pending(self) -> None:
@@ -83,5 +89,6 @@ class ResponseCache:
 
     def close(self) -> None:
         if self._fh is not None:
+            self.sync()
             self._fh.close()
             self._fh = None

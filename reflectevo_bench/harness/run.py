@@ -190,7 +190,7 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any]]:
     started = time.time()
     rd.open_session(out_dir, manifest, started, len(pending))
     try:
-        with RunProgress(console, generator.count_tokens) as progress:
+        with RunProgress(console) as progress:
             Engine(config, generator, reflector, writer.write, progress).run(pending)
     finally:
         writer.close()
