@@ -317,34 +317,23 @@ class Worker:
                 kids.append(int(name))
         return kids
 
+    def _signal_all(self):
+        """SIGKILL every process but us (pid-namespace init) or every descendant (no pid namespace)."""
+        targets = [-1] if self.is_init else self._children()
+        for pid in targets:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
     def kill_everything(self, reap=True):
         """Kill every process but us (pid-namespace init) or every descendant (no pid namespace)."""
         if not reap:  # signal only; the pending child must stay waitable for its status
-            if self.is_init:
-                try:
-                    os.kill(-1, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            else:
-                for pid in self._children():
-                    try:
-                        os.kill(pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
+            self._signal_all()
             return True
         deadline = time.monotonic() + 5.0
         while time.monotonic() < deadline:
-            if self.is_init:
-                try:
-                    os.kill(-1, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            else:
-                for pid in self._children():
-                    try:
-                        os.kill(pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
+            self._signal_all()
             try:
                 while True:
                     pid, _ = os.waitpid(-1, os.WNOHANG)

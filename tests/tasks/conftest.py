@@ -12,3 +12,19 @@ MINI_DATA = Path(__file__).resolve().parent / "fixtures" / "data"
 @pytest.fixture(scope="session")
 def mini_data() -> Path:
     return MINI_DATA
+
+
+@pytest.fixture(scope="module")
+def sandbox_pool():
+    """The shared code-task pool executor with 2 workers; skips when no sandbox backend works here."""
+    from reflectevo_bench.errors import BenchError
+    from reflectevo_bench.tasks.mbpp import execution
+
+    execution.configure(workers=2)
+    try:
+        execution.executor()
+    except BenchError as exc:
+        execution.configure()
+        pytest.skip(str(exc))
+    yield
+    execution.configure()

@@ -11,21 +11,10 @@ import pytest
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.tasks.common.data import read_records
 from reflectevo_bench.tasks.humaneval.verifier import build_program, preamble, verify, verify_many
-from reflectevo_bench.tasks.mbpp import execution
 from task_helpers import load_task, score_cli
 
 
-@pytest.fixture(scope="module", autouse=True)
-def sandbox_pool():
-    """The shared pool executor with 2 workers; skips when no sandbox backend works on this machine."""
-    execution.configure(workers=2)
-    try:
-        execution.executor()
-    except BenchError as exc:
-        execution.configure()
-        pytest.skip(str(exc))
-    yield
-    execution.configure()
+pytestmark = pytest.mark.usefixtures("sandbox_pool")
 
 
 @pytest.fixture(scope="module")

@@ -34,17 +34,7 @@ UPSTREAM_FAILURES: dict[str, set[int]] = {"full": set(), "sanitized": set()}
 SANDBOX_CODEC_FAILURES = {737, 787, 794}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def sandbox_pool():
-    """The shared pool executor with 2 workers; skips when no sandbox backend works on this machine."""
-    execution.configure(workers=2)
-    try:
-        execution.executor()
-    except BenchError as exc:
-        execution.configure()
-        pytest.skip(str(exc))
-    yield
-    execution.configure()
+pytestmark = pytest.mark.usefixtures("sandbox_pool")
 
 
 def _sanitized(shared_data: Path) -> list[dict]:
