@@ -137,12 +137,13 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any]]:
     if opts.reflector_model or opts.reflector_model_args:
         reflector_model = opts.reflector_model or opts.model
         reflector_args = resolve_model_args(reflector_model, opts.reflector_model_args, console)
-    identity = {
+    identity = {  # every option that changes results: a resumed run must match it exactly
         "model": opts.model, "model_args": format_model_args(model_args),
         "reflector_model": (opts.reflector_model or opts.model) if reflector_args is not None else None,
         "reflector_model_args": format_model_args(reflector_args) if reflector_args is not None else None,
-        "tasks": [t.name for t in tasks], "task_specs": _task_specs(opts.tasks), "protocol": protocol.name, "attempts": attempts, "limit": limit,
-        "seed": opts.seed, "gen_kwargs": gen_overrides, "system_instruction": opts.system_instruction,
+        "tasks": [t.name for t in tasks], "task_specs": _task_specs(opts.tasks), "protocol": protocol.name,
+        "attempts": attempts, "limit": limit, "seed": opts.seed, "gen_kwargs": gen_overrides,
+        "system_instruction": opts.system_instruction,
         "data_dir": str(Path(opts.data_dir).resolve()) if opts.data_dir else None,
         "num_fewshot": opts.num_fewshot, "metadata": metadata,
     }
@@ -152,30 +153,13 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any]]:
         _check_docs_unchanged(out_dir, tasks)
 
     seeds = set_seeds(opts.seed)
-    generator_lm = build_lm(opts.model, model_args, batch_size, _device(opts.model, model_args, opts.device))
-    reflector_lm = None
+    generator = _backend("generator", opts.model, model_args, batch_size, opts.device)
+    reflector = None
     if reflector_args is not None:
-        model = identity["reflector_model"]
-        reflector_lm = build_lm(model, reflector_args, batch_size, _device(model, reflector_args, opts.device))
-    generator = Backend(generator_lm, "generator")
-    generator.check_chat_template()
-    reflector = Backend(reflector_lm, "reflector") if reflector_lm is not None else None
-    if reflector is not None:
-        reflector.check_chat_template()
+        reflector = _backend("reflector", identity["reflector_model"], reflector_args, batch_size, opts.device)
 
     if manifest is None:
-        manifest = rd.start_manifest(out_dir, identity, {
-            "tasks": [t.name for t in tasks],
-            "task_configs": {t.name: t.task.dump_config() for t in tasks},
-            "task_versions": {t.name: t.version for t in tasks},
-            "task_sizes": {t.name: len(t.task.eval_docs) for t in tasks},
-            "task_sizes_limited": {t.name: len(t.docs) for t in tasks},
-            "verifiers": {t.name: t.verifier_name for t in tasks},
-            "feedback_mode": protocol.feedback_mode,
-            "gen_defaults": DEFAULT_GEN_KWARGS,
-            "seeds": seeds, "package_versions": package_versions(), "git_hash": git_hash(),
-            "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        })
+        manifest = rd.start_manifest(out_dir, identity, _environment(tasks, protocol.feedback_mode, seeds))
     generator.use_cache(ResponseCache(out_dir / "cache" / "generator.jsonl"))
     if reflector is not None:
         reflector.use_cache(ResponseCache(out_dir / "cache" / "reflector.jsonl"))
@@ -185,7 +169,8 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any]]:
     if done:
         console.print(f"resuming: {len(done)} docs already finished, {len(pending)} to go")
 
-    config = EngineConfig(protocol, attempts, DEFAULT_GEN_KWARGS, gen_overrides, opts.chunk_size, opts.system_instruction)
+    config = EngineConfig(protocol, attempts, DEFAULT_GEN_KWARGS, gen_overrides, opts.chunk_size,
+                          opts.system_instruction)
     writer = SampleWriter(out_dir)
     started = time.time()
     rd.open_session(out_dir, manifest, started, len(pending))
@@ -202,6 +187,28 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any]]:
     console.print(summary_table(results))
     console.print(f"records and results in {out_dir}")
     return out_dir, results
+
+
+def _backend(role: str, model: str, model_args: dict[str, str], batch_size: int | str, device: str | None) -> Backend:
+    backend = Backend(build_lm(model, model_args, batch_size, _device(model, model_args, device)), role)
+    backend.check_chat_template()
+    return backend
+
+
+def _environment(tasks: list[EvalTask], feedback_mode: str, seeds: dict[str, int]) -> dict[str, Any]:
+    """What the run used (task configs, verifiers, software), recorded once in run.json."""
+    return {
+        "tasks": [t.name for t in tasks],
+        "task_configs": {t.name: t.task.dump_config() for t in tasks},
+        "task_versions": {t.name: t.version for t in tasks},
+        "task_sizes": {t.name: len(t.task.eval_docs) for t in tasks},
+        "task_sizes_limited": {t.name: len(t.docs) for t in tasks},
+        "verifiers": {t.name: t.verifier_name for t in tasks},
+        "feedback_mode": feedback_mode,
+        "gen_defaults": DEFAULT_GEN_KWARGS,
+        "seeds": seeds, "package_versions": package_versions(), "git_hash": git_hash(),
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
 
 
 def _task_specs(specs: str | None) -> list[str]:
