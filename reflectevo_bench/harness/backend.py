@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from reflectevo_bench.errors import BenchError
+from reflectevo_bench.harness.gen_kwargs import split_key_values
 from reflectevo_bench.harness.response_cache import ResponseCache, request_key
 
 
@@ -23,16 +24,7 @@ class Generated:
 
 def parse_model_args(text: str | None) -> dict[str, str]:
     """`K=V,K=V` as lm-eval parses it, with one clear error for anything else."""
-    args: dict[str, str] = {}
-    for part in (text or "").split(","):
-        part = part.strip()
-        if not part:
-            continue
-        key, sep, value = part.partition("=")
-        if not sep or not key.strip():
-            raise BenchError(f"bad --model-args entry '{part}': expected KEY=VALUE pairs separated by commas")
-        args[key.strip()] = value.strip()
-    return args
+    return split_key_values(text, "--model-args")
 
 
 def format_model_args(args: dict[str, str]) -> str:

@@ -1,4 +1,4 @@
-"""``--gen-kwargs K=V,...`` with typed values; the harness default is greedy with 512 new tokens."""
+"""``K=V,...`` options (``--model-args``, ``--gen-kwargs`` with typed values); default greedy, 512 new tokens."""
 
 from __future__ import annotations
 
@@ -8,23 +8,31 @@ import yaml
 
 from reflectevo_bench.errors import BenchError
 
+
+def split_key_values(text: str | None, option: str) -> dict[str, str]:
+    """`K=V,K=V` (as lm-eval parses model args) with one clear error naming ``option`` for anything else."""
+    out: dict[str, str] = {}
+    for part in (text or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip():
+            raise BenchError(f"bad {option} entry '{part}': expected KEY=VALUE pairs separated by commas")
+        out[key.strip()] = value.strip()
+    return out
+
+
 DEFAULT_GEN_KWARGS: dict[str, Any] = {"do_sample": False, "max_gen_toks": 512}
 
 
 def parse_gen_kwargs(text: str | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for part in (text or "").split(","):
-        part = part.strip()
-        if not part:
-            continue
-        key, sep, raw = part.partition("=")
-        if not sep or not key.strip():
-            raise BenchError(f"bad --gen-kwargs entry '{part}': expected KEY=VALUE pairs separated by commas")
+    for key, raw in split_key_values(text, "--gen-kwargs").items():
         try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
+            out[key] = yaml.safe_load(raw) if raw else ""
         except yaml.YAMLError:
-            value = raw
-        out[key.strip()] = value
+            out[key] = raw
     if "until" in out and isinstance(out["until"], str):
         out["until"] = [out["until"]]
     return out

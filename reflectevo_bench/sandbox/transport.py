@@ -22,6 +22,26 @@ from .cgroups import CgroupSlot
 MAX_ANSWER = 64 * 1024 * 1024
 
 
+def take_frame(buf: bytearray, source: str) -> dict | None:
+    """Pop one length-prefixed JSON answer (4-byte big-endian size) off ``buf``; None until it is complete."""
+    if len(buf) < 4:
+        return None
+    (size,) = struct.unpack(">I", buf[:4])
+    if size > MAX_ANSWER:
+        raise SandboxBroken(f"oversized answer from {source}")
+    if len(buf) < 4 + size:
+        return None
+    body = bytes(buf[4:4 + size])
+    del buf[:4 + size]
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        raise SandboxBroken(f"garbled answer from {source}") from None
+    if not isinstance(answer, dict):
+        raise SandboxBroken(f"garbled answer from {source}")
+    return answer
+
+
 class SandboxBroken(Exception):
     """The sandbox stopped speaking the protocol (died, hung past the backstop, or sent garbage).
 
@@ -118,20 +138,9 @@ class ProcessSandbox:
         poller.register(self._err, select.POLLIN)
         buf = self._rbuf
         while True:
-            if len(buf) >= 4:
-                (size,) = struct.unpack(">I", buf[:4])
-                if size > MAX_ANSWER:
-                    raise SandboxBroken("oversized answer from sandbox")
-                if len(buf) >= 4 + size:
-                    body = bytes(buf[4:4 + size])
-                    del buf[:4 + size]
-                    try:
-                        answer = json.loads(body)
-                    except ValueError:
-                        raise SandboxBroken("garbled answer from sandbox") from None
-                    if not isinstance(answer, dict):
-                        raise SandboxBroken("garbled answer from sandbox")
-                    return answer
+            answer = take_frame(buf, "sandbox")
+            if answer is not None:
+                return answer
             left = deadline - time.monotonic()
             if left <= 0:
                 raise SandboxBroken("no answer before the deadline", timed_out=True)
@@ -158,22 +167,19 @@ class ProcessSandbox:
 
     def kill_now(self) -> None:
         """Signal everything of this sandbox (SIGKILL) without waiting; call kill() later to reap."""
+        self._signal_all(wait_s=0)
+
+    def _signal_all(self, wait_s: float) -> None:
         self._killed = True
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
         if self.cgroup is not None:
-            self.cgroup.kill(wait_s=0)
+            self.cgroup.kill(wait_s=wait_s)
 
     def kill(self) -> None:
-        self._killed = True
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        if self.cgroup is not None:
-            self.cgroup.kill()
+        self._signal_all(wait_s=5.0)
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:

@@ -23,7 +23,7 @@ import uuid
 
 from ..cgroups import CgroupSlot
 from ..limits import Limits, MiB
-from ..transport import MAX_ANSWER, SandboxBroken
+from ..transport import SandboxBroken, take_frame
 from .base import (PACKAGE_DIR, PYTHON_FLAGS, RUNNER_FILES, SANDBOX_ENV, SANDBOX_UID, Backend, SandboxUnavailable,
                    worker_args)
 
@@ -213,22 +213,10 @@ class DockerSandbox:
                 self.stderr_tail = (self.stderr_tail + payload)[-8192:]
 
     def _recv(self, deadline: float) -> dict:
-        import json
         while True:
-            if len(self._buf) >= 4:
-                (size,) = struct.unpack(">I", self._buf[:4])
-                if size > MAX_ANSWER:
-                    raise SandboxBroken("oversized answer from container")
-                if len(self._buf) >= 4 + size:
-                    body = bytes(self._buf[4:4 + size])
-                    del self._buf[:4 + size]
-                    try:
-                        answer = json.loads(body)
-                    except ValueError:
-                        raise SandboxBroken("garbled answer from container") from None
-                    if not isinstance(answer, dict):
-                        raise SandboxBroken("garbled answer from container")
-                    return answer
+            answer = take_frame(self._buf, "container")
+            if answer is not None:
+                return answer
             left = deadline - time.monotonic()
             if left <= 0:
                 raise SandboxBroken("no answer before the deadline", timed_out=True)
