@@ -54,6 +54,19 @@ def test_answer_kinds(fn, target, response, ok):
     assert fn({"input": "Input: [ { [", "target": target}, response).correct is ok
 
 
+@pytest.mark.parametrize("fn,target,response", [
+    # truncated / looping chains of thought (real code-davinci-002 rows): no "So the answer is" means no answer
+    (verify_true_false, "False", "not False and False = not False and False = not False and"),
+    (verify_number, "8", "(8 + 1 + 6 + 6) = (8 + 1 + 6 + 6) = (8 + 1 + 6 + 6) ="),
+    (verify_dyck, ")", "30: ) ; stack: ( < { { { ( [ ( ( [\n31: ] ; stack: ( < { { { ( [ ( (\n32: )"),
+    (verify_mc, "(B)", "Let's think step by step.\n(B)"),
+])
+def test_no_final_answer_phrase_is_no_answer(fn, target, response):
+    doc = {"input": "Q?\nOptions:\n(A) one\n(B) two" if target == "(B)" else "Input: ( [", "target": target}
+    verdict = fn(doc, response)
+    assert not verdict.correct and "No final answer" in verdict.feedback
+
+
 def test_dyck_accepts_the_completed_sequence():
     doc = {"input": "Complete the rest of the sequence. Input: [ { [", "target": "] } ]"}
     assert verify_dyck(doc, "So the answer is [ { [ ] } ].").correct

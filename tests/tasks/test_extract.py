@@ -23,6 +23,15 @@ from reflectevo_bench.tasks.common.mc import choice_verdict
     ("Answer: A\nOn reflection that is wrong.\nAnswer: B", "B"),  # the last marker wins
     ("B. The railway is new.", "B"),
     ("I think so.\n\nB", "B"),
+    # ReAct final actions; the final committed answer wins over a quoted earlier one
+    ('Action: Answer("C")', "C"), ("Answer(C)", "C"), ("Action: Answer('B')", "B"), ('Finish["D"]', "D"),
+    ('Thought: Previous answer: C was wrong.\nAction: Answer("A")', "A"),
+    ("Previous answer: C\nMy reasoning changed.\nAnswer(B)", "B"),
+    ('Answer: "C"', "C"),
+    # a variable that looks like a letter is not an option; an explicit "option X" in the final segment is
+    ("So the answer is D/(M-3), which is option A", "A"), ("The answer is D-3, i.e. choice (B).", "B"),
+    ("Answer: B\n\nExplanation: the answer is correct because of the second premise.", "B"),
+    ("Answer: A - the first one", "A"),
 ])
 def test_letter_extraction(response, letter):
     choice = extract_choice(response, "ABCD")
@@ -49,6 +58,26 @@ def test_no_letter(response):
     assert extract_choice(response, "ABCD").letters == ()
     verdict = choice_verdict(response, ["A"], "ABCD")
     assert not verdict.correct and "No final answer" in verdict.feedback and "A, B, C or D" in verdict.feedback
+
+
+@pytest.mark.parametrize("response", [
+    "the closest answer is B, but none fits.\nAnswer: None of the above",  # no backwards search
+    "I think the answer is B, although...\nThe correct answer is none of them.",
+    "Answer: D/(M-3)", "The answer is D-3.", "Answer: f(D)",  # variables, not options
+    "Previous answer: C\nThought: let me work it out again.",  # a quoted earlier answer commits nothing
+    "Answer: A's claim is irrelevant",
+])
+def test_final_answer_naming_no_option_is_no_answer(response):
+    choice = extract_choice(response, "ABCDE")
+    assert choice.letters == (), choice
+    verdict = choice_verdict(response, ["B"], "ABCDE")
+    assert not verdict.correct and "No final answer" in verdict.feedback
+
+
+def test_require_marker_never_reads_the_last_line():
+    assert extract_choice("step 1\nstep 2\n(B)", "ABC").letter == "B"
+    assert extract_choice("step 1\nstep 2\n(B)", "ABC", require_marker=True).letters == ()
+    assert final_segment("looping = looping =", require_marker=True) == (None, "none")
 
 
 def test_option_text_counts_when_no_letter():

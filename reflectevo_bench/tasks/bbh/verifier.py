@@ -1,5 +1,6 @@
 """BBH verifiers, one per answer kind; the final answer is the segment after the last "So the answer is" /
-"Answer:" marker (else the last line).
+"Answer:" marker. A response with no final-answer marker (a truncated or looping chain of thought) has no answer,
+as in the BBH authors' scoring and lm-eval's strict ``the answer is`` filter; its last line is never read.
 
 - ``mc``: one option letter ``(A)``..``(R)`` (robust extraction; two different letters are wrong). Three upstream
   items have a text target instead of a letter (movie_recommendation 163, ruin_names 99 and 144, whose options
@@ -39,7 +40,7 @@ def _doc(doc: dict[str, Any]) -> tuple[str, str]:
 
 
 def _segment(response: str) -> tuple[str | None, str]:
-    segment, source = final_segment(response)
+    segment, source = final_segment(response, require_marker=True)
     return (strip_answer_wrappers(segment) if segment is not None else None), source
 
 
@@ -63,7 +64,8 @@ def verify_mc(doc: dict[str, Any], response: str) -> Verdict:
     letters = "".join(options) or "ABCD"
     gold = re.fullmatch(r"\(?([A-Z])\)?", target)
     if gold:
-        return choice_verdict(response, [gold.group(1)], letters, options, answer_line="So the answer is (X).")
+        return choice_verdict(response, [gold.group(1)], letters, options, answer_line="So the answer is (X).",
+                              require_marker=True)
     # upstream items whose target is an option text, not a letter
     answer, source = _segment(response)
     if answer is None:
@@ -139,7 +141,7 @@ def verify_number(doc: dict[str, Any], response: str) -> Verdict:
 def verify_dyck(doc: dict[str, Any], response: str) -> Verdict:
     text, target = _doc(doc)
     gold = "".join(target.split())
-    answer, source = final_segment(response)  # no wrapper stripping: brackets are the answer here
+    answer, source = final_segment(response, require_marker=True)  # no wrapper stripping: brackets are the answer here
     if not answer:
         return _no_answer("X")
     got = "".join(BRACKETS.findall(answer))

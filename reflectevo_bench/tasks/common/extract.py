@@ -2,10 +2,18 @@
 
 Policy (documented once, used everywhere):
 - A *final-answer marker* is ``Answer: X``, ``the (final/correct) answer is X``, ``So the answer is X``,
-  ``Finish[X]`` or ``\\boxed{X}``. The marker that appears last in the response wins (a model may revise itself);
-  markdown emphasis, backticks and ``\\text{}`` wrappers are ignored.
+  ``Finish[X]``, the ReAct action ``Answer("X")`` / ``Answer(X)``, ``#### X`` or ``\\boxed{X}``. Markdown
+  emphasis, backticks and ``\\text{}`` wrappers are ignored. A marker that quotes an earlier answer
+  ("Previous answer: C", "my initial answer was") is not a final answer.
+- The final committed answer wins: the marker that appears last decides. A *committed* marker (``Answer:``,
+  ``Final answer``, ``So the answer is``, ``Finish[]``, ``Answer()``, ``####``, ``\\boxed{}``) that names no option
+  ("Answer: None of the above") means no option was chosen; it is never a cue to search earlier text. A prose
+  marker ("the closest answer is B, but ...") counts only if it names an option, or if it is on the last line.
+- An option letter used as a variable (``D/(M-3)``, ``D-3``, ``f(D)``) is not an option; inside the final segment an
+  explicit ``option A`` / ``choice A`` then names the option.
 - Without a marker, a response that *is* an answer (``B``, ``(B)``, ``B.``, ``B) Paris``) counts, as does such a
-  line at the end (or, failing that, the start) of the response.
+  line at the end (or, failing that, the start) of the response; callers that follow the strict rule of the
+  benchmark's authors (BBH: "So the answer is X") pass ``require_marker=True`` and get no answer instead.
 - A final answer that names two different options (``A or C``, ``Finish[A, B]``, a first line ``A`` and a last
   line ``B``) is ambiguous and never accepted.
 """
@@ -66,42 +74,69 @@ def boxed_spans(text: str) -> list[tuple[int, str]]:
 # ----------------------------------------------------------------------------------------------- markers
 
 _MARKER = re.compile(
-    r"(?:\bso\s+the\s+answer\s+is|\b(?:my\s+|the\s+)?final\s+answer\s*(?:is|:)?|"
-    r"\bthe\s+(?:correct|right|best)\s+(?:answer|option|choice)\s+(?:is|would\s+be|should\s+be)|"
-    r"\bthe\s+answer\s+(?:is|would\s+be|should\s+be)|\banswer\s*[:：]|\banswer\s+is)"
+    r"(?P<committed>\bso\s+the\s+answer\s+is|\b(?:my\s+|the\s+)?final\s+answer\s*(?:is|:)?|\banswer\s*[:：])|"
+    r"(?P<prose>\bthe\s+(?:correct|right|best)\s+(?:answer|option|choice)\s+(?:is|would\s+be|should\s+be)|"
+    r"\bthe\s+answer\s+(?:is|would\s+be|should\s+be)|\banswer\s+is)"
     r"\s*[:：=]?\s*",
     re.I,
 )
+# a marker preceded by one of these words quotes an earlier answer ("Previous answer: C"), it does not commit one
+_QUOTED = re.compile(r"\b(?:previous|prior|earlier|original|initial|old|wrong|incorrect|first|last)\s*$", re.I)
 _FINISH = re.compile(r"\bFinish\s*\[([^\]\n]*)\]", re.I)
+_ACTION = re.compile(r"\bAnswer\(\s*([^()\n]{0,200}?)\s*\)", re.I)  # ReAct: Answer("C"), Answer(C)
 _HASHES = re.compile(r"####\s*")
 
 
-def marker_segments(text: str) -> list[tuple[int, str]]:
-    """(position, segment) for every final-answer marker, in text order; a segment runs to the end of its line."""
+@dataclass(frozen=True)
+class Marker:
+    """One final-answer marker: where it starts, the answer segment after it, and whether it commits an answer."""
+
+    pos: int
+    segment: str
+    committed: bool
+    last_line: bool = False
+
+
+def markers(text: str) -> list[Marker]:
+    """Every final-answer marker in text order (see the module policy); quoted earlier answers are left out."""
     text = clean(text)
-    out: list[tuple[int, str]] = []
+    out: list[Marker] = []
     for m in _MARKER.finditer(text):
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        if _QUOTED.search(text[line_start:m.start()]):
+            continue
         end = text.find("\n", m.end())
         seg = text[m.end(): end if end >= 0 else len(text)]
         if not seg.strip() and end >= 0:  # "Answer:\n(B)" -- the answer sits on the next line
             nxt = text.find("\n", end + 1)
             seg = text[end + 1: nxt if nxt >= 0 else len(text)]
-        out.append((m.start(), seg))
+        out.append(Marker(m.start(), seg, m.group("committed") is not None))
     for m in _FINISH.finditer(text):
-        out.append((m.start(), m.group(1)))
+        out.append(Marker(m.start(), m.group(1), True))
+    for m in _ACTION.finditer(text):
+        out.append(Marker(m.start(), m.group(1), True))
     for m in _HASHES.finditer(text):
         end = text.find("\n", m.end())
-        out.append((m.start(), text[m.end(): end if end >= 0 else len(text)]))
+        out.append(Marker(m.start(), text[m.end(): end if end >= 0 else len(text)], True))
     for pos, content in boxed_spans(text):
-        out.append((pos, content))
-    return sorted(out, key=lambda p: p[0])
+        out.append(Marker(pos, content, True))
+    out.sort(key=lambda mk: mk.pos)
+    last_nl = text.rstrip().rfind("\n")
+    return [Marker(mk.pos, mk.segment, mk.committed, mk.pos > last_nl) for mk in out]
 
 
-def final_segment(text: str) -> tuple[str | None, str]:
-    """The last final-answer segment, else the last non-empty line; (segment, source)."""
+def marker_segments(text: str) -> list[tuple[int, str]]:
+    """(position, segment) for every final-answer marker, in text order; a segment runs to the end of its line."""
+    return [(mk.pos, mk.segment) for mk in markers(text)]
+
+
+def final_segment(text: str, require_marker: bool = False) -> tuple[str | None, str]:
+    """The last final-answer segment, else (unless ``require_marker``) the last non-empty line; (segment, source)."""
     segs = [s for _, s in marker_segments(text) if s.strip()]
     if segs:
         return segs[-1].strip(), "marker"
+    if require_marker:
+        return None, "none"
     lines = [ln.strip() for ln in clean(text).splitlines() if ln.strip()]
     if lines:
         return lines[-1], "last_line"
@@ -115,7 +150,7 @@ class Choice:
     """The option letter(s) a response gives as its final answer."""
 
     letters: tuple[str, ...] = ()
-    source: str = "none"  # marker | bare | last_line | first_line | option_text | none
+    source: str = "none"  # marker | marker_option | marker_without_option | last_line | first_line | option_text | none
     segment: str | None = None
 
     @property
@@ -131,17 +166,23 @@ def _letter_pattern(letters: str) -> str:
     return f"[{letters}{letters.lower()}]"
 
 
+_QUOTES = "\"'\u201c\u201d\u2018\u2019"
+# a letter followed by an operator and no second option letter is a variable: "D/(M-3)", "D-3", "f(D)", "D(x)"
+_VARIABLE_TAIL = re.compile(r"\s*[/*^=+\u00d7\u00f7<>]\s*(?![A-Za-z][.)\],;:/&\s]|[A-Za-z]$|\([A-Za-z]\))|-[\w(]|[(\[]")
+
+
 def _parse_letters(segment: str, letters: str, strict: bool) -> list[str]:
-    """Letters named at the start of ``segment``: ``B``, ``(B)``, ``[B]``, ``B.``, ``A or C``, ``A, B and D``.
+    """Letters named at the start of ``segment``: ``B``, ``(B)``, ``[B]``, ``B.``, ``"B"``, ``A or C``, ``A, B and D``.
 
     A bare letter must be followed by punctuation, a connector or the end when ``strict`` (no marker: so that
     "A farmer ..." does not count), when it is lower case ("the answer is a bit ..."), or when it is not the first.
+    A bare letter followed by an operator (``D/(M-3)``) is a variable, not an option.
     """
     allowed = _letter_pattern(letters)
-    token = re.compile(r"\s*(?:(?:option|choice)\s*)?(?:\((?P<a>%s)\)|\[(?P<b>%s)\]|(?P<c>%s)(?![A-Za-z0-9'\u2019]))"
-                       % (allowed, allowed, allowed), re.I)
-    clean_end = re.compile(r"\s*(?:[.):,;/&!?]|$)|\s+(?:or|and)\b", re.I)
-    connector = re.compile(r"[.)\]:]?\s*(?:(?:,|/|&|\+|;|\bor\b|\band\b)\s*)?", re.I)
+    token = re.compile(r"\s*[%s]?\s*(?:(?:option|choice)\s*)?(?:\((?P<a>%s)\)|\[(?P<b>%s)\]|(?P<c>%s)(?![A-Za-z0-9]|['\u2019][A-Za-z]))"
+                       % (_QUOTES, allowed, allowed, allowed), re.I)
+    clean_end = re.compile(r"[%s]?(?:\s*(?:[.):,;/&!?]|$)|\s+(?:or|and)\b)" % _QUOTES, re.I)
+    connector = re.compile(r"[%s]?[.)\]:]?[%s]?\s*(?:(?:,|/|&|\+|;|\bor\b|\band\b)\s*)?" % (_QUOTES, _QUOTES), re.I)
     seg = segment.strip().lstrip(":\uff1a=").strip().strip("$").strip()
     found: list[str] = []
     pos = 0
@@ -150,10 +191,28 @@ def _parse_letters(segment: str, letters: str, strict: bool) -> list[str]:
         if not m:
             break
         letter = m.group("a") or m.group("b") or m.group("c")
-        if m.group("c") is not None and (strict or letter.islower() or found) and not clean_end.match(seg, m.end()):
-            break
+        if m.group("c") is not None:
+            if (strict or letter.islower() or found) and not clean_end.match(seg, m.end()):
+                break
+            if _VARIABLE_TAIL.match(seg, m.end()):
+                return [] if not found else list(dict.fromkeys(found))
         found.append(letter.upper())
         pos = connector.match(seg, m.end()).end()
+    return list(dict.fromkeys(found))
+
+
+_NAMED_OPTION = re.compile(r"\b(?:option|choice)\s*(?:\((?P<a>[A-Za-z])\)|(?P<b>[A-Z])(?![A-Za-z0-9'\u2019]))", re.I)
+
+
+def _named_options(segment: str, letters: str) -> list[str]:
+    """Letters named explicitly as ``option X`` / ``choice X`` anywhere in the segment ("..., which is option A")."""
+    found = []
+    for m in _NAMED_OPTION.finditer(segment):
+        letter = (m.group("a") or m.group("b")).upper()
+        if m.group("b") and m.group("b").islower():
+            continue
+        if letter in letters.upper():
+            found.append(letter)
     return list(dict.fromkeys(found))
 
 
@@ -161,11 +220,14 @@ def _norm_option(text: str) -> str:
     return " ".join(normalize_text(text).split())
 
 
-def extract_choice(response: str, letters: str = "ABCD", options: dict[str, str] | None = None) -> Choice:
+def extract_choice(response: str, letters: str = "ABCD", options: dict[str, str] | None = None,
+                   require_marker: bool = False) -> Choice:
     """The option letter(s) the response gives as its final answer (see the module policy)."""
     text = clean(response)
-    segments = marker_segments(text)
-    for _, seg in reversed(segments):
+    found_markers = [mk for mk in markers(text) if mk.segment.strip()]
+    for i in range(len(found_markers) - 1, -1, -1):
+        mk = found_markers[i]
+        seg = mk.segment
         found = _parse_letters(seg, letters, strict=False)
         if found:
             return Choice(tuple(found), "marker", seg.strip())
@@ -173,6 +235,15 @@ def extract_choice(response: str, letters: str = "ABCD", options: dict[str, str]
             by_text = _match_option_text(seg, options)
             if by_text:
                 return Choice(by_text, "option_text", seg.strip())
+        named = _named_options(seg, letters)
+        if named:
+            return Choice(tuple(named), "marker_option", seg.strip())
+        # a committed final answer that names no option is no answer, not a cue to search earlier text; so is a
+        # prose one on the last line unless an earlier committed answer exists ("Answer: B ... the answer is right")
+        if mk.committed or (mk.last_line and not any(m.committed for m in found_markers[:i])):
+            return Choice((), "marker_without_option", seg.strip())
+    if require_marker:
+        return Choice()
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     if not lines:
         return Choice()
