@@ -33,6 +33,22 @@ def read_predictions(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def load_score_task(task_spec: str, data_dir: str | None, rows: list[dict[str, Any]]) -> EvalTask:
+    """The task to score ``rows`` with. Rows that all carry their own ``doc`` need no dataset (nothing is
+    downloaded or read: the task is built on those rows); ``doc_id`` rows need the task's docs."""
+    from reflectevo_bench.tasks.registry import load_lm_eval_task_on_rows
+
+    if all(isinstance(r.get("doc"), dict) for r in rows):
+        name, task = load_lm_eval_task_on_rows(task_spec, [r["doc"] for r in rows])
+        return EvalTask.from_lm_eval(name, task)
+    from reflectevo_bench.harness.run import load_eval_tasks
+
+    tasks = load_eval_tasks(task_spec, data_dir, None)
+    if len(tasks) != 1:
+        raise BenchError(f"--task {task_spec} is a group of {len(tasks)} tasks: score one task at a time")
+    return tasks[0]
+
+
 def score_predictions(task: EvalTask, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     raw = [r["doc"] for r in rows if isinstance(r.get("doc"), dict)]
     processed = iter(task.raw_to_docs(raw) if raw else [])

@@ -77,6 +77,51 @@ def load_lm_eval_tasks(specs: list[str], data_dir: str | None = None,
     return tasks
 
 
+def load_lm_eval_task_on_rows(spec: str, rows: list[dict[str, Any]], metadata: dict[str, Any] | None = None
+                              ) -> tuple[str, Any]:
+    """(name, lm-eval Task) for one task built on ``rows`` (raw dataset rows) instead of its dataset.
+
+    Nothing is downloaded or read from a data dir: every split the YAML names holds the first row, so the task's
+    prompts, filters and verifier load as usual (``score`` with inline ``{"doc": ...}`` rows needs no dataset).
+    """
+    import datasets
+    from lm_eval.api.task import ConfigurableTask
+    from lm_eval.tasks._index import Kind, TaskIndex
+
+    if not rows:
+        raise BenchError("no rows to build the task on")
+    logging.getLogger("lm_eval").setLevel(logging.ERROR)
+    is_path = spec.endswith((".yaml", ".yml"))
+    if is_path and not Path(spec).is_file():
+        raise BenchError(f"task file {spec} does not exist")
+    paths = [str(Path(spec).resolve().parent)] if is_path else []
+    tm = task_manager(paths, metadata=metadata)
+    entry = TaskIndex.entry_from_path(Path(spec).resolve()) if is_path else tm.task_index.get(spec)
+    if entry is None and not is_path:
+        tm = task_manager(paths, with_lm_eval=True, metadata=metadata)
+        entry = tm.task_index.get(spec)
+    if entry is None:
+        raise BenchError(f"unknown task '{spec}': see `reflectevo-bench tasks list`, or pass a path to a task YAML")
+    if entry.kind not in (Kind.TASK,):
+        raise BenchError(f"--task {spec} is a group or tag, not one task: score one task at a time")
+    one = datasets.Dataset.from_list([rows[0]])
+
+    def inline_dataset(**_: Any) -> datasets.DatasetDict:
+        return datasets.DatasetDict({split: one for split in splits})
+
+    try:
+        cfg = tm._factory._load_full_config(entry, {"custom_dataset": inline_dataset})
+        splits = {cfg.get(k) for k in ("training_split", "validation_split", "test_split", "fewshot_split")} - {None}
+        for key in ("tag", "group", "task_list"):
+            cfg.pop(key, None)
+        task = ConfigurableTask(config=cfg)
+    except BenchError:
+        raise
+    except Exception as exc:  # lm-eval raises many kinds for bad YAML
+        raise BenchError(f"cannot load task '{spec}': {_one_line(exc)}") from None
+    return task.task_name, task
+
+
 def _one_line(exc: BaseException) -> str:
     text = f"{type(exc).__name__}: {exc}".strip()
     return " ".join(text.split())[:400]

@@ -69,3 +69,15 @@ def test_gold_scores_all_and_perturbed_none(shared_data):
     assert not any(verify_reflectevo(r, f"Answer: {shift[r['answer']]}").correct for r in rows)
     assert not any(verify_reflectevo(r, f"Answer: {r['answer'].upper()} or {shift[r['answer']]}").correct
                    for r in rows)
+
+
+def test_score_inline_docs_loads_no_dataset(mini_data, tmp_path):
+    """Inline {"doc": ...} rows need no dataset: logiqa_reflectevo has no hub copy, yet no --data-dir is needed."""
+    rows = [json.loads(line) for line in (mini_data / "reflectevo" / "logiqa_test.jsonl").read_text().splitlines()]
+    scores = score_cli(tmp_path, "logiqa_reflectevo", [{"doc": rows[0], "response": "Answer: B"},
+                                                       {"doc": rows[1], "response": 'Action: Answer("D")'}], None)
+    assert [s["correct"] for s in scores] == [True, True]
+    raw = json.loads((mini_data / "bbh" / "boolean_expressions.json").read_text())["examples"]
+    scores = score_cli(tmp_path, "bbh_boolean_expressions", [{"doc": raw[0], "response": "So the answer is False."}],
+                       None)  # a task with a fewshot split too
+    assert scores[0]["correct"]
