@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import inspect
 import time
+from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -14,12 +16,17 @@ from reflectevo_bench.harness.gen_kwargs import split_key_values
 from reflectevo_bench.harness.response_cache import ResponseCache, request_key
 
 
+BACKEND_COUNT = "backend"  # the LM's own generated token ids (HF generate's output, vLLM's token_ids)
+RETOKENIZED = "retokenized"  # the decoded response encoded again (LMs that expose no count; old caches)
+
+
 @dataclass
 class Generated:
     text: str
     cached: bool
     latency_s: float
     completion_tokens: int | None = None
+    completion_tokens_source: str | None = None  # BACKEND_COUNT | RETOKENIZED | None (no tokenizer)
 
 
 def parse_model_args(text: str | None) -> dict[str, str]:
@@ -107,6 +114,38 @@ class Backend:
         except Exception:
             return None
 
+    @contextmanager
+    def _backend_counts(self):
+        """While generating, read each response's token count off the LM's own output and file it with the
+        response in the cache. HF: the generated ids up to the first end-of-sequence token, or up to the token that
+        completed a stop sequence (lm-eval stops a batch only when every row is done, then cuts the text); vLLM:
+        ``len(token_ids)``. LMs whose output is not recognised are left alone (their counts are re-tokenised)."""
+        lm, counts = self.lm, deque()
+        original = getattr(lm, "_model_generate", None)
+        if original is None or "_model_generate" in vars(lm):
+            yield
+            return
+
+        def counting(*args: Any, **kwargs: Any) -> Any:
+            out = original(*args, **kwargs)
+            try:
+                counts.extend(_output_counts(lm, out, kwargs))
+            except Exception:  # a count is bookkeeping: never fail a generation over it
+                counts.clear()
+            return out
+
+        def provide(key: str, text: str) -> dict[str, Any] | None:
+            n = counts.popleft() if counts else None
+            return None if n is None else {"completion_tokens": n, "completion_tokens_source": BACKEND_COUNT}
+
+        lm._model_generate = counting
+        self.cache.meta_provider = provide
+        try:
+            yield
+        finally:
+            del lm._model_generate
+            self.cache.meta_provider = None
+
     def generate(self, requests: list[tuple[Any, dict[str, Any]]], on_result: Callable[[int | None], None] | None = None,
                  salts: list[str] | None = None) -> list[Generated]:
         """One backend call for every request not already cached; results in request order.
@@ -118,9 +157,15 @@ class Backend:
         salts = salts or [""] * len(requests)
         keys = [request_key(ctx, kw, salt) for (ctx, kw), salt in zip(requests, salts)]
         counts: dict[str, int | None] = {}
+        sources: dict[str, str | None] = {}
 
         def arrived(key: str, text: str) -> None:
-            counts[key] = self.count_tokens(text)
+            meta = self.cache.meta.get(key) or {}
+            if meta.get("completion_tokens") is not None:
+                counts[key], sources[key] = int(meta["completion_tokens"]), meta.get("completion_tokens_source")
+            else:
+                counts[key] = self.count_tokens(text)
+                sources[key] = RETOKENIZED if counts[key] is not None else None
             if on_result:
                 on_result(counts[key])
 
@@ -130,7 +175,7 @@ class Backend:
             hit = self.cache.get(key)
             if hit is not None:
                 arrived(key, hit)
-                out[i] = Generated(hit, True, 0.0, counts[key])
+                out[i] = Generated(hit, True, 0.0, counts[key], sources[key])
             else:
                 misses.append(i)
         if misses:
@@ -142,8 +187,9 @@ class Backend:
             ]
             start = time.perf_counter()
             try:
-                texts = self.lm.generate_until(instances, disable_tqdm=True) if self._quiet else \
-                    self.lm.generate_until(instances)
+                with self._backend_counts():
+                    texts = self.lm.generate_until(instances, disable_tqdm=True) if self._quiet else \
+                        self.lm.generate_until(instances)
             finally:
                 self.cache.listener = None
                 self.cache.clear_pending()
@@ -153,6 +199,43 @@ class Backend:
                     self.cache.put(keys[i], text)
                 if keys[i] not in counts:
                     arrived(keys[i], text)
-                out[i] = Generated(text, False, share, counts[keys[i]])
+                out[i] = Generated(text, False, share, counts[keys[i]], sources[keys[i]])
             self.cache.sync()
         return out  # type: ignore[return-value]
+
+
+def _output_counts(lm: Any, out: Any, kwargs: dict[str, Any]) -> list[int | None]:
+    """Generated-token counts, one per row of one ``_model_generate`` result (see ``Backend._backend_counts``)."""
+    if isinstance(out, list):  # vLLM: RequestOutput objects
+        return [len(o.outputs[0].token_ids) if getattr(o, "outputs", None) else None for o in out]
+    context = kwargs.get("context")
+    if context is None or getattr(lm, "backend", "causal") != "causal" or not hasattr(out, "tolist"):
+        return [None] * (len(out) if hasattr(out, "__len__") else 0)
+    tokenizer = lm.tokenizer
+    eos = {tokenizer.eos_token_id}
+    gen_eos = getattr(getattr(getattr(lm, "model", None), "generation_config", None), "eos_token_id", None)
+    eos |= set(gen_eos) if isinstance(gen_eos, (list, tuple)) else {gen_eos}
+    eos.discard(None)
+    pad = tokenizer.pad_token_id
+    stops = [s for s in (kwargs.get("stop") or []) if s]
+    result = []
+    for row in out[:, context.shape[1]:].tolist():
+        n = len(row)
+        for i, tok in enumerate(row):
+            if tok in eos:
+                n = i + 1  # the end-of-sequence token was generated
+                break
+            if tok == pad:
+                n = i  # padding after a row that was done
+                break
+        if stops and any(s in lm.tok_decode(row[:n]) for s in stops):
+            lo, hi = 1, n  # the fewest tokens whose text holds a stop sequence: where a per-row stop ends
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if any(s in lm.tok_decode(row[:mid]) for s in stops):
+                    hi = mid
+                else:
+                    lo = mid + 1
+            n = lo
+        result.append(n)
+    return result

@@ -22,13 +22,18 @@ def request_key(context: Any, gen_kwargs: dict[str, Any], salt: str = "") -> str
 
 
 class ResponseCache:
-    """JSONL file of {key, response}; also an lm-eval ``CacheHook`` (``add_partial``)."""
+    """JSONL file of {key, response[, completion_tokens, completion_tokens_source]}; also an lm-eval ``CacheHook``
+    (``add_partial``). ``meta`` holds the extra fields of each entry (the backend's own token count), so a resumed
+    run records the same counts as an uninterrupted one."""
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self.entries: dict[str, str] = {}
         self._pending: dict[str, list[str]] = {}
         self.listener: Callable[[str, str], None] | None = None  # (key, response) as each response arrives
+        self.meta: dict[str, dict[str, Any]] = {}
+        # (key, response) -> extra fields filed with the response as it arrives (Backend: the LM's own token count)
+        self.meta_provider: Callable[[str, str], dict[str, Any] | None] | None = None
         self._fh = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -48,6 +53,9 @@ class ResponseCache:
             except json.JSONDecodeError:
                 break
             self.entries[row["key"]] = row["response"]
+            extra = {k: v for k, v in row.items() if k not in ("key", "response")}
+            if extra:
+                self.meta[row["key"]] = extra
             good += len(line)
         if good != len(data):
             with open(path, "r+b") as fh:
@@ -68,16 +76,19 @@ class ResponseCache:
         if not keys:
             return
         key = keys.pop(0)
-        self.put(key, res)
+        self.put(key, res, self.meta_provider(key, res) if self.meta_provider is not None else None)
         if self.listener is not None:
             self.listener(key, res)
 
-    def put(self, key: str, response: str) -> None:
+    def put(self, key: str, response: str, meta: dict[str, Any] | None = None) -> None:
         if key in self.entries:
             return
         self.entries[key] = response
+        if meta:
+            self.meta[key] = dict(meta)
         if self._fh is not None:
-            self._fh.write(json.dumps({"key": key, "response": response}, ensure_ascii=False) + "\n")
+            row = {"key": key, "response": response, **(meta or {})}
+            self._fh.write(json.dumps(row, ensure_ascii=False) + "\n")
             self._fh.flush()
 
     def sync(self) -> None:
