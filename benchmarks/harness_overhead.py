@@ -26,15 +26,15 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 def _requests_by_phase(run_dir: Path) -> tuple[dict[str, list[tuple[str, dict]]], list[list[tuple[str, dict]]]]:
     """Every request the run sent, grouped by phase, and grouped by doc (in the order a doc needs them)."""
-    from reflectevo_bench.harness.records import read_run_records
+    from reflectevo_bench.harness.records import read_records
 
     phases: dict[str, list[tuple[str, dict]]] = {}
     per_doc = []
-    for recs in read_run_records(run_dir).values():
+    for recs in read_records(run_dir).values():
         for rec in recs:
             doc_requests = []
             for turn in rec["turns"]:
-                name = f"{turn['kind']}_{turn.get('attempt', turn.get('before_attempt'))}"
+                name = f"{turn['kind']}_{turn['round']}"
                 req = (turn["prompt"], turn["gen_kwargs"])
                 phases.setdefault(name, []).append(req)
                 doc_requests.append(req)

@@ -57,6 +57,11 @@ def main() -> None:
 @click.option("--device", default=None, help="Device for hf models (default: cuda if available, else cpu).")
 @click.option("--num-fewshot", type=int, default=None, help="Few-shot examples per prompt (overrides the task's).")
 @click.option("--metadata", default=None, help="JSON object passed to every task's metadata / dataset hook.")
+@click.option("--split", default=None, help="Dataset split to run on (default: the task's test split, else validation).")
+@click.option("--reflections", type=int, default=1, show_default=True,
+              help="Reflection branches per doc that goes on after attempt 1, each with its own retry (needs sampling).")
+@click.option("--reflection-pool", default=None,
+              help="YAML list of reflection-request templates to draw from (or the built-in 'reflectevo').")
 @friendly_errors
 def run(**kwargs: Any) -> None:
     """Run tasks under a reflection protocol and write records and results."""
@@ -72,23 +77,10 @@ def run(**kwargs: Any) -> None:
 def results(run_dir: Path, rescore: bool) -> None:
     """Recompute results.json from a run's records (no model call)."""
     from reflectevo_bench.harness.progress import summary_table
-    from reflectevo_bench.harness.records import read_run_records
-    from reflectevo_bench.harness.rescore import rescore_records
-    from reflectevo_bench.harness.results import RESULTS, build_results, write_results
-    from reflectevo_bench.harness.run import load_eval_tasks
-    from reflectevo_bench.harness.run_dir import read_manifest, write_json_atomic
+    from reflectevo_bench.harness.rescore import rescore_run
+    from reflectevo_bench.harness.results import write_results
 
-    if not rescore:
-        out = write_results(run_dir)
-    else:
-        manifest = read_manifest(run_dir)
-        ident = manifest["identity"]
-        tasks = load_eval_tasks(",".join(ident["task_specs"]), ident.get("data_dir"), ident.get("limit"),
-                                ident.get("num_fewshot"), ident.get("metadata"))
-        records = rescore_records(read_run_records(run_dir), {t.name: t for t in tasks}, ident["protocol"],
-                                  ident["attempts"])
-        out = {**build_results(manifest, records), "rescored": True}
-        write_json_atomic(run_dir / RESULTS, out)
+    out = rescore_run(run_dir) if rescore else write_results(run_dir)
     console.print(summary_table(out))
 
 
@@ -101,14 +93,11 @@ def results(run_dir: Path, rescore: bool) -> None:
 @friendly_errors
 def score(task_name: str, predictions: Path, output: Path, data_dir: str | None) -> None:
     """Score existing model outputs with a task's verifier (no model call)."""
-    from reflectevo_bench.harness.run import load_eval_tasks
-    from reflectevo_bench.harness.score import read_predictions, score_predictions, write_scores
+    from reflectevo_bench.harness.score import load_score_task, read_predictions, score_predictions, write_scores
 
     rows = read_predictions(predictions)
-    tasks = load_eval_tasks(task_name, data_dir, None)
-    if len(tasks) != 1:
-        raise BenchError(f"--task {task_name} is a group of {len(tasks)} tasks: score one task at a time")
-    summary = write_scores(output, tasks[0].name, score_predictions(tasks[0], rows))
+    task = load_score_task(task_name, data_dir, rows)  # inline {"doc": ...} rows load no dataset
+    summary = write_scores(output, task.name, score_predictions(task, rows))
     console.print(f"{summary['task']}: n={summary['n']} accuracy={100 * summary['accuracy']:.1f}% → {output}")
 
 
@@ -134,7 +123,7 @@ def tasks_list(show_all: bool) -> None:
 
 def _attach_optional_groups() -> None:
     for module, attr in (("reflectevo_bench.models.cli", "models"), ("reflectevo_bench.sandbox.cli", "sandbox"),
-                         ("reflectevo_bench.leaderboards.cli", "leaderboard")):
+                         ("reflectevo_bench.leaderboards.cli", "leaderboard"), ("reflectevo_bench.trainers.cli", "train")):
         try:
             mod = __import__(module, fromlist=[attr])
         except ImportError:

@@ -66,3 +66,23 @@ class ScriptedLM(_ScriptedBase):
 class ScriptedReflector(_ScriptedBase):
     calls: list = []
     prefix = "REFLECTOR:"
+
+
+@register_model("scripted-branch")
+class ScriptedBranchLM(_ScriptedBase):
+    """Attempt 1 as scripted; every reflection is ``B<n>`` with n counting reflections written so far (so the
+    branches of one doc differ); a retry is right exactly when the reflection in its context has an even n."""
+
+    calls: list = []
+    written = 0
+
+    def reply(self, messages: list[dict]) -> str:
+        users = [m["content"] for m in messages if m["role"] == "user"]
+        if len(users) == 1:
+            return super().reply(messages)
+        if "Now solve the problem again" not in users[-1]:  # any reflection request, pool-drawn ones included
+            type(self).written += 1
+            return f"B{type(self).written}"
+        doc_id = int(re.match(r"Doc (\d+)", messages[0]["content"]).group(1))
+        reflection = int(messages[-2]["content"][1:])
+        return SCRIPTS[doc_id]["answer"] if reflection % 2 == 0 else "0"

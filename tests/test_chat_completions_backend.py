@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from chat_server import ChatServer
 from reflectevo_bench.cli import main
-from reflectevo_bench.harness.records import read_run_records
+from reflectevo_bench.harness.records import read_records
 
 
 def test_reflect_protocol_over_chat_completions(tiny_model, tmp_path):
@@ -20,7 +20,7 @@ def test_reflect_protocol_over_chat_completions(tiny_model, tmp_path):
             "--model-args", f"model=tiny,base_url={server.url},max_retries=1",
             "--tasks", "countdown", "--limit", "3", "--gen-kwargs", "max_gen_toks=8", "--output", str(out)])
         assert res.exit_code == 0, res.output + repr(res.exception)
-    recs = read_run_records(out)["countdown"]
+    recs = read_records(out)["countdown"]
     assert len(recs) == 3
     sent = [r["messages"] for r in server.requests]
     # every turn the harness recorded reached the server as exactly those chat messages, and its reply came back

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from reflectevo_bench.harness.records import read_run_records
+from reflectevo_bench.harness.records import read_records
 from reflectevo_bench.harness.run import RunOptions, run
 
 QUESTIONS = [("What is 2 plus 3?", "5"), ("Name a colour of the sky.", "blue"), ("What is 10 minus 4?", "6"),
@@ -64,7 +64,7 @@ def test_attempt_one_equals_stock_lm_eval(tiny_model, tmp_path):
     stock_acc = stock["results"]["plain_qa"]["exact_match,first_word"]
     assert ours["results"]["plain_qa"]["acc@t1"] == stock_acc
 
-    records = {r["doc_id"]: r for r in read_run_records(out_dir)["plain_qa"]}
+    records = {r["doc_id"]: r for r in read_records(out_dir)["plain_qa"]}
     samples = stock["samples"]["plain_qa"]
     assert len(samples) == len(records) == len(QUESTIONS)
     for sample in samples:

@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console
 
 import scripted_lm  # noqa: F401  (registers the scripted models)
-from reflectevo_bench.harness.records import read_run_records
+from reflectevo_bench.harness.records import read_records
 from reflectevo_bench.harness.run import RunOptions, run
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -31,7 +31,7 @@ def _run(tmp_path: Path, toy_yaml: Path, **kw):
     scripted_lm.ScriptedReflector.calls.clear()
     opts = RunOptions(model="scripted-test", tasks=str(toy_yaml), output=str(tmp_path / "run"), **kw)
     out_dir, results = run(opts, Console(file=open("/dev/null", "w")))
-    recs = {r["doc_id"]: r for r in read_run_records(out_dir)["toy_scripted"]}
+    recs = {r["doc_id"]: r for r in read_records(out_dir)["toy_scripted"]}
     return results, recs, out_dir
 
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from reflectevo_bench.errors import BenchError
-from reflectevo_bench.harness.records import SampleWriter, read_run_records, samples_path
+from reflectevo_bench.harness.records import SampleWriter, read_records, samples_path
 from reflectevo_bench.harness.response_cache import ResponseCache, request_key
 
 
@@ -18,7 +18,7 @@ def test_cut_last_line_is_dropped_and_appends_start_clean(tmp_path):
     path = samples_path(tmp_path, "t")
     with open(path, "a") as fh:
         fh.write('{"task": "t", "doc_id": 1, "x"')  # a kill mid-write
-    assert [r["doc_id"] for r in read_run_records(tmp_path)["t"]] == [0]
+    assert [r["doc_id"] for r in read_records(tmp_path)["t"]] == [0]
     writer = SampleWriter(tmp_path)
     writer.write({"task": "t", "doc_id": 1, "x": 2})
     writer.close()
@@ -29,7 +29,7 @@ def test_duplicate_docs_are_reported(tmp_path):
     path = samples_path(tmp_path, "t")
     path.write_text('{"task": "t", "doc_id": 0}\n{"task": "t", "doc_id": 0}\n')
     with pytest.raises(BenchError, match="twice"):
-        read_run_records(tmp_path)
+        read_records(tmp_path)
 
 
 def test_cache_hook_files_responses_under_our_key_and_reloads(tmp_path):

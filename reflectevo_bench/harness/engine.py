@@ -2,6 +2,10 @@
 
 Docs are processed in chunks (one call per phase per chunk); a doc's record is written the moment it finishes,
 so a crash loses at most the chunk's unfinished docs, and their already-returned responses sit in the cache.
+
+With ``reflections`` N > 1 every doc that goes on after attempt 1 splits into N branches (lanes), each with its
+own reflection and retries; the lanes of all docs share each phase's backend call, and the doc's record is
+written once all its lanes have finished (the record shape is in :mod:`reflectevo_bench.harness.records`).
 """
 
 from __future__ import annotations
@@ -11,20 +15,28 @@ from typing import Any, Callable
 
 from reflectevo_bench.harness.backend import Backend
 from reflectevo_bench.harness.protocols import Prompter, Protocol
+from reflectevo_bench.harness.records import SampleRecord, Turn
+from reflectevo_bench.harness.reflection_pool import ReflectionPool
 from reflectevo_bench.tasks.eval_task import EvalTask, doc_hash
 from reflectevo_bench.tasks.verdict import Verdict
 
 
 @dataclass
 class DocState:
+    """One lane of a doc's conversation: the doc itself, or one of its reflection branches."""
+
     task: EvalTask
     doc_id: int
     doc: dict
     prompter: Prompter
     gen_kwargs: dict[str, Any]
+    branch: int = 1
     messages: list[dict[str, str]] = field(default_factory=list)
-    turns: list[dict[str, Any]] = field(default_factory=list)
+    turns: list[Turn] = field(default_factory=list)
     verdicts: list[Verdict] = field(default_factory=list)
+    owner: "DocState | None" = None  # the branch-1 lane, which holds the doc's lanes (None: this is it)
+    lanes: list["DocState"] = field(default_factory=list)  # on branch 1: every lane of the doc, itself first
+    finished: int = 0  # on branch 1: lanes done
 
 
 @dataclass
@@ -35,11 +47,15 @@ class EngineConfig:
     gen_overrides: dict[str, Any]
     chunk_size: int = 256
     system_instruction: str | None = None
+    reflections: int = 1
+    seed: int = 1234
+    pools: dict[str, ReflectionPool] = field(default_factory=dict)  # task name -> its reflection-request pool
+    split: str | None = None
 
 
 class Engine:
     def __init__(self, config: EngineConfig, generator: Backend, reflector: Backend | None,
-                 write: Callable[[dict[str, Any]], None], progress: Any = None) -> None:
+                 write: Callable[[SampleRecord], None], progress: Any = None) -> None:
         self.cfg = config
         self.generator = generator
         self.reflector = reflector or generator
@@ -56,7 +72,9 @@ class Engine:
     def _state(self, task: EvalTask, doc_id: int) -> DocState:
         prompter = Prompter(self.cfg.protocol, task.reflection.templates, task.reflection.answer_format)
         gen_kwargs = task.generation_kwargs(self.cfg.gen_defaults, self.cfg.gen_overrides)
-        return DocState(task, doc_id, task.docs[doc_id], prompter, gen_kwargs)
+        state = DocState(task, doc_id, task.docs[doc_id], prompter, gen_kwargs)
+        state.lanes = [state]
+        return state
 
     def _run_chunk(self, chunk: list[tuple[EvalTask, int]], label: str) -> None:
         states = [self._state(task, doc_id) for task, doc_id in chunk]
@@ -68,6 +86,8 @@ class Engine:
                     going.append(state)
                 else:
                     self._finish(state)
+            if k == 2 and self.cfg.reflections > 1:
+                going = [lane for state in going for lane in self._branch(state)]
             states = going
             if not states:
                 return
@@ -77,22 +97,30 @@ class Engine:
         for state in states:
             self._finish(state)
 
+    def _branch(self, state: DocState) -> list[DocState]:
+        """Branches 2…N of a doc after attempt 1: each continues from the same conversation on its own."""
+        for b in range(2, self.cfg.reflections + 1):
+            state.lanes.append(DocState(state.task, state.doc_id, state.doc, state.prompter, state.gen_kwargs, b,
+                                        list(state.messages), [], list(state.verdicts), owner=state))
+        return state.lanes
+
     def _generate(self, backend: Backend, phase: str, states: list[DocState], label: str,
                   requests: list[tuple[list[dict[str, str]], str]]) -> list[Any]:
         if self.progress is not None:
             self.progress.start_phase(phase + label, len(states))
         advance = self.progress.advance if self.progress is not None else None
-        salts = [f"{s.task.name}/{s.doc_id}/{phase}" for s in states]
+        salts = [f"{s.task.name}/{s.doc_id}/{phase}" + (f"/b{s.branch}" if s.branch > 1 else "") for s in states]
         outs = backend.generate([(prompt, s.gen_kwargs) for s, (_, prompt) in zip(states, requests)], advance, salts)
         if self.progress is not None:
             self.progress.end_phase()
         return outs
 
     def _turn(self, backend: Backend, kind: str, number: int, state: DocState, messages: list[dict[str, str]],
-              prompt: Any, out: Any, prompt_tokens: int | None) -> dict[str, Any]:
+              prompt: Any, out: Any, prompt_tokens: int | None) -> Turn:
         return {
             "kind": kind,
-            "attempt" if kind == "attempt" else "before_attempt": number,
+            "round": number,
+            "branch": state.branch,
             "model": "reflector" if backend is not self.generator else "generator",
             "messages": messages,
             "prompt": getattr(prompt, "prompt", prompt),  # chat APIs get lm-eval's JsonChatStr
@@ -137,17 +165,30 @@ class Engine:
         return verdicts  # type: ignore[return-value]
 
     def _reflection_phase(self, states: list[DocState], k: int, label: str) -> None:
-        requests = []
+        requests, instructions = [], []
         for state in states:
-            messages = state.messages + [{"role": "user", "content": state.prompter.reflection_request(state.verdicts[-1])}]
+            pool = self.cfg.pools.get(state.task.name)
+            drawn = pool.draw(self.cfg.protocol, self.cfg.seed, state.task.name, state.doc_id, state.branch) if pool else None
+            template = drawn[1] if drawn else None
+            instructions.append({"pool": pool.source, "index": drawn[0]} if drawn else None)
+            request = state.prompter.reflection_request(state.verdicts[-1], template)
+            messages = state.messages + [{"role": "user", "content": request}]
             requests.append((messages, self.reflector.render(messages)))
         outs = self._generate(self.reflector, f"reflection {k - 1}", states, label, requests)
         prompt_tokens = self.reflector.count_tokens_many([prompt for _, prompt in requests])
-        for state, (messages, prompt), out, n in zip(states, requests, outs, prompt_tokens):
-            state.turns.append(self._turn(self.reflector, "reflection", k, state, messages, prompt, out, n))
+        for state, (messages, prompt), out, n, drawn in zip(states, requests, outs, prompt_tokens, instructions):
+            turn = self._turn(self.reflector, "reflection", k, state, messages, prompt, out, n)
+            if drawn is not None:
+                turn["instruction"] = drawn
+            state.turns.append(turn)
             state.messages = _with_reply(messages, out.text)
 
-    def _finish(self, state: DocState) -> None:
+    def _finish(self, lane: DocState) -> None:
+        """Mark a lane done; the doc's record is written when its last lane is."""
+        state = lane.owner or lane
+        state.finished += 1
+        if state.finished < len(state.lanes):
+            return
         made = [v.correct for v in state.verdicts]
         self.write({
             "task": state.task.name,
@@ -155,11 +196,12 @@ class Engine:
             "doc_hash": doc_hash(state.doc),
             "doc": state.doc,
             "target": state.task.target(state.doc),
+            "split": self.cfg.split or state.task.split,
             "protocol": self.cfg.protocol.name,
             "feedback_mode": self.cfg.protocol.feedback_mode,
             "correct": made,
             "correct_at": self.cfg.protocol.correct_at(made, self.cfg.attempts),
-            "turns": state.turns,
+            "turns": [turn for lane in state.lanes for turn in lane.turns],
         })
 
 

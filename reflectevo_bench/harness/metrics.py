@@ -54,14 +54,32 @@ def task_metrics(records: list[dict[str, Any]], attempts: int, feedback_mode: st
     return out
 
 
+def retry_stats(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Retries (round-2 attempts) over every branch: how many, and the share that passed.
+
+    With ``run --reflections N`` every failure has N retries, so this is ReflectEvo's branch pass rate; with one
+    branch it equals wrong→right over the docs that retried (stop-when-correct protocols).
+    """
+    verdicts = [bool(t["verdict"]["correct"]) for r in records for t in r["turns"]
+                if t["kind"] == "attempt" and t["round"] == 2]
+    if not verdicts:
+        return {}
+    branches = max((t.get("branch", 1) for r in records for t in r["turns"]), default=1)
+    return {"retries": len(verdicts), "retry_pass_rate": sum(verdicts) / len(verdicts), "branches": branches}
+
+
+def phase_name(turn: dict[str, Any]) -> str:
+    """attempt_k for attempt k; reflection_k for the reflection written after attempt k (round k + 1)."""
+    return f"attempt_{turn['round']}" if turn["kind"] == "attempt" else f"reflection_{turn['round'] - 1}"
+
+
 def phase_stats(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Requests, tokens and backend time per phase, summed from the turns of the records."""
     phases: dict[str, dict[str, Any]] = {}
     for rec in records:
         for turn in rec["turns"]:
-            name = f"attempt_{turn['attempt']}" if turn["kind"] == "attempt" else f"reflection_{turn['before_attempt'] - 1}"
-            p = phases.setdefault(name, {"requests": 0, "cached": 0, "prompt_tokens": 0, "completion_tokens": 0,
-                                         "backend_s": 0.0})
+            p = phases.setdefault(phase_name(turn), {"requests": 0, "cached": 0, "prompt_tokens": 0,
+                                                     "completion_tokens": 0, "backend_s": 0.0})
             p["requests"] += 1
             p["cached"] += int(turn["timing"]["cached"])
             p["prompt_tokens"] += turn.get("prompt_tokens") or 0

@@ -37,6 +37,11 @@ class Protocol:
     stop_when_correct: bool
     fresh_context: bool = False  # every attempt starts again from the attempt-1 prompt
 
+    @property
+    def reflection_key(self) -> str:
+        """The template key of this protocol's reflection request."""
+        return "reflect" if self.feedback_mode == "oracle" else "self_refine_review"
+
     def continues(self, last: Verdict) -> bool:
         """Whether a doc whose latest attempt got ``last`` goes on to another round."""
         return not (self.stop_when_correct and last.correct)
@@ -83,18 +88,20 @@ class Prompter:
         self.templates = {**default_templates(), **overrides}
         self.answer_format = answer_format
 
-    def _fill(self, key: str, feedback: str = "") -> str:
-        text = self.templates[key].format(feedback=feedback, answer_format=self.answer_format)
+    def _fill(self, key: str, feedback: str = "", template: str | None = None) -> str:
+        text = (template if template is not None else self.templates[key]).format(
+            feedback=feedback, answer_format=self.answer_format)
         return "\n".join(line.rstrip() for line in text.strip().splitlines())
 
     def feedback(self, verdict: Verdict) -> str:
         head = self.templates["feedback_incorrect"]
         return f"{head}\n{verdict.feedback}".strip() if verdict.feedback else head
 
-    def reflection_request(self, last: Verdict) -> str:
+    def reflection_request(self, last: Verdict, template: str | None = None) -> str:
+        """The user turn asking for a reflection; ``template`` (a pool draw) replaces the protocol's own."""
         if self.protocol.feedback_mode == "oracle":
-            return self._fill("reflect", self.feedback(last))
-        return self._fill("self_refine_review")
+            return self._fill("reflect", self.feedback(last), template)
+        return self._fill("self_refine_review", template=template)
 
     def retry_request(self, last: Verdict) -> str:
         if not self.protocol.reflects:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 from reflectevo_bench.harness.protocols import PROTOCOLS
+from reflectevo_bench.harness.records import SampleRecord, attempts
 from reflectevo_bench.tasks.eval_task import EvalTask
 
 
-def rescore_records(records: dict[str, list[dict[str, Any]]], tasks: dict[str, EvalTask],
-                    protocol: str, attempts: int) -> dict[str, list[dict[str, Any]]]:
+def rescore_records(records: dict[str, list[SampleRecord]], tasks: dict[str, EvalTask],
+                    protocol: str, rounds: int) -> dict[str, list[SampleRecord]]:
     proto = PROTOCOLS[protocol]
-    out: dict[str, list[dict[str, Any]]] = {}
+    out: dict[str, list[SampleRecord]] = {}
     for name, recs in records.items():
         task = tasks[name]
         fresh = [copy.deepcopy(rec) for rec in recs]
@@ -21,7 +23,24 @@ def rescore_records(records: dict[str, list[dict[str, Any]]], tasks: dict[str, E
         for (_, turn), verdict in zip(attempts_turns, verdicts):
             turn["verdict"], turn["extracted"] = verdict.to_dict(), verdict.extracted
         for rec in fresh:
-            made = [t["verdict"]["correct"] for t in rec["turns"] if t["kind"] == "attempt"]
-            rec["correct"], rec["correct_at"] = made, proto.correct_at(made, attempts)
+            made = [t["verdict"]["correct"] for t in attempts(rec, 1)]
+            rec["correct"], rec["correct_at"] = made, proto.correct_at(made, rounds)
         out[name] = fresh
+    return out
+
+
+def rescore_run(run_dir: Path) -> dict[str, Any]:
+    """Re-verify every recorded attempt of a run with today's tasks and write ``results.json`` (marked rescored)."""
+    from reflectevo_bench.harness.records import read_records
+    from reflectevo_bench.harness.results import RESULTS, build_results
+    from reflectevo_bench.harness.run import load_eval_tasks
+    from reflectevo_bench.harness.run_dir import read_manifest, write_json_atomic
+
+    manifest = read_manifest(run_dir)
+    ident = manifest["identity"]
+    tasks = load_eval_tasks(",".join(ident["task_specs"]), ident.get("data_dir"), ident.get("limit"),
+                            ident.get("num_fewshot"), ident.get("metadata"), ident.get("split"))
+    records = rescore_records(read_records(run_dir), {t.name: t for t in tasks}, ident["protocol"], ident["attempts"])
+    out = {**build_results(manifest, records), "rescored": True}
+    write_json_atomic(run_dir / RESULTS, out)
     return out

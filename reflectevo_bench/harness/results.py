@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from reflectevo_bench.harness.metrics import phase_stats, task_metrics
-from reflectevo_bench.harness.records import read_run_records
+from reflectevo_bench.harness.metrics import phase_stats, retry_stats, task_metrics
+from reflectevo_bench.harness.records import read_records
 from reflectevo_bench.harness.run_dir import read_manifest, write_json_atomic
 
 RESULTS = "results.json"
@@ -20,7 +20,7 @@ def build_results(manifest: dict[str, Any], records: dict[str, list[dict[str, An
     results = {}
     for task in env["tasks"]:
         recs = records.get(task, [])
-        results[task] = {"alias": task, **task_metrics(recs, attempts, mode)}
+        results[task] = {"alias": task, **task_metrics(recs, attempts, mode), **retry_stats(recs)}
     return {
         "results": results,
         "configs": env["task_configs"],
@@ -29,6 +29,9 @@ def build_results(manifest: dict[str, Any], records: dict[str, list[dict[str, An
         "complete": all(len(records.get(t, [])) == env["task_sizes_limited"][t] for t in env["tasks"]),
         "config": ident,
         "protocol": ident["protocol"],
+        "split": ident.get("split"),
+        "splits": env.get("splits"),
+        "reflections": ident.get("reflections", 1),
         "attempts": attempts,
         "feedback_mode": mode,
         "verifiers": env["verifiers"],
@@ -44,6 +47,6 @@ def build_results(manifest: dict[str, Any], records: dict[str, list[dict[str, An
 
 def write_results(run_dir: Path) -> dict[str, Any]:
     manifest = read_manifest(run_dir)
-    results = build_results(manifest, read_run_records(run_dir))
+    results = build_results(manifest, read_records(run_dir))
     write_json_atomic(run_dir / RESULTS, results)
     return results

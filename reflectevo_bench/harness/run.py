@@ -19,7 +19,8 @@ from reflectevo_bench.harness.environment import git_hash, package_versions, set
 from reflectevo_bench.harness.gen_kwargs import DEFAULT_GEN_KWARGS, parse_gen_kwargs
 from reflectevo_bench.harness.progress import RunProgress, summary_table
 from reflectevo_bench.harness.protocols import get_protocol
-from reflectevo_bench.harness.records import SampleWriter, read_run_records
+from reflectevo_bench.harness.records import SampleWriter, read_records
+from reflectevo_bench.harness.reflection_pool import ReflectionPool
 from reflectevo_bench.harness.response_cache import ResponseCache
 from reflectevo_bench.harness.results import write_results
 from reflectevo_bench.tasks.eval_task import EvalTask, doc_hash
@@ -51,6 +52,9 @@ class RunOptions:
     device: str | None = None
     num_fewshot: int | None = None
     metadata: str | None = None
+    split: str | None = None
+    reflections: int = 1
+    reflection_pool: str | None = None
 
 
 def resolve_model_args(model: str, raw: str | None, console: Console | None) -> dict[str, str]:
@@ -104,7 +108,7 @@ def parse_metadata(text: str | None) -> dict[str, Any]:
 
 
 def load_eval_tasks(specs: str | None, data_dir: str | None, limit: int | None, num_fewshot: int | None = None,
-                    metadata: dict[str, Any] | None = None) -> list[EvalTask]:
+                    metadata: dict[str, Any] | None = None, split: str | None = None) -> list[EvalTask]:
     names = [s.strip() for s in (specs or DEFAULT_TASKS).split(",") if s.strip()]
     if limit is not None and limit < 1:
         raise BenchError(f"--limit must be at least 1, got {limit}")
@@ -114,7 +118,7 @@ def load_eval_tasks(specs: str | None, data_dir: str | None, limit: int | None, 
     if num_fewshot is not None:
         for task in loaded.values():
             task.set_config(key="num_fewshot", value=num_fewshot)
-    return [EvalTask.from_lm_eval(name, task, limit) for name, task in loaded.items()]
+    return [EvalTask.from_lm_eval(name, task, limit, split) for name, task in loaded.items()]
 
 
 def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any]]:
@@ -126,12 +130,15 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any]]:
         raise BenchError("--chunk-size must be at least 1")
     limit = opts.limit if opts.limit is not None else (DEFAULT_LIMIT if opts.tasks is None else None)
     metadata = parse_metadata(opts.metadata)
-    tasks = load_eval_tasks(opts.tasks, opts.data_dir, limit, opts.num_fewshot, metadata)
-    if protocol.fresh_context:
-        for task in tasks:
-            if not task.generation_kwargs(DEFAULT_GEN_KWARGS, gen_overrides).get("do_sample"):
-                raise BenchError(f"--protocol {protocol.name} needs sampling (greedy would repeat attempt 1 on "
-                                 f"task '{task.name}'): pass --gen-kwargs do_sample=true,temperature=0.8")
+    tasks = load_eval_tasks(opts.tasks, opts.data_dir, limit, opts.num_fewshot, metadata, opts.split)
+    _check_branches(opts.reflections, protocol, attempts)
+    for task in tasks:
+        if (protocol.fresh_context or opts.reflections > 1) and \
+                not task.generation_kwargs(DEFAULT_GEN_KWARGS, gen_overrides).get("do_sample"):
+            why = (f"--protocol {protocol.name} needs sampling (greedy would repeat attempt 1" if protocol.fresh_context
+                   else f"--reflections {opts.reflections} needs sampling (greedy would write the same reflection")
+            raise BenchError(f"{why} on task '{task.name}'): pass --gen-kwargs do_sample=true,temperature=0.8")
+    pools = _reflection_pools(tasks, opts.reflection_pool)
     model_args = resolve_model_args(opts.model, opts.model_args, console)
     reflector_args = None
     if opts.reflector_model or opts.reflector_model_args:
@@ -146,6 +153,8 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any]]:
         "system_instruction": opts.system_instruction,
         "data_dir": str(Path(opts.data_dir).resolve()) if opts.data_dir else None,
         "num_fewshot": opts.num_fewshot, "metadata": metadata,
+        "split": opts.split, "reflections": opts.reflections,
+        "reflection_pool": pools[tasks[0].name].source if opts.reflection_pool and tasks else None,
     }
     out_dir = Path(opts.output or f"runs/{dt.datetime.now():%Y%m%d-%H%M%S}-{protocol.name}")
     manifest = rd.check_output_dir(out_dir, identity, opts.resume)
@@ -159,18 +168,18 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any]]:
         reflector = _backend("reflector", identity["reflector_model"], reflector_args, batch_size, opts.device)
 
     if manifest is None:
-        manifest = rd.start_manifest(out_dir, identity, _environment(tasks, protocol.feedback_mode, seeds))
+        manifest = rd.start_manifest(out_dir, identity, _environment(tasks, protocol.feedback_mode, seeds, pools))
     generator.use_cache(ResponseCache(out_dir / "cache" / "generator.jsonl"))
     if reflector is not None:
         reflector.use_cache(ResponseCache(out_dir / "cache" / "reflector.jsonl"))
 
-    done = {(t, r["doc_id"]) for t, recs in read_run_records(out_dir).items() for r in recs}
+    done = {(t, r["doc_id"]) for t, recs in read_records(out_dir).items() for r in recs}
     pending = [(t, i) for t in tasks for i in range(len(t.docs)) if (t.name, i) not in done]
     if done:
         console.print(f"resuming: {len(done)} docs already finished, {len(pending)} to go")
 
     config = EngineConfig(protocol, attempts, DEFAULT_GEN_KWARGS, gen_overrides, opts.chunk_size,
-                          opts.system_instruction)
+                          opts.system_instruction, opts.reflections, opts.seed, pools, opts.split)
     writer = SampleWriter(out_dir)
     started = time.time()
     rd.open_session(out_dir, manifest, started, len(pending))
@@ -189,13 +198,31 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any]]:
     return out_dir, results
 
 
+def _check_branches(reflections: int, protocol: Any, attempts: int) -> None:
+    if reflections < 1:
+        raise BenchError(f"--reflections must be at least 1, got {reflections}")
+    if reflections > 1 and not protocol.reflects:
+        raise BenchError(f"--reflections {reflections} needs a protocol that reflects (reflect or self-refine), "
+                         f"not '{protocol.name}'")
+
+
+def _reflection_pools(tasks: list[EvalTask], spec: str | None) -> dict[str, ReflectionPool]:
+    """Per task, the pool its reflection requests are drawn from: --reflection-pool for all, else the task's own."""
+    if spec:
+        pool = ReflectionPool.load(spec)
+        return {t.name: pool for t in tasks}
+    return {t.name: ReflectionPool.from_value(t.reflection.reflection_pool, f"task:{t.name}")
+            for t in tasks if t.reflection.reflection_pool is not None}
+
+
 def _backend(role: str, model: str, model_args: dict[str, str], batch_size: int | str, device: str | None) -> Backend:
     backend = Backend(build_lm(model, model_args, batch_size, _device(model, model_args, device)), role)
     backend.check_chat_template()
     return backend
 
 
-def _environment(tasks: list[EvalTask], feedback_mode: str, seeds: dict[str, int]) -> dict[str, Any]:
+def _environment(tasks: list[EvalTask], feedback_mode: str, seeds: dict[str, int],
+                 pools: dict[str, ReflectionPool]) -> dict[str, Any]:
     """What the run used (task configs, verifiers, software), recorded once in run.json."""
     return {
         "tasks": [t.name for t in tasks],
@@ -203,6 +230,8 @@ def _environment(tasks: list[EvalTask], feedback_mode: str, seeds: dict[str, int
         "task_versions": {t.name: t.version for t in tasks},
         "task_sizes": {t.name: len(t.task.eval_docs) for t in tasks},
         "task_sizes_limited": {t.name: len(t.docs) for t in tasks},
+        "splits": {t.name: t.split for t in tasks},
+        "reflection_pools": {name: {"source": p.source, "entries": p.entries} for name, p in pools.items()},
         "verifiers": {t.name: t.verifier_name for t in tasks},
         "feedback_mode": feedback_mode,
         "gen_defaults": DEFAULT_GEN_KWARGS,
@@ -222,7 +251,7 @@ def _task_specs(specs: str | None) -> list[str]:
 
 def _check_docs_unchanged(out_dir: Path, tasks: list[EvalTask]) -> None:
     by_name = {t.name: t for t in tasks}
-    for task, recs in read_run_records(out_dir).items():
+    for task, recs in read_records(out_dir).items():
         t = by_name.get(task)
         for rec in recs:
             if t is None or rec["doc_id"] >= len(t.docs) or doc_hash(t.docs[rec["doc_id"]]) != rec["doc_hash"]:

@@ -41,6 +41,14 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
         raise BenchError(f"{path} is not valid JSON ({exc.msg}): the run dir is corrupt") from None
 
 
+# Identity keys added after format 1 run dirs were written, with the value an older run implicitly had.
+IDENTITY_DEFAULTS: dict[str, Any] = {"split": None, "reflections": 1, "reflection_pool": None}
+
+
+def with_identity_defaults(identity: dict[str, Any]) -> dict[str, Any]:
+    return {**IDENTITY_DEFAULTS, **identity}
+
+
 def check_output_dir(run_dir: Path, identity: dict[str, Any], resume: bool) -> dict[str, Any] | None:
     """Validate before anything is written. Returns the existing manifest when resuming, else None."""
     if run_dir.exists() and not run_dir.is_dir():
@@ -53,9 +61,9 @@ def check_output_dir(run_dir: Path, identity: dict[str, Any], resume: bool) -> d
     if not (run_dir / MANIFEST).is_file():
         raise BenchError(f"--output {run_dir} is not empty and holds no run: choose an empty or new directory")
     manifest = read_manifest(run_dir)
-    if manifest.get("identity") != identity:
-        diff = sorted(k for k in set(identity) | set(manifest.get("identity", {}))
-                      if identity.get(k) != manifest.get("identity", {}).get(k))
+    recorded = with_identity_defaults(manifest.get("identity", {}))
+    if recorded != with_identity_defaults(identity):
+        diff = sorted(k for k in set(identity) | set(recorded) if identity.get(k) != recorded.get(k))
         raise BenchError(
             f"--output {run_dir} holds a different run (differs in: {', '.join(diff)}): choose another directory"
         )

@@ -15,7 +15,7 @@ from typing import Any
 
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.harness.metrics import task_metrics
-from reflectevo_bench.harness.records import read_run_records
+from reflectevo_bench.harness.records import first_attempt, read_records
 from reflectevo_bench.harness.run_dir import read_manifest
 from reflectevo_bench.leaderboards.modelsize import model_size
 
@@ -69,13 +69,6 @@ def doc_keys(hashes: list[str]) -> list[str]:
     return keys
 
 
-def _first_messages(rec: dict[str, Any]) -> Any:
-    for turn in rec.get("turns", []):
-        if turn.get("kind") == "attempt" and turn.get("attempt") == 1:
-            return turn.get("messages")
-    raise BenchError(f"doc {rec.get('doc_id')} of task '{rec.get('task')}' has no attempt-1 turn: the run dir is corrupt")
-
-
 def load_run(path: Path, label: str | None = None) -> Evaluation:
     manifest = read_manifest(path)
     try:
@@ -83,13 +76,13 @@ def load_run(path: Path, label: str | None = None) -> Evaluation:
         attempts, protocol, mode = int(ident["attempts"]), ident["protocol"], env["feedback_mode"]
     except (KeyError, TypeError, ValueError):
         raise BenchError(f"{path}/run.json lacks identity/environment fields: is it a reflectevo-bench run dir?") from None
-    records = read_run_records(path)
+    records = read_records(path)
     if not any(records.values()):
         raise BenchError(f"{path} holds no finished docs (no samples_*.jsonl lines): run or resume it first")
     tasks: dict[str, dict[str, DocOutcome]] = {}
     for task, recs in records.items():
         keys = doc_keys([r["doc_hash"] for r in recs])
-        tasks[task] = {k: DocOutcome(tuple(bool(c) for c in r["correct_at"]), prompt_hash(_first_messages(r)))
+        tasks[task] = {k: DocOutcome(tuple(bool(c) for c in r["correct_at"]), prompt_hash(first_attempt(r)["messages"]))
                        for k, r in zip(keys, recs)}
     sizes = env.get("task_sizes_limited", {})
     model_args = ident.get("model_args") or ""

@@ -28,9 +28,10 @@ class EvalTask:
     verify: Callable[[dict, str], Verdict]
     verifier_name: str
     docs: list[dict] = field(default_factory=list)
+    split: str | None = None  # the dataset split the docs come from
 
     @classmethod
-    def from_lm_eval(cls, name: str, task: Any, limit: int | None = None) -> "EvalTask":
+    def from_lm_eval(cls, name: str, task: Any, limit: int | None = None, split: str | None = None) -> "EvalTask":
         if getattr(task, "OUTPUT_TYPE", None) != "generate_until":
             raise BenchError(
                 f"task '{name}' has output_type '{getattr(task, 'OUTPUT_TYPE', None)}'; reflection protocols need "
@@ -45,10 +46,10 @@ class EvalTask:
             verify = LmEvalVerifier(task, reflection.metric, reflection.filter)
             verifier_name = verify.name
         task.set_fewshot_seed(seed=FEWSHOT_SEED)
-        docs = list(task.eval_docs)
+        split, docs = split_docs(name, task, split)
         if limit is not None:
             docs = docs[: max(0, int(limit))]
-        return cls(name, task, reflection, verify, verifier_name, docs)
+        return cls(name, task, reflection, verify, verifier_name, docs, split)
 
     @property
     def version(self) -> Any:
@@ -114,3 +115,33 @@ class EvalTask:
         import datasets
 
         return [dict(process(datasets.Dataset.from_list([row]))[0]) for row in rows]
+
+
+def task_splits(task: Any) -> list[str]:
+    """The splits a task's YAML names (training/validation/test/fewshot) that its dataset really holds."""
+    cfg = task.config
+    named = [cfg.training_split, cfg.validation_split, cfg.test_split, getattr(cfg, "fewshot_split", None)]
+    held = set(getattr(task, "dataset", None) or {})
+    return list(dict.fromkeys(s for s in named if s and s in held))
+
+
+def default_split(task: Any) -> str | None:
+    if task.has_test_docs():
+        return task.config.test_split
+    if task.has_validation_docs():
+        return task.config.validation_split
+    return None
+
+
+def split_docs(name: str, task: Any, split: str | None) -> tuple[str | None, list[dict]]:
+    """(split, docs): the task's evaluation docs by default, or the docs of the split ``--split`` names, through
+    the task's ``process_docs`` as lm-eval does for its own splits."""
+    if split is None:
+        return default_split(task), list(task.eval_docs)
+    if split not in task_splits(task):
+        splits = task_splits(task)
+        raise BenchError(f"task '{name}' has no split '{split}': its YAML defines "
+                         f"{', '.join(splits) if splits else 'none that its dataset holds'}")
+    rows = task.dataset[split]
+    process = task.config.process_docs
+    return split, list(process(rows) if process is not None else rows)

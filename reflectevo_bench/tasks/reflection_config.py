@@ -6,6 +6,7 @@ metadata:
     verifier: reflectevo_bench.tasks.countdown.verifier:verify   # or "verifier.py:verify" beside the YAML
     answer_format: "End with a line `Answer: <expression>`."
     templates: {feedback_incorrect: "...", reflect: "..."}        # per-task protocol template overrides
+    reflection_pool: ["{feedback} Explain the error ...", ...]     # optional: reflection requests to draw from
 ```
 Without a verifier the task's own lm-eval filters and metric decide correctness.
 """
@@ -21,7 +22,7 @@ from typing import Any, Callable
 
 from reflectevo_bench.errors import BenchError
 
-KNOWN_KEYS = {"verifier", "answer_format", "templates", "metric", "filter"}
+KNOWN_KEYS = {"verifier", "answer_format", "templates", "metric", "filter", "reflection_pool"}
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class ReflectionConfig:
     templates: dict[str, str] = field(default_factory=dict)
     metric: str | None = None
     filter: str | None = None
+    reflection_pool: Any = None  # a list of reflection-request templates, or key -> list (harness.reflection_pool)
 
     @classmethod
     def from_metadata(cls, task_name: str, metadata: dict[str, Any] | None) -> "ReflectionConfig":
@@ -52,6 +54,7 @@ class ReflectionConfig:
             templates={str(k): str(v) for k, v in templates.items()},
             metric=block.get("metric"),
             filter=block.get("filter"),
+            reflection_pool=block.get("reflection_pool"),
         )
 
 

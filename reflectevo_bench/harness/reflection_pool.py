@@ -1,0 +1,87 @@
+"""Reflection-request pools: ReflectEvo draws the instruction that asks for a reflection from a list.
+
+A pool is a list of request templates per protocol template key: ``reflect`` (oracle protocols; every entry
+must show the verifier's ``{feedback}``) and ``self_refine_review`` (no-oracle; entries must not use
+``{feedback}``). ``{answer_format}`` is allowed in both. It comes from ``run --reflection-pool FILE.yaml`` (or
+the built-in name ``reflectevo``), or from a task's ``metadata.reflection.reflection_pool``; the file or block is
+a plain list (meaning ``reflect``) or a mapping of key → list.
+
+Each reflection turn draws one entry, seeded by (run seed, task, doc id, branch), so a resumed run and an
+uninterrupted one draw the same, and records which (``turn["instruction"] = {"pool", "index"}``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import string
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from reflectevo_bench.errors import BenchError
+
+BUILTIN_POOLS = {"reflectevo": Path(__file__).resolve().parent / "templates" / "reflection_pool.yaml"}
+KEYS = ("reflect", "self_refine_review")
+ALLOWED_FIELDS = {"reflect": {"feedback", "answer_format"}, "self_refine_review": {"answer_format"}}
+
+
+@dataclass(frozen=True)
+class ReflectionPool:
+    source: str  # where the pool came from: a file path, "builtin:<name>" or "task:<name>"
+    entries: dict[str, tuple[str, ...]]
+
+    @classmethod
+    def from_value(cls, value: Any, source: str) -> "ReflectionPool":
+        if isinstance(value, list):
+            value = {"reflect": value}
+        if not isinstance(value, dict) or not value:
+            raise BenchError(f"reflection pool {source} must be a list of templates or a mapping "
+                             f"{{{', '.join(KEYS)}}} → list")
+        entries: dict[str, tuple[str, ...]] = {}
+        for key, items in value.items():
+            if key not in KEYS:
+                raise BenchError(f"reflection pool {source}: unknown key '{key}' (allowed: {', '.join(KEYS)})")
+            if not isinstance(items, list) or not items or not all(isinstance(i, str) and i.strip() for i in items):
+                raise BenchError(f"reflection pool {source}: '{key}' must be a non-empty list of non-empty strings")
+            for i, item in enumerate(items):
+                _check_template(item, key, f"{source} {key}[{i}]")
+            entries[key] = tuple(items)
+        return cls(source, entries)
+
+    @classmethod
+    def load(cls, spec: str) -> "ReflectionPool":
+        """A pool file, or a built-in pool by name."""
+        path = BUILTIN_POOLS.get(spec)
+        source = f"builtin:{spec}" if path else str(Path(spec).resolve())
+        path = path or Path(spec)
+        if not path.is_file():
+            raise BenchError(f"--reflection-pool {spec}: no such file (or built-in pool: {', '.join(BUILTIN_POOLS)})")
+        try:
+            value = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise BenchError(f"--reflection-pool {spec} is not valid YAML: {' '.join(str(exc).split())[:200]}") from None
+        return cls.from_value(value, source)
+
+    def draw(self, protocol: Any, seed: int, task: str, doc_id: int, branch: int) -> tuple[int, str] | None:
+        """(index, template) for this reflection turn, or None when the pool has nothing for the protocol."""
+        items = self.entries.get(protocol.reflection_key)
+        if not items:
+            return None
+        digest = hashlib.sha256(f"{seed}/{task}/{doc_id}/{branch}".encode()).digest()
+        index = random.Random(digest).randrange(len(items))
+        return index, items[index]
+
+
+def _check_template(text: str, key: str, where: str) -> None:
+    try:
+        fields = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+    except ValueError as exc:
+        raise BenchError(f"reflection pool entry {where} is not a valid template ({exc}); write {{{{ and }}}} for braces") from None
+    bad = fields - ALLOWED_FIELDS[key]
+    if bad:
+        raise BenchError(f"reflection pool entry {where} uses {sorted(bad)}; allowed: {sorted(ALLOWED_FIELDS[key])}")
+    if key == "reflect" and "feedback" not in fields:
+        raise BenchError(f"reflection pool entry {where} must show the verifier's feedback: include {{feedback}}")
