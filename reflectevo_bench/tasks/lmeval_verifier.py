@@ -1,7 +1,10 @@
 """Default verifier: a task's own lm-eval filter pipeline and metric decide correctness.
 
 This is what makes any lm-eval YAML (``filter_list`` + ``metric_list: exact_match``) run under every
-protocol with exactly the verdicts stock ``lm_eval.simple_evaluate`` would give attempt 1.
+protocol with exactly the verdicts stock ``lm_eval.simple_evaluate`` would give attempt 1. One filter (the first,
+or ``metadata.reflection.filter``) and one metric decide correctness; every filter is applied and reported, as
+lm-eval reports them: ``details["scores"]`` holds ``{"<metric>,<filter>": value}`` for every filter and metric
+(lm-eval's results keys) and ``details["filtered"]`` each filter's extracted answer.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ class LmEvalVerifier:
     def __init__(self, task: Any, metric: str | None = None, filter_name: str | None = None) -> None:
         self.task = task
         ensembles = list(getattr(task, "_filters", []))
+        self.ensembles = ensembles
         if not ensembles:
             raise BenchError(f"task '{task.task_name}' has no filter pipeline")
         if filter_name is None:
@@ -39,15 +43,24 @@ class LmEvalVerifier:
     def name(self) -> str:
         return f"lm-eval:{self.metric},{self.ensemble.name}"
 
-    def extract(self, doc: dict, response: str) -> Any:
+    def extract(self, doc: dict, response: str, ensemble: Any = None) -> Any:
         resps: Any = [[response]]
-        for make_filter in self.ensemble.filters:
+        for make_filter in (ensemble or self.ensemble).filters:
             resps = list(make_filter().apply(resps, [doc]))
         return resps[0]
 
     def __call__(self, doc: dict, response: str) -> Verdict:
-        extracted = self.extract(doc, response)
-        scores = self.task.process_results(doc, [extracted])
+        every: dict[str, float] = {}
+        filtered: dict[str, Any] = {}
+        for ensemble in self.ensembles:
+            value = self.extract(doc, response, ensemble)
+            filtered[ensemble.name] = value if isinstance(value, (str, int, float, type(None))) else repr(value)
+            results = self.task.process_results(doc, [value])
+            for key, metric_value in results.items():
+                if isinstance(metric_value, (int, float)):
+                    every[f"{key},{ensemble.name}"] = float(metric_value)
+            if ensemble is self.ensemble:
+                extracted, scores = value, results
         if self.metric not in scores:
             raise BenchError(
                 f"task '{self.task.task_name}': metric '{self.metric}' not produced by process_results "
@@ -60,5 +73,5 @@ class LmEvalVerifier:
             score=value,
             feedback="",
             extracted=extracted if isinstance(extracted, str) else repr(extracted),
-            details={"metric": self.metric, "filter": self.ensemble.name},
+            details={"metric": self.metric, "filter": self.ensemble.name, "scores": every, "filtered": filtered},
         )

@@ -95,6 +95,12 @@ def test_fixture_task_zero_and_few_shot(mini_data, tmp_path):
     assert "So the answer is True.` or `So the answer is False." in zero[0]["content"]
     task.task.config.num_fewshot = 3  # the knob: num_fewshot: 3 (stock lm-eval: --num_fewshot 3)
     few, _ = task.first_turn(task.docs[0], lambda m, add_generation_prompt=True: "")
+    # stock lm-eval's default (fewshot_as_multiturn=True): each exemplar is a user turn and an assistant turn
+    assert [m["role"] for m in few] == ["user", "assistant"] * 3 + ["user"]
+    assert few[0]["content"] == "Q: not ( False ) is\nA: Let's think step by step."
+    assert few[1]["content"].startswith("not False = True.") and few[-1] == zero[0]
+    task.fewshot_as_multiturn = False  # --no-fewshot-as-multiturn: one user turn
+    few, _ = task.first_turn(task.docs[0], lambda m, add_generation_prompt=True: "")
     assert few[0]["content"].startswith("Q: not ( False ) is\nA: Let's think step by step.\nnot False = True.")
     assert few[0]["content"].count("Let's think step by step.") == 3 and few[0]["content"].endswith(
         zero[0]["content"])
