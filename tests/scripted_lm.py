@@ -86,3 +86,23 @@ class ScriptedBranchLM(_ScriptedBase):
         doc_id = int(re.match(r"Doc (\d+)", messages[0]["content"]).group(1))
         reflection = int(messages[-2]["content"][1:])
         return SCRIPTS[doc_id]["answer"] if reflection % 2 == 0 else "0"
+
+
+@register_model("scripted-judge")
+class ScriptedJudge(_ScriptedBase):
+    """Prefers the reflection with the larger number (``B<n>``), whichever side it is shown on; with
+    ``biased=1`` it always answers A (a position-biased judge)."""
+
+    calls: list = []
+
+    def __init__(self, biased: str = "0", **kwargs) -> None:
+        super().__init__()
+        self.biased = str(biased) in ("1", "True")
+
+    def reply(self, messages: list[dict]) -> str:
+        if self.biased:
+            return "Better: A"
+        text = messages[-1]["content"]
+        a = int(re.search(r"## Reflection A\nB(\d+)", text).group(1))
+        b = int(re.search(r"## Reflection B\nB(\d+)", text).group(1))
+        return "Both are fine.\nBetter: " + ("A" if a > b else "B")

@@ -162,7 +162,7 @@ def first_attempt(rec: SampleRecord) -> Turn:
     raise BenchError(f"doc {rec.get('doc_id')} of task '{rec.get('task')}' has no attempt-1 turn: the run dir is corrupt")
 
 
-def _json_line(record: SampleRecord) -> str:
+def json_line(record: Any) -> str:
     """One JSON line. Text the model or a program produced may hold lone surrogates, which UTF-8 cannot carry:
     those (and only those) are written as JSON escapes, so the line is valid UTF-8 and reads back unchanged."""
     text = json.dumps(record, ensure_ascii=False, default=str)
@@ -188,7 +188,7 @@ class SampleWriter:
             if path.exists():
                 repair_tail(path)
             fh = self._files[task] = open(path, "a", encoding="utf-8")
-        fh.write(_json_line(record))
+        fh.write(json_line(record))
         fh.flush()
         os.fsync(fh.fileno())
 

@@ -7,6 +7,7 @@ metadata:
     answer_format: "End with a line `Answer: <expression>`."
     templates: {feedback_incorrect: "...", reflect: "..."}        # per-task protocol template overrides
     reflection_pool: ["{feedback} Explain the error ...", ...]     # optional: reflection requests to draw from
+    gold_response: my_task.py:gold                               # optional: doc -> a gold-formatted answer
 ```
 Without a verifier the task's own lm-eval filters and metric decide correctness.
 """
@@ -22,7 +23,7 @@ from typing import Any, Callable
 
 from reflectevo_bench.errors import BenchError
 
-KNOWN_KEYS = {"verifier", "answer_format", "templates", "metric", "filter", "reflection_pool"}
+KNOWN_KEYS = {"verifier", "answer_format", "templates", "metric", "filter", "reflection_pool", "gold_response"}
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class ReflectionConfig:
     metric: str | None = None
     filter: str | None = None
     reflection_pool: Any = None  # a list of reflection-request templates, or key -> list (harness.reflection_pool)
+    gold_response: str | None = None  # module:function (doc) -> a response the verifier accepts (qa training rows)
 
     @classmethod
     def from_metadata(cls, task_name: str, metadata: dict[str, Any] | None) -> "ReflectionConfig":
@@ -55,6 +57,7 @@ class ReflectionConfig:
             metric=block.get("metric"),
             filter=block.get("filter"),
             reflection_pool=block.get("reflection_pool"),
+            gold_response=block.get("gold_response"),
         )
 
 

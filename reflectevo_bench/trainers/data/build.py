@@ -1,0 +1,240 @@
+"""``reflectevo-bench data build``: run records → ``train.jsonl``, ``eval.jsonl`` and ``card.json``.
+
+No model is called, except the judge of ``dpref``. Rows are split by doc (a hash of task, doc hash and seed),
+so no doc has rows in both files. The output dir is written next to its final place and renamed into it: a
+failed build leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Iterator
+
+from reflectevo_bench.errors import BenchError
+from reflectevo_bench.harness.protocols import PROTOCOLS
+from reflectevo_bench.harness.records import SampleRecord, first_attempt, json_line, read_records
+from reflectevo_bench.harness.run_dir import read_manifest, write_json_atomic
+from reflectevo_bench.trainers.data import rows as R
+from reflectevo_bench.trainers.data.judge import Judge
+
+CARD = "card.json"
+FORMAT = "reflectevo-bench/dataset-card"
+NEEDS_REFLECTIONS = {"dplus", "reflection", "correction", "dpm", "dpref"}
+
+
+def run_id(manifest: dict[str, Any]) -> str:
+    """A short, stable id of a run: its identity and start date."""
+    blob = json.dumps([manifest.get("identity"), (manifest.get("environment") or {}).get("date")], sort_keys=True,
+                      default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def in_eval(task: str, doc_hash: str, fraction: float, seed: int) -> bool:
+    if fraction <= 0:
+        return False
+    digest = hashlib.sha256(f"{seed}/{task}/{doc_hash}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2 ** 64 < fraction
+
+
+class Source:
+    """One run dir as the builder reads it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        if not self.path.is_dir():
+            raise BenchError(f"{path} is not a directory: pass run dirs written by `reflectevo-bench run`")
+        self.manifest = read_manifest(self.path)
+        try:
+            self.identity = self.manifest["identity"]
+            self.environment = self.manifest["environment"]
+            self.protocol = self.identity["protocol"]
+        except (KeyError, TypeError):
+            raise BenchError(f"{path}/run.json lacks identity/environment fields: is it a reflectevo-bench run dir?") from None
+        self.id = run_id(self.manifest)
+        self.records = read_records(self.path)
+        if not any(self.records.values()):
+            raise BenchError(f"{path} holds no finished docs (no samples_*.jsonl lines): run or resume it first")
+
+    def describe(self) -> dict[str, Any]:
+        ident = self.identity
+        return {"id": self.id, "path": str(self.path.resolve()), "model": ident.get("model"),
+                "model_args": ident.get("model_args"), "reflector_model": ident.get("reflector_model"),
+                "reflector_model_args": ident.get("reflector_model_args"), "protocol": self.protocol,
+                "attempts": ident.get("attempts"), "reflections": ident.get("reflections", 1),
+                "split": ident.get("split"), "splits": self.environment.get("splits"),
+                "tasks": sorted(self.records), "gen_kwargs": ident.get("gen_kwargs"),
+                "feedback_mode": self.environment.get("feedback_mode"), "git_hash": self.environment.get("git_hash")}
+
+
+def build(kind: str, run_dirs: list[Path], out: Path, eval_fraction: float = 0.1, seed: int = 0,
+          judge: Judge | None = None, command: list[str] | None = None) -> dict[str, Any]:
+    if kind not in R.KINDS:
+        raise BenchError(f"unknown --kind '{kind}': choose one of {', '.join(R.KINDS)}")
+    if not 0 <= eval_fraction < 1:
+        raise BenchError(f"--eval-fraction must be in [0, 1), got {eval_fraction}")
+    if kind == "dpref" and judge is None:
+        raise BenchError("--kind dpref ranks two passing reflections with a judge: pass --judge-model (and --judge-model-args)")
+    if not run_dirs:
+        raise BenchError("pass at least one run dir")
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise BenchError(f"--out {out} exists and is not empty: choose a new directory")
+    sources = [Source(p) for p in run_dirs]
+    if kind in NEEDS_REFLECTIONS:
+        for src in sources:
+            if not PROTOCOLS[src.protocol].reflects:
+                raise BenchError(f"{src.path} ran --protocol {src.protocol}, which writes no reflections: --kind {kind} "
+                                 "needs a reflect or self-refine run (failures and qa take any run)")
+
+    counts = R.Counts()
+    rows: list[dict[str, Any]] = []
+    extra: dict[str, Any] = {}
+    for src in sources:
+        for task, recs in src.records.items():
+            made, c = list(_rows(kind, src, task, recs, judge, extra)), R.count(recs)
+            for key, value in asdict(c).items():
+                setattr(counts, key, getattr(counts, key) + value)
+            for row in made:
+                rows.append({**row, "task": task, "source_run": src.id})
+    counts.qa_candidates = extra.pop("qa_candidates", 0)
+    counts.qa_rejected_by_verifier = extra.pop("qa_rejected", 0)
+    if not rows:
+        raise BenchError(_no_rows_message(kind, counts))
+
+    train = [r for r in rows if not in_eval(r["task"], r["doc_hash"], eval_fraction, seed)]
+    held = [r for r in rows if in_eval(r["task"], r["doc_hash"], eval_fraction, seed)]
+    if not train:
+        raise BenchError(f"all {len(rows)} rows fell in the eval split: lower --eval-fraction or add runs")
+    models = sorted({f"{s.identity.get('model')}:{s.identity.get('model_args')}" for s in sources})
+    card = {
+        "format": FORMAT, "kind": kind, "rows": {"train": len(train), "eval": len(held)},
+        "docs": {"train": len({(r["task"], r["doc_hash"]) for r in train}),
+                 "eval": len({(r["task"], r["doc_hash"]) for r in held})},
+        "eval_fraction": eval_fraction, "seed": seed, "split_by": "sha256(seed/task/doc_hash)",
+        "source_runs": [s.describe() for s in sources], "models": models, "mixed_models": len(models) > 1,
+        "protocols": sorted({s.protocol for s in sources}), "tasks": sorted({r["task"] for r in rows}),
+        "counts": asdict(counts), **extra,
+        "judge": judge.describe() if judge is not None and kind == "dpref" else None,
+        "command": command if command is not None else sys.argv,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    _write(out, train, held, card)
+    return card
+
+
+def _rows(kind: str, src: Source, task: str, recs: list[SampleRecord], judge: Judge | None,
+          extra: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    if kind == "qa":
+        yield from _qa_rows(src, task, recs, extra)
+        return
+    failures = [r for r in recs if R.is_failure(r)]
+    if kind == "failures":
+        config = (src.environment.get("task_configs") or {}).get(task) or {}
+        builder = R.reflection_prompt_builder(config, src.protocol)
+        for rec in failures:
+            for row in R.failure(rec, builder):
+                yield {**row, "doc_hash": rec["doc_hash"]}
+        return
+    if kind == "dpref":
+        yield from _dpref_rows(failures, judge, extra)  # type: ignore[arg-type]
+        return
+    make = {"dplus": R.dplus, "reflection": R.reflection, "correction": R.correction, "dpm": R.dpm}[kind]
+    for rec in failures:
+        for row in make(rec):
+            yield {**row, "doc_hash": rec["doc_hash"]}
+
+
+def _dpref_rows(failures: list[SampleRecord], judge: Judge, extra: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    candidates = [(rec, pair) for rec in failures for pair in R.passing_pairs(rec)]
+    picks = judge.prefer([(a.reflection["messages"], a.reflection["response"], b.reflection["response"])
+                          for _, (a, b) in candidates])
+    stats = extra.setdefault("judged", {"pairs": 0, "kept": 0, "orders_disagreed_or_unreadable": 0})
+    for (rec, (a, b)), pick in zip(candidates, picks):
+        stats["pairs"] += 1
+        if pick is None:
+            stats["orders_disagreed_or_unreadable"] += 1
+            continue
+        stats["kept"] += 1
+        good, bad = (a, b) if pick == 0 else (b, a)
+        yield {"prompt": good.reflection["messages"], "chosen": [R.assistant(good.reflection["response"])],
+               "rejected": [R.assistant(bad.reflection["response"])], "chosen_branch": good.number,
+               "rejected_branch": bad.number, "doc_hash": rec["doc_hash"]}
+
+
+def _qa_rows(src: Source, task: str, recs: list[SampleRecord], extra: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Attempt-1 prompt → the task's gold answer, kept only where the task's own verifier accepts it."""
+    from reflectevo_bench.harness.run import load_eval_tasks
+
+    ident = src.identity
+    spec = next((s for s in ident.get("task_specs", []) if s == task or Path(s).stem == task), None)
+    loaded = {t.name: t for t in load_eval_tasks(spec or task, ident.get("data_dir"), 1, ident.get("num_fewshot"),
+                                                ident.get("metadata"), ident.get("split"))}
+    if task not in loaded:
+        raise BenchError(f"--kind qa: cannot load task '{task}' of {src.path} to verify its gold answers")
+    eval_task = loaded[task]
+    golds = [eval_task.gold_response(rec["doc"]) for rec in recs]
+    usable = [(rec, g) for rec, g in zip(recs, golds) if g]
+    verdicts = eval_task.verify_batch([rec["doc"] for rec, _ in usable], [g for _, g in usable])
+    extra["qa_candidates"] = extra.get("qa_candidates", 0) + len(usable)
+    for (rec, gold), verdict in zip(usable, verdicts):
+        if not verdict.correct:
+            extra["qa_rejected"] = extra.get("qa_rejected", 0) + 1
+            continue
+        yield {"prompt": first_attempt(rec)["messages"], "completion": [R.assistant(gold)], "doc_hash": rec["doc_hash"]}
+
+
+def _no_rows_message(kind: str, c: R.Counts) -> str:
+    if kind in ("dplus", "reflection", "correction"):
+        return (f"0 of {c.failures} failures had a passing retry ({c.branches} reflections in all): "
+                "sample more reflections with --reflections N")
+    if kind == "dpm":
+        return (f"0 of {c.failures} failures had both a passing and a failing retry under one prompt "
+                f"({c.failures_with_pass} had a pass): sample more reflections with --reflections N")
+    if kind == "dpref":
+        return (f"0 of {c.failures} failures yielded a judged pair ({c.failures_with_two_passes} had two passing "
+                "retries): sample more reflections with --reflections N, or check the judge's output")
+    if kind == "failures":
+        return f"0 of {c.docs} docs were wrong at attempt 1: nothing to train on (try harder docs or sampling)"
+    return (f"0 of {c.qa_candidates} gold answers passed the task's verifier "
+            f"({c.docs} docs): the task needs a gold_response hook (metadata.reflection.gold_response)")
+
+
+def _write(out: Path, train: list[dict[str, Any]], held: list[dict[str, Any]], card: dict[str, Any]) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
+    try:
+        digest = hashlib.sha256()
+        for name, part in (("train.jsonl", train), ("eval.jsonl", held)):
+            with open(tmp / name, "w", encoding="utf-8") as fh:
+                for row in part:
+                    line = json_line(row)
+                    digest.update(line.encode("utf-8"))
+                    fh.write(line)
+                fh.flush()
+                os.fsync(fh.fileno())
+        card["content_hash"] = digest.hexdigest()
+        write_json_atomic(tmp / CARD, card)
+        if out.exists():
+            out.rmdir()  # empty (checked above)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def read_card(data_dir: Path) -> dict[str, Any]:
+    path = Path(data_dir) / CARD
+    if not path.is_file():
+        raise BenchError(f"{data_dir} is not a data dir (no {CARD}): make one with `reflectevo-bench data build`")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise BenchError(f"{path} is not valid JSON ({exc}): build the data dir again") from None

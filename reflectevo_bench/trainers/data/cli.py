@@ -1,0 +1,47 @@
+"""``reflectevo-bench data build``: training sets from run records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from reflectevo_bench.cli_errors import friendly_errors
+from reflectevo_bench.trainers.data.rows import KINDS
+
+
+@click.group()
+def data() -> None:
+    """Build training datasets from run records (ReflectEvo D+, D±, Dpref; RRR failures; QA)."""
+
+
+@data.command("build")
+@click.argument("run_dirs", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--kind", required=True, help=f"Which dataset to build: {', '.join(KINDS)}.")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="New data dir (train/eval.jsonl, card.json).")
+@click.option("--eval-fraction", type=float, default=0.1, show_default=True, help="Share of docs held out in eval.jsonl.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the doc-hash train/eval split.")
+@click.option("--judge-model", default=None, help="dpref: lm-eval model type of the judge (hf, vllm, local-chat-completions).")
+@click.option("--judge-model-args", default=None, help="dpref: K=V,... for the judge model.")
+@click.option("--judge-template", type=click.Path(path_type=Path), default=None,
+              help="dpref: judge prompt with {conversation}, {reflection_a}, {reflection_b}.")
+@click.option("--judge-gen-kwargs", default=None, help="dpref: K=V,... generation options of the judge.")
+@friendly_errors
+def build_cmd(run_dirs: tuple[Path, ...], kind: str, out: Path, eval_fraction: float, seed: int,
+              judge_model: str | None, judge_model_args: str | None, judge_template: Path | None,
+              judge_gen_kwargs: str | None) -> None:
+    """Write OUT/train.jsonl, OUT/eval.jsonl and OUT/card.json from RUN_DIRS."""
+    from reflectevo_bench.trainers.data.build import build
+    from reflectevo_bench.trainers.data.judge import DEFAULT_TEMPLATE, Judge
+
+    judge = None
+    if judge_model or judge_model_args:
+        judge = Judge(judge_model or "hf", judge_model_args, judge_template or DEFAULT_TEMPLATE, judge_gen_kwargs)
+    command = ["reflectevo-bench", "data", "build", "--kind", kind, *map(str, run_dirs), "--out", str(out),
+               "--eval-fraction", str(eval_fraction), "--seed", str(seed)]
+    for flag, value in (("--judge-model", judge_model), ("--judge-model-args", judge_model_args),
+                        ("--judge-template", judge_template), ("--judge-gen-kwargs", judge_gen_kwargs)):
+        command += [flag, str(value)] if value is not None else []
+    card = build(kind, list(run_dirs), out, eval_fraction, seed, judge, command)
+    click.echo(f"{kind}: {card['rows']['train']} train rows, {card['rows']['eval']} eval rows "
+               f"({card['docs']['train']} + {card['docs']['eval']} docs) → {out}")

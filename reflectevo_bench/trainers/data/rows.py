@@ -1,0 +1,168 @@
+"""Training rows from run records, one builder per dataset kind (TRL's conversational formats).
+
+Every prompt is a recorded ``messages`` list: the exact state a turn was generated from, never rebuilt after
+generation (ReflectEvo's recorded prompts were written after the fact and leaked their targets). The one
+exception is ``failures`` from a run that wrote no reflection turn (e.g. ``--protocol single``, the cheapest
+way to mine failures): its reflection-turn prompt is built the way the harness would have built it — the
+attempt-1 chat, the failed answer, then the task's reflection request with the recorded verifier feedback.
+
+Only docs wrong at attempt 1 yield reflection rows (the papers' setting). A *branch* is one reflection and the
+retry that followed it (``run --reflections N`` writes N per failure).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+from reflectevo_bench.harness.protocols import PROTOCOLS, Prompter
+from reflectevo_bench.harness.records import SampleRecord, Turn, branch_numbers, branch_turns, first_attempt
+from reflectevo_bench.tasks.verdict import Verdict
+
+SFT_KINDS = ("dplus", "reflection", "correction", "qa")
+PREF_KINDS = ("dpm", "dpref")
+KINDS = SFT_KINDS + PREF_KINDS + ("failures",)
+
+
+@dataclass(frozen=True)
+class Branch:
+    number: int
+    reflection: Turn
+    retry: Turn
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.retry["verdict"]["correct"])
+
+
+@dataclass
+class Counts:
+    """What the records held, for the card and for the one-line message when a build yields no rows."""
+
+    docs: int = 0
+    failures: int = 0
+    branches: int = 0
+    passing_branches: int = 0
+    failures_with_pass: int = 0
+    failures_with_pass_and_fail: int = 0
+    failures_with_two_passes: int = 0
+    qa_candidates: int = 0
+    qa_rejected_by_verifier: int = 0
+
+
+def assistant(text: str) -> dict[str, str]:
+    return {"role": "assistant", "content": text}
+
+
+def is_failure(rec: SampleRecord) -> bool:
+    return not rec["correct"][0]
+
+
+def branches(rec: SampleRecord) -> list[Branch]:
+    """The doc's reflection → retry branches (round 2), in branch order."""
+    out = []
+    for b in branch_numbers(rec):
+        turns = [t for t in branch_turns(rec, b) if t["round"] == 2]
+        reflection = next((t for t in turns if t["kind"] == "reflection"), None)
+        retry = next((t for t in turns if t["kind"] == "attempt"), None)
+        if reflection is not None and retry is not None:
+            out.append(Branch(b, reflection, retry))
+    return out
+
+
+def count(records: list[SampleRecord]) -> Counts:
+    c = Counts(docs=len(records))
+    for rec in records:
+        if not is_failure(rec):
+            continue
+        c.failures += 1
+        bs = branches(rec)
+        passed = [b for b in bs if b.passed]
+        c.branches += len(bs)
+        c.passing_branches += len(passed)
+        c.failures_with_pass += bool(passed)
+        c.failures_with_pass_and_fail += bool(passed) and len(passed) < len(bs)
+        c.failures_with_two_passes += len(passed) >= 2
+    return c
+
+
+def dplus(rec: SampleRecord) -> Iterator[dict[str, Any]]:
+    """ReflectEvo D+ (one-stage): reflection + retry request + the passing retry, after the reflection prompt."""
+    for b in branches(rec):
+        if b.passed:
+            retry_request = b.retry["messages"][-1]
+            yield {"prompt": b.reflection["messages"],
+                   "completion": [assistant(b.reflection["response"]), retry_request, assistant(b.retry["response"])],
+                   "branch": b.number}
+
+
+def reflection(rec: SampleRecord) -> Iterator[dict[str, Any]]:
+    """Stage 1 of two-stage D+: prompt → a reflection whose retry passed."""
+    for b in branches(rec):
+        if b.passed:
+            yield {"prompt": b.reflection["messages"], "completion": [assistant(b.reflection["response"])],
+                   "branch": b.number}
+
+
+def correction(rec: SampleRecord) -> Iterator[dict[str, Any]]:
+    """Stage 2 of two-stage D+: the prompt with the reflection in context → the passing retry."""
+    for b in branches(rec):
+        if b.passed:
+            yield {"prompt": b.retry["messages"], "completion": [assistant(b.retry["response"])], "branch": b.number}
+
+
+def dpm(rec: SampleRecord) -> Iterator[dict[str, Any]]:
+    """D±: a reflection whose retry passed (chosen) against one whose retry failed (rejected), same prompt.
+
+    One pair per failure: the first passing branch with the first failing branch asked the same thing (with a
+    reflection pool, branches may have been asked differently; DPO needs one prompt per pair).
+    """
+    bs = branches(rec)
+    for good in (b for b in bs if b.passed):
+        bad = next((b for b in bs if not b.passed and b.reflection["messages"] == good.reflection["messages"]), None)
+        if bad is not None:
+            yield {"prompt": good.reflection["messages"], "chosen": [assistant(good.reflection["response"])],
+                   "rejected": [assistant(bad.reflection["response"])], "chosen_branch": good.number,
+                   "rejected_branch": bad.number}
+            return
+
+
+def passing_pairs(rec: SampleRecord) -> list[tuple[Branch, Branch]]:
+    """Dpref candidates: the first two passing branches asked the same thing."""
+    passed = [b for b in branches(rec) if b.passed]
+    for i, first in enumerate(passed):
+        for second in passed[i + 1:]:
+            if first.reflection["messages"] == second.reflection["messages"]:
+                return [(first, second)]
+    return []
+
+
+def failure(rec: SampleRecord, reflection_prompt: Callable[[SampleRecord], list[dict[str, str]]]
+            ) -> Iterator[dict[str, Any]]:
+    """Reflect-Retry-Reward's training set: a doc wrong at attempt 1, its reflection-turn prompt, the raw doc."""
+    bs = branches(rec)
+    prompt = bs[0].reflection["messages"] if bs else reflection_prompt(rec)
+    first = first_attempt(rec)
+    yield {"prompt": prompt, "doc": rec["doc"], "attempt": first["response"],
+           "feedback": first["verdict"].get("feedback", "")}
+
+
+def reflection_prompt_builder(task_config: dict[str, Any], protocol: str) -> Callable[[SampleRecord], list[dict[str, str]]]:
+    """Builds the reflection request a reflecting protocol would have sent after the recorded attempt 1, with
+    the task's own templates (from the run's recorded task config)."""
+    block = ((task_config or {}).get("metadata") or {}).get("reflection") or {}
+    proto = PROTOCOLS[protocol] if PROTOCOLS[protocol].reflects else PROTOCOLS["reflect"]
+    prompter = Prompter(proto, {str(k): str(v) for k, v in (block.get("templates") or {}).items()},
+                        str(block.get("answer_format") or ""))
+
+    def build(rec: SampleRecord) -> list[dict[str, str]]:
+        first = first_attempt(rec)
+        verdict = Verdict.from_dict(first["verdict"])
+        messages = list(first["messages"])
+        if messages and messages[-1]["role"] == "assistant":  # a gen_prefix turn the response continued
+            messages = messages[:-1] + [assistant(messages[-1]["content"] + first["response"])]
+        else:
+            messages = messages + [assistant(first["response"])]
+        return messages + [{"role": "user", "content": prompter.reflection_request(verdict)}]
+
+    return build
