@@ -151,6 +151,7 @@ def test_failures_from_a_single_run_match_what_reflect_would_have_asked(toy_yaml
     for a, b in zip(built, recorded):
         assert a["prompt"] == b["prompt"] == recs[b["doc_hash"]]["turns"][1]["messages"]
         assert a["doc"] == recs[a["doc_hash"]]["doc"] and "feedback" in a
+        assert a["attempt_prompt"] == b["attempt_prompt"] == recs[b["doc_hash"]]["turns"][0]["messages"]
 
 
 def test_qa_rows_hold_verified_gold_answers(toy_yaml, tmp_path):

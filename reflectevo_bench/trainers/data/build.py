@@ -71,6 +71,8 @@ class Source:
                 "attempts": ident.get("attempts"), "reflections": ident.get("reflections", 1),
                 "split": ident.get("split"), "splits": self.environment.get("splits"),
                 "tasks": sorted(self.records), "gen_kwargs": ident.get("gen_kwargs"),
+                "task_specs": ident.get("task_specs"), "data_dir": ident.get("data_dir"),
+                "metadata": ident.get("metadata"), "num_fewshot": ident.get("num_fewshot"),
                 "feedback_mode": self.environment.get("feedback_mode"), "git_hash": self.environment.get("git_hash")}
 
 

@@ -143,7 +143,7 @@ def failure(rec: SampleRecord, reflection_prompt: Callable[[SampleRecord], list[
     bs = branches(rec)
     prompt = bs[0].reflection["messages"] if bs else reflection_prompt(rec)
     first = first_attempt(rec)
-    yield {"prompt": prompt, "doc": rec["doc"], "attempt": first["response"],
+    yield {"prompt": prompt, "doc": rec["doc"], "attempt_prompt": first["messages"], "attempt": first["response"],
            "feedback": first["verdict"].get("feedback", "")}
 
 
