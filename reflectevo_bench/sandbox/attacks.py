@@ -306,6 +306,117 @@ ATTACKS: list[Attack] = [
 ]
 
 
+# ------------------------------------------------------------------ issue 13: state between pool programs
+# Each of these runs, then a follow-up program on the same single worker (fresh mode: a new sandbox) that
+# must pass: it fails if the attack left anything the next program can see, or broke the worker for it.
+
+_MEMSCAN = '''
+import gc, os
+def _scan(needle, before):
+    """Occurrences of needle preceded by `before` in this process's memory (objects and raw mappings)."""
+    for o in gc.get_objects():
+        try:
+            for v in (o.values() if isinstance(o, dict) else o if isinstance(o, (list, tuple)) else ()):
+                if isinstance(v, (str, bytes)) and needle in (v.encode('latin-1', 'replace') if isinstance(v, str) else v):
+                    text = v.encode('latin-1', 'replace') if isinstance(v, str) else v
+                    i = text.find(needle)
+                    if text[max(0, i - len(before)):i] == before:
+                        return 'object'
+        except Exception:
+            pass
+    import ctypes
+    found = None
+    with open('/proc/self/maps') as maps:
+        regions = [line.split() for line in maps]
+    for fields in regions:
+        lo, hi = (int(x, 16) for x in fields[0].split('-'))
+        name = fields[5] if len(fields) > 5 else ''
+        if fields[1][0] != 'r' or hi - lo > (512 << 20) or name in ('[vvar]', '[vsyscall]', '[vvar_vclock]'):
+            continue
+        data = ctypes.string_at(lo, hi - lo)
+        i = data.find(needle)
+        while i >= 0:
+            if data[max(0, i - len(before)):i] == before:
+                return 'memory'
+            i = data.find(needle, i + 1)
+    return found
+'''
+
+POOL_STATE_ATTACKS: list[Attack] = [
+    Attack("earlier_job_in_memory", "pool",
+           "the next program scans its own memory (objects and raw heap) for the attack's source, its expected "
+           "value and a value only the judge saw",
+           "def f():\n    return 'PLANTED' + ':@MARKER@:SRC'[:0] + 'x'\nKEEP = 'PLANTED:@MARKER@:SRC'\n",
+           ("assert f() == 'PLANTED:@MARKER@:EXP'", "assert f() == 'PLANTED:@MARKER@:JDG'.lower()"),
+           followup=(_MEMSCAN + "def f():\n    hits = [_scan(b'@MARKER@:' + k, b'PLANTED:') for k in (b'SRC', b'EXP', b'JDG')]\n"
+                     "    return 'clean' if not any(hits) else 'found %r' % hits\n", ("assert f() == 'clean'",))),
+    Attack("replay_earlier_program", "pool",
+           "a program that solves nothing looks for an earlier program's source in memory and runs it",
+           "def add(a, b):\n    return a + b  # REPLAY-@MARKER@\n", ("assert add(1, 2) == 3 and False",),
+           followup=(_MEMSCAN + "import ctypes\ndef add(a, b):\n    tag = b'REPLAY-' + b'@MARKER@'\n"
+                     "    with open('/proc/self/maps') as maps:\n        regions = [l.split() for l in maps]\n"
+                     "    for fields in regions:\n        lo, hi = (int(x, 16) for x in fields[0].split('-'))\n"
+                     "        if fields[1][0] != 'r' or hi - lo > (512 << 20) or fields[-1] in ('[vvar]', '[vsyscall]', '[vvar_vclock]'):\n"
+                     "            continue\n        data = ctypes.string_at(lo, hi - lo)\n        i = data.find(tag)\n"
+                     "        while i >= 0:\n            start = data.rfind(b'def add(a, b):', max(0, i - 200), i)\n"
+                     "            if start >= 0:\n                g = {}\n                try:\n"
+                     "                    exec(data[start:i].decode() + '\\n', g)\n                    return g['add'](a, b)\n"
+                     "                except Exception:\n                    pass\n            i = data.find(tag, i + 1)\n"
+                     "    return None\n", ("assert add(2, 3) is None",))),
+    Attack("plant_in_dev_and_ipc", "pool",
+           "leave files in /dev and /dev/shm, a POSIX message queue, a System V queue, and an xattr and an "
+           "mtime on the work dir's parent (the tmpfs root) for the next program",
+           "import os, ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nfor d in ('/dev', '/dev/shm', '/dev/mqueue'):\n"
+           "    try:\n        open(d + '/planted-@MARKER@', 'w').write('x')\n    except OSError:\n        pass\n"
+           "try:\n    libc.mq_open(b'/planted-@MARKER@', 0o100 | 2, 0o666, None)\nexcept Exception:\n    pass\n"
+           "libc.syscall(68, 0x4242, 0o1666)\n"
+           "try:\n    os.setxattr('..', 'user.planted', b'@MARKER@')\nexcept OSError:\n    pass\n"
+           "os.utime('..', (4242, 4242))\n",
+           followup=("import os, ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\ndef f():\n    seen = []\n"
+                     "    for d in ('/dev', '/dev/shm', '/dev/mqueue'):\n        if os.path.exists(d + '/planted-@MARKER@'):\n"
+                     "            seen.append(d)\n    try:\n"
+                     "        if libc.mq_open(b'/planted-@MARKER@', 0) >= 0:\n            seen.append('mq')\n"
+                     "    except Exception:\n        pass\n    if libc.syscall(68, 0x4242, 0) >= 0:\n        seen.append('sysv')\n"
+                     "    try:\n        if os.getxattr('..', 'user.planted'):\n            seen.append('xattr')\n"
+                     "    except OSError:\n        pass\n    if int(os.stat('..').st_mtime) == 4242:\n        seen.append('mtime')\n"
+                     "    try:\n        open('../probe', 'w').write('x')\n    except OSError:\n        seen.append('tmp not writable')\n"
+                     "    return seen\n", ("assert f() == []",))),
+    Attack("fill_dev", "pool", "fill /dev and /dev/shm (outside the work dir's size limit) for the next program",
+           "def f():\n    n = 0\n    for d in ('/dev', '/dev/shm'):\n        k = 0\n        try:\n"
+           "            while n < (400 << 20):\n                k += 1\n"
+           "                with open('%s/fill-@MARKER@-%d' % (d, k), 'wb') as fh:\n"
+           "                    for _ in range(8):\n                        fh.write(b'x' * (1 << 20))\n"
+           "                        n += 1 << 20\n        except OSError:\n            pass\n    return n\n",
+           ("assert f() >= 400 << 20",),
+           followup=("def f():\n    x = bytearray(150 << 20)\n    return len(x)\n", ("assert f() == 150 << 20",))),
+    Attack("tamper_fork_server", "pool",
+           "lower the limits and priority of, pin and stop every other process of the sandbox (the fork server)",
+           "import os, ctypes, signal\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+           "class RL(ctypes.Structure):\n    _fields_ = [('cur', ctypes.c_ulong), ('max', ctypes.c_ulong)]\n"
+           "me = os.getpid()\nfor p in os.listdir('/proc'):\n    if not p.isdigit() or int(p) == me:\n        continue\n"
+           "    pid = int(p)\n    for res in (2, 3, 7):\n        libc.prlimit(pid, res, ctypes.byref(RL(1 << 24, 1 << 24)), None)\n"
+           "    libc.setpriority(0, pid, 19)\n    libc.sched_setaffinity(pid, 8, ctypes.byref(ctypes.c_ulong(1)))\n"
+           "    if pid != 1:\n        try:\n            os.kill(pid, signal.SIGSTOP)\n        except OSError:\n            pass\n"
+           "libc.setpriority(2, 0, 19)\n",
+           followup=("def f(n):\n    return len(bytearray(n << 20)) + sum(range(n))\n", ("assert f(10) == 10485805",
+                                                                                       "assert f(60) == 62916330"))),
+    # ------------------------------------------------------------- cleanup failures must not reach the next job
+    Attack("wipe_path_too_long", "pool", "a directory chain longer than PATH_MAX in the work dir",
+           "import os\nfor _ in range(24):\n    os.mkdir('d' * 250)\n    os.chdir('d' * 250)\n"
+           "open('@MARKER@', 'w').write('x')\n",
+           followup=("import os\ndef f():\n    return sorted(os.listdir('.'))\n", ("assert f() == []",))),
+    Attack("wipe_too_deep", "pool", "directories nested 3000 deep (deeper than a recursive wipe can go)",
+           "import os\nfor _ in range(3000):\n    os.mkdir('d')\n    os.chdir('d')\n",
+           followup=("import os\ndef f():\n    return sorted(os.listdir('.'))\n", ("assert f() == []",))),
+    Attack("wipe_locked_dirs", "pool", "unreadable, unwritable directories, a read-only work dir and tmpfs root",
+           "import os\nos.makedirs('a/b/c')\nopen('a/b/c/f', 'w').write('x')\nfor p in ('a/b/c', 'a/b', 'a'):\n"
+           "    os.chmod(p, 0)\nos.chmod('.', 0o500)\nos.chmod('..', 0o500)\n",
+           followup=("import os\ndef f():\n    open('x', 'w').write('1')\n    open('../y', 'w').write('1')\n"
+                     "    return sorted(os.listdir('.'))\n", ("assert f() == ['x']",))),
+]
+ATTACKS += POOL_STATE_ATTACKS
+
+
 def by_name() -> dict[str, Attack]:
     return {a.name: a for a in ATTACKS}
 

@@ -270,7 +270,77 @@ def child_main(job_r, out_w, err_w, rep_w, workdir, install_filter):
         os._exit(0)
 
 
+# ------------------------------------------------------------------------------------------ fork server
+
+def zygote_main(sock, workdir, install_filter):
+    """The fork server: forked by the worker before any job existed, it never sees job data.
+
+    It answers each one-byte request on ``sock`` with a new child (a grandchild, re-parented to the worker
+    so the worker can wait for it) and the worker's ends of that child's four pipes (SCM_RIGHTS). The child
+    reads its job from its own pipe, so no job, answer or value of any earlier program is ever in the
+    memory a program starts from.
+    """
+    import _socket
+    try:
+        try:
+            os.setsid()  # its own session and process group: a program's kill(0, ...) cannot reach it
+        except OSError:
+            pass
+        null = os.open("/dev/null", os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        os.close(null)
+        keep = sock.fileno()
+        os.closerange(3, keep)
+        os.closerange(keep + 1, 1 << 16)
+        gc.freeze()
+        rights = (_socket.SOL_SOCKET, _socket.SCM_RIGHTS)
+        while True:
+            if not sock.recv(16):
+                break
+            ends = ()
+            pid = 0
+            try:
+                job_r, job_w = os.pipe()
+                out_r, out_w = os.pipe()
+                err_r, err_w = os.pipe()
+                rep_r, rep_w = os.pipe()
+                pid_r, pid_w = os.pipe()
+                ends = (job_w, out_r, err_r, rep_r)
+                mid = os.fork()
+                if mid == 0:  # intermediate: fork the child, tell its pid, vanish (the child goes to the worker)
+                    try:
+                        child = os.fork()
+                        if child == 0:
+                            child_main(job_r, out_w, err_w, rep_w, workdir, install_filter)
+                        os.write(pid_w, struct.pack("=i", child))
+                    finally:
+                        os._exit(0)
+                for fd in (job_r, out_w, err_w, rep_w, pid_w):
+                    os.close(fd)
+                raw = read_exact(pid_r, 4)
+                os.close(pid_r)
+                os.waitpid(mid, 0)  # once the intermediate is reaped, the child's parent is the worker
+                if raw is not None:
+                    pid = struct.unpack("=i", raw)[0]
+            except OSError:
+                pid = 0
+            if pid > 0:
+                sock.sendmsg([struct.pack("=i", pid)], [(rights[0], rights[1], struct.pack("=4i", *ends))])
+            else:
+                sock.send(struct.pack("=i", 0))
+            for fd in ends:
+                os.close(fd)
+    except BaseException:
+        pass
+    os._exit(0)
+
+
 # ------------------------------------------------------------------------------------------ worker side
+
+class Dirty(Exception):
+    """The sandbox is not known clean after a program: the worker retires and the harness replaces it."""
+
 
 class Worker:
     def __init__(self, tmp, preload, wipe_dirs=()):
@@ -280,11 +350,18 @@ class Worker:
         self.pending = (None, None)
         self.next = None
         self.is_init = os.getpid() == 1
-        self.seq = 0
+        self.zygote = None   # (pid, socket)
+        self.zygote_limits = None
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # pid 1 + default disposition: unsignallable from inside
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         self.install_filter = seccomp.prepare()
         self._prctl_setup()
+        self.roots = {}
+        for path in (tmp, *self.wipe_dirs):
+            try:
+                self.roots[path] = os.stat(path).st_mode & 0o7777
+            except OSError:
+                pass
         if preload:
             for name in PRELOAD:
                 try:
@@ -299,6 +376,44 @@ class Worker:
             raise SystemExit("sandbox worker: cannot make itself non-dumpable")
         if not self.is_init:
             prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans come back to us
+
+    # -- the fork server
+    def start_zygote(self):
+        import _socket
+        ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
+        pid = os.fork()
+        if pid == 0:
+            ours.close()
+            zygote_main(theirs, self.workdir, self.install_filter)
+        theirs.close()
+        ours.settimeout(10.0)
+        self.zygote = (pid, ours)
+        self.zygote_limits = self._read_limits(pid)
+
+    @staticmethod
+    def _read_limits(pid):
+        try:
+            with open(f"/proc/{pid}/limits", "rb") as f:
+                return f.read()
+        except OSError:
+            return None
+
+    def zygote_problem(self):
+        """None when the fork server is alive, idle, unstopped, untraced and unchanged; else why not."""
+        pid = self.zygote[0]
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            return "the fork server is gone"
+        fields = stat[stat.rfind(b")") + 2:].split()
+        if len(fields) < 39 or fields[0] not in (b"S", b"R"):
+            return "the fork server was stopped or killed"
+        if fields[16] != b"0" or fields[38] != b"0":  # nice, scheduling policy
+            return "the fork server's scheduling was changed"
+        if self.zygote_limits is not None and self._read_limits(pid) != self.zygote_limits:
+            return "the fork server's limits were changed"
+        return None
 
     # -- process cleanup
     def _children(self):
@@ -317,76 +432,134 @@ class Worker:
                 kids.append(int(name))
         return kids
 
+    def _targets(self):
+        """Every process that must not exist between jobs: all but us and the fork server."""
+        spare = (os.getpid(), self.zygote[0] if self.zygote else None)
+        if self.is_init:
+            pids = [int(n) for n in os.listdir("/proc") if n.isdigit()]
+        else:
+            pids = self._children()
+        return [p for p in pids if p not in spare]
+
     def _signal_all(self):
-        """SIGKILL every process but us (pid-namespace init) or every descendant (no pid namespace)."""
-        targets = [-1] if self.is_init else self._children()
+        targets = self._targets()
         for pid in targets:
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        return targets
+
+    def _reap(self):
+        zpid = self.zygote[0] if self.zygote else None
+        try:
+            while True:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+                if pid == 0:
+                    return
+                if pid == zpid:
+                    raise Dirty("the fork server died")
+        except ChildProcessError:
+            return
 
     def kill_everything(self, reap=True):
-        """Kill every process but us (pid-namespace init) or every descendant (no pid namespace)."""
+        """Kill every process but us and the fork server; True once none is left (within 5 s)."""
         if not reap:  # signal only; the pending child must stay waitable for its status
             self._signal_all()
             return True
         deadline = time.monotonic() + 5.0
-        while time.monotonic() < deadline:
-            self._signal_all()
-            try:
-                while True:
-                    pid, _ = os.waitpid(-1, os.WNOHANG)
-                    if pid == 0:
-                        break
-            except ChildProcessError:
+        while True:
+            self._reap()
+            if not self._signal_all():
                 return True
+            if time.monotonic() > deadline:
+                return False
             time.sleep(0.002)
-        return False
 
-    def wipe(self, path):
-        """Empty ``path`` (not following symlinks); False if anything stays behind."""
-        ok = True
+    def wipe(self, path, budget_s=5.0):
+        """Empty ``path`` without following symlinks, without recursion and without long paths; restore the
+        directory's mode, times and extended attributes. Raises :class:`Dirty` if anything stays behind."""
+        deadline = time.monotonic() + budget_s
+        flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
         try:
-            entries = list(os.scandir(path))
+            top = os.open(path, flags)
         except FileNotFoundError:
-            return True
-        except OSError:
-            return False
-        for entry in entries:
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    os.chmod(entry.path, 0o700)
-                    ok = self.wipe(entry.path) and ok
-                    os.rmdir(entry.path)
-                else:
-                    os.unlink(entry.path)
-            except OSError:
-                ok = False
-        return ok
+            return
+        except OSError as exc:
+            raise Dirty(f"cannot open {path} to wipe it: {exc.strerror}") from None
+        stack = [(top, None)]
+        spill = 0
+        try:
+            os.chmod(top, self.roots.get(path, 0o755))
+            while stack:
+                if time.monotonic() > deadline:
+                    raise Dirty(f"wiping {path} took too long")
+                fd = stack[-1][0]
+                descended = False
+                with os.scandir(fd) as entries:
+                    for entry in entries:
+                        name = entry.name
+                        if not entry.is_dir(follow_symlinks=False):
+                            os.unlink(name, dir_fd=fd)
+                            continue
+                        try:
+                            os.rmdir(name, dir_fd=fd)
+                            continue
+                        except OSError:
+                            pass
+                        if len(stack) >= 32:  # deep: move the subtree up and empty it from the top instead
+                            spill += 1
+                            os.rename(name, f".wipe-{spill}", src_dir_fd=fd, dst_dir_fd=top)
+                            continue
+                        os.chmod(name, 0o700, dir_fd=fd)
+                        stack.append((os.open(name, flags, dir_fd=fd), name))
+                        descended = True
+                        break
+                if descended:
+                    continue
+                done, name = stack.pop()
+                if name is not None:
+                    os.close(done)
+                    os.rmdir(name, dir_fd=stack[-1][0])
+            for attr in os.listxattr(top):
+                os.removexattr(top, attr)
+            os.utime(top, (0, 0))
+        except OSError as exc:
+            raise Dirty(f"cannot wipe {path}: {type(exc).__name__}: {exc.strerror}") from None
+        finally:
+            for fd, name in stack:
+                if name is not None:
+                    os.close(fd)
+            os.close(top)
 
     # -- one job
     def prefork(self):
-        """Fork the next child now, while idle, so a job starts without paying for fork()."""
-        gc.freeze()  # the child's garbage collector then leaves our objects alone: far fewer copy-on-write faults
-        job_r, job_w = os.pipe()
-        pipes = [os.pipe() for _ in range(3)]
+        """Get the next child from the fork server now, while idle, so a job starts without waiting for it."""
+        import _socket
         os.makedirs(self.workdir, mode=0o700, exist_ok=True)
-        pid = os.fork()
-        if pid == 0:
-            child_main(job_r, pipes[0][1], pipes[1][1], pipes[2][1], self.workdir, self.install_filter)
-        os.close(job_r)
-        for _, w in pipes:
-            os.close(w)
-        self.next = (pid, job_w, pipes)
+        sock = self.zygote[1]
+        try:
+            sock.send(b"f")
+            msg, anc, _, _ = sock.recvmsg(16, _socket.CMSG_SPACE(4 * 4))
+        except OSError as exc:
+            raise Dirty(f"the fork server does not answer ({type(exc).__name__})") from None
+        fds = []
+        for level, kind, data in anc:
+            if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+                fds += struct.unpack(f"={len(data) // 4}i", data[: len(data) // 4 * 4])
+        pid = struct.unpack("=i", msg)[0] if len(msg) == 4 else -1
+        if pid <= 0 or len(fds) != 4:
+            for fd in fds:
+                os.close(fd)
+            raise Dirty("the fork server is gone" if pid < 0 else "cannot fork")
+        self.next = (pid, fds[0], fds[1:])
 
     def handle(self, job):
         """Run one job in the pre-forked child; answer as soon as its pipes close (cleanup comes after)."""
         lim = job["limits"]
-        self.seq += 1
         if self.next is None:
             self.prefork()
-        pid, job_w, pipes = self.next
+        pid, job_w, fds = self.next
         self.next = None
         start = time.monotonic()
         data = marshal.dumps(job)
@@ -398,7 +571,6 @@ class Worker:
         except OSError:
             pass  # the child died before reading: reported below as a lost program
         os.close(job_w)
-        fds = [r for r, _ in pipes]
         out_fd, err_fd, rep_fd = fds
         bufs = {fd: bytearray() for fd in fds}
         sizes = {fd: 0 for fd in fds}
@@ -484,10 +656,12 @@ class Worker:
         }
 
     def cleanup(self):
-        """After answering: reap the child, kill whatever is left, wipe the work dirs. False → dirty."""
+        """After answering: reap the child, kill whatever is left, wipe the work dirs, check the fork server.
+
+        Raises :class:`Dirty` when the sandbox cannot be shown clean; the worker then retires.
+        """
         pid, pidfd = self.pending
         self.pending = (None, None)
-        clean = True
         if pid is not None:
             if not select.select([pidfd], [], [], 0.5)[0]:
                 self._kill_child(pid)
@@ -497,47 +671,74 @@ class Worker:
                 pass
         if pidfd is not None:
             os.close(pidfd)
-        clean = self.kill_everything() and clean
-        clean = self.wipe(self.tmp) and clean  # the work dir and anything else written beside it
-        for extra in self.wipe_dirs:
-            clean = self.wipe(extra) and clean
-        return clean
+        if not self.kill_everything():
+            raise Dirty("processes of the program survived the sweep")
+        for path in (self.tmp, *self.wipe_dirs):
+            self.wipe(path)  # the work dir and anything else written beside it
+        problem = self.zygote_problem()
+        if problem:
+            raise Dirty(problem)
 
     def _kill_child(self, pid):
+        """SIGKILL the child and (signal only, no reaping) every other process of the program."""
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+        self._signal_all()
+
+    def shutdown(self):
+        if self.zygote is not None:
+            try:
+                os.kill(self.zygote[0], signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.zygote = None
         if self.is_init:
             try:
                 os.kill(-1, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        try:
+            self.kill_everything()
+        except Dirty:
+            pass
 
     def serve(self):
+        """Answer each job with one frame, then say ``ready`` (clean, next child waiting) or ``bye`` (retiring).
+
+        Every frame carries the job's id, so the harness never reads one job's frames as another's answer.
+        """
+        self.start_zygote()
         self.prefork()
-        write_frame(1, {"ready": 1, "pid": os.getpid(), "uid": os.getuid(),
+        write_frame(1, {"ready": None, "pid": os.getpid(), "uid": os.getuid(),
                         "seccomp": self.install_filter is not None})
         while True:
             job = read_frame(0)
             if job is None:
-                self.kill_everything()
+                self.shutdown()
                 return
+            jid = job.get("id")
             try:
                 answer = self.handle(job)
-            except Exception as exc:  # a bug or an exhausted sandbox (no fork): the harness replaces us
+            except Exception as exc:  # a bug or an exhausted sandbox: the harness replaces us
                 answer = {"end": "worker-error", "msg": describe_error(exc)}
+            answer["id"] = jid
             write_frame(1, answer)
-            if answer["end"] == "worker-error" or not self.cleanup():
-                write_frame(1, {"bye": "dirty"})
-                self.kill_everything()
+            problem = "worker error" if answer["end"] == "worker-error" else None
+            if problem is None:
+                try:
+                    self.cleanup()
+                    self.prefork()
+                except Dirty as exc:
+                    problem = str(exc)
+                except BaseException as exc:  # RecursionError, MemoryError, ...: never answer in-band
+                    problem = "cleanup failed: " + describe_error(exc)
+            if problem is not None:
+                write_frame(1, {"bye": problem, "id": jid})
+                self.shutdown()
                 return
-            try:
-                self.prefork()
-            except OSError:  # cannot fork any more: let the harness start a fresh sandbox
-                write_frame(1, {"bye": "cannot fork"})
-                self.kill_everything()
-                return
+            write_frame(1, {"ready": jid})
 
 
 def main(argv):

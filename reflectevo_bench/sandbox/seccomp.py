@@ -10,9 +10,11 @@ capability. The filter closes kernel attack surface that stays reachable from in
 * ``bpf``, ``perf_event_open``, ``userfaultfd``, ``io_uring_*``, ``keyctl``/``add_key``/``request_key``,
   module loading, kexec, reboot, swap, ``syslog``, clock setting, ``iopl``/``ioperm``, ``modify_ldt``.
 * ``socket`` for anything but ``AF_UNIX`` (there is no network in the namespace anyway).
-* System V IPC (``shmget``, ``semget``, ``msgget``): its objects would outlive a program inside a pool
-  worker's IPC namespace and could pass data to the next program (POSIX shm/semaphores live in /dev/shm,
-  which the worker wipes).
+* System V IPC (``shmget``, ``semget``, ``msgget``) and POSIX message queues (``mq_*``): their objects would
+  outlive a program inside a pool worker's IPC namespace and could pass data to the next program (POSIX
+  shm/semaphores live in /dev/shm, which the worker wipes).
+* ``prlimit64``, ``setpriority``, ``sched_set*``, ``migrate_pages``/``move_pages`` on any process but
+  the caller: the pool's fork server and worker run as the same uid, and later programs inherit their limits.
 * The x32 ABI and foreign architectures are refused (the classic filter bypass).
 
 Denied calls fail with EPERM (``clone3`` with ENOSYS so libc falls back to ``clone``). The filter survives
@@ -51,6 +53,22 @@ DENIED_X86_64 = {
     "clock_settime": 227, "adjtimex": 159, "fanotify_init": 300, "fsopen": 430, "fsconfig": 431, "fsmount": 432,
     "move_mount": 429, "open_tree": 428, "mount_setattr": 442, "personality": 135, "lookup_dcookie": 212,
     "uselib": 134, "modify_ldt": 154, "shmget": 29, "semget": 64, "msgget": 68,
+    # POSIX message queues live in the IPC namespace, not in a wiped directory: they would outlive a program
+    "mq_open": 240, "mq_unlink": 241, "mq_timedsend": 242, "mq_timedreceive": 243, "mq_notify": 244,
+    "mq_getsetattr": 245, "ioprio_set": 251,
+}
+# calls allowed only on the calling process itself: on another pid of the same uid (the pool's fork server,
+# the worker) they would change the limits, priority or CPUs every later program starts with.
+# (syscall number, offsets of the 32-bit argument words that must be 0)
+SELF_ONLY_X86_64 = {
+    "prlimit64": (302, (16,)),             # pid
+    "setpriority": (141, (16, 24)),        # which == PRIO_PROCESS, who == 0
+    "sched_setparam": (142, (16,)),
+    "sched_setscheduler": (144, (16,)),
+    "sched_setaffinity": (203, (16,)),
+    "sched_setattr": (314, (16,)),
+    "migrate_pages": (256, (16,)),
+    "move_pages": (279, (16,)),
 }
 SYS_SOCKET, SYS_CLONE, SYS_CLONE3 = 41, 56, 435
 
@@ -71,6 +89,12 @@ def build_x86_64():
     ]
     for nr in sorted(DENIED_X86_64.values()):
         prog += [_ins(JEQ, nr, 0, 1), _ins(RET, RET_ERRNO | EPERM)]
+    for nr, words in SELF_ONLY_X86_64.values():
+        n = len(words)
+        prog.append(_ins(JEQ, nr, 0, 2 * n + 2))
+        for k, offset in enumerate(words):
+            prog += [_ins(LD_W_ABS, offset), _ins(JEQ, 0, 0, 2 * (n - 1 - k) + 1)]
+        prog += [_ins(RET, RET_ALLOW), _ins(RET, RET_ERRNO | EPERM)]
     prog += [
         _ins(JEQ, SYS_CLONE3, 0, 1), _ins(RET, RET_ERRNO | ENOSYS),
         _ins(JEQ, SYS_SOCKET, 0, 4),

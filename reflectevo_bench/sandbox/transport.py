@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import marshal
 import os
+import secrets
 import select
 import signal
 import struct
@@ -54,7 +55,67 @@ class SandboxBroken(Exception):
         self.before_job = before_job
 
 
-class ProcessSandbox:
+READY_TIMEOUT = 20.0  # the worker's cleanup is bounded (5 s sweep + 5 s per wiped dir); then it is replaced
+
+
+class JobChannel:
+    """The harness's half of the worker protocol, shared by the process and docker transports.
+
+    Each job carries a fresh id. The worker answers with exactly one frame echoing it, then, after its
+    cleanup, ``{"ready": id}`` (clean, next child waiting) or ``{"bye": why, "id": id}`` (retiring). The next
+    job is sent only after that job's ``ready``; anything else (bye, EOF, silence, a frame for another job)
+    means the sandbox is replaced before the job is sent, so one job's frames are never read as another's.
+    """
+
+    _awaiting: Any = None   # id of the job whose "ready" frame is due
+    _job_seq = 0
+
+    def _recv(self, deadline: float) -> dict:  # pragma: no cover - implemented by the transports
+        raise NotImplementedError
+
+    def _send_job(self, data: bytes, deadline: float) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def _idle_frame_pending(self) -> bool:  # pragma: no cover
+        raise NotImplementedError
+
+    def _await_ready(self) -> None:
+        if self._awaiting is None:  # just started: the hello frame said ready; nothing else may be waiting
+            if self._idle_frame_pending():
+                try:
+                    frame = self._recv(time.monotonic() + 1.0)
+                except SandboxBroken as exc:
+                    raise SandboxBroken(f"idle worker is gone: {exc}", before_job=True) from None
+                raise SandboxBroken(f"worker retired itself ({str(frame.get('bye', 'unexpected frame'))[:200]})",
+                                    before_job=True)
+            return
+        try:
+            frame = self._recv(time.monotonic() + READY_TIMEOUT)
+        except SandboxBroken as exc:
+            raise SandboxBroken(f"worker did not report itself clean: {exc}", before_job=True) from None
+        if set(frame) != {"ready"} or frame["ready"] != self._awaiting:
+            why = frame.get("bye") if isinstance(frame.get("bye"), str) else "unexpected frame"
+            raise SandboxBroken(f"worker retired itself ({why[:200]})", before_job=True)
+        self._awaiting = None
+
+    def exchange(self, job: dict, timeout: float) -> dict:
+        """Send one job once the worker is known clean; return its answer (never another job's frame)."""
+        self._await_ready()
+        JobChannel._job_seq += 1
+        jid = f"{os.getpid()}-{JobChannel._job_seq}-{secrets.token_hex(4)}"
+        data = marshal.dumps(dict(job, id=jid))  # harness -> worker is the trusted direction; answers are JSON
+        data = struct.pack(">I", len(data)) + data
+        deadline = time.monotonic() + timeout
+        self._send_job(data, deadline)
+        answer = self._recv(deadline)
+        if answer.get("id") != jid or "end" not in answer:
+            why = answer.get("bye") if isinstance(answer.get("bye"), str) else "a frame that is not this job's answer"
+            raise SandboxBroken(f"the worker sent {why[:200]}")
+        self._awaiting = jid
+        return answer
+
+
+class ProcessSandbox(JobChannel):
     """A sandbox started as a local process tree (bwrap, unshare, none)."""
 
     def __init__(self, argv: list[str], env: dict[str, str], cgroup: CgroupSlot | None, startup_timeout: float,
@@ -86,21 +147,13 @@ class ProcessSandbox:
     def request(self, job: dict, timeout: float) -> dict:
         if self._killed:
             raise SandboxBroken("sandbox was killed", before_job=True)
-        self._precheck()
-        data = marshal.dumps(job)  # harness -> worker is the trusted direction; answers come back as JSON
-        data = struct.pack(">I", len(data)) + data
-        deadline = time.monotonic() + timeout
-        self._send(data, deadline)
-        return self._recv(deadline)
+        return self.exchange(job, timeout)
 
-    def _precheck(self) -> None:
-        """A worker that found itself dirty after the last job says bye and exits: notice it first."""
-        if self._rbuf or select.select([self._out], [], [], 0)[0]:
-            try:
-                answer = self._recv(time.monotonic() + 1.0)
-            except SandboxBroken as exc:
-                raise SandboxBroken(f"idle worker is gone: {exc}", before_job=True) from None
-            raise SandboxBroken(f"worker retired itself ({answer.get('bye', 'unexpected frame')})", before_job=True)
+    def _send_job(self, data: bytes, deadline: float) -> None:
+        self._send(data, deadline)
+
+    def _idle_frame_pending(self) -> bool:
+        return bool(self._rbuf) or bool(select.select([self._out], [], [], 0)[0])
 
     def _send(self, data: bytes, deadline: float) -> None:
         view = memoryview(data)

@@ -102,7 +102,7 @@ class BwrapBackend(Backend):
         argv += ["--proc", "/proc", "--dev", "/dev",
                  "--size", str(limits.tmpfs_bytes), "--tmpfs", "/tmp",
                  "--size", str(min(limits.tmpfs_bytes, 16 * 1024 * 1024)), "--tmpfs", "/dev/shm",
-                 "--remount-ro", "/", "--chdir", "/tmp"]
+                 "--remount-ro", "/dev", "--remount-ro", "/", "--chdir", "/tmp"]
         argv += [self.python, *PYTHON_FLAGS, f"{RUNNER_DIR}/launch.py",
                  *worker_args(preload, "/tmp", ("/dev/shm",))]
         return argv

@@ -23,7 +23,7 @@ import uuid
 
 from ..cgroups import CgroupSlot
 from ..limits import Limits, MiB
-from ..transport import SandboxBroken, take_frame
+from ..transport import JobChannel, SandboxBroken, take_frame
 from .base import (PACKAGE_DIR, PYTHON_FLAGS, RUNNER_FILES, SANDBOX_ENV, SANDBOX_UID, Backend, SandboxUnavailable,
                    worker_args)
 
@@ -133,7 +133,7 @@ class DockerBackend(Backend):
             self._client = None
 
 
-class DockerSandbox:
+class DockerSandbox(JobChannel):
     """One container speaking the runner protocol over its attach socket."""
 
     def __init__(self, backend: DockerBackend, limits: Limits, preload: bool, startup_timeout: float):
@@ -170,12 +170,14 @@ class DockerSandbox:
         return not self._closed
 
     def request(self, job: dict, timeout: float) -> dict:
-        import marshal
-        if self._buf or self._readable(0):
-            raise SandboxBroken("worker retired itself", before_job=True)
-        data = marshal.dumps(job)
-        data = struct.pack(">I", len(data)) + data
-        deadline = time.monotonic() + timeout
+        if self._closed:
+            raise SandboxBroken("container was killed", before_job=True)
+        return self.exchange(job, timeout)
+
+    def _idle_frame_pending(self) -> bool:
+        return bool(self._buf) or self._readable(0)
+
+    def _send_job(self, data: bytes, deadline: float) -> None:
         view = memoryview(data)
         while view:
             if time.monotonic() > deadline:
@@ -186,7 +188,6 @@ class DockerSandbox:
                 select.select([], [self.sock], [], 0.05)
             except OSError as exc:
                 raise SandboxBroken(f"container closed its input: {exc}") from None
-        return self._recv(deadline)
 
     def _readable(self, timeout: float) -> bool:
         return bool(select.select([self.sock], [], [], timeout)[0])
