@@ -1,9 +1,14 @@
-"""The verdict a verifier returns for one response."""
+"""The task contract: the ``Verdict`` a verifier returns for one response, the ``Verifier`` protocol (with its
+optional batch form), the check made where tasks load, and the one factory that turns a verifier into lm-eval's
+``process_results``."""
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Callable, Protocol, runtime_checkable
+
+from reflectevo_bench.errors import BenchError
 
 
 @dataclass(frozen=True)
@@ -32,3 +37,102 @@ class Verdict:
             extracted=data.get("extracted"),
             details=dict(data.get("details") or {}),
         )
+
+
+# ------------------------------------------------------------------------------------------------ the contract
+
+@runtime_checkable
+class Verifier(Protocol):
+    """What a task's verifier is: a pure call ``(doc, response) -> Verdict``.
+
+    ``doc`` is the processed dataset row (after the task's ``process_docs``), ``response`` the model's whole text.
+    A verifier may also offer a batch form, ``verify_batch(docs, responses) -> list[Verdict]`` (same order), e.g.
+    to fan code out over a sandbox pool; the harness then calls that once per phase. Untrusted code runs only in
+    ``reflectevo_bench.sandbox``. ``feedback`` names what failed without revealing the gold answer.
+    """
+
+    def __call__(self, doc: dict[str, Any], response: str) -> Verdict: ...
+
+
+@runtime_checkable
+class BatchVerifier(Verifier, Protocol):
+    def verify_batch(self, docs: list[dict[str, Any]], responses: list[str]) -> list[Verdict]: ...
+
+
+class FunctionVerifier:
+    """A verifier made of a function and, optionally, its batch form: ``verify = FunctionVerifier(one, many)``."""
+
+    def __init__(self, one: Callable[[dict[str, Any], str], Verdict],
+                 many: Callable[[list[dict[str, Any]], list[str]], list[Verdict]] | None = None) -> None:
+        self.one, self.many = one, many
+        self.__name__ = getattr(one, "__name__", "verify")
+        self.__doc__ = getattr(one, "__doc__", None)
+        self.__module__ = getattr(one, "__module__", __name__)
+
+    def __call__(self, doc: dict[str, Any], response: str) -> Verdict:
+        return self.one(doc, response)
+
+    def verify_batch(self, docs: list[dict[str, Any]], responses: list[str]) -> list[Verdict]:
+        if self.many is None:
+            return [self.one(d, r) for d, r in zip(docs, responses)]
+        return list(self.many(docs, responses))
+
+
+def batch_form(verifier: Any) -> Callable[[list[dict[str, Any]], list[str]], list[Verdict]] | None:
+    """The verifier's batch form: ``verify_batch``, else the older ``verify.batch`` function attribute (still read,
+    so verifiers written that way keep working), else None."""
+    for attr in ("verify_batch", "batch"):
+        fn = getattr(verifier, attr, None)
+        if callable(fn):
+            return fn
+    return None
+
+
+def verify_many(verifier: Verifier, docs: list[dict[str, Any]], responses: list[str]) -> list[Verdict]:
+    """Verdicts for many responses: one batch call where the verifier has a batch form, else one call each."""
+    batch = batch_form(verifier)
+    verdicts = list(batch(docs, responses)) if batch is not None else [verifier(d, r) for d, r in zip(docs, responses)]
+    if len(verdicts) != len(docs):
+        raise BenchError(f"verifier {_name(verifier)} returned {len(verdicts)} verdicts for {len(docs)} responses")
+    return [_checked(verifier, v) for v in verdicts]
+
+
+def check_verifier(verifier: Any, where: str) -> Verifier:
+    """Refuse (one clear line) anything that is not a ``Verifier``: it must be callable as ``(doc, response)``."""
+    if not callable(verifier):
+        raise BenchError(f"{where}: verifier {_name(verifier)} is not callable; a verifier is (doc, response) -> Verdict")
+    try:
+        signature = inspect.signature(verifier)
+    except (TypeError, ValueError):
+        return verifier  # builtins and C callables: trust them
+    try:
+        signature.bind({}, "")
+    except TypeError:
+        raise BenchError(f"{where}: verifier {_name(verifier)}{signature} cannot be called as (doc, response); "
+                         "a verifier is (doc, response) -> Verdict") from None
+    return verifier
+
+
+def _checked(verifier: Any, verdict: Any) -> Verdict:
+    if not isinstance(verdict, Verdict):
+        raise BenchError(f"verifier {_name(verifier)} returned {type(verdict).__name__}, not a Verdict")
+    return verdict
+
+
+def _name(verifier: Any) -> str:
+    return getattr(verifier, "__qualname__", None) or getattr(verifier, "__name__", None) or repr(verifier)
+
+
+def process_results_from(verifier: Verifier, extra: Callable[[Verdict], dict[str, float]] | None = None
+                         ) -> Callable[[dict[str, Any], list[str]], dict[str, float]]:
+    """lm-eval's ``process_results`` for a task scored by ``verifier`` (``{"exact_match": 0|1}``, plus ``extra``'s
+    metrics), so stock lm-eval scores the task exactly as the harness does. The hook carries its verifier
+    (``hook.verifier``): a YAML whose ``process_results`` is made here need not name the verifier again."""
+
+    def process_results(doc: dict[str, Any], results: list[str]) -> dict[str, float]:
+        verdict = _checked(verifier, verifier(doc, results[0]))
+        return {"exact_match": int(verdict.correct), **(extra(verdict) if extra else {})}
+
+    process_results.verifier = verifier  # type: ignore[attr-defined]
+    process_results.__name__ = f"process_results_{getattr(verifier, '__name__', 'verify')}"
+    return process_results

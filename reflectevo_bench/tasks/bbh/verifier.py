@@ -23,7 +23,7 @@ from reflectevo_bench.tasks.common.extract import (
     final_segment, normalize_text, numbers_in, parse_number, parse_options, strip_answer_wrappers,
 )
 from reflectevo_bench.tasks.common.mc import choice_verdict
-from reflectevo_bench.tasks.verdict import Verdict
+from reflectevo_bench.tasks.verdict import Verdict, process_results_from
 
 ANSWER_LINE = "So the answer is X."
 NUMBER_WORDS = {w: i for i, w in enumerate(
@@ -176,18 +176,10 @@ VERIFIERS: dict[str, Callable[[dict[str, Any], str], Verdict]] = {
 }
 
 
-def _results(kind: str) -> Callable[[dict[str, Any], list[str]], dict[str, int]]:
-    def process_results(doc: dict[str, Any], results: list[str]) -> dict[str, int]:
-        return {"exact_match": int(VERIFIERS[kind](doc, results[0]).correct)}
-
-    process_results.__name__ = f"process_results_{kind}"
-    return process_results
-
-
-process_results_mc = _results("mc")
-process_results_yes_no = _results("yes_no")
-process_results_true_false = _results("true_false")
-process_results_valid_invalid = _results("valid_invalid")
-process_results_number = _results("number")
-process_results_dyck = _results("dyck")
-process_results_words = _results("words")
+process_results_mc = process_results_from(verify_mc)
+process_results_yes_no = process_results_from(verify_yes_no)
+process_results_true_false = process_results_from(verify_true_false)
+process_results_valid_invalid = process_results_from(verify_valid_invalid)
+process_results_number = process_results_from(verify_number)
+process_results_dyck = process_results_from(verify_dyck)
+process_results_words = process_results_from(verify_words)

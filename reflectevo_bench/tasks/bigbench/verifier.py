@@ -18,7 +18,7 @@ from reflectevo_bench.tasks.common.extract import (
     best_f1, final_segment, normalize_text, parse_options, strip_answer_wrappers,
 )
 from reflectevo_bench.tasks.common.mc import choice_verdict
-from reflectevo_bench.tasks.verdict import Verdict
+from reflectevo_bench.tasks.verdict import Verdict, process_results_from
 
 
 def free_text_verdict(response: str, targets: list[str]) -> Verdict:
@@ -63,13 +63,9 @@ def verify_reflectevo(doc: dict[str, Any], response: str) -> Verdict:
     return verdict
 
 
-def _results(verdict: Verdict) -> dict[str, float]:
-    return {"exact_match": int(verdict.correct), "f1": float(verdict.details.get("f1", 0.0))}
+def _f1(verdict: Verdict) -> dict[str, float]:
+    return {"f1": float(verdict.details.get("f1", 0.0))}
 
 
-def process_results(doc: dict[str, Any], results: list[str]) -> dict[str, float]:
-    return _results(verify(doc, results[0]))
-
-
-def process_results_reflectevo(doc: dict[str, Any], results: list[str]) -> dict[str, float]:
-    return _results(verify_reflectevo(doc, results[0]))
+process_results = process_results_from(verify, extra=_f1)
+process_results_reflectevo = process_results_from(verify_reflectevo, extra=_f1)

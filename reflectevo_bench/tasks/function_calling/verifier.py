@@ -12,7 +12,7 @@ from typing import Any
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.tasks.function_calling import bfcl_checker, xlam_checker
 from reflectevo_bench.tasks.function_calling.calls import Call, calls_from_json, CallSyntaxError, parse_calls
-from reflectevo_bench.tasks.verdict import Verdict
+from reflectevo_bench.tasks.verdict import Verdict, process_results_from
 
 FORMAT_HINT = 'Write the calls as a JSON list [{"name": ..., "arguments": {...}}] or as Python calls [f(x=1)].'
 
@@ -71,9 +71,5 @@ def verify_bfcl(doc: dict[str, Any], response: str) -> Verdict:
     return _verdict(bfcl_checker.check(parsed.calls, gt, functions), parsed.calls, parsed.form)
 
 
-def process_results_xlam(doc: dict[str, Any], results: list[str]) -> dict[str, int]:
-    return {"exact_match": int(verify_xlam(doc, results[0]).correct)}
-
-
-def process_results_bfcl(doc: dict[str, Any], results: list[str]) -> dict[str, int]:
-    return {"exact_match": int(verify_bfcl(doc, results[0]).correct)}
+process_results_xlam = process_results_from(verify_xlam)
+process_results_bfcl = process_results_from(verify_bfcl)

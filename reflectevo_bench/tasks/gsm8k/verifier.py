@@ -10,7 +10,7 @@ from typing import Any
 
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.tasks.common.extract import extract_number, format_number, parse_number
-from reflectevo_bench.tasks.verdict import Verdict
+from reflectevo_bench.tasks.verdict import Verdict, process_results_from
 
 
 def gold_answer(doc: dict[str, Any]) -> str:
@@ -36,6 +36,4 @@ def verify(doc: dict[str, Any], response: str) -> Verdict:
     return Verdict(True, 1.0, "", shown, {"reason": "ok", "source": source})
 
 
-def process_results(doc: dict[str, Any], results: list[str]) -> dict[str, int]:
-    """lm-eval hook: stock lm-eval scores the task exactly as the verifier does."""
-    return {"exact_match": int(verify(doc, results[0]).correct)}
+process_results = process_results_from(verify)  # stock lm-eval scores the task exactly as the verifier does

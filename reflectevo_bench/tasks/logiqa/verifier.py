@@ -9,7 +9,7 @@ from typing import Any
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.tasks.common.extract import parse_options
 from reflectevo_bench.tasks.common.mc import choice_verdict
-from reflectevo_bench.tasks.verdict import Verdict
+from reflectevo_bench.tasks.verdict import Verdict, process_results_from
 
 LETTERS = "ABCD"
 
@@ -33,9 +33,5 @@ def verify_reflectevo(doc: dict[str, Any], response: str) -> Verdict:
     return choice_verdict(response, [gold], LETTERS, parse_options(str(doc.get("question", ""))))
 
 
-def process_results(doc: dict[str, Any], results: list[str]) -> dict[str, int]:
-    return {"exact_match": int(verify(doc, results[0]).correct)}
-
-
-def process_results_reflectevo(doc: dict[str, Any], results: list[str]) -> dict[str, int]:
-    return {"exact_match": int(verify_reflectevo(doc, results[0]).correct)}
+process_results = process_results_from(verify)
+process_results_reflectevo = process_results_from(verify_reflectevo)

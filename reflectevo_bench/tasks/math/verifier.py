@@ -16,7 +16,7 @@ from typing import Any
 
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.tasks.common.extract import clean, last_boxed, marker_segments
-from reflectevo_bench.tasks.verdict import Verdict
+from reflectevo_bench.tasks.verdict import Verdict, process_results_from
 
 TIMEOUT_S = 5
 logging.getLogger("math_verify").setLevel(logging.ERROR)
@@ -90,6 +90,4 @@ def verify(doc: dict[str, Any], response: str) -> Verdict:
     return Verdict(True, 1.0, "", answer, {"reason": "ok", "source": source, "method": method})
 
 
-def process_results(doc: dict[str, Any], results: list[str]) -> dict[str, int]:
-    """lm-eval hook: stock lm-eval scores the task exactly as the verifier does."""
-    return {"exact_match": int(verify(doc, results[0]).correct)}
+process_results = process_results_from(verify)  # stock lm-eval scores the task exactly as the verifier does
