@@ -25,7 +25,7 @@ from test_math import _perturb as math_perturb  # noqa: E402
 
 from reflectevo_bench.tasks.bigbench.docs import LETTERS  # noqa: E402
 from reflectevo_bench.tasks.gsm8k.verifier import gold_answer as gsm8k_gold  # noqa: E402
-from reflectevo_bench.tasks.math.verifier import gold_answer as math_gold  # noqa: E402
+from reflectevo_bench.tasks.hendrycks_math.verifier import gold_answer as math_gold  # noqa: E402
 
 
 def pairs(task, doc):

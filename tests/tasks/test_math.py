@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from reflectevo_bench.errors import BenchError
-from reflectevo_bench.tasks.math.verifier import equivalent, extract_answer, gold_answer, verify
+from reflectevo_bench.tasks.hendrycks_math.verifier import equivalent, extract_answer, gold_answer, verify
 
 from task_helpers import load_task, score_cli
 

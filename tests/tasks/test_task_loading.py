@@ -10,7 +10,7 @@ from reflectevo_bench.errors import BenchError
 from reflectevo_bench.tasks.registry import TASKS_ROOT, builtin_task_dirs
 from task_helpers import load_task, load_tasks
 
-FAMILIES = ("logiqa", "math", "gsm8k", "bigbench", "bbh", "function_calling")
+FAMILIES = ("logiqa", "hendrycks_math", "gsm8k", "bigbench", "bbh", "function_calling")
 BBH = ["boolean_expressions", "causal_judgement", "date_understanding", "disambiguation_qa", "dyck_languages",
        "formal_fallacies", "geometric_shapes", "hyperbaton", "logical_deduction_five_objects",
        "logical_deduction_seven_objects", "logical_deduction_three_objects", "movie_recommendation",

@@ -15,6 +15,6 @@ def doc_to_text(doc: dict[str, Any]) -> str:
 
 
 def doc_to_target(doc: dict[str, Any]) -> str:
-    from reflectevo_bench.tasks.math.verifier import gold_answer
+    from reflectevo_bench.tasks.hendrycks_math.verifier import gold_answer
 
     return gold_answer(doc) or ""
