@@ -83,9 +83,22 @@ def test_committed_yamls_match_the_generator(tmp_path):
 
     generate_yamls.main(tmp_path)
     written = sorted(p.name for p in tmp_path.iterdir())
-    assert len(written) == 28
+    assert len(written) == 29 and "_bbh_template.yaml" in written  # 27 tasks, the group, the shared template
     for name in written:
         assert (TASKS_ROOT / "bbh" / name).read_text() == (tmp_path / name).read_text(), name
+
+
+@pytest.mark.parametrize("family,module,count", [("bigbench", "bigbench", 10), ("function_calling", "function_calling", 8)])
+def test_other_generated_families_match_their_generator(tmp_path, family, module, count):
+    import importlib
+
+    from reflectevo_bench.tasks.registry import TASKS_ROOT
+
+    importlib.import_module(f"reflectevo_bench.tasks.{module}.generate_yamls").main(tmp_path)
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert len(written) == count
+    for name in written:
+        assert (TASKS_ROOT / family / name).read_text() == (tmp_path / name).read_text(), name
 
 
 def test_fixture_task_zero_and_few_shot(mini_data, tmp_path):
