@@ -416,6 +416,28 @@ POOL_STATE_ATTACKS: list[Attack] = [
 ]
 ATTACKS += POOL_STATE_ATTACKS
 
+_FORGE_ALL = ("import gc, os\nfor o in gc.get_objects():\n    if callable(o) and getattr(o, '__name__', '') == 'report'"
+              " and getattr(o, '__closure__', None):\n        o({'k': 'load'})\n        for i in range(@N@):\n"
+              "            o({'k': 't', 'i': i, 'ok': 1})\n        o({'k': 'end'})\n        os._exit(0)\n")
+
+TRUST_ATTACKS: list[Attack] = [
+    Attack("dead_code_builtin_bindings", "forgery",
+           "bind builtins only in dead code so the planner runs the asserts inside, then forge them with the "
+           "runner's reporter",
+           "if 0:\n    tuple = sorted = set = None\n" + _FORGE_ALL.replace("@N@", "2") + "def f(x):\n    return None\n",
+           ("assert f(1) == tuple([1, 2])", "assert f(2) == sorted([3, 1])")),
+    Attack("dead_code_check_names", "forgery",
+           "HumanEval: bind the check's own data names in dead code so the whole check runs inside, then forge it",
+           "if 0:\n    lst = expected = None\n" + _FORGE_ALL.replace("@N@", "1") + "def g(l):\n    return None\n",
+           ("def check(candidate):\n    lst = [1, 2]\n    expected = [2, 1]\n    assert candidate(lst) == expected\n"
+            "    assert candidate([3]) == [3]\n",), entry_point="g"),
+    Attack("lambda_parameter_collision", "forgery",
+           "bind a global named like the test's lambda parameter so the assert runs inside, then forge it",
+           "t = 0\n" + _FORGE_ALL.replace("@N@", "1") + "def f():\n    return [(9, 9)]\n",
+           ("assert sorted(f(), key=lambda t: t[1]) == [(1, 0)]",)),
+]
+ATTACKS += TRUST_ATTACKS
+
 
 def by_name() -> dict[str, Attack]:
     return {a.name: a for a in ATTACKS}

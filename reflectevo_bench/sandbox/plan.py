@@ -8,8 +8,10 @@ or by a separate trusted sandboxed judge process when it is not simple enough fo
 
 How an assert is split (``tests`` may be MBPP strings or the asserts inside HumanEval's ``check``):
 
-* a name is *tainted* when the program or the setup code binds it, or it is unknown; builtins and standard
-  library modules used as ``module.attr`` (``math.isclose``) are trusted. Test-side module names are always
+* a name is *tainted* when the setup code binds it, when the program binds it with a module-level statement
+  that always runs (dead or conditional bindings such as ``if 0: tuple = ...`` do not count, see
+  :func:`_live_bound_names`), or when it is unknown; builtins and standard library modules used as
+  ``module.attr`` (``math.isclose``) are trusted. Test-side module names are always
   the real modules, so a program cannot shadow ``math`` with a fake ``isclose``;
 * a hole is a tainted name plus everything applied to it: attributes, subscripts and calls (``f(x)[0]``,
   ``Solution().run(x)``). Builtins applied to a hole (``sorted(f(x))``, ``len(f(x))``) stay outside: inside
@@ -93,6 +95,32 @@ def _bound_names(tree: ast.AST) -> tuple[set[str], dict[str, ast.stmt]]:
         elif isinstance(node, ast.MatchMapping) and node.rest:
             names.add(node.rest)
     return names, imports
+
+
+def _live_bound_names(tree: ast.Module) -> set[str]:
+    """Names the program really binds at module level: by a top-level statement that always runs.
+
+    A program may only widen what runs inside it by what it really does: a builtin (``tuple``, ``sorted``)
+    or a name of the test's own data counts as the program's only when a module-level ``def``/``class``,
+    assignment or import binds it unconditionally. Bindings in dead or conditional code (``if 0: tuple =
+    ...``, ``try``/``with``/loop bodies), inside functions (``global``) or removed again (``del``) do not:
+    for those the test keeps the builtin meaning and is judged outside. (A program that rebinds a builtin
+    at run time only changes what its own functions compute; verdicts use the real builtins.)
+    """
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if isinstance(node, ast.AnnAssign) and node.value is None:
+                continue
+            for target in targets:
+                names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update(alias.asname or alias.name.split(".")[0] for alias in node.names if alias.name != "*")
+    deleted = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Del)}
+    return names - deleted
 
 
 def _module_attr_bases(expr: ast.AST) -> set[str]:
@@ -259,7 +287,7 @@ def make_plan(program: str, tests: list[str], setup: str = "", entry_point: str 
     if not isinstance(tests, (list, tuple)) or not all(isinstance(t, str) for t in tests):
         raise TypeError("tests must be a list of strings")
     prog_tree = _safe_parse(program)
-    prog_names = _bound_names(prog_tree)[0] if prog_tree is not None else set(BUILTIN_NAMES)
+    prog_names = _live_bound_names(prog_tree) if prog_tree is not None else set(BUILTIN_NAMES)
     setup_parts = [setup] if setup.strip() else []
     judge_prelude: list[str] = []          # trusted test statements the judge process runs first
     trusted_prelude_names: set[str] = set()  # names those statements bind (trusted in verdicts)
@@ -304,7 +332,7 @@ def make_plan(program: str, tests: list[str], setup: str = "", entry_point: str 
             continue
         modules = _module_attr_bases(node.test)
         local = _local_names(node.test)
-        if local & (tainted_names | modules):  # a local shadows a program name: too subtle to split
+        if local & modules:  # a local shadows a module name: too subtle to split
             units.append(Unit(index, source, general=ast.unparse(node)))
             continue
         splitter = _Splitter(tainted_names, modules | trusted_prelude_names, local)
