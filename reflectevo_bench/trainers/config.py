@@ -1,0 +1,536 @@
+"""`train sft|dpo --config FILE.yaml [--set key=value ...]`: one YAML → a validated `TrainJob`.
+
+The YAML holds TRL's own `SFTConfig` / `DPOConfig` keys (parsed with TRL's `TrlParser`, so a TRL config carries
+over) plus the keys of this project:
+
+    model: smollm2-135m          # a local folder, an alias (smollm2-135m, tiny), or a hub id when online
+    data: runs/data/dplus        # a `data build` dir; for `stage: two` a mapping {reflection: DIR, correction: DIR}
+    stage: one                   # SFT only: one | two (default: two when `data` is a mapping, else one)
+    peft: {r: 16, alpha: 32, dropout: 0.05, target_modules: all-linear}   # optional LoRA (null: full fine-tune)
+    merge: true                  # LoRA: merge the adapter into the saved checkpoint (false keeps the adapter)
+
+`--set key=value` overrides any key; TRL keys are typed by TRL's argument parser (the dataclass field types), the
+project's keys by YAML (`--set peft.r=8`, `--set data.correction=DIR`, `--set peft=null`).
+Everything is checked before anything is written: bad input raises `BenchError` (one line, exit 2).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from reflectevo_bench.errors import BenchError
+
+OWN_KEYS = ("model", "data", "stage", "peft", "merge")
+SFT_KINDS = ("dplus", "reflection", "correction", "qa")
+DPO_KINDS = ("dpm", "dpref")
+ALL_KINDS = SFT_KINDS + DPO_KINDS + ("failures",)
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+# short names for the chat templates shipped in trainers/templates (usable as `chat_template_path`)
+SHIPPED_TEMPLATES = {
+    "smollm2-generation": TEMPLATES_DIR / "smollm2_generation.jinja",
+    "chatml-generation": TEMPLATES_DIR / "chatml_generation.jinja",
+}
+ACCELERATE_DIR = Path(__file__).resolve().parent / "accelerate"
+# accelerate launch --config_file <one of these> -m reflectevo_bench train sft ...
+ACCELERATE_CONFIGS = {p.stem: p for p in sorted(ACCELERATE_DIR.glob("*.yaml"))}
+RECIPES_DIR = Path(__file__).resolve().parent / "recipes"
+RECIPES = {p.stem: p for p in sorted(RECIPES_DIR.glob("*.yaml"))}
+LORA_DEFAULTS = {"r": 16, "lora_alpha": 32, "lora_dropout": 0.05, "target_modules": "all-linear"}
+LORA_ALIASES = {"alpha": "lora_alpha", "dropout": "lora_dropout"}
+CHECKPOINT_FILE = "reflectevo_checkpoint.json"
+STAGE_FILE = "reflectevo_stage.json"
+
+
+@dataclass
+class DataDir:
+    """One `data build` dir: its card and its rows, reduced to the columns TRL reads."""
+
+    path: Path
+    kind: str
+    card: dict[str, Any]
+    train: list[dict[str, Any]]
+    eval: list[dict[str, Any]]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "dir": str(self.path),
+            "kind": self.kind,
+            "content_hash": self.card.get("content_hash"),
+            "source_runs": self.card.get("source_runs"),
+            "models": self.card.get("models"),
+            "rows": {"train": len(self.train), "eval": len(self.eval)},
+        }
+
+
+@dataclass
+class TrainJob:
+    trainer: str  # "sft" | "dpo"
+    model: str  # resolved local folder (or hub id)
+    model_spec: str  # as written in the config
+    stage: str  # "one" | "two" (dpo: "one")
+    data: dict[str, DataDir]  # {"train": ...} or {"reflection": ..., "correction": ...}
+    peft: dict[str, Any] | None
+    merge: bool
+    args: Any  # SFTConfig | DPOConfig
+    resume: bool | str | None
+    config_file: Path
+    explicit_keys: list[str] = field(default_factory=list)
+    overrides: list[str] = field(default_factory=list)
+
+    @property
+    def output_dir(self) -> Path:
+        return Path(self.args.output_dir)
+
+    def resolved_config(self) -> dict[str, Any]:
+        """Every setting of the job: the project's keys plus the full TRL config (tokens hidden by TRL)."""
+        data: Any = {k: str(d.path) for k, d in self.data.items()}
+        if self.stage == "one":
+            data = data["train"]
+        return {
+            "model": self.model_spec,
+            "data": data,
+            "stage": self.stage,
+            "peft": self.peft,
+            "merge": self.merge,
+            "trl": _jsonable(self.args.to_dict()),
+        }
+
+
+def config_class(trainer: str):
+    from trl import DPOConfig, SFTConfig
+
+    return {"sft": SFTConfig, "dpo": DPOConfig}[trainer]
+
+
+def load_job(trainer: str, config_path: Path, overrides: tuple[str, ...] | list[str] = (), no_merge: bool = False) -> TrainJob:
+    """Read, override and validate a training config. Raises BenchError for any bad input; writes nothing
+    (except preparing a model alias in the model cache, as `run` does)."""
+    raw = _read_yaml(config_path)
+    own: dict[str, Any] = {k: raw.pop(k) for k in OWN_KEYS if k in raw}
+    trl_yaml = raw
+    trl_sets: list[tuple[str, str]] = []
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise BenchError(f"--set {item!r} is not KEY=VALUE")
+        top = key.split(".", 1)[0]
+        if top in OWN_KEYS:
+            _set_own(own, key, value)
+        elif "." in key:
+            raise BenchError(f"--set {key}: only the project's keys ({', '.join(OWN_KEYS)}) take dotted names")
+        else:
+            trl_sets.append((key, value))
+    cls = config_class(trainer)
+    known = {f.name for f in dataclasses.fields(cls) if f.init}
+    unknown = [k for k in list(trl_yaml) + [k for k, _ in trl_sets] if k not in known]
+    if unknown:
+        hints = []
+        for k in dict.fromkeys(unknown):
+            close = difflib.get_close_matches(k, list(known) + list(OWN_KEYS), n=1)
+            hints.append(f"{k} (did you mean {close[0]}?)" if close else k)
+        raise BenchError(f"unknown config key(s) for train {trainer}: {', '.join(hints)}; keys are {cls.__name__} "
+                         f"fields or {', '.join(OWN_KEYS)}")
+    explicit = list(dict.fromkeys(list(trl_yaml) + [k for k, _ in trl_sets]))
+
+    # The project's keys
+    if trainer == "dpo" and "stage" in own:
+        raise BenchError("`stage` is a train sft key (two-stage SFT); train dpo has one stage")
+    model_spec = own.get("model")
+    if not model_spec or not isinstance(model_spec, str):
+        raise BenchError(f"{config_path}: `model:` is required (a local folder or an alias: smollm2-135m, tiny)")
+    data_spec = own.get("data")
+    if data_spec is None:
+        raise BenchError(f"{config_path}: `data:` is required (a `reflectevo-bench data build` dir)")
+    stage = str(own.get("stage") or ("two" if isinstance(data_spec, dict) else "one")).lower()
+    if stage not in ("one", "two"):
+        raise BenchError(f"stage must be one or two, got {own.get('stage')!r}")
+    data = _load_data(trainer, stage, data_spec)
+    peft = _peft_settings(own.get("peft"))
+    merge = own.get("merge", True)
+    if not isinstance(merge, bool):
+        raise BenchError(f"merge must be true or false, got {merge!r}")
+    if no_merge:
+        merge = False
+
+    # TRL's config, parsed by TRL's parser: YAML values become defaults, --set values are typed by the fields
+    args = _parse_trl(cls, trl_yaml, trl_sets, explicit, trainer)
+    resume = _resume_value(args.resume_from_checkpoint)
+    model = resolve_model(model_spec)
+    _check_output_dir(Path(args.output_dir), resume)
+    job = TrainJob(trainer=trainer, model=model, model_spec=model_spec, stage=stage, data=data, peft=peft,
+                   merge=merge, args=args, resume=resume, config_file=Path(config_path), explicit_keys=explicit,
+                   overrides=list(overrides))
+    if trainer == "sft":
+        _check_chat_template(job)
+    else:
+        _check_has_template(job)
+    return job
+
+
+# --- YAML and overrides -------------------------------------------------------------------------------------------
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise BenchError(f"config file {path} does not exist")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BenchError(f"config file {path} is not valid YAML: {first}") from exc
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise BenchError(f"config file {path} must hold a YAML mapping of keys, not {type(raw).__name__}")
+    return raw
+
+
+def _set_own(own: dict[str, Any], key: str, value: str) -> None:
+    try:
+        parsed = yaml.safe_load(value) if value.strip() else None
+    except yaml.YAMLError:
+        parsed = value
+    parts = key.split(".")
+    if len(parts) == 1:
+        own[key] = parsed
+        return
+    if len(parts) != 2 or parts[0] not in ("peft", "data"):
+        raise BenchError(f"--set {key}: dotted names exist only for peft.* and data.reflection / data.correction")
+    head, sub = parts
+    current = own.get(head)
+    if head == "peft" and (current is None or current is True):
+        current = {}
+    if not isinstance(current, dict):
+        if head == "data":
+            current = {}
+        else:
+            raise BenchError(f"--set {key}: `{head}` is not a mapping in the config")
+    own[head] = {**current, sub: parsed}
+
+
+class _Parser:
+    """TRL's TrlParser with argparse's exits turned into BenchError."""
+
+    def __new__(cls, dataclass_type):
+        from trl import TrlParser
+
+        class Parser(TrlParser):
+            def error(self, message: str):  # argparse would print usage and exit
+                raise BenchError(f"bad config value: {message}")
+
+        return Parser([dataclass_type])
+
+
+def _parse_trl(cls, trl_yaml: dict[str, Any], trl_sets: list[tuple[str, str]], explicit: list[str], trainer: str):
+    defaults = dict(trl_yaml)
+    # CPU-safe defaults when the user did not choose (no CUDA here: bf16, activation checkpointing and the
+    # accelerator device would all fail or crawl); report_to none unless asked (offline machines).
+    given = set(explicit)
+    cuda = _cuda_available()
+    if not cuda:
+        if "bf16" not in given:
+            defaults["bf16"] = False
+        if not given & {"gradient_checkpointing", "activation_checkpointing"}:
+            key = "activation_checkpointing" if _has_field(cls, "activation_checkpointing") else "gradient_checkpointing"
+            defaults[key] = False
+        if "use_cpu" not in given:
+            defaults["use_cpu"] = True
+    if "report_to" not in given:
+        defaults["report_to"] = "none"
+    if "output_dir" not in given or (not defaults.get("output_dir") and "output_dir" in defaults):
+        defaults["output_dir"] = f"outputs/{trainer}-{time.strftime('%Y%m%d-%H%M%S')}"
+    parser = _Parser(cls)
+    parser.set_defaults_with_config(**defaults)
+    argv: list[str] = []
+    for key, value in trl_sets:
+        argv += [f"--{key}", value]
+    try:
+        (args,) = parser.parse_args_into_dataclasses(args=argv)
+    except BenchError:
+        raise
+    except (ValueError, TypeError) as exc:
+        raise BenchError(f"bad {cls.__name__} settings: {_one_line(exc)}") from exc
+    return args
+
+
+def _has_field(cls, name: str) -> bool:
+    return any(f.name == name for f in dataclasses.fields(cls))
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+
+        return torch.cuda.is_available()
+    except ImportError:
+        return False
+
+
+def _resume_value(value: Any) -> bool | str | None:
+    if value is None or value is False:
+        return None
+    if value is True:
+        return True
+    text = str(value).strip()
+    if text.lower() in ("", "false", "no", "none", "null", "0"):
+        return None
+    if text.lower() in ("true", "yes", "1", "last", "latest"):
+        return True
+    if not Path(text).is_dir():
+        raise BenchError(f"resume_from_checkpoint {text} is not a checkpoint folder (or use true for the latest)")
+    return text
+
+
+def _check_output_dir(out: Path, resume: bool | str | None) -> None:
+    if out.exists() and not out.is_dir():
+        raise BenchError(f"output_dir {out} is a file, not a directory")
+    if out.is_dir() and any(out.iterdir()) and resume is None:
+        raise BenchError(f"output_dir {out} is not empty: choose a new output_dir, or continue the training there "
+                         f"with --set resume_from_checkpoint=true")
+
+
+# --- model --------------------------------------------------------------------------------------------------------
+
+def resolve_model(spec: str) -> str:
+    """A local folder, an alias (`tiny`, `smollm2-135m`) prepared in the model cache, or a hub id when online."""
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            if (path / "adapter_config.json").is_file():
+                raise BenchError(f"model {spec} is a LoRA adapter: train from its base model (or a merged checkpoint)")
+            raise BenchError(f"model {spec} has no config.json: not a Hugging Face model folder")
+        return str(path.resolve())
+    from reflectevo_bench.models.registry import MODEL_ALIASES, resolve_model_alias
+    from reflectevo_bench.models.smollm2 import FetchError, default_cache_dir
+
+    name = spec.strip().lower()
+    if name == "tiny":
+        from reflectevo_bench.models.tiny import build_tiny_model
+
+        target = default_cache_dir() / "tiny-llama"
+        if not (target / "config.json").is_file():
+            build_tiny_model(target, seed=0)
+        return str(target)
+    if name in MODEL_ALIASES:
+        try:
+            return str(resolve_model_alias(name))
+        except FetchError as exc:
+            raise BenchError(str(exc)) from exc
+    offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+    if "/" in spec and not spec.startswith((".", "/", "~")) and not offline:
+        return spec  # a hub id; TRL downloads it
+    known = ", ".join(sorted(set(MODEL_ALIASES) | {"tiny"}))
+    raise BenchError(f"model {spec} is neither a local folder nor a known alias ({known})")
+
+
+# --- data ---------------------------------------------------------------------------------------------------------
+
+_FORMAT_COLUMNS = {"sft": ("prompt", "completion"), "dpo": ("prompt", "chosen", "rejected")}
+
+
+def _load_data(trainer: str, stage: str, spec: Any) -> dict[str, DataDir]:
+    accepted = SFT_KINDS if trainer == "sft" else DPO_KINDS
+    if stage == "two":
+        if not isinstance(spec, dict) or set(spec) != {"reflection", "correction"}:
+            raise BenchError("stage two needs `data: {reflection: DIR, correction: DIR}` (two `data build` dirs of "
+                             "kinds reflection and correction)")
+        out = {}
+        for name in ("reflection", "correction"):
+            d = read_data_dir(Path(str(spec[name])), trainer)
+            if d.kind != name:
+                raise BenchError(f"stage two: data.{name} {d.path} is a {d.kind!r} dir, not {name!r}")
+            out[name] = d
+        return out
+    if isinstance(spec, dict):
+        raise BenchError("`data` is a mapping, which is for `stage: two`; one-stage SFT and DPO take one dir")
+    d = read_data_dir(Path(str(spec)), trainer)
+    if d.kind not in accepted:
+        other = "train dpo" if d.kind in DPO_KINDS else "train sft" if d.kind in SFT_KINDS else "GRPO (not yet)"
+        raise BenchError(f"data {d.path} is a {d.kind!r} dir: train {trainer} takes {', '.join(accepted)} "
+                         f"({d.kind} is for {other})")
+    return {"train": d}
+
+
+def read_data_dir(path: Path, trainer: str) -> DataDir:
+    """Read a `data build` dir: card.json, train.jsonl (non-empty), eval.jsonl (may be empty or absent)."""
+    if not path.is_dir():
+        raise BenchError(f"data dir {path} does not exist (build one with `reflectevo-bench data build`)")
+    card_path = path / "card.json"
+    if not card_path.is_file():
+        raise BenchError(f"data dir {path} has no card.json: not a `reflectevo-bench data build` dir")
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BenchError(f"{card_path} is not valid JSON: {_one_line(exc)}") from exc
+    kind = card.get("kind") if isinstance(card, dict) else None
+    if kind not in ALL_KINDS:
+        raise BenchError(f"{card_path}: unknown kind {kind!r} (expected one of {', '.join(ALL_KINDS)})")
+    if kind == "failures":
+        raise BenchError(f"data {path} is a 'failures' dir (prompts + docs for GRPO): train {trainer} needs "
+                         f"{', '.join(SFT_KINDS if trainer == 'sft' else DPO_KINDS)}")
+    columns = _FORMAT_COLUMNS["dpo" if kind in DPO_KINDS else "sft"]
+    if not (path / "train.jsonl").is_file():
+        raise BenchError(f"data dir {path} has no train.jsonl")
+    train = _read_rows(path / "train.jsonl", columns)
+    if not train:
+        raise BenchError(f"{path / 'train.jsonl'} has no rows: nothing to train on")
+    eval_rows = _read_rows(path / "eval.jsonl", columns) if (path / "eval.jsonl").is_file() else []
+    return DataDir(path=path, kind=kind, card=card, train=train, eval=eval_rows)
+
+
+def _read_rows(path: Path, columns: tuple[str, ...]) -> list[dict[str, Any]]:
+    rows = []
+    with open(path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise BenchError(f"{path} line {n} is not valid JSON: {_one_line(exc)}") from exc
+            if not isinstance(row, dict):
+                raise BenchError(f"{path} line {n} is not a JSON object")
+            missing = [c for c in columns if c not in row]
+            if missing:
+                raise BenchError(f"{path} line {n} lacks {', '.join(missing)} (rows need {', '.join(columns)})")
+            for c in columns:
+                _check_messages(row[c], f"{path} line {n} {c}")
+            # only the columns TRL reads: task, doc_hash, source_run stay in the file and the card
+            rows.append({c: [{"role": m["role"], "content": m["content"]} for m in row[c]] for c in columns})
+    return rows
+
+
+def _check_messages(value: Any, where: str) -> None:
+    if not isinstance(value, list) or not value:
+        raise BenchError(f"{where} is not a non-empty list of chat messages")
+    for m in value:
+        if not isinstance(m, dict) or not isinstance(m.get("role"), str) or not isinstance(m.get("content"), str):
+            raise BenchError(f"{where}: each message needs a string role and content")
+
+
+# --- LoRA ---------------------------------------------------------------------------------------------------------
+
+def _peft_settings(spec: Any) -> dict[str, Any] | None:
+    if spec is None or spec is False:
+        return None
+    if spec is True:
+        spec = {}
+    if not isinstance(spec, dict):
+        raise BenchError(f"peft must be a mapping (r, alpha, dropout, target_modules) or null, got {spec!r}")
+    from peft import LoraConfig
+
+    fields = {f.name for f in dataclasses.fields(LoraConfig)}
+    out = dict(LORA_DEFAULTS)
+    for key, value in spec.items():
+        name = LORA_ALIASES.get(key, key)
+        if name not in fields:
+            raise BenchError(f"unknown peft key {key!r} (LoRA keys: r, alpha, dropout, target_modules, or any "
+                             f"peft.LoraConfig field)")
+        out[name] = value
+    if isinstance(out.get("target_modules"), str) and "," in out["target_modules"]:
+        out["target_modules"] = [t.strip() for t in out["target_modules"].split(",") if t.strip()]
+    try:
+        lora_config(out)
+    except (ValueError, TypeError) as exc:
+        raise BenchError(f"bad peft settings: {_one_line(exc)}") from exc
+    return out
+
+
+def lora_config(settings: dict[str, Any]):
+    from peft import LoraConfig
+
+    return LoraConfig(task_type="CAUSAL_LM", **settings)
+
+
+# --- chat template ------------------------------------------------------------------------------------------------
+
+def completions_need_assistant_mask(job: TrainJob) -> bool:
+    """True when some completion holds a non-assistant message (dplus: the user's retry request)."""
+    return any(m["role"] != "assistant" for d in job.data.values() for row in d.train + d.eval
+               for m in row["completion"])
+
+
+def _resolve_template_path(args) -> None:
+    value = args.chat_template_path
+    if not value:
+        return
+    shipped = SHIPPED_TEMPLATES.get(str(value).strip().lower())
+    if shipped is not None:
+        args.chat_template_path = str(shipped)
+        return
+    p = Path(value).expanduser()
+    if str(value).endswith((".jinja", ".j2")) and not p.is_file():
+        raise BenchError(f"chat_template_path {value} does not exist (shipped templates: "
+                         f"{', '.join(SHIPPED_TEMPLATES)})")
+
+
+def _load_tokenizer(model: str):
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(model)
+    except (OSError, ValueError) as exc:
+        raise BenchError(f"cannot load the tokenizer of {model}: {_one_line(exc)}") from exc
+
+
+def _check_has_template(job: TrainJob) -> None:
+    tok = _load_tokenizer(job.model)
+    if not tok.chat_template:
+        raise BenchError(f"model {job.model_spec} has no chat template: the conversational rows need one")
+
+
+def _check_chat_template(job: TrainJob) -> None:
+    """assistant_only_loss for multi-message completions, and a template with `{% generation %}` markers for it."""
+    from trl.chat_template_utils import get_training_chat_template, has_generation_markers
+
+    args = job.args
+    _resolve_template_path(args)
+    tok = _load_tokenizer(job.model)
+    path = args.chat_template_path
+    if path and os.path.isfile(path) and str(path).endswith((".jinja", ".j2")):
+        tok.chat_template = Path(path).read_text(encoding="utf-8")
+    elif path:
+        return  # a tokenizer to clone the template from (TRL's clone_chat_template): checked by TRL
+    if not tok.chat_template:
+        raise BenchError(f"model {job.model_spec} has no chat template: set chat_template_path "
+                         f"({', '.join(SHIPPED_TEMPLATES)} or a .jinja file)")
+    if not completions_need_assistant_mask(job):
+        return
+    kinds = ", ".join(sorted({d.kind for d in job.data.values()}))
+    if "assistant_only_loss" in job.explicit_keys and not args.assistant_only_loss:
+        raise BenchError(f"{kinds} completions hold a user turn (the retry request): assistant_only_loss must be "
+                         "true so that it is not trained")
+    args.assistant_only_loss = True
+    if has_generation_markers(tok.chat_template):
+        return
+    try:
+        patched = get_training_chat_template(tok)
+    except ValueError:
+        patched = None
+    if patched is None:
+        raise BenchError(
+            f"the chat template of {job.model_spec} has no {{% generation %}} markers, which assistant_only_loss "
+            f"needs to train only the assistant turns of {kinds} completions: set chat_template_path: "
+            f"smollm2-generation (SmolLM2, renders identically) or chatml-generation (plain ChatML), or a .jinja "
+            f"template of your own with the markers")
+
+
+# --- helpers ------------------------------------------------------------------------------------------------------
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:400] if text else type(exc).__name__
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
