@@ -11,7 +11,6 @@ import click
 from rich.console import Console
 
 from reflectevo_bench.cli_errors import friendly_errors
-from reflectevo_bench.errors import BenchError
 
 console = Console(stderr=False)
 
@@ -56,6 +55,8 @@ def main() -> None:
 @click.option("--system-instruction", default=None, help="System message for every conversation.")
 @click.option("--device", default=None, help="Device for hf models (default: cuda if available, else cpu).")
 @click.option("--num-fewshot", type=int, default=None, help="Few-shot examples per prompt (overrides the task's).")
+@click.option("--fewshot-as-multiturn/--no-fewshot-as-multiturn", default=True, show_default=True,
+              help="Few-shot exemplars as user/assistant turns (stock lm-eval's default) or in one user turn.")
 @click.option("--metadata", default=None, help="JSON object passed to every task's metadata / dataset hook.")
 @click.option("--split", default=None, help="Dataset split to run on (default: the task's test split, else validation).")
 @click.option("--reflections", type=int, default=1, show_default=True,
@@ -123,7 +124,8 @@ def tasks_list(show_all: bool) -> None:
 
 def _attach_optional_groups() -> None:
     for module, attr in (("reflectevo_bench.models.cli", "models"), ("reflectevo_bench.sandbox.cli", "sandbox"),
-                         ("reflectevo_bench.leaderboards.cli", "leaderboard"), ("reflectevo_bench.trainers.cli", "train")):
+                         ("reflectevo_bench.leaderboards.cli", "leaderboard"), ("reflectevo_bench.trainers.cli", "train"),
+                         ("reflectevo_bench.trainers.data.cli", "data")):
         try:
             mod = __import__(module, fromlist=[attr])
         except ImportError:

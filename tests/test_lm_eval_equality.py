@@ -140,7 +140,7 @@ def test_few_shot_attempt_one_equals_stock_lm_eval(tiny_model, tmp_path, multitu
                       batch_size="3", output=str(tmp_path / "ours"))
     if not multiturn:
         opts.fewshot_as_multiturn = False
-    out_dir, _ = run(opts, Console(file=open("/dev/null", "w")))
+    out_dir, results = run(opts, Console(file=open("/dev/null", "w")))
     extra = {} if multiturn else {"fewshot_as_multiturn": False}
     stock = lm_eval.simple_evaluate(
         model="hf", model_args=f"pretrained={tiny_model}", tasks=[str(yaml_path)],
@@ -165,3 +165,5 @@ def test_few_shot_attempt_one_equals_stock_lm_eval(tiny_model, tmp_path, multitu
     for name in ("first_word", "last_word"):
         ours = [r["turns"][0]["verdict"]["details"]["scores"][f"exact_match,{name}"] for r in records.values()]
         assert sum(ours) / len(ours) == stock["results"]["fewshot_qa"][f"exact_match,{name}"]
+        assert results["results"]["fewshot_qa"]["attempt_1_filters"][f"exact_match,{name}"] == \
+            stock["results"]["fewshot_qa"][f"exact_match,{name}"]

@@ -128,6 +128,7 @@ class Engine:
             "response": out.text,
             "prompt_tokens": prompt_tokens,
             "completion_tokens": out.completion_tokens,
+            "completion_tokens_source": out.completion_tokens_source,
             "timing": {"latency_s": round(out.latency_s, 6), "cached": out.cached},
         }
 
@@ -149,7 +150,7 @@ class Engine:
             turn["verdict"] = verdict.to_dict()
             state.turns.append(turn)
             state.verdicts.append(verdict)
-            state.messages = _with_reply(messages, out.text)
+            state.messages = with_reply(messages, out.text)
 
     @staticmethod
     def _verify(states: list[DocState], texts: list[str]) -> list[Verdict]:
@@ -181,7 +182,7 @@ class Engine:
             if drawn is not None:
                 turn["instruction"] = drawn
             state.turns.append(turn)
-            state.messages = _with_reply(messages, out.text)
+            state.messages = with_reply(messages, out.text)
 
     def _finish(self, lane: DocState) -> None:
         """Mark a lane done; the doc's record is written when its last lane is."""
@@ -205,7 +206,7 @@ class Engine:
         })
 
 
-def _with_reply(messages: list[dict[str, str]], text: str) -> list[dict[str, str]]:
+def with_reply(messages: list[dict[str, str]], text: str) -> list[dict[str, str]]:
     """The conversation after the model's reply (a gen_prefix assistant turn is continued, not repeated)."""
     if messages and messages[-1]["role"] == "assistant":
         return messages[:-1] + [{"role": "assistant", "content": messages[-1]["content"] + text}]

@@ -68,6 +68,18 @@ def retry_stats(records: list[dict[str, Any]]) -> dict[str, Any]:
     return {"retries": len(verdicts), "retry_pass_rate": sum(verdicts) / len(verdicts), "branches": branches}
 
 
+def filter_scores(records: list[dict[str, Any]]) -> dict[str, float]:
+    """Attempt 1's mean of every metric/filter score the verifier reports (lm-eval's ``metric,filter`` keys)."""
+    sums: dict[str, list[float]] = {}
+    for rec in records:
+        first = next((t for t in rec["turns"] if t["kind"] == "attempt" and t["round"] == 1), None)
+        scores = ((first or {}).get("verdict") or {}).get("details", {}).get("scores") or {}
+        for key, value in scores.items():
+            if isinstance(value, (int, float)):  # bools count as 0/1
+                sums.setdefault(key, []).append(float(value))
+    return {key: sum(v) / len(v) for key, v in sorted(sums.items())}
+
+
 def phase_name(turn: dict[str, Any]) -> str:
     """attempt_k for attempt k; reflection_k for the reflection written after attempt k (round k + 1)."""
     return f"attempt_{turn['round']}" if turn["kind"] == "attempt" else f"reflection_{turn['round'] - 1}"

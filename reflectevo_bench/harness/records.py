@@ -60,6 +60,7 @@ class Turn(TypedDict, total=False):
     response: str
     prompt_tokens: int | None
     completion_tokens: int | None
+    completion_tokens_source: str | None  # "backend" (the backend's own count), "retokenized" (fallback) or None
     timing: Timing
     extracted: Any  # attempts only
     verdict: VerdictDict  # attempts only

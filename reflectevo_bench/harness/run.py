@@ -53,6 +53,7 @@ class RunOptions:
     num_fewshot: int | None = None
     metadata: str | None = None
     split: str | None = None
+    fewshot_as_multiturn: bool = True  # stock lm_eval.simple_evaluate's default
     reflections: int = 1
     reflection_pool: str | None = None
 
@@ -131,6 +132,8 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any]]:
     limit = opts.limit if opts.limit is not None else (DEFAULT_LIMIT if opts.tasks is None else None)
     metadata = parse_metadata(opts.metadata)
     tasks = load_eval_tasks(opts.tasks, opts.data_dir, limit, opts.num_fewshot, metadata, opts.split)
+    for task in tasks:
+        task.fewshot_as_multiturn = opts.fewshot_as_multiturn
     _check_branches(opts.reflections, protocol, attempts)
     for task in tasks:
         if (protocol.fresh_context or opts.reflections > 1) and \
@@ -154,6 +157,7 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any]]:
         "data_dir": str(Path(opts.data_dir).resolve()) if opts.data_dir else None,
         "num_fewshot": opts.num_fewshot, "metadata": metadata,
         "split": opts.split, "reflections": opts.reflections,
+        "fewshot_as_multiturn": opts.fewshot_as_multiturn if any(t.task.config.num_fewshot for t in tasks) else None,
         "reflection_pool": pools[tasks[0].name].source if opts.reflection_pool and tasks else None,
     }
     out_dir = Path(opts.output or f"runs/{dt.datetime.now():%Y%m%d-%H%M%S}-{protocol.name}")
@@ -162,10 +166,10 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any]]:
         _check_docs_unchanged(out_dir, tasks)
 
     seeds = set_seeds(opts.seed)
-    generator = _backend("generator", opts.model, model_args, batch_size, opts.device)
+    generator = make_backend("generator", opts.model, model_args, batch_size, opts.device)
     reflector = None
     if reflector_args is not None:
-        reflector = _backend("reflector", identity["reflector_model"], reflector_args, batch_size, opts.device)
+        reflector = make_backend("reflector", identity["reflector_model"], reflector_args, batch_size, opts.device)
 
     if manifest is None:
         manifest = rd.start_manifest(out_dir, identity, _environment(tasks, protocol.feedback_mode, seeds, pools))
@@ -215,7 +219,7 @@ def _reflection_pools(tasks: list[EvalTask], spec: str | None) -> dict[str, Refl
             for t in tasks if t.reflection.reflection_pool is not None}
 
 
-def _backend(role: str, model: str, model_args: dict[str, str], batch_size: int | str, device: str | None) -> Backend:
+def make_backend(role: str, model: str, model_args: dict[str, str], batch_size: int | str, device: str | None) -> Backend:
     backend = Backend(build_lm(model, model_args, batch_size, _device(model, model_args, device)), role)
     backend.check_chat_template()
     return backend

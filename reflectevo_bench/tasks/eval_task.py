@@ -10,9 +10,10 @@ from typing import Any, Callable
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.tasks.lmeval_verifier import LmEvalVerifier
 from reflectevo_bench.tasks.reflection_config import ReflectionConfig, resolve_callable
-from reflectevo_bench.tasks.verdict import Verdict
+from reflectevo_bench.tasks.verdict import Verdict, check_verifier, verify_many
 
 FEWSHOT_SEED = 1234  # lm-eval's default fewshot_random_seed, so attempt 1 matches stock runs
+FEWSHOT_AS_MULTITURN = True  # lm_eval.simple_evaluate's default (0.4.x): exemplars as user/assistant turns
 
 
 def doc_hash(doc: dict[str, Any]) -> str:
@@ -29,6 +30,8 @@ class EvalTask:
     verifier_name: str
     docs: list[dict] = field(default_factory=list)
     split: str | None = None  # the dataset split the docs come from
+    fewshot_as_multiturn: bool = FEWSHOT_AS_MULTITURN
+    _fewshot: Any = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_lm_eval(cls, name: str, task: Any, limit: int | None = None, split: str | None = None) -> "EvalTask":
@@ -42,14 +45,26 @@ class EvalTask:
         if reflection.verifier:
             verify = resolve_callable(name, reflection.verifier, metadata.get("config_source"))
             verifier_name = reflection.verifier
+        elif callable(getattr(task.config.process_results, "verifier", None)):  # verdict.process_results_from
+            verify = task.config.process_results.verifier
+            verifier_name = f"{getattr(verify, '__module__', '?')}:{getattr(verify, '__name__', '?')}"
         else:
             verify = LmEvalVerifier(task, reflection.metric, reflection.filter)
             verifier_name = verify.name
+        verify = check_verifier(verify, f"task '{name}'")
         task.set_fewshot_seed(seed=FEWSHOT_SEED)
         split, docs = split_docs(name, task, split)
         if limit is not None:
             docs = docs[: max(0, int(limit))]
         return cls(name, task, reflection, verify, verifier_name, docs, split)
+
+    def fewshot_plan(self) -> Any:
+        """Exemplars per doc id, as stock lm-eval draws them (``tasks.common.fewshot``): resume- and order-safe."""
+        from reflectevo_bench.tasks.common.fewshot import FewshotPlan
+
+        if self._fewshot is None or self._fewshot.docs is not self.docs:
+            self._fewshot = FewshotPlan(self.task, self.docs, FEWSHOT_SEED)
+        return self._fewshot
 
     @property
     def version(self) -> Any:
@@ -77,26 +92,36 @@ class EvalTask:
 
         task = self.task
         num_fewshot = 0 if task.config.num_fewshot is None else task.config.num_fewshot
-        prompt = task.fewshot_context(
-            doc,
-            num_fewshot=num_fewshot,
-            system_instruction=system_instruction,
-            apply_chat_template=True,
-            fewshot_as_multiturn=False,
-            chat_template=capture,
-            gen_prefix=task.doc_to_prefix(doc),
-        )
+        with self.fewshot_plan().pinned(doc, num_fewshot):
+            prompt = task.fewshot_context(
+                doc,
+                num_fewshot=num_fewshot,
+                system_instruction=system_instruction,
+                apply_chat_template=True,
+                fewshot_as_multiturn=self.fewshot_as_multiturn,
+                chat_template=capture,
+                gen_prefix=task.doc_to_prefix(doc),
+            )
         if isinstance(prompt, list) or not captured:
             raise BenchError(f"task '{self.name}' builds multiple-input contexts, which protocols do not support")
         return captured[-1], prompt
 
     def verify_batch(self, docs: list[dict], responses: list[str]) -> list[Verdict]:
-        """Verdicts for many responses at once: a verifier may offer ``verify.batch(docs, responses)`` (e.g. code
-        tasks, which then fan out over a sandbox pool); otherwise one call per response."""
-        batch = getattr(self.verify, "batch", None)
-        if callable(batch):
-            return list(batch(docs, responses))
-        return [self.verify(doc, response) for doc, response in zip(docs, responses)]
+        """Verdicts for many responses at once: the verifier's batch form where it has one (``Verifier`` in
+        ``tasks.verdict``; e.g. code tasks fan out over a sandbox pool), otherwise one call per response."""
+        return verify_many(self.verify, docs, responses)
+
+    def gold_response(self, doc: dict) -> str | None:
+        """A response in the task's answer format that its verifier should accept: the task's
+        ``gold_response`` hook, else the target as text (``data build --kind qa`` keeps only verified ones)."""
+        hook = self.reflection.gold_response
+        if hook:
+            fn = resolve_callable(self.name, hook, (self.task.config.metadata or {}).get("config_source"))
+            return str(fn(doc))
+        target = self.target(doc)
+        if isinstance(target, list):
+            target = target[0] if target else None
+        return None if target is None else str(target)
 
     def target(self, doc: dict) -> Any:
         try:
