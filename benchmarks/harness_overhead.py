@@ -90,7 +90,7 @@ def main() -> int:
 
     from lm_eval.models.huggingface import HFLM
 
-    from reflectevo_bench.harness.run import load_eval_tasks
+    from reflectevo_bench.tasks.registry import load_eval_tasks
     from reflectevo_bench.models.tiny import build_tiny_model
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -33,7 +33,7 @@ def rescore_run(run_dir: Path) -> dict[str, Any]:
     """Re-verify every recorded attempt of a run with today's tasks and write ``results.json`` (marked rescored)."""
     from reflectevo_bench.harness.records import read_records
     from reflectevo_bench.harness.results import RESULTS, build_results
-    from reflectevo_bench.harness.run import load_eval_tasks
+    from reflectevo_bench.tasks.registry import load_eval_tasks
     from reflectevo_bench.harness.run_dir import read_manifest, write_json_atomic
 
     manifest = read_manifest(run_dir)

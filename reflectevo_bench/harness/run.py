@@ -24,7 +24,7 @@ from reflectevo_bench.harness.reflection_pool import ReflectionPool
 from reflectevo_bench.harness.response_cache import ResponseCache
 from reflectevo_bench.harness.results import write_results
 from reflectevo_bench.tasks.eval_task import EvalTask, doc_hash
-from reflectevo_bench.tasks.registry import load_lm_eval_tasks
+from reflectevo_bench.tasks.registry import load_eval_tasks
 
 DEFAULT_TASKS = "countdown"
 DEFAULT_MODEL_ALIAS = "smollm2-135m"
@@ -108,20 +108,6 @@ def parse_metadata(text: str | None) -> dict[str, Any]:
     return value
 
 
-def load_eval_tasks(specs: str | None, data_dir: str | None, limit: int | None, num_fewshot: int | None = None,
-                    metadata: dict[str, Any] | None = None, split: str | None = None) -> list[EvalTask]:
-    names = [s.strip() for s in (specs or DEFAULT_TASKS).split(",") if s.strip()]
-    if limit is not None and limit < 1:
-        raise BenchError(f"--limit must be at least 1, got {limit}")
-    if num_fewshot is not None and num_fewshot < 0:
-        raise BenchError(f"--num-fewshot must be 0 or more, got {num_fewshot}")
-    loaded = load_lm_eval_tasks(names, data_dir, metadata)
-    if num_fewshot is not None:
-        for task in loaded.values():
-            task.set_config(key="num_fewshot", value=num_fewshot)
-    return [EvalTask.from_lm_eval(name, task, limit, split) for name, task in loaded.items()]
-
-
 def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any]]:
     attempts = opts.attempts if opts.attempts is not None else (1 if opts.protocol == "single" else 2)
     protocol = get_protocol(opts.protocol, attempts)
@@ -131,7 +117,7 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any]]:
         raise BenchError("--chunk-size must be at least 1")
     limit = opts.limit if opts.limit is not None else (DEFAULT_LIMIT if opts.tasks is None else None)
     metadata = parse_metadata(opts.metadata)
-    tasks = load_eval_tasks(opts.tasks, opts.data_dir, limit, opts.num_fewshot, metadata, opts.split)
+    tasks = load_eval_tasks(opts.tasks or DEFAULT_TASKS, opts.data_dir, limit, opts.num_fewshot, metadata, opts.split)
     for task in tasks:
         task.fewshot_as_multiturn = opts.fewshot_as_multiturn
     _check_branches(opts.reflections, protocol, attempts)

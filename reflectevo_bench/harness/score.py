@@ -41,7 +41,7 @@ def load_score_task(task_spec: str, data_dir: str | None, rows: list[dict[str, A
     if all(isinstance(r.get("doc"), dict) for r in rows):
         name, task = load_lm_eval_task_on_rows(task_spec, [r["doc"] for r in rows])
         return EvalTask.from_lm_eval(name, task)
-    from reflectevo_bench.harness.run import load_eval_tasks
+    from reflectevo_bench.tasks.registry import load_eval_tasks
 
     tasks = load_eval_tasks(task_spec, data_dir, None)
     if len(tasks) != 1:

@@ -77,6 +77,23 @@ def load_lm_eval_tasks(specs: list[str], data_dir: str | None = None,
     return tasks
 
 
+def load_eval_tasks(specs: str, data_dir: str | None, limit: int | None, num_fewshot: int | None = None,
+                    metadata: dict[str, Any] | None = None, split: str | None = None) -> list[Any]:
+    """Comma-separated task names / YAML paths → EvalTasks (docs of ``split``, the first ``limit``)."""
+    from reflectevo_bench.tasks.eval_task import EvalTask
+
+    names = [s.strip() for s in specs.split(",") if s.strip()]
+    if limit is not None and limit < 1:
+        raise BenchError(f"--limit must be at least 1, got {limit}")
+    if num_fewshot is not None and num_fewshot < 0:
+        raise BenchError(f"--num-fewshot must be 0 or more, got {num_fewshot}")
+    loaded = load_lm_eval_tasks(names, data_dir, metadata)
+    if num_fewshot is not None:
+        for task in loaded.values():
+            task.set_config(key="num_fewshot", value=num_fewshot)
+    return [EvalTask.from_lm_eval(name, task, limit, split) for name, task in loaded.items()]
+
+
 def load_lm_eval_task_on_rows(spec: str, rows: list[dict[str, Any]], metadata: dict[str, Any] | None = None
                               ) -> tuple[str, Any]:
     """(name, lm-eval Task) for one task built on ``rows`` (raw dataset rows) instead of its dataset.

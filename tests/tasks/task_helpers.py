@@ -10,7 +10,7 @@ MINI_DATA = TASK_FIXTURES / "data"
 
 def load_tasks(names: str, data_dir: Path | str | None, limit: int | None = None):
     """EvalTasks through our registry (exactly what `run` and `score` use)."""
-    from reflectevo_bench.harness.run import load_eval_tasks
+    from reflectevo_bench.tasks.registry import load_eval_tasks
 
     return load_eval_tasks(names, str(data_dir) if data_dir else None, limit)
 

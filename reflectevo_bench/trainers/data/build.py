@@ -173,7 +173,7 @@ def _dpref_rows(failures: list[SampleRecord], judge: Judge, extra: dict[str, Any
 
 def _qa_rows(src: Source, task: str, recs: list[SampleRecord], extra: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Attempt-1 prompt → the task's gold answer, kept only where the task's own verifier accepts it."""
-    from reflectevo_bench.harness.run import load_eval_tasks
+    from reflectevo_bench.tasks.registry import load_eval_tasks
 
     ident = src.identity
     spec = next((s for s in ident.get("task_specs", []) if s == task or Path(s).stem == task), None)
