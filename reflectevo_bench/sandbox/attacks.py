@@ -26,7 +26,7 @@ NEVER = "assert f() == 'never'"  # for attacks judged by host checks only: canno
 @dataclass(frozen=True)
 class Attack:
     name: str
-    category: str  # resources | network | secrets | filesystem | processes | kernel | forgery | pool
+    category: str  # resources | network | secrets | filesystem | processes | kernel | forgery | pool | judge
     description: str
     program: str
     tests: tuple[str, ...] = (NEVER,)
@@ -36,6 +36,7 @@ class Attack:
     weak_on: tuple[str, ...] = ()           # backends documented not to stop it (reported, not failed)
     destructive: bool = False               # never run without a sandbox (backend none)
     followup: tuple[str, tuple[str, ...]] | None = None  # (program, tests) that must pass right after
+    max_s: float | None = None              # the harness must have judged it within this many seconds
 
 
 ATTACKS: list[Attack] = [
@@ -439,6 +440,42 @@ TRUST_ATTACKS: list[Attack] = [
 ATTACKS += TRUST_ATTACKS
 
 
+# --------------------------------------------- untrusted output must cost the harness bounded work, one row
+JUDGE_ATTACKS: list[Attack] = [
+    Attack("nested_json_report", "judge", "a report line nested 100,000 deep (RecursionError in the harness)",
+           "import os\nos.write(3, b'[' * 100000 + b'\\n')\nos.write(3, b'{\"k\": ' * 50000 + b'\\n')\n"
+           "def f():\n    return 1\n", ("assert f() == 1",), max_s=10),
+    Attack("surrogate_error_text", "judge",
+           "lone surrogates in test errors and raw invalid UTF-8 output (UTF-8 writers of records die on them)",
+           "import os\nos.write(1, b'\\xed\\xb2\\x80 \\xff out')\nos.write(2, b'\\xed\\xa0\\x80 err')\n"
+           "def f(k):\n    raise ValueError(['\\udfff', '\\ud800', '\\udc80\\udc80'][k])\n",
+           ("assert f(0) == 1", "assert f(1) == 2", "assert f(2) == 3"), max_s=10),
+    Attack("surrogate_load_error", "judge", "a lone surrogate in the exception that stops the program loading",
+           "raise ValueError('\\udc80' * 50)\n"),
+    Attack("huge_decimal", "judge", "return Decimal('1e999999999'): int()/round() of it take minutes",
+           "from decimal import Decimal\ndef f():\n    return Decimal('1e999999999')\n",
+           ("assert int(f()) == 1", "assert round(f()) == 1", "assert f() == 1"), max_s=30),
+    Attack("hash_collision_set", "judge",
+           "return a set (and a list the test turns into a set) of ints that all hash to 0",
+           "def f():\n    return {k * (2 ** 61 - 1) for k in range(3000)}\n"
+           "def g():\n    return [k * (2 ** 61 - 1) for k in range(8000)]\n",
+           ("assert f() == {0}", "assert set(g()) == {0}", "assert dict.fromkeys(g()) == {}"), max_s=15),
+    Attack("quadratic_judge_call", "judge", "a value that makes a builtin in the verdict quadratic (sum of lists)",
+           "def f():\n    return [[1]] * 20000\n", ("assert sum(f(), []) == [1]",), max_s=30),
+    # exact transport: what the judge compares is what the program returned, or the row fails with a reason
+    Attack("surrogate_pair_forgery", "judge",
+           "return two lone surrogates hoping they arrive as the one astral character the test expects",
+           "def f():\n    return '\\ud83d\\ude00'\n", ("assert f() == '\\U0001F600'",)),
+    Attack("subclass_members_collapse", "judge",
+           "a set and dict whose int/str subclass members collapse into the expected value when sent as base values",
+           "class I(int):\n    def __eq__(self, o):\n        return self is o\n    __hash__ = int.__hash__\n"
+           "class S(str):\n    def __eq__(self, o):\n        return self is o\n    __hash__ = str.__hash__\n"
+           "def f():\n    return {1, I(1), I(1)}\ndef g():\n    return {'a': 1, S('a'): 2}\n",
+           ("assert f() == {1}", "assert g() == {'a': 2}")),
+]
+ATTACKS += JUDGE_ATTACKS
+
+
 def by_name() -> dict[str, Attack]:
     return {a.name: a for a in ATTACKS}
 
@@ -456,7 +493,7 @@ def rendered(attack: Attack, values: dict[str, str]) -> Attack:
         follow = (render(attack.followup[0], values), tuple(render(t, values) for t in attack.followup[1]))
     return Attack(attack.name, attack.category, attack.description, render(attack.program, values),
                   tuple(render(t, values) for t in attack.tests), render(attack.setup, values),
-                  attack.entry_point, attack.expect, attack.weak_on, attack.destructive, follow)
+                  attack.entry_point, attack.expect, attack.weak_on, attack.destructive, follow, attack.max_s)
 
 
 __all__ = ["ATTACKS", "Attack", "by_name", "render", "rendered"]

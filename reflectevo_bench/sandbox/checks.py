@@ -12,6 +12,7 @@ of the attack's expected statuses; and the follow-up program (same executor) sti
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -221,6 +222,12 @@ def run_attack(executor, attack: Attack, env: tuple[str, str], followup_executor
             report.problems.append("escape marker in the output: " + output[output.index("ESCAPED"):][:120])
         if attack.expect and result.status not in attack.expect:
             report.problems.append(f"status {result.status}, expected {'/'.join(attack.expect)}")
+        if attack.max_s is not None and report.duration_s > attack.max_s:
+            report.problems.append(f"the harness took {report.duration_s:.1f} s to judge it (limit {attack.max_s:g} s)")
+        try:
+            json.dumps(result.to_dict(), ensure_ascii=False).encode("utf-8")
+        except (UnicodeEncodeError, ValueError, RecursionError) as exc:
+            report.problems.append(f"the result cannot be written as UTF-8 JSON ({type(exc).__name__})")
         if concrete.followup is not None:
             program, tests = concrete.followup
             after = (followup_executor or executor).run(program, list(tests))

@@ -11,7 +11,11 @@ ever runs trusted ``__eq__``.
 
 The encoder runs in hostile code's process and may be tampered with; that is fine, because the decoder
 accepts nothing but this tagged JSON grammar and builds plain builtin values from it (no ``eval``, no
-pickle). Ints travel as hex (no 4300-digit limit), floats as ``repr`` (exact round trip, nan/inf too).
+pickle). Ints travel as hex (no 4300-digit limit), floats as ``repr`` (exact round trip, nan/inf too), strings
+holding lone surrogates as their code points (``u``: JSON would pair two lone surrogates into one character).
+What cannot arrive exactly is refused with a clear message rather than changed: a set or dict whose members
+collapse as plain values (subclass members with their own ``__eq__``), or whose members share one hash
+beyond :data:`MAX_SAME_HASH` (a hash-collision attack on the harness).
 
 This module must stay standard-library only: it is copied into the sandbox next to ``runner.py``.
 """
@@ -21,6 +25,7 @@ from __future__ import annotations
 MAX_DEPTH = 100
 MAX_NODES = 1_000_000
 MAX_ITEMS = 1_000_000
+MAX_SAME_HASH = 16  # members of one set (keys of one dict) sharing a hash: more is a hash-collision attack
 
 
 def _iter_types():
@@ -74,6 +79,11 @@ def encode(value, _depth=0):
     if t is float:
         return ["f", repr(value)]
     if t is str:
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:  # lone surrogates: JSON would pair them up, so send the code points
+                return ["u", value.encode("utf-8", "surrogatepass").hex()]
         return ["s", value]
     if t is bytes:
         return ["b", value.hex()]
@@ -144,6 +154,36 @@ def _float(text):
     return float(text)
 
 
+def check_hash_spread(members):
+    """Raise :class:`CodecError` when many of ``members`` share one hash (building a set or dict of them
+    would take quadratic time in the harness: ``{k * (2**61 - 1) for k in range(50_000)}``)."""
+    counts = {}
+    for member in members:
+        h = hash(member)
+        n = counts.get(h, 0) + 1
+        if n > MAX_SAME_HASH:
+            raise CodecError(f"more than {MAX_SAME_HASH} set members or dict keys share one hash "
+                             "(hash-collision attack?)")
+        counts[h] = n
+
+
+def _collapsed(kind):
+    return CodecError(f"the {kind} had members that are equal as plain values (subclasses of str/int/... "
+                      "with their own __eq__/__hash__?): it cannot be compared exactly outside the program")
+
+
+def uses_tags(tree, tags):
+    """Whether an encoded tree contains a node tagged with one of ``tags`` (no decoding, iterative)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if type(node) is list and node:
+            if type(node[0]) is str and node[0] in tags:
+                return True
+            stack.extend(x for x in node if type(x) is list)
+    return False
+
+
 def decode(tree):
     """Rebuild a value from :func:`encode`'s output; raise :class:`CodecError` on anything else."""
     budget = [MAX_NODES]
@@ -171,6 +211,8 @@ def decode(tree):
                 return _float(node[1])
             if tag == "s" and n == 2 and type(node[1]) is str:
                 return node[1]
+            if tag == "u" and n == 2 and type(node[1]) is str:
+                return bytes.fromhex(node[1]).decode("utf-8", "surrogatepass")
             if tag == "b" and n == 2 and type(node[1]) is str:
                 return bytes.fromhex(node[1])
             if tag == "c" and n == 3:
@@ -181,26 +223,33 @@ def decode(tree):
             if tag == "R" and n == 3 and all(type(x) is str and len(x) <= 100_000 for x in node[1:]):
                 import fractions
                 return fractions.Fraction(int(node[1], 16), int(node[2], 16))
-            if tag in "ltSZdICODQ" and n == 2 and type(node[1]) is list:
+            if len(tag) == 1 and tag in "ltSZdICODQ" and n == 2 and type(node[1]) is list:
                 d = depth + 1
                 if tag == "l":
                     return [build(v, d) for v in node[1]]
                 if tag == "t":
                     return tuple(build(v, d) for v in node[1])
-                if tag == "S":
-                    return {build(v, d) for v in node[1]}
-                if tag == "Z":
-                    return frozenset(build(v, d) for v in node[1])
+                if tag in "SZ":
+                    members = [build(v, d) for v in node[1]]
+                    check_hash_spread(members)
+                    built = set(members) if tag == "S" else frozenset(members)
+                    if len(built) != len(members):
+                        raise _collapsed("set")
+                    return built
                 if tag == "I":
                     return Snapshot(build(v, d) for v in node[1])
                 if tag == "Q":
                     import collections
                     return collections.deque(build(v, d) for v in node[1])
-                out = {}
+                pairs = []
                 for pair in node[1]:
                     if type(pair) is not list or len(pair) != 2:
                         raise CodecError("malformed dict")
-                    out[build(pair[0], d)] = build(pair[1], d)
+                    pairs.append((build(pair[0], d), build(pair[1], d)))
+                check_hash_spread(k for k, _ in pairs)
+                out = dict(pairs)
+                if len(out) != len(pairs):
+                    raise _collapsed("dict")
                 if tag == "d":
                     return out
                 import collections

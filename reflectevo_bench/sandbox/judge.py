@@ -22,12 +22,15 @@ import operator
 from functools import lru_cache
 from typing import Any, Callable
 
-from .codec import CodecError, decode, short_repr
+from .codec import CodecError, check_hash_spread, decode, short_repr, uses_tags
 from .plan import Plan, Unit, parse
 from .result import SandboxResult, TestOutcome
 
 NUMBER = (int, float, complex)
 MAX_INT_BITS = 1 << 16
+MAX_ALLOC = 1 << 20     # bytes(n) / bytearray(n) in the inline evaluator
+MAX_NDIGITS = 1000      # round(x, n)
+EXACT_ONLY = ("M", "R")  # Decimal, Fraction: int()/round() of Decimal('1e999999999') runs for minutes
 
 
 class NotSafe(Exception):
@@ -170,10 +173,46 @@ def _ev(node: ast.AST, h: list[Any]) -> Any:
             func = SAFE_FUNCS[node.func.id]
         args = [_ev(a, h) for a in node.args]
         kwargs = {k.arg: _ev(k.value, h) for k in node.keywords}
-        if func in (int, str) and args and type(args[0]) is int and args[0].bit_length() > MAX_INT_BITS:
-            raise NotSafe("large int conversion")
+        _bounded_call(func, args, kwargs)
         return func(*args, **kwargs)
     raise NotSafe(type(node).__name__)
+
+
+def _bounded_call(func: Callable, args: list[Any], kwargs: dict[str, Any]) -> None:
+    """Refuse (to the sandboxed judge process) builtin calls whose cost the values could blow up."""
+    for v in (*args, *kwargs.values()):
+        if type(v) is int and v.bit_length() > MAX_INT_BITS and func in (int, str, float, complex, round, bytes):
+            raise NotSafe("large int conversion")
+        if type(v) not in (int, float, complex, bool, str, bytes, list, tuple, dict, set, frozenset, type(None)):
+            if func in (int, round, float, complex) or func in (getattr(math, n) for n in ("floor", "ceil", "trunc")):
+                raise NotSafe("conversion of a non-builtin number")
+    if func in (bytes, ) and args and type(args[0]) is int and args[0] > MAX_ALLOC:
+        raise NotSafe("large allocation")
+    if func is round and len(args) > 1 and (type(args[1]) is not int or abs(args[1]) > MAX_NDIGITS):
+        raise NotSafe("round with many digits")
+    if func is sum and (len(args) > 1 or "start" in kwargs):
+        start = args[1] if len(args) > 1 else kwargs["start"]
+        if type(start) not in (int, float, complex, bool):
+            raise NotSafe("sum of non-numbers (quadratic)")
+    if func in (set, frozenset, dict) and args:
+        data = args[0]
+        if func is dict and type(data) is not dict:
+            data = [pair[0] for pair in data if type(pair) in (list, tuple) and len(pair) == 2]
+        try:
+            check_hash_spread(data)
+        except CodecError as exc:
+            raise ValueError(str(exc)) from None
+
+
+def clean_text(text: str | None) -> str | None:
+    """A message safe to print and to write as UTF-8: lone surrogates become ``\\udXXX`` text."""
+    if text is None or text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def failure_message(unit: Unit, values: list[Any]) -> str:
@@ -186,21 +225,24 @@ def failure_message(unit: Unit, values: list[Any]) -> str:
 def _trim(text: str | None, limit: int = 600) -> str | None:
     if text is None:
         return None
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    text = clean_text(text if len(text) <= limit else text[: limit - 3] + "...")
+    return text
 
 
 def parse_report(raw: str, nonce: str, n_units: int) -> tuple[dict | None, list[dict], bool, str | None]:
     """Check the claim stream: returns (load record, unit records in order, complete, tamper reason)."""
     load, units, complete = None, [], False
-    for line in raw.splitlines():
+    for line in raw.split("\n"):  # only "\n" ends a record: str.splitlines would also split at U+2028, ...
         if not line:
             continue
         try:
             rec = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError, MemoryError):
             return load, units, False, "malformed record on the report channel"
         if not isinstance(rec, dict) or rec.get("n") != nonce:
             return load, units, False, "record without the job's nonce on the report channel"
+        if "err" in rec and not isinstance(rec["err"], str):
+            return load, units, False, "malformed error record on the report channel"
         kind = rec.get("k")
         if complete:
             return load, units, False, "record after the end of the report"
@@ -249,6 +291,8 @@ def interpret(plan: Plan, nonce: str, answer: dict, backend: str, mode: str, dur
                 out.error = _trim(f"unusable value: {exc}")
                 continue
             try:
+                if any(uses_tags(v, EXACT_ONLY) for v in vals):
+                    raise NotSafe("Decimal/Fraction values are judged in the sandboxed judge process")
                 ok = safe_eval(unit.verdict, values)
             except NotSafe:
                 pending.append((unit, values, vals))
@@ -326,9 +370,9 @@ def interpret(plan: Plan, nonce: str, answer: dict, backend: str, mode: str, dur
         status, error = "error", judge_problem
     else:
         status = "passed" if all(o.passed for o in outcomes) else "failed"
-    return SandboxResult(status=status, tests=outcomes, stdout=answer.get("stdout", ""),
-                         stderr=answer.get("stderr", ""), duration_s=round(duration, 4), backend=backend,
-                         mode=mode, error=error, warnings=list(warnings))
+    return SandboxResult(status=status, tests=outcomes, stdout=clean_text(str(answer.get("stdout", ""))),
+                         stderr=clean_text(str(answer.get("stderr", ""))), duration_s=round(duration, 4),
+                         backend=backend, mode=mode, error=clean_text(error), warnings=list(warnings))
 
 
 def judge_verdicts(answer: dict | None, nonce: str, n: int) -> dict[int, dict] | None:
@@ -336,13 +380,15 @@ def judge_verdicts(answer: dict | None, nonce: str, n: int) -> dict[int, dict] |
     if answer is None or answer.get("end") not in ("exit", "closed"):
         return None
     out: dict[int, dict] = {}
-    for line in answer.get("report", "").splitlines():
+    for line in answer.get("report", "").split("\n"):
+        if not line:
+            continue
         try:
             rec = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError, MemoryError):
             return None
-        if rec.get("n") != nonce:
+        if not isinstance(rec, dict) or rec.get("n") != nonce:
             return None
-        if rec.get("k") == "t":
+        if rec.get("k") == "t" and type(rec.get("i")) is int and ("err" not in rec or isinstance(rec["err"], str)):
             out[rec["i"]] = rec
     return out

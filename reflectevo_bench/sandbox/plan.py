@@ -287,7 +287,8 @@ def make_plan(program: str, tests: list[str], setup: str = "", entry_point: str 
     if not isinstance(tests, (list, tuple)) or not all(isinstance(t, str) for t in tests):
         raise TypeError("tests must be a list of strings")
     prog_tree = _safe_parse(program)
-    prog_names = _live_bound_names(prog_tree) if prog_tree is not None else set(BUILTIN_NAMES)
+    # a program that does not parse here cannot load in the sandbox either: it widens nothing
+    prog_names = _live_bound_names(prog_tree) if prog_tree is not None else set()
     setup_parts = [setup] if setup.strip() else []
     judge_prelude: list[str] = []          # trusted test statements the judge process runs first
     trusted_prelude_names: set[str] = set()  # names those statements bind (trusted in verdicts)

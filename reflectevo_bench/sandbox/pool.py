@@ -221,8 +221,18 @@ class Executor:
             if answer is None:
                 answer = {"end": "lost", "msg": problem}
             duration = time.monotonic() - start
-            return interpret(plan, nonce, answer, self.backend.name, self.mode, duration, oom,
-                             lambda j: self._judge(slot, j), self._wire, self.warnings)
+            try:
+                return interpret(plan, nonce, answer, self.backend.name, self.mode, duration, oom,
+                                 lambda j: self._judge(slot, j), self._wire, self.warnings)
+            except SandboxError:
+                raise
+            except Exception as exc:  # whatever the program sent must fail its own row, never the batch
+                log.warning("could not judge a program's report: %s", exc, exc_info=True)
+                return SandboxResult(status="failed", tests=[
+                    TestOutcome(u.index, u.source, False, "not judged", u.split) for u in plan.units],
+                    duration_s=round(duration, 4), backend=self.backend.name, mode=self.mode,
+                    error=f"the program's report could not be judged ({type(exc).__name__})",
+                    warnings=list(self.warnings))
         finally:
             self._give(slot)
 
@@ -236,7 +246,16 @@ class Executor:
         if self._threads is None:
             # long-lived threads: pool sandboxes die with the thread that started them (--die-with-parent)
             self._threads = ThreadPoolExecutor(self.workers, thread_name_prefix="sandbox")
-        return list(self._threads.map(lambda it: self.run(it.program, it.tests, it.setup, it.entry_point), batch))
+        return list(self._threads.map(self._run_row, batch))
+
+    def _run_row(self, item: RunItem) -> SandboxResult:
+        """One row of a batch: an exception caused by this row fails this row only."""
+        try:
+            return self.run(item.program, item.tests, item.setup, item.entry_point)
+        except (ValueError, RecursionError, MemoryError) as exc:  # infrastructure (SandboxError) stays loud
+            return SandboxResult(status="error", tests=[], backend=self.backend.name, mode=self.mode,
+                                 error=f"the sandbox could not run this program: {type(exc).__name__}: "
+                                       f"{str(exc)[:300]}", warnings=list(self.warnings))
 
     def close(self) -> None:
         if self._closed:

@@ -36,7 +36,7 @@ def take_frame(buf: bytearray, source: str) -> dict | None:
     del buf[:4 + size]
     try:
         answer = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise SandboxBroken(f"garbled answer from {source}") from None
     if not isinstance(answer, dict):
         raise SandboxBroken(f"garbled answer from {source}")

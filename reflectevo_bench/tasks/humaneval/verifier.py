@@ -20,7 +20,8 @@ from typing import Any, Sequence
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.tasks.humaneval.prompts import ANSWER_FORMAT
 from reflectevo_bench.tasks.mbpp import execution
-from reflectevo_bench.tasks.mbpp.extraction import MAX_SHRINK, PARSE_ERRORS, defines, extract_code, parse, parses
+from reflectevo_bench.tasks.mbpp.extraction import (MAX_SHRINK, PARSE_ERRORS, defines, extract_code, parse,
+                                                     parseable_prefix)
 from reflectevo_bench.tasks.verdict import Verdict
 
 EXPECTED_HIDDEN = "(expected value hidden)"
@@ -53,13 +54,8 @@ def _completion_program(prompt: str, body: str) -> str | None:
     if not lines[0][:1].isspace():
         lines = textwrap.indent("\n".join(lines), "    ").split("\n")
     head = prompt if prompt.endswith("\n") else prompt + "\n"
-    end = len(lines)
-    while end >= max(1, len(lines) - MAX_SHRINK):
-        program = head + "\n".join(lines[:end]) + "\n"
-        if parses(program):
-            return program
-        end -= 1
-    return None
+    end = parseable_prefix(lines, max(1, len(lines) - MAX_SHRINK), head=head)
+    return None if end is None else head + "\n".join(lines[:end]) + "\n"
 
 
 def build_program(doc: dict[str, Any], response: str) -> tuple[str, str] | None:
@@ -131,7 +127,10 @@ def verify_many(docs: Sequence[dict[str, Any]], responses: Sequence[str]) -> lis
     jobs, items = [], []
     for i, (doc, response) in enumerate(zip(docs, responses)):
         _check_doc(doc)
-        built = build_program(doc, response)
+        try:
+            built = build_program(doc, response)
+        except (RecursionError, MemoryError, ValueError, OverflowError):  # hostile text fails its own row only
+            built = None
         if built is None:
             verdicts[i] = execution.no_code_verdict(ANSWER_FORMAT)
             continue

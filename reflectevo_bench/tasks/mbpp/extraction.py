@@ -26,6 +26,9 @@ PYTHON_TAGS = {"", "python", "py", "python3", "py3", "pycon", "ipython"}
 _BEGIN = re.compile(r"\[BEGIN\][ \t]*\n?(.*?)(?:\[END\]|\[DONE\]|\Z)", re.S)
 _CODE_START = re.compile(r"^(?:async\s+def|def|class|import|from\s+[\w.]+\s+import|@)\b|^@")
 MAX_SHRINK = 200  # lines dropped from the end, at most, while looking for a parseable prefix
+MAX_TRIES = 16     # parses per candidate start while looking for that prefix
+MAX_STARTS = 32    # candidate first lines tried when stripping prose
+PARSE_BUDGET = 4_000_000  # characters parsed while looking for code in one response, at most
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,7 @@ def defines(code: str, name: str | None) -> bool:
     try:
         tree = parse(code)
     except PARSE_ERRORS:
-        return bool(re.search(rf"^\s*(?:async\s+)?def\s+{re.escape(name)}\s*\(", code, re.M))
+        return bool(re.search(rf"^[ \t]*(?:async[ \t]+)?def[ \t]+{re.escape(name)}[ \t]*\(", code, re.M))
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
             return True
@@ -112,6 +115,34 @@ def _fences(text: str) -> list[tuple[str, str, bool]]:
     return blocks
 
 
+def parseable_prefix(lines: list[str], floor: int, head: str = "", budget: list[int] | None = None) -> int | None:
+    """The largest ``end`` (``floor <= end <= len(lines)``) such that ``head + "\n".join(lines[:end])`` parses.
+
+    Bounded work on untrusted text: after a syntax error at line L the next try ends before L (not one line
+    shorter), at most :data:`MAX_TRIES` parses, and ``budget`` (a one-item list of characters left) is shared
+    by every call for one response. A linear one-line-at-a-time search took minutes for 36 KB of prose.
+    """
+    budget = budget if budget is not None else [PARSE_BUDGET]
+    head_lines = head.count("\n")
+    end = len(lines)
+    for _ in range(MAX_TRIES):
+        if end < floor:
+            return None
+        code = head + "\n".join(lines[:end])
+        budget[0] -= len(code)
+        if budget[0] < 0:
+            return None
+        try:
+            parse(code)
+            return end
+        except SyntaxError as exc:
+            bad = exc.lineno - 1 - head_lines if isinstance(exc.lineno, int) else None
+            end = min(end - 1, bad) if bad is not None and bad >= 0 else end - 1
+        except PARSE_ERRORS:
+            end -= 1
+    return None
+
+
 def _clean(code: str) -> str:
     code = code.replace("\r\n", "\n")
     return textwrap.dedent(code).strip("\n").rstrip() + "\n"
@@ -129,9 +160,12 @@ def _candidates(response: str) -> tuple[list[Extracted], list[Extracted]]:
         code = inner[-1][1] if inner else content
         if code.strip():
             python.append(Extracted(_clean(code), "begin_end"))
-    rest = response
-    for start, end in reversed(spans):
-        rest = rest[:start] + "\n" + rest[end:]
+    pieces, last = [], 0
+    for start, end in spans:  # the response without its [BEGIN] blocks, built in one pass
+        pieces.append(response[last:start])
+        last = end
+    pieces.append(response[last:])
+    rest = "\n".join(pieces)
     for lang, content, closed in _fences(rest):
         if not content.strip():
             continue
@@ -142,21 +176,33 @@ def _candidates(response: str) -> tuple[list[Extracted], list[Extracted]]:
 
 def _strip_prose(response: str) -> str | None:
     lines = response.replace("\r\n", "\n").split("\n")
+    budget = [PARSE_BUDGET]
+    starts = 0
     for start, line in enumerate(lines):
         if not _CODE_START.match(line.strip()) or line[:1].isspace():
             continue
-        end = len(lines)
-        floor = max(start + 1, end - MAX_SHRINK)
-        while end >= floor:
-            code = "\n".join(lines[start:end])
-            if parses(code):
-                return code
-            end -= 1
+        starts += 1
+        if starts > MAX_STARTS or budget[0] <= 0:
+            return None
+        body = lines[start:]
+        end = parseable_prefix(body, max(1, len(body) - MAX_SHRINK), budget=budget)
+        if end is not None:
+            return "\n".join(body[:end])
     return None
 
 
 def extract_code(response: str, name: str | None = None) -> Extracted | None:
-    """The program in ``response`` (see the module policy); ``name`` is the function the tests call."""
+    """The program in ``response`` (see the module policy); ``name`` is the function the tests call.
+
+    Never raises on hostile text: anything unexpected means "no code found" for this response only.
+    """
+    try:
+        return _extract(response, name)
+    except (RecursionError, MemoryError, ValueError, OverflowError):
+        return None
+
+
+def _extract(response: str, name: str | None) -> Extracted | None:
     if not response or not response.strip():
         return None
     python, other = _candidates(response)
