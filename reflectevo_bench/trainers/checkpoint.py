@@ -4,7 +4,6 @@ default, and `reflectevo_checkpoint.json` saying what was trained on what, with 
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -74,9 +73,10 @@ def save_final(trainer, job: TrainJob, out: Path) -> dict[str, Any]:
     adapter merged into out (on the main process, from the saved adapter, so DeepSpeed/FSDP shards never need
     merging in place). LoRA without merge: the adapter + tokenizer at `out` (`run` takes `pretrained=BASE,peft=out`).
     """
+    out = out.resolve()
     if job.peft is None:
         trainer.save_model(str(out))
-        return {"kind": "full", "path": str(out)}
+        return {"kind": "full", "path": str(out), "run": f"--model-args pretrained={out}"}
     if not job.merge:
         trainer.save_model(str(out))
         return {"kind": "lora-adapter", "path": str(out), "base_model": job.model,
@@ -87,7 +87,8 @@ def save_final(trainer, job: TrainJob, out: Path) -> dict[str, Any]:
     if trainer.is_world_process_zero():
         merge_adapter(job.model, adapter_dir, out, trainer.processing_class, job.args.model_init_kwargs)
     trainer.accelerator.wait_for_everyone()
-    return {"kind": "lora-merged", "path": str(out), "adapter": str(adapter_dir), "base_model": job.model}
+    return {"kind": "lora-merged", "path": str(out), "adapter": str(adapter_dir), "base_model": job.model,
+            "run": f"--model-args pretrained={out}"}
 
 
 def merge_adapter(base: str, adapter_dir: Path, out: Path, tokenizer, model_init_kwargs: dict | None) -> None:
@@ -141,7 +142,3 @@ def write_checkpoint_record(job: TrainJob, out: Path, saved: dict[str, Any], sta
     path = out / CHECKPOINT_FILE
     write_json_atomic(path, record)
     return path
-
-
-def remove_partial_adapter(out: Path) -> None:
-    shutil.rmtree(out / ADAPTER_SUBDIR, ignore_errors=True)

@@ -86,3 +86,9 @@ def quiet_warnings() -> None:
 
     warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*deprecated.*")
     warnings.filterwarnings("ignore", message=".*use_cpu.*")
+    try:
+        from datasets.utils.logging import disable_progress_bar
+
+        disable_progress_bar()  # the per-map bars of TRL's dataset preparation
+    except ImportError:
+        pass

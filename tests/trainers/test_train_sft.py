@@ -182,3 +182,17 @@ def test_report_to_tensorboard(cli, write_config, tiny_model, data_root, tmp_pat
     assert r.exit_code == 0, r.output
     events = list(out.rglob("events.out.tfevents.*"))
     assert events and events[0].stat().st_size > 0
+
+
+def test_two_stage_resume_skips_finished_stage_one(cli, write_config, tiny_model, data_root, tmp_path):
+    out = tmp_path / "ckpt"
+    cfg = write_config(model=str(tiny_model), output_dir=str(out), save_strategy="steps", save_steps=2,
+                       data={"reflection": str(data_root / "reflection"), "correction": str(data_root / "correction")})
+    assert cli("train", "sft", "--config", cfg).exit_code == 0
+    first = read_record(out)
+    r = cli("train", "sft", "--config", cfg, "--set", "max_steps=4", "--set", "resume_from_checkpoint=true")
+    assert r.exit_code == 0, r.output
+    rec = read_record(out)
+    assert rec["stages"][0] == first["stages"][0]  # stage 1 was finished: not trained again
+    m = rec["stages"][1]["metrics"]
+    assert m["global_step"] == 4 and m["resumed_from_step"] == 2
