@@ -1,6 +1,7 @@
 """A real OpenAI-compatible chat-completions server over a local HF model, for backend wiring tests.
 
-It serves POST /v1/chat/completions with greedy generation by transformers and logs every request body.
+It serves POST /v1/chat/completions with greedy generation by transformers and logs every request body; each
+reply carries ``usage`` (prompt and completion token counts, as OpenAI's API does) unless ``usage=False``.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ from pathlib import Path
 
 
 class ChatServer:
-    def __init__(self, model_dir: Path) -> None:
+    def __init__(self, model_dir: Path, usage: bool = True) -> None:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
         self.model = AutoModelForCausalLM.from_pretrained(model_dir)
         self.requests: list[dict] = []
+        self.replies: list[tuple[str, int]] = []  # (content, completion_tokens) of every reply, in order
+        self.usage = usage
         self._lock = threading.Lock()
         server = self
 
@@ -28,13 +31,17 @@ class ChatServer:
                 if self.path != "/v1/chat/completions":
                     self.send_error(404)
                     return
-                text = server.complete(body)
-                payload = json.dumps({
+                text, prompt_tokens, completion_tokens = server.complete(body)
+                reply = {
                     "id": "cmpl-test", "object": "chat.completion", "created": int(time.time()),
                     "model": body.get("model", "tiny"),
                     "choices": [{"index": 0, "finish_reason": "length",
                                  "message": {"role": "assistant", "content": text}}],
-                }).encode()
+                }
+                if server.usage:
+                    reply["usage"] = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                                      "total_tokens": prompt_tokens + completion_tokens}
+                payload = json.dumps(reply).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
@@ -48,7 +55,8 @@ class ChatServer:
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1/chat/completions"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
-    def complete(self, body: dict) -> str:
+    def complete(self, body: dict) -> tuple[str, int, int]:
+        """(text, prompt tokens, generated tokens) of a greedy completion of the request's messages."""
         import torch
 
         with self._lock:
@@ -57,7 +65,11 @@ class ChatServer:
                                                      return_tensors="pt", return_dict=True)
             with torch.no_grad():
                 out = self.model.generate(**ids, max_new_tokens=int(body.get("max_tokens", 16)), do_sample=False)
-            return self.tokenizer.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True)
+            prompt_tokens = ids["input_ids"].shape[1]
+            generated = out[0, prompt_tokens:]
+            text = self.tokenizer.decode(generated, skip_special_tokens=True)
+            self.replies.append((text, len(generated)))
+            return text, prompt_tokens, len(generated)
 
     def __enter__(self) -> "ChatServer":
         self.thread.start()

@@ -33,3 +33,20 @@ def test_reflect_protocol_over_chat_completions(tiny_model, tmp_path):
     reflection = next(t for t in turns if t["kind"] == "reflection")
     assert reflection["messages"][-1]["content"].startswith("Your answer is incorrect.")
     assert os.path.exists(out / "results.json")
+    # token counts are the server's own usage.completion_tokens, labelled as the backend's count
+    assert {t["completion_tokens_source"] for t in turns} == {"backend"}
+    assert sorted((t["response"], t["completion_tokens"]) for t in turns) == sorted(server.replies)
+    assert all(1 <= t["completion_tokens"] <= 8 for t in turns)
+
+
+def test_a_server_without_usage_gets_a_labelled_fallback(tiny_model, tmp_path):
+    out = tmp_path / "run"
+    with ChatServer(tiny_model, usage=False) as server:
+        res = CliRunner().invoke(main, [
+            "run", "--model", "local-chat-completions",
+            "--model-args", f"model=tiny,base_url={server.url},max_retries=1",
+            "--tasks", "countdown", "--limit", "1", "--protocol", "single", "--gen-kwargs", "max_gen_toks=8",
+            "--output", str(out)])
+        assert res.exit_code == 0, res.output + repr(res.exception)
+    turns = [t for rec in read_records(out)["countdown"] for t in rec["turns"]]
+    assert len(turns) == 1 and turns[0]["completion_tokens_source"] == "retokenized"

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from reflectevo_bench.errors import BenchError
+from reflectevo_bench.errors import BenchError, one_line
 from reflectevo_bench.harness.gen_kwargs import split_key_values
 from reflectevo_bench.harness.response_cache import ResponseCache, request_key
 
 
-BACKEND_COUNT = "backend"  # the LM's own generated token ids (HF generate's output, vLLM's token_ids)
+BACKEND_COUNT = "backend"  # the LM's own count (HF generate's ids, vLLM's token_ids, an API's usage.completion_tokens)
 RETOKENIZED = "retokenized"  # the decoded response encoded again (LMs that expose no count; old caches)
 
 
@@ -64,7 +64,7 @@ def build_lm(model: str, model_args: dict[str, str], batch_size: int | str, devi
     except ImportError as exc:
         raise BenchError(f"--model {model} needs an optional dependency: {exc} (pip install 'reflectevo-bench[vllm]' for vllm, 'reflectevo-bench[api]' for API models)") from None
     except (OSError, ValueError, TypeError) as exc:
-        raise BenchError(f"cannot load model {model} with '{format_model_args(model_args)}': {' '.join(str(exc).split())[:300]}") from None
+        raise BenchError(f"cannot load model {model} with '{format_model_args(model_args)}': {one_line(exc, 300)}") from None
 
 
 class Backend:
@@ -91,7 +91,7 @@ class Backend:
                          {"role": "user", "content": "again"}])
         except Exception as exc:
             raise BenchError(
-                f"the {self.role} model cannot render a multi-turn chat ({' '.join(str(exc).split())[:200]}): "
+                f"the {self.role} model cannot render a multi-turn chat ({one_line(exc, 200)}): "
                 "use an instruct/chat model with a chat template"
             ) from None
 
@@ -119,31 +119,38 @@ class Backend:
         """While generating, read each response's token count off the LM's own output and file it with the
         response in the cache. HF: the generated ids up to the first end-of-sequence token, or up to the token that
         completed a stop sequence (lm-eval stops a batch only when every row is done, then cuts the text); vLLM:
-        ``len(token_ids)``. LMs whose output is not recognised are left alone (their counts are re-tokenised)."""
-        lm, counts = self.lm, deque()
-        original = getattr(lm, "_model_generate", None)
-        if original is None or "_model_generate" in vars(lm):
+        ``len(token_ids)``; chat/completions APIs (``local-chat-completions``, …): the server's own
+        ``usage.completion_tokens`` where it returns one. LMs whose output is not recognised are left alone (their
+        counts are re-tokenised)."""
+        lm, counts = self.lm, deque()  # (response text, or None where it is not known yet; count)
+        hook = _count_hook(lm)
+        if hook is None:
             yield
             return
+        attr, read = hook
+        original = getattr(lm, attr)
 
         def counting(*args: Any, **kwargs: Any) -> Any:
             out = original(*args, **kwargs)
             try:
-                counts.extend(_output_counts(lm, out, kwargs))
+                counts.extend(read(lm, out, args, kwargs))
             except Exception:  # a count is bookkeeping: never fail a generation over it
                 counts.clear()
             return out
 
         def provide(key: str, text: str) -> dict[str, Any] | None:
-            n = counts.popleft() if counts else None
-            return None if n is None else {"completion_tokens": n, "completion_tokens_source": BACKEND_COUNT}
+            for i, (known, n) in enumerate(counts):
+                if known is None or known == text:  # HF/vLLM: in order; APIs: the response it was read with
+                    del counts[i]
+                    return None if n is None else {"completion_tokens": n, "completion_tokens_source": BACKEND_COUNT}
+            return None
 
-        lm._model_generate = counting
+        setattr(lm, attr, counting)
         self.cache.meta_provider = provide
         try:
             yield
         finally:
-            del lm._model_generate
+            delattr(lm, attr)
             self.cache.meta_provider = None
 
     def generate(self, requests: list[tuple[Any, dict[str, Any]]], on_result: Callable[[int | None], None] | None = None,
@@ -202,6 +209,36 @@ class Backend:
                 out[i] = Generated(text, False, share, counts[keys[i]], sources[keys[i]])
             self.cache.sync()
         return out  # type: ignore[return-value]
+
+
+def _count_hook(lm: Any) -> tuple[str, Callable[..., list[tuple[str | None, int | None]]]] | None:
+    """Which method of ``lm`` to wrap for its own token counts, and how to read them off its result."""
+
+    def own(attr: str) -> bool:  # a method of the class, not already wrapped on the instance
+        return callable(getattr(lm, attr, None)) and attr not in vars(lm)
+
+    if own("_model_generate"):  # lm-eval's HF and vLLM models
+        return "_model_generate", lambda lm, out, args, kwargs: [(None, n) for n in _output_counts(lm, out, kwargs)]
+    if own("parse_generations") and hasattr(lm, "base_url"):  # lm-eval's TemplateAPI models (chat/completions)
+        return "parse_generations", lambda lm, texts, args, kwargs: _usage_counts(
+            kwargs["outputs"] if "outputs" in kwargs else args[0], texts)
+    return None
+
+
+def _usage_counts(outputs: Any, texts: list[Any]) -> list[tuple[str | None, int | None]]:
+    """(text, the server's ``usage.completion_tokens``) per parsed response of one API call. A count is kept only
+    where one response had the whole usage (one choice per reply); texts lm-eval drops (None) get none."""
+    replies = outputs if isinstance(outputs, list) else [outputs]
+    per_reply: list[int | None] = []
+    for reply in replies:
+        choices = reply.get("choices") if isinstance(reply, dict) else None
+        usage = (reply.get("usage") or {}) if isinstance(reply, dict) else {}
+        n = usage.get("completion_tokens") if isinstance(usage, dict) else None
+        one = isinstance(choices, list) and len(choices) == 1 and isinstance(n, int) and not isinstance(n, bool)
+        per_reply += [n if one else None] * (len(choices) if isinstance(choices, list) and choices else 1)
+    if len(per_reply) != len(texts):
+        per_reply = [None] * len(texts)
+    return [(text, n) for text, n in zip(texts, per_reply) if text is not None]
 
 
 def _output_counts(lm: Any, out: Any, kwargs: dict[str, Any]) -> list[int | None]:

@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from reflectevo_bench.errors import BenchError
+from reflectevo_bench.errors import BenchError, one_line
 
 TASKS_ROOT = Path(__file__).resolve().parent
 
@@ -72,7 +72,7 @@ def load_lm_eval_tasks(specs: list[str], data_dir: str | None = None,
         except BenchError:
             raise
         except Exception as exc:  # lm-eval raises many kinds for bad YAML / missing data
-            raise BenchError(f"cannot load task '{spec}': {_one_line(exc)}") from None
+            raise BenchError(f"cannot load task '{spec}': {one_line(exc, with_type=True)}") from None
         tasks.update(loaded["tasks"])
     return tasks
 
@@ -135,10 +135,5 @@ def load_lm_eval_task_on_rows(spec: str, rows: list[dict[str, Any]], metadata: d
     except BenchError:
         raise
     except Exception as exc:  # lm-eval raises many kinds for bad YAML
-        raise BenchError(f"cannot load task '{spec}': {_one_line(exc)}") from None
+        raise BenchError(f"cannot load task '{spec}': {one_line(exc, with_type=True)}") from None
     return task.task_name, task
-
-
-def _one_line(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}".strip()
-    return " ".join(text.split())[:400]

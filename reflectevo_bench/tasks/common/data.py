@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from reflectevo_bench.errors import BenchError
+from reflectevo_bench.errors import BenchError, one_line
 
 Rows = list[dict[str, Any]]
 
@@ -72,7 +72,7 @@ def hub_rows(task: str, path: str, name: str | None = None, split: str = "test",
 
         ds = datasets.load_dataset(path, name, split=split, **kwargs)
     except Exception as exc:  # offline: ConnectionError, DatasetNotFoundError, OfflineModeIsEnabled, ...
-        reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:160]
+        reason = one_line(exc, 160, with_type=True)
         raise BenchError(f"task '{task}': dataset {path}{f' ({name})' if name else ''} is not available offline "
                          f"or could not be loaded ({reason}): pass --data-dir pointing at a folder with {local_hint}"
                          ) from None

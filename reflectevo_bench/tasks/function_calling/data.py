@@ -88,7 +88,7 @@ def _bfcl_hub(task: str, v3: str) -> tuple[Path, Path | None]:
         answer = None if v3 == "irrelevance" else Path(
             hf_hub_download(HUB_BFCL, f"possible_answer/{name}", repo_type="dataset"))
     except Exception as exc:
-        reason = " ".join(f"{type(exc).__name__}".split())
+        reason = type(exc).__name__
         raise BenchError(f"task '{task}': dataset {HUB_BFCL} is not available offline ({reason}) and bfcl-eval is "
                          f"not installed: pass --data-dir pointing at a folder with bfcl/BFCL_v4_*.json and "
                          "bfcl/possible_answer/BFCL_v4_*.json") from None
