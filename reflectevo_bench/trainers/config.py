@@ -162,11 +162,16 @@ def load_job(trainer: str, config_path: Path, overrides: tuple[str, ...] | list[
     if no_merge:
         merge = False
 
-    # TRL's config, parsed by TRL's parser: YAML values become defaults, --set values are typed by the fields
-    args = _parse_trl(cls, trl_yaml, trl_sets, explicit, trainer)
-    resume = _resume_value(args.resume_from_checkpoint)
+    # The output dir is checked before TRL's config exists: building it starts the process group under torchrun /
+    # accelerate, after which the main process may create the dir before another rank has looked at it.
+    set_values = dict(trl_sets)
+    output_dir = set_values.get("output_dir") or trl_yaml.get("output_dir") or \
+        f"outputs/{trainer}-{time.strftime('%Y%m%d-%H%M%S')}"
+    resume = _resume_value(set_values.get("resume_from_checkpoint", trl_yaml.get("resume_from_checkpoint")))
+    _check_output_dir(Path(str(output_dir)).expanduser(), resume)
     model = resolve_model(model_spec)
-    _check_output_dir(Path(args.output_dir), resume)
+    # TRL's config, parsed by TRL's parser: YAML values become defaults, --set values are typed by the fields
+    args = _parse_trl(cls, {**trl_yaml, "output_dir": str(output_dir)}, trl_sets, explicit, trainer)
     job = TrainJob(trainer=trainer, model=model, model_spec=model_spec, stage=stage, data=data, peft=peft,
                    merge=merge, args=args, resume=resume, config_file=Path(config_path), explicit_keys=explicit,
                    overrides=list(overrides))
@@ -247,8 +252,6 @@ def _parse_trl(cls, trl_yaml: dict[str, Any], trl_sets: list[tuple[str, str]], e
             defaults["use_cpu"] = True
     if "report_to" not in given:
         defaults["report_to"] = "none"
-    if "output_dir" not in given or (not defaults.get("output_dir") and "output_dir" in defaults):
-        defaults["output_dir"] = f"outputs/{trainer}-{time.strftime('%Y%m%d-%H%M%S')}"
     parser = _Parser(cls)
     parser.set_defaults_with_config(**defaults)
     argv: list[str] = []
