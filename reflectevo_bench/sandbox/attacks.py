@@ -123,8 +123,19 @@ ATTACKS: list[Attack] = [
     Attack("read_host_tmp_canary", "secrets", "read a world-readable canary in the host's /tmp",
            "def f():\n    return open('@CANARY_TMP@').read()\n", ("assert f() == '@CANARY_CONTENT@'",)),
     Attack("read_repository", "secrets", "read a world-readable source file of the harness repository",
-           "def f():\n    return len(open('@REPO_FILE@').read()) > 0\n", ("assert f() is True",),
-           weak_on=("unshare",)),
+           "def f():\n    return len(open('@REPO_FILE@').read()) > 0\n", ("assert f() is True",)),
+    Attack("read_kernel_cmdline", "secrets", "read the host kernel's command line and the mount sources in /proc",
+           "def f():\n    return open('/proc/cmdline').read()\n", ("assert len(f()) > 0",),
+           weak_on=("docker",)),
+    Attack("find_benchmark_data", "secrets",
+           "walk the whole file system for benchmark files (hidden tests, canonical solutions) to read",
+           "import os\ndef f():\n    seen = 0\n    for top, dirs, files in os.walk('/'):\n"
+           "        dirs[:] = [d for d in dirs if os.path.join(top, d) not in ('/proc', '/sys', '/usr')]\n"
+           "        for name in files:\n            seen += 1\n            low = name.lower()\n"
+           "            if ('humaneval' in low or 'mbpp' in low or low.endswith('.jsonl')) and seen < 10 ** 6:\n"
+           "                try:\n                    open(os.path.join(top, name), 'rb').read(16)\n"
+           "                    return 'found ' + os.path.join(top, name)\n                except OSError:\n"
+           "                    pass\n    return 'nothing'\n", ("assert f().startswith('found')",)),
     Attack("symlink_to_canary", "secrets", "reach the home canary through a symlink in the work dir",
            "import os\ndef f():\n    os.symlink('@CANARY_HOME@', 'link-@MARKER@')\n    return open('link-@MARKER@').read()\n",
            ("assert f() == '@CANARY_CONTENT@'",)),
@@ -332,7 +343,7 @@ def _scan(needle, before):
     for fields in regions:
         lo, hi = (int(x, 16) for x in fields[0].split('-'))
         name = fields[5] if len(fields) > 5 else ''
-        if fields[1][0] != 'r' or hi - lo > (512 << 20) or name in ('[vvar]', '[vsyscall]', '[vvar_vclock]'):
+        if fields[1][0] != 'r' or hi - lo > (512 << 20) or name not in ('', '[heap]', '[stack]'):  # anonymous only
             continue
         data = ctypes.string_at(lo, hi - lo)
         i = data.find(needle)
@@ -357,7 +368,7 @@ POOL_STATE_ATTACKS: list[Attack] = [
            followup=(_MEMSCAN + "import ctypes\ndef add(a, b):\n    tag = b'REPLAY-' + b'@MARKER@'\n"
                      "    with open('/proc/self/maps') as maps:\n        regions = [l.split() for l in maps]\n"
                      "    for fields in regions:\n        lo, hi = (int(x, 16) for x in fields[0].split('-'))\n"
-                     "        if fields[1][0] != 'r' or hi - lo > (512 << 20) or fields[-1] in ('[vvar]', '[vsyscall]', '[vvar_vclock]'):\n"
+                     "        if fields[1][0] != 'r' or hi - lo > (512 << 20) or (fields[5:] or [''])[0] not in ('', '[heap]', '[stack]'):\n"
                      "            continue\n        data = ctypes.string_at(lo, hi - lo)\n        i = data.find(tag)\n"
                      "        while i >= 0:\n            start = data.rfind(b'def add(a, b):', max(0, i - 200), i)\n"
                      "            if start >= 0:\n                g = {}\n                try:\n"

@@ -187,3 +187,14 @@ def test_gold_and_corrupted_on_shared_data(shared_data):
 def test_records_of_a_verdict_are_json(fixture_docs):
     verdict = verify(fixture_docs[0], "    return 0\n")
     json.dumps(verdict.to_dict())
+
+
+def test_completion_building_is_bounded_on_hostile_responses() -> None:
+    doc = {"prompt": "def f(x):\n    \"\"\"Return x.\"\"\"\n", "entry_point": "f", "test": "", "task_id": "t/0"}
+    for response in ("    return x\n" + "Prose that is not code at all, line after line.\n" * 190,
+                     "    (\n" * 5000, ("This is prose. " * 20 + "\n") * 200):
+        start = time.monotonic()
+        build_program(doc, response)
+        assert time.monotonic() - start < 3.0
+    program, how = build_program(doc, "    return x\nThat returns x.\n")
+    assert how.endswith("completion") and program.endswith("    return x\n")

@@ -435,3 +435,24 @@ def test_end_to_end_records_carry_sandbox_feedback(tiny_model, mini_data, tmp_pa
         shown = reflection["messages"][-1]["content"]
         assert attempts[0]["verdict"]["feedback"] in shown  # the reflection turn saw the sandbox feedback
         assert attempts[0]["verdict"]["details"]["status"] in ("failed", "error")
+
+
+# ----------------------------------------------------- issue 13: bounded work on untrusted responses
+
+@pytest.mark.parametrize("response", [
+    ("Here is some prose that explains the approach in detail. " * 3 + "\n") * 250,           # ~36 KB, no code
+    ("def f(x):\n    return x  and then prose (not code) follows here\n") * 600,                # every line a start
+    "import os\n" + ("This line is prose, not Python; it goes on and on.\n" * 150) + "def f(x):\n    (\n" * 300,
+    "[BEGIN]x = 1[END]\n" * 3000,                                                               # many blocks
+    "\n" * 200_000 + "de f",                                                                   # regex fallback
+])
+def test_extraction_is_bounded_on_hostile_responses(response: str) -> None:
+    start = time.monotonic()
+    extract_code(response, "f")
+    assert time.monotonic() - start < 3.0
+
+
+def test_extraction_still_strips_prose_after_code() -> None:
+    response = "def f(x):\n    return x + 1\nThat is the whole solution, as you can see.\nIt works."
+    found = extract_code(response, "f")
+    assert found is not None and found.source == "stripped" and found.code == "def f(x):\n    return x + 1\n"

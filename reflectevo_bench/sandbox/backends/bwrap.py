@@ -4,10 +4,11 @@ Protects with: all namespaces new (user, pid, net, ipc, uts, mount, cgroup), so 
 127.0.0.1 on the host), no view of host processes, no capabilities (``--cap-drop ALL``), uid/gid 65534;
 ``--die-with-parent`` and ``--new-session`` (no terminal injection); an empty environment (``--clearenv``);
 a root made only of read-only binds (/usr, the Python prefix, the three runner files) plus a size-limited
-tmpfs ``/tmp`` (the only writable place) and a fresh ``/dev/shm``, and ``--remount-ro /`` after all binds
-(without it the sandbox's root would be writable). /etc, /home, /root, /work and the repository are absent.
-The runner is pid 1 (``--as-pid-1``): killing it or the bwrap process tears down the whole pid namespace,
-including setsid/double-fork daemons.
+tmpfs ``/tmp`` (the only writable place) and a fresh ``/dev/shm`` (16 MiB at most), ``/dev`` itself
+remounted read-only (nothing written there outlives a program), an empty file over ``/proc/cmdline``, and
+``--remount-ro /`` after all binds (without it the sandbox's root would be writable). /etc, /home, /root,
+/work and the repository are absent. The runner is pid 1 (``--as-pid-1``): killing it or the bwrap process
+tears down the whole pid namespace, including setsid/double-fork daemons.
 
 When the harness runs as root, bwrap itself is started as uid/gid 65534 (``setpriv``), so the sandbox's
 user namespace maps its uid 65534 to the host's 65534 and never to root. Run as root, bwrap would map it to
@@ -30,7 +31,7 @@ import threading
 from ..cgroups import CgroupSlot
 from ..limits import Limits
 from ..transport import ProcessSandbox
-from .base import (PYTHON_FLAGS, SANDBOX_ENV, SANDBOX_UID, Backend, SandboxUnavailable, host_python,
+from .base import (EMPTY_FILE, PYTHON_FLAGS, SANDBOX_ENV, SANDBOX_UID, Backend, SandboxUnavailable, host_python,
                    python_prefix, runner_dir, worker_args)
 
 RUNNER_DIR = "/opt/reflectevo-sandbox"
@@ -99,7 +100,8 @@ class BwrapBackend(Backend):
         if not (prefix == "/usr" or prefix.startswith("/usr/")):
             argv += ["--ro-bind", prefix, prefix]
         argv += ["--ro-bind", runner_dir(), RUNNER_DIR]
-        argv += ["--proc", "/proc", "--dev", "/dev",
+        argv += ["--proc", "/proc", "--ro-bind", os.path.join(runner_dir(), EMPTY_FILE), "/proc/cmdline",
+                 "--dev", "/dev",
                  "--size", str(limits.tmpfs_bytes), "--tmpfs", "/tmp",
                  "--size", str(min(limits.tmpfs_bytes, 16 * 1024 * 1024)), "--tmpfs", "/dev/shm",
                  "--remount-ro", "/dev", "--remount-ro", "/", "--chdir", "/tmp"]
