@@ -61,7 +61,3 @@ def plain_template_model(tiny_model, tmp_path_factory) -> Path:
     if (path / "chat_template.jinja").exists():
         (path / "chat_template.jinja").write_text(SMOLLM2_TEMPLATE)
     return path
-
-
-def read_record(out: Path) -> dict:
-    return json.loads((out / "reflectevo_checkpoint.json").read_text())

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import read_record
-from test_train_sft import _check_runs
+from train_datafiles import check_runs, read_record
 
 from reflectevo_bench.trainers.config import load_job
 from reflectevo_bench.trainers.dpo import build_dpo_trainer
@@ -40,6 +39,6 @@ def test_train_dpo_then_run(cli, write_config, tiny_model, data_root, tmp_path, 
     assert rec["metrics"]["global_step"] == 2 and rec["metrics"]["seconds_per_step"] > 0
     if mode == "lora-adapter":
         assert "peft=" in r.stdout
-        _check_runs(cli, tmp_path, f"pretrained={tiny_model},peft={out}")
+        check_runs(cli, tmp_path, f"pretrained={tiny_model},peft={out}")
     else:
-        _check_runs(cli, tmp_path, f"pretrained={out}")
+        check_runs(cli, tmp_path, f"pretrained={out}")

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import read_record
+from train_datafiles import read_record
 
 
 def _env() -> dict[str, str]:

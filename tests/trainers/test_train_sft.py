@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-from conftest import read_record
-from train_datafiles import RETRY_REQ, write_data_dir
+from train_datafiles import RETRY_REQ, check_runs, read_record, write_data_dir
 
 from reflectevo_bench.trainers.config import load_job
 from reflectevo_bench.trainers.sft import build_sft_trainer
@@ -87,16 +85,7 @@ def test_sft_one_stage_full_then_run(cli, write_config, tiny_model, data_root, t
     assert m["global_step"] == 2 and m["final_loss"] > 0 and m["seconds_per_step"] > 0 and m["runtime_s"] > 0
     assert {"transformers", "trl", "torch"} <= set(rec["package_versions"])
     assert "git_revision" in rec
-    _check_runs(cli, tmp_path, f"pretrained={out}")
-
-
-def _check_runs(cli, tmp_path: Path, model_args: str) -> None:
-    run_dir = tmp_path / "eval-run"
-    r = cli("run", "--model-args", model_args, "--tasks", "countdown", "--limit", "2",
-            "--gen-kwargs", "max_gen_toks=8", "--output", str(run_dir))
-    assert r.exit_code == 0, r.output
-    results = json.loads((run_dir / "results.json").read_text())
-    assert results["results"]["countdown"]["n"] == 2
+    check_runs(cli, tmp_path, f"pretrained={out}")
 
 
 def test_sft_one_stage_lora_merged(cli, write_config, tiny_model, data_root, tmp_path):
@@ -121,7 +110,7 @@ def test_sft_one_stage_lora_merged(cli, write_config, tiny_model, data_root, tmp
         lm, lb, la = merged(ids).logits, base(ids).logits, adapted(ids).logits
     assert torch.allclose(lm, la, atol=1e-4)
     assert not torch.allclose(lm, lb, atol=1e-4)  # training changed the model
-    _check_runs(cli, tmp_path, f"pretrained={out}")
+    check_runs(cli, tmp_path, f"pretrained={out}")
 
 
 @pytest.mark.parametrize("lora", [False, True])
@@ -141,10 +130,10 @@ def test_sft_two_stage(cli, write_config, tiny_model, data_root, tmp_path, lora)
     if lora:
         assert rec["saved"]["kind"] == "lora-adapter" and (out / "adapter_config.json").is_file()
         assert (stage1 / "adapter_config.json").is_file()
-        _check_runs(cli, tmp_path, f"pretrained={tiny_model},peft={out}")
+        check_runs(cli, tmp_path, f"pretrained={tiny_model},peft={out}")
     else:
         assert rec["saved"]["kind"] == "full" and (stage1 / "model.safetensors").is_file()
-        _check_runs(cli, tmp_path, f"pretrained={out}")
+        check_runs(cli, tmp_path, f"pretrained={out}")
 
 
 def test_resume_from_checkpoint(cli, write_config, tiny_model, data_root, tmp_path):

@@ -66,3 +66,17 @@ def write_data_dir(path: Path, kind: str, n: int = 8, n_eval: int = 0, card_kind
             "models": ["tiny"], "tasks": ["arith"]}
     (path / "card.json").write_text(json.dumps(card, indent=2))
     return path
+
+
+def read_record(out: Path) -> dict:
+    return json.loads((out / "reflectevo_checkpoint.json").read_text())
+
+
+def check_runs(cli, tmp_path: Path, model_args: str) -> None:
+    """`reflectevo-bench run` loads the checkpoint and finishes 2 Countdown docs."""
+    run_dir = tmp_path / "eval-run"
+    r = cli("run", "--model-args", model_args, "--tasks", "countdown", "--limit", "2",
+            "--gen-kwargs", "max_gen_toks=8", "--output", str(run_dir))
+    assert r.exit_code == 0, r.output
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["results"]["countdown"]["n"] == 2
