@@ -185,3 +185,28 @@ def test_two_stage_resume_skips_finished_stage_one(cli, write_config, tiny_model
     assert rec["stages"][0] == first["stages"][0]  # stage 1 was finished: not trained again
     m = rec["stages"][1]["metrics"]
     assert m["global_step"] == 4 and m["resumed_from_step"] == 2
+
+
+def test_llama3_template_is_patched_by_trl(write_config, tiny_model, data_root, tmp_path):
+    """The GPU recipe's path: Llama 3's own template has no markers; TRL swaps in its training template, so D+
+    trains without chat_template_path, and the checkpoint keeps the original template."""
+    import shutil
+    from pathlib import Path
+
+    import trl
+    from transformers import AutoTokenizer
+
+    template = (Path(trl.__file__).parent / "chat_templates" / "llama3.jinja").read_text()
+    model = tmp_path / "tiny-llama3"
+    shutil.copytree(tiny_model, model)
+    tok = AutoTokenizer.from_pretrained(model)
+    tok.chat_template = template
+    tok.bos_token = "<|endoftext|>"
+    tok.save_pretrained(model)
+    job = _job(write_config, model, data_root / "dplus", tmp_path)
+    assert job.args.assistant_only_loss is True and job.args.chat_template_path is None
+    trainer = build_sft_trainer(job, "train", tmp_path / "out", job.model)
+    full, trained = _labelled_text(trainer)
+    assert "<|start_header_id|>assistant" in full
+    assert trained.count("<|eot_id|>") == 2 and RETRY_REQ not in trained and "What is" not in trained
+    assert trainer.processing_class.chat_template == template
