@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.tasks.lmeval_verifier import LmEvalVerifier
-from reflectevo_bench.tasks.reflection_config import ReflectionConfig, resolve_callable
+from reflectevo_bench.tasks.reflection_config import ReflectionConfig, callable_ref, resolve_callable
 from reflectevo_bench.tasks.verdict import Verdict, check_verifier, verify_many
 
 FEWSHOT_SEED = 1234  # lm-eval's default fewshot_random_seed, so attempt 1 matches stock runs
@@ -46,8 +46,7 @@ class EvalTask:
             verify = resolve_callable(name, reflection.verifier, metadata.get("config_source"))
             verifier_name = reflection.verifier
         elif callable(getattr(task.config.process_results, "verifier", None)):  # verdict.process_results_from
-            verify = task.config.process_results.verifier
-            verifier_name = f"{getattr(verify, '__module__', '?')}:{getattr(verify, '__name__', '?')}"
+            verify, verifier_name = callable_ref(task.config.process_results.verifier, metadata.get("config_source"))
         else:
             verify = LmEvalVerifier(task, reflection.metric, reflection.filter)
             verifier_name = verify.name

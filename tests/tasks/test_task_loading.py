@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from click.testing import CliRunner
 
 from reflectevo_bench.cli import main
 from reflectevo_bench.errors import BenchError
+from reflectevo_bench.tasks.reflection_config import resolve_callable
 from reflectevo_bench.tasks.registry import TASKS_ROOT, builtin_task_dirs
-from task_helpers import load_task, load_tasks
+from task_helpers import BBH, BFCL, BIGBENCH, load_task, load_tasks
 
 FAMILIES = ("logiqa", "hendrycks_math", "gsm8k", "bigbench", "bbh", "function_calling")
-BBH = ["boolean_expressions", "causal_judgement", "date_understanding", "disambiguation_qa", "dyck_languages",
-       "formal_fallacies", "geometric_shapes", "hyperbaton", "logical_deduction_five_objects",
-       "logical_deduction_seven_objects", "logical_deduction_three_objects", "movie_recommendation",
-       "multistep_arithmetic_two", "navigate", "object_counting", "penguins_in_a_table",
-       "reasoning_about_colored_objects", "ruin_names", "salient_translation_error_detection", "snarks",
-       "sports_understanding", "temporal_sequences", "tracking_shuffled_objects_five_objects",
-       "tracking_shuffled_objects_seven_objects", "tracking_shuffled_objects_three_objects", "web_of_lies",
-       "word_sorting"]
-BFCL = ["simple", "multiple", "parallel", "parallel_multiple", "live_simple", "live_multiple", "irrelevance"]
-BIGBENCH = ["causal_judgment", "date_understanding", "logical_deduction_three_objects",
-            "logical_deduction_five_objects", "logical_deduction_seven_objects", "navigate", "object_counting",
-            "sports_understanding", "strategyqa"]
 LEAVES = (["logiqa", "logiqa_reflectevo", "math", "math500", "math_reflectevo", "gsm8k", "xlam_fc",
            "bigbench_reflectevo"] + [f"bbh_{t}" for t in BBH] + [f"bfcl_{c}" for c in BFCL]
           + [f"bigbench_{t}" for t in BIGBENCH])
@@ -48,6 +39,8 @@ def test_tasks_list_shows_every_task_and_group():
 
 
 def test_yaml_shape():
+    from lm_eval.tasks._yaml_loader import load_yaml
+
     leaves = 0
     for path, cfg in _family_yamls():
         if "group" in cfg:
@@ -58,9 +51,10 @@ def test_yaml_shape():
         assert cfg["generation_kwargs"] == {"until": [], "do_sample": False, "max_gen_toks": 512}, path
         assert cfg["metric_list"][0] == {"metric": "exact_match", "aggregation": "mean", "higher_is_better": True}
         block = cfg["metadata"]["reflection"]
-        assert set(block) == {"verifier", "answer_format"} and block["answer_format"], path
-        module, _, fn = block["verifier"].partition(":")
-        assert callable(getattr(__import__(module, fromlist=[fn]), fn)), path
+        # the verifier is named once, by process_results (verdict.process_results_from carries it)
+        assert set(block) == {"answer_format"} and block["answer_format"], path
+        hook = load_yaml(path)["process_results"]  # resolved: verdict.process_results_from's hook
+        assert callable(getattr(hook, "verifier", None)), path
     assert leaves == len(LEAVES)
 
 
@@ -90,6 +84,10 @@ def test_stock_lm_eval_loads_and_scores_like_our_verifier(shared_data):
         assert len(tm.load(group)["tasks"]) == size
     assert sorted(loaded) == sorted(names)
     ours = {t.name: t for t in load_tasks(",".join(names), shared_data, limit=3)}
+    for name, task in ours.items():  # run.json's verifier names: the package module, resolving to what runs
+        module, _, fn = task.verifier_name.partition(":")
+        assert re.fullmatch(r"reflectevo_bench\.tasks\.[a-z0-9_]+\.verifier", module) and fn.startswith("verify"), name
+        assert resolve_callable(name, task.verifier_name, None) is task.verify, name
     for name, stock in loaded.items():
         docs = list(stock.eval_docs)[:3]
         assert docs == ours[name].docs, name

@@ -12,7 +12,16 @@ from reflectevo_bench.errors import BenchError
 from reflectevo_bench.tasks.verdict import (
     FunctionVerifier, Verdict, Verifier, check_verifier, process_results_from, verify_many,
 )
+from reflectevo_bench.tasks.reflection_config import callable_ref, resolve_callable
 from task_helpers import load_task
+
+
+def load_yaml_hook(family: str, key: str):
+    from lm_eval.tasks._yaml_loader import load_yaml
+
+    from reflectevo_bench.tasks.registry import TASKS_ROOT
+
+    return load_yaml(TASKS_ROOT / family / f"{family}.yaml")[key]
 
 
 def _yes(doc, response):
@@ -73,6 +82,25 @@ def test_a_yaml_names_its_verifier_once_through_process_results(tmp_path):
     assert [v.correct for v in verdicts] == [True, False, True] and verdicts[1].feedback  # the verifier's feedback
     assert task.verify.many.__module__ and len(task.verify.many.__globals__["CALLS"]) == 1  # one batch call
     assert task.task.process_results(task.docs[1], ["1"]) == {"exact_match": 1}  # what stock lm-eval scores
+
+
+def test_a_verifier_found_through_process_results_is_recorded_by_a_name_that_resolves(tmp_path):
+    """lm-eval imports `!function` files under a path-based module name; run.json records the reference a YAML
+    would write instead: `file.py:attr` beside the YAML (the name it is bound to, not the wrapped function's)."""
+    path = _write(tmp_path, VERIFIER_PY, hook="process_results: !function my_verifier.process_results")
+    task = load_task(path, None)
+    assert task.verifier_name == "my_verifier.py:verify"
+    again = resolve_callable("contract_task", task.verifier_name, path)
+    assert [again(d, r).correct for d, r in zip(task.docs, ["0", "5", "2"])] == [True, False, True]
+
+
+def test_a_shipped_verifier_is_named_by_its_package_module():
+    from reflectevo_bench.tasks.gsm8k import verifier
+
+    hook = load_yaml_hook("gsm8k", "process_results")
+    assert hook.verifier is not verifier.verify  # lm-eval's own copy of the file, under a path-based module name
+    fn, name = callable_ref(hook.verifier, None)
+    assert name == "reflectevo_bench.tasks.gsm8k.verifier:verify" and fn is verifier.verify
 
 
 def test_the_older_batch_attribute_still_works(tmp_path):

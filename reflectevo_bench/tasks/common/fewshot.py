@@ -10,15 +10,11 @@ docs (e.g. a raw row being scored) gets a draw seeded by its own hash.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import random
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-
-def _hash(doc: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+from reflectevo_bench.tasks.eval_task import doc_hash
 
 
 class FewshotPlan:
@@ -41,8 +37,8 @@ class FewshotPlan:
         if self._by_hash is None:
             self._by_hash = {}
             for i, d in enumerate(self.docs):
-                self._by_hash.setdefault(_hash(d), i)
-        return self._by_hash.get(_hash(doc))
+                self._by_hash.setdefault(doc_hash(d), i)
+        return self._by_hash.get(doc_hash(doc))
 
     def exemplars(self, doc: dict[str, Any], n: int) -> list[dict[str, Any]]:
         sampler = self.task.sampler
@@ -50,7 +46,7 @@ class FewshotPlan:
         saved = sampler.rnd
         try:
             if i is None:
-                sampler.rnd = random.Random(f"{self.seed}:{_hash(doc)}")
+                sampler.rnd = random.Random(f"{self.seed}:{doc_hash(doc)}")
                 return list(sampler.sample(n=n, eval_doc=self._excluded(doc)))
             if n not in self._plans:
                 sampler.rnd = random.Random(self.seed)  # what task.set_fewshot_seed(seed) gives a stock run
