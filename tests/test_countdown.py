@@ -109,3 +109,61 @@ def test_dataset_cache_returns_exactly_the_generated_rows(tmp_path, monkeypatch)
     first = cached_generate(15, 3)
     assert list((tmp_path / "countdown").iterdir())
     assert cached_generate(15, 3) == first == generate(15, 3)
+
+
+# sha256 of json.dumps(rows) for the 500 test problems as shipped before the train split existed (seed 2505)
+TEST_SPLIT_SHA256 = "75b0cb327e13195c7f33d76d0599c530412554d45ea82a68877c08c8294133d9"
+
+
+def test_test_split_is_unchanged():
+    import hashlib
+    import json
+
+    assert hashlib.sha256(json.dumps(generate(500, 2505)).encode()).hexdigest() == TEST_SPLIT_SHA256
+
+
+def test_excluded_problems_are_skipped_without_shifting_the_rest(rows):
+    from reflectevo_bench.tasks.countdown.generator import problem_key
+
+    more = generate(61, seed=7)
+    key = problem_key(rows[3]["nums"], rows[3]["target"])
+    assert problem_key(list(reversed(rows[3]["nums"])), rows[3]["target"]) == key
+    kept = [r for r in more if problem_key(r["nums"], r["target"]) != key][:60]
+    assert [(r["nums"], r["target"]) for r in generate(60, seed=7, exclude={key})] == \
+        [(r["nums"], r["target"]) for r in kept]
+
+
+def test_train_split_holds_no_test_problem_and_is_cached(tmp_path, monkeypatch):
+    from lm_eval.tasks._yaml_loader import load_yaml
+
+    from reflectevo_bench.tasks.countdown.generator import build_dataset, build_splits, problem_key
+    from reflectevo_bench.tasks.registry import TASKS_ROOT
+
+    cfg = load_yaml(TASKS_ROOT / "countdown" / "countdown.yaml", resolve_func=False)
+    meta = cfg["metadata"]
+    assert (cfg["training_split"], cfg["test_split"]) == ("train", "test")
+    assert (meta["num_examples"], meta["seed"]) == (500, 2505) and meta["train_seed"] != meta["seed"]
+    monkeypatch.setenv("REFLECTEVO_BENCH_CACHE", str(tmp_path))
+    args = (meta["num_examples"], meta["seed"], meta["num_train_examples"], meta["train_seed"])
+    splits = build_splits(*args)
+    test, train = splits["test"], splits["train"]
+    assert len(train) == meta["num_train_examples"] and [r["id"] for r in train] == list(range(len(train)))
+    test_keys = {problem_key(r["nums"], r["target"]) for r in test}
+    assert not test_keys & {problem_key(r["nums"], r["target"]) for r in train}
+    unfiltered = generate(len(train), meta["train_seed"])
+    assert any(problem_key(r["nums"], r["target"]) in test_keys for r in unfiltered)  # the exclusion is needed
+    for row in train:
+        assert 3 <= len(row["nums"]) <= 4 and is_reachable(row["nums"], row["target"])
+        assert verify(row, f"Answer: {row['solution']}").correct
+    assert len(list((tmp_path / "countdown").iterdir())) == 2
+    assert build_splits(*args) == splits  # from the cache files now
+    dataset = build_dataset(*args)
+    assert dataset["test"].to_list() == test and dataset["train"].to_list() == train
+
+
+def test_loads_with_both_splits_through_the_registry():
+    from reflectevo_bench.tasks.registry import load_eval_tasks
+
+    (task,) = load_eval_tasks("countdown", None, 3)
+    assert [d["id"] for d in task.docs] == [0, 1, 2]
+    assert task.task.has_training_docs() and len(task.task.training_docs()) == 1000
