@@ -9,7 +9,9 @@ from typing import Any, Callable
 
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.tasks.lmeval_verifier import LmEvalVerifier
-from reflectevo_bench.tasks.reflection_config import ReflectionConfig, callable_ref, resolve_callable
+from reflectevo_bench.tasks.reflection_config import (
+    ReflectionConfig, callable_ref, check_named_once, resolve_callable,
+)
 from reflectevo_bench.tasks.verdict import Verdict, check_verifier, verify_many
 
 FEWSHOT_SEED = 1234  # lm-eval's default fewshot_random_seed, so attempt 1 matches stock runs
@@ -45,6 +47,7 @@ class EvalTask:
         if reflection.verifier:
             verify = resolve_callable(name, reflection.verifier, metadata.get("config_source"))
             verifier_name = reflection.verifier
+            check_named_once(name, verify, reflection.verifier, task.config.process_results, metadata.get("config_source"))
         elif callable(getattr(task.config.process_results, "verifier", None)):  # verdict.process_results_from
             verify, verifier_name = callable_ref(task.config.process_results.verifier, metadata.get("config_source"))
         else:

@@ -119,6 +119,26 @@ def callable_ref(fn: Any, yaml_path: str | None = None) -> tuple[Any, str]:
     return fn, f"{shown}:{attr}"
 
 
+def check_named_once(task_name: str, verify: Any, ref: str, hook: Any, yaml_path: str | None) -> None:
+    """Refuse a task whose ``metadata.reflection.verifier`` (``ref``, resolved to ``verify``) is not the verifier its
+    ``process_results`` hook scores with: the harness and stock lm-eval would score the task differently."""
+    hooked = getattr(hook, "verifier", None)
+    if not callable(hooked):
+        return
+    hooked, hooked_name = callable_ref(hooked, yaml_path)
+    if hooked is verify or _identity(hooked) == _identity(verify):
+        return
+    raise BenchError(f"task '{task_name}': metadata.reflection.verifier {ref} is not the verifier its process_results "
+                     f"scores with ({hooked_name}): name the verifier once, in process_results (or only in metadata)")
+
+
+def _identity(fn: Any) -> tuple[str, str] | None:
+    """(the file of fn's module, the name fn is bound to there): equal for two imports of one file."""
+    module = sys.modules.get(getattr(fn, "__module__", None) or "")
+    file = getattr(module, "__file__", None)
+    return (str(Path(file).resolve()), _bound_name(module, fn)) if file else None
+
+
 def _bound_name(module: Any, fn: Any) -> str:
     """The name ``fn`` is bound to in ``module`` (so the reference resolves back to it), else its ``__name__``."""
     name = getattr(fn, "__name__", None) or "verify"

@@ -94,6 +94,15 @@ def test_a_verifier_found_through_process_results_is_recorded_by_a_name_that_res
     assert [again(d, r).correct for d, r in zip(task.docs, ["0", "5", "2"])] == [True, False, True]
 
 
+def test_a_yaml_naming_two_different_verifiers_is_refused(tmp_path):
+    hook = "process_results: !function my_verifier.process_results"
+    same = load_task(_write(tmp_path, VERIFIER_PY, "  reflection:\n    verifier: my_verifier.py:verify", hook), None)
+    assert same.verifier_name == "my_verifier.py:verify"  # named twice, but the same verifier: accepted
+    with pytest.raises(BenchError, match=r"my_verifier.py:legacy is not the verifier its process_results scores with "
+                                         r"\(my_verifier.py:verify\): name the verifier once"):
+        load_task(_write(tmp_path, VERIFIER_PY, "  reflection:\n    verifier: my_verifier.py:legacy", hook), None)
+
+
 def test_a_shipped_verifier_is_named_by_its_package_module():
     from reflectevo_bench.tasks.gsm8k import verifier
 
