@@ -1,4 +1,4 @@
-"""``reflectevo-bench train sft|dpo``: TRL SFT / DPO on `data build` dirs, checkpoints runnable by `run`."""
+"""``reflectevo-bench train sft|dpo|grpo``: TRL SFT, DPO and GRPO on `data build` dirs, checkpoints runnable by `run`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import click
 
 from reflectevo_bench.cli_errors import friendly_errors
 
-_CONFIG_HELP = "YAML: TRL SFTConfig/DPOConfig keys plus model, data, peft, merge (and stage for sft)."
+_CONFIG_HELP = ("YAML: TRL SFTConfig/DPOConfig/GRPOConfig keys plus model, data, peft, merge (stage for sft, "
+                "objective for grpo).")
 _SET_HELP = "Override a config key: --set learning_rate=1e-5 --set peft.r=8 (repeatable)."
 
 
@@ -23,7 +24,7 @@ def _common(fn):
 
 @click.group("train")
 def train() -> None:
-    """Train on `data build` dirs with TRL: SFT (one- or two-stage) and DPO, LoRA or full."""
+    """Train on `data build` dirs with TRL: SFT (one- or two-stage), DPO and GRPO, LoRA or full."""
 
 
 def _run(trainer: str, config_path: Path, overrides: tuple[str, ...], no_merge: bool, dry_run: bool) -> None:
@@ -40,8 +41,10 @@ def _run(trainer: str, config_path: Path, overrides: tuple[str, ...], no_merge: 
         return
     if trainer == "sft":
         from reflectevo_bench.trainers.sft import run_sft as run_fn
-    else:
+    elif trainer == "dpo":
         from reflectevo_bench.trainers.dpo import run_dpo as run_fn
+    else:
+        from reflectevo_bench.trainers.grpo import run_grpo as run_fn
     out = run_fn(job)
     if job.args.process_index == 0:
         hint = (f"--model-args pretrained={job.model},peft={out}" if job.peft and not job.merge
@@ -63,6 +66,18 @@ def sft(config_path: Path, overrides: tuple[str, ...], no_merge: bool, dry_run: 
 def dpo(config_path: Path, overrides: tuple[str, ...], no_merge: bool, dry_run: bool) -> None:
     """Direct preference optimisation on dpm (D±) or dpref rows."""
     _run("dpo", config_path, overrides, no_merge, dry_run)
+
+
+@train.command("grpo")
+@_common
+@click.option("--objective", type=str, default=None,
+              help="reflection (default: reward reflections whose retry passes) or answer (plain GRPO on attempt 1).")
+@friendly_errors
+def grpo(config_path: Path, overrides: tuple[str, ...], no_merge: bool, dry_run: bool, objective: str | None) -> None:
+    """GRPO on a failures dir: Reflect, Retry, Reward (or the answer-only RLVR control)."""
+    if objective is not None:
+        overrides = (*overrides, f"objective={objective}")
+    _run("grpo", config_path, overrides, no_merge, dry_run)
 
 
 @train.command("configs")

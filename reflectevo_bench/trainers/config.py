@@ -29,7 +29,7 @@ import yaml
 
 from reflectevo_bench.errors import BenchError
 
-OWN_KEYS = ("model", "data", "stage", "peft", "merge")
+OWN_KEYS = ("model", "data", "stage", "peft", "merge", "objective")
 SFT_KINDS = ("dplus", "reflection", "correction", "qa")
 DPO_KINDS = ("dpm", "dpref")
 ALL_KINDS = SFT_KINDS + DPO_KINDS + ("failures",)
@@ -84,6 +84,7 @@ class TrainJob:
     resume: bool | str | None
     config_file: Path
     explicit_keys: list[str] = field(default_factory=list)
+    objective: str = "reflection"  # GRPO only: reflection (Reflect, Retry, Reward) | answer (the RLVR control)
     overrides: list[str] = field(default_factory=list)
 
     @property
@@ -101,14 +102,15 @@ class TrainJob:
             "stage": self.stage,
             "peft": self.peft,
             "merge": self.merge,
+            **({"objective": self.objective} if self.trainer == "grpo" else {}),
             "trl": _jsonable(self.args.to_dict()),
         }
 
 
 def config_class(trainer: str):
-    from trl import DPOConfig, SFTConfig
+    from trl import DPOConfig, GRPOConfig, SFTConfig
 
-    return {"sft": SFTConfig, "dpo": DPOConfig}[trainer]
+    return {"sft": SFTConfig, "dpo": DPOConfig, "grpo": GRPOConfig}[trainer]
 
 
 def load_job(trainer: str, config_path: Path, overrides: tuple[str, ...] | list[str] = (), no_merge: bool = False) -> TrainJob:
@@ -143,8 +145,13 @@ def load_job(trainer: str, config_path: Path, overrides: tuple[str, ...] | list[
     explicit = list(dict.fromkeys(list(trl_yaml) + [k for k, _ in trl_sets]))
 
     # The project's keys
-    if trainer == "dpo" and "stage" in own:
-        raise BenchError("`stage` is a train sft key (two-stage SFT); train dpo has one stage")
+    if trainer != "sft" and "stage" in own:
+        raise BenchError(f"`stage` is a train sft key (two-stage SFT); train {trainer} has one stage")
+    if trainer != "grpo" and "objective" in own:
+        raise BenchError(f"`objective` is a train grpo key; train {trainer} has none")
+    objective = str(own.get("objective") or "reflection")
+    if objective not in ("reflection", "answer"):
+        raise BenchError(f"objective must be reflection or answer, got {own.get('objective')!r}")
     model_spec = own.get("model")
     if not model_spec or not isinstance(model_spec, str):
         raise BenchError(f"{config_path}: `model:` is required (a local folder or an alias: smollm2-135m, tiny)")
@@ -174,7 +181,7 @@ def load_job(trainer: str, config_path: Path, overrides: tuple[str, ...] | list[
     args = _parse_trl(cls, {**trl_yaml, "output_dir": str(output_dir)}, trl_sets, explicit, trainer)
     job = TrainJob(trainer=trainer, model=model, model_spec=model_spec, stage=stage, data=data, peft=peft,
                    merge=merge, args=args, resume=resume, config_file=Path(config_path), explicit_keys=explicit,
-                   overrides=list(overrides))
+                   overrides=list(overrides), objective=objective)
     if trainer == "sft":
         _check_chat_template(job)
     else:
@@ -250,6 +257,8 @@ def _parse_trl(cls, trl_yaml: dict[str, Any], trl_sets: list[tuple[str, str]], e
             defaults[key] = False
         if "use_cpu" not in given:
             defaults["use_cpu"] = True
+    if trainer == "grpo" and "beta" not in given:
+        defaults["beta"] = 0.001  # Reflect, Retry, Reward's KL coefficient (TRL's default is 0)
     if "report_to" not in given:
         defaults["report_to"] = "none"
     parser = _Parser(cls)
@@ -338,11 +347,13 @@ def resolve_model(spec: str) -> str:
 
 # --- data ---------------------------------------------------------------------------------------------------------
 
-_FORMAT_COLUMNS = {"sft": ("prompt", "completion"), "dpo": ("prompt", "chosen", "rejected")}
+_FORMAT_COLUMNS = {"sft": ("prompt", "completion"), "dpo": ("prompt", "chosen", "rejected"), "grpo": ("prompt",)}
+GRPO_KINDS = ("failures",)
+GRPO_COLUMNS = ("prompt", "attempt_prompt", "doc", "task", "doc_hash", "feedback")  # the rollout needs them all
 
 
 def _load_data(trainer: str, stage: str, spec: Any) -> dict[str, DataDir]:
-    accepted = SFT_KINDS if trainer == "sft" else DPO_KINDS
+    accepted = {"sft": SFT_KINDS, "dpo": DPO_KINDS, "grpo": GRPO_KINDS}[trainer]
     if stage == "two":
         if not isinstance(spec, dict) or set(spec) != {"reflection", "correction"}:
             raise BenchError("stage two needs `data: {reflection: DIR, correction: DIR}` (two `data build` dirs of "
@@ -358,7 +369,7 @@ def _load_data(trainer: str, stage: str, spec: Any) -> dict[str, DataDir]:
         raise BenchError("`data` is a mapping, which is for `stage: two`; one-stage SFT and DPO take one dir")
     d = read_data_dir(Path(str(spec)), trainer)
     if d.kind not in accepted:
-        other = "train dpo" if d.kind in DPO_KINDS else "train sft" if d.kind in SFT_KINDS else "GRPO (not yet)"
+        other = "train dpo" if d.kind in DPO_KINDS else "train sft" if d.kind in SFT_KINDS else "train grpo"
         raise BenchError(f"data {d.path} is a {d.kind!r} dir: train {trainer} takes {', '.join(accepted)} "
                          f"({d.kind} is for {other})")
     return {"train": d}
@@ -378,20 +389,23 @@ def read_data_dir(path: Path, trainer: str) -> DataDir:
     kind = card.get("kind") if isinstance(card, dict) else None
     if kind not in ALL_KINDS:
         raise BenchError(f"{card_path}: unknown kind {kind!r} (expected one of {', '.join(ALL_KINDS)})")
-    if kind == "failures":
-        raise BenchError(f"data {path} is a 'failures' dir (prompts + docs for GRPO): train {trainer} needs "
-                         f"{', '.join(SFT_KINDS if trainer == 'sft' else DPO_KINDS)}")
-    columns = _FORMAT_COLUMNS["dpo" if kind in DPO_KINDS else "sft"]
+    if (kind == "failures") != (trainer == "grpo"):
+        wants = {"sft": SFT_KINDS, "dpo": DPO_KINDS, "grpo": GRPO_KINDS}[trainer]
+        raise BenchError(f"data {path} is a {kind!r} dir: train {trainer} needs {', '.join(wants)}"
+                         + (" (failures are prompts + docs for GRPO: train grpo)" if kind == "failures" else ""))
+    columns = _FORMAT_COLUMNS["grpo" if kind == "failures" else "dpo" if kind in DPO_KINDS else "sft"]
     if not (path / "train.jsonl").is_file():
         raise BenchError(f"data dir {path} has no train.jsonl")
-    train = _read_rows(path / "train.jsonl", columns)
+    keep = GRPO_COLUMNS if kind == "failures" else None
+    train = _read_rows(path / "train.jsonl", columns, keep)
     if not train:
         raise BenchError(f"{path / 'train.jsonl'} has no rows: nothing to train on")
-    eval_rows = _read_rows(path / "eval.jsonl", columns) if (path / "eval.jsonl").is_file() else []
+    eval_rows = _read_rows(path / "eval.jsonl", columns, keep) if (path / "eval.jsonl").is_file() else []
     return DataDir(path=path, kind=kind, card=card, train=train, eval=eval_rows)
 
 
-def _read_rows(path: Path, columns: tuple[str, ...]) -> list[dict[str, Any]]:
+def _read_rows(path: Path, columns: tuple[str, ...], keep: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+    """Rows with their chat columns checked; only the columns TRL reads, or ``keep`` (all of them present)."""
     rows = []
     with open(path, encoding="utf-8") as fh:
         for n, line in enumerate(fh, 1):
@@ -408,6 +422,13 @@ def _read_rows(path: Path, columns: tuple[str, ...]) -> list[dict[str, Any]]:
                 raise BenchError(f"{path} line {n} lacks {', '.join(missing)} (rows need {', '.join(columns)})")
             for c in columns:
                 _check_messages(row[c], f"{path} line {n} {c}")
+            if keep is not None:
+                absent = [c for c in keep if c not in row]
+                if absent:
+                    raise BenchError(f"{path} line {n} lacks {', '.join(absent)}: rebuild it with "
+                                     "`reflectevo-bench data build --kind failures`")
+                rows.append({c: row[c] for c in keep})
+                continue
             # only the columns TRL reads: task, doc_hash, source_run stay in the file and the card
             rows.append({c: [{"role": m["role"], "content": m["content"]} for m in row[c]] for c in columns})
     return rows

@@ -1,0 +1,144 @@
+"""GRPO rollouts for Reflect, Retry, Reward: the completion is the reflection; the reward is the retry's verdict.
+
+TRL's ``GRPOTrainer`` hands ``rollout_func`` this rank's prompts (the failures' reflection-turn chats), already
+repeated ``num_generations`` times. For each one :class:`ReflectionRollout`:
+
+1. generates the reflection with the trainer's own generation path (``_generate_single_turn``: HF generate with
+   ZeRO-3 parameter gathering, or TRL's vLLM colocate/server client) — these are the only tokens trained;
+2. builds the retry chat exactly as ``run`` does (the harness's ``Prompter`` and ``with_reply``: one code path),
+   and generates every retry of the batch in one call through the same generation path;
+3. verifies each retry with the task's own verifier (code tasks in the sandbox pool, never in this process);
+4. appends one JSON line per rollout to ``rollouts.jsonl`` and returns the verdicts for the reward function.
+
+The ``answer`` objective (the RLVR control) needs no rollout: TRL generates attempt-1 answers and
+:class:`AnswerReward` verifies them with the same verifiers.
+
+Relies on TRL 1.16's private ``_tokenize_prompts`` / ``_generate_single_turn`` (pinned, and tested).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+from reflectevo_bench.harness.engine import with_reply
+from reflectevo_bench.harness.protocols import PROTOCOLS, Prompter
+from reflectevo_bench.harness.records import json_line
+from reflectevo_bench.tasks.eval_task import EvalTask
+from reflectevo_bench.tasks.verdict import Verdict
+
+
+def prompt_key(messages: list[dict[str, Any]]) -> str:
+    return json.dumps(messages, sort_keys=True, ensure_ascii=False)
+
+
+class Verifiers:
+    """The tasks' verifiers, one batch per task."""
+
+    def __init__(self, tasks: dict[str, EvalTask]) -> None:
+        self.tasks = tasks
+
+    def verify(self, task_names: list[str], docs: list[dict], texts: list[str]) -> list[Verdict]:
+        out: list[Verdict | None] = [None] * len(texts)
+        by_task: dict[str, list[int]] = {}
+        for i, name in enumerate(task_names):
+            by_task.setdefault(name, []).append(i)
+        for name, idx in by_task.items():
+            verdicts = self.tasks[name].verify_batch([docs[i] for i in idx], [texts[i] for i in idx])
+            for i, verdict in zip(idx, verdicts):
+                out[i] = verdict
+        return out  # type: ignore[return-value]
+
+
+class RolloutLog:
+    """``rollouts.jsonl`` (rank 0) or ``rollouts.rank<N>.jsonl``: one line per rollout, flushed as it happens."""
+
+    def __init__(self, output_dir: Path, process_index: int = 0) -> None:
+        name = "rollouts.jsonl" if process_index == 0 else f"rollouts.rank{process_index}.jsonl"
+        self.path = Path(output_dir) / name
+        self._lock = threading.Lock()
+
+    def write(self, rows: list[dict[str, Any]]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock, open(self.path, "a", encoding="utf-8") as fh:
+            for row in rows:
+                fh.write(json_line(row))
+            fh.flush()
+
+
+class ReflectionRollout:
+    """``rollout_func`` of reflection GRPO (see the module docstring)."""
+
+    def __init__(self, rows: list[dict[str, Any]], verifiers: Verifiers, log: RolloutLog) -> None:
+        self.rows = {prompt_key(row["prompt"]): row for row in rows}
+        self.verifiers = verifiers
+        self.log = log
+        self.prompters = {name: Prompter(PROTOCOLS["reflect"], t.reflection.templates, t.reflection.answer_format)
+                          for name, t in verifiers.tasks.items()}
+
+    def row_for(self, prompt: list[dict[str, Any]]) -> dict[str, Any]:
+        row = self.rows.get(prompt_key(prompt))
+        if row is None:
+            raise RuntimeError("rollout_func got a prompt that is not in the training set")
+        return row
+
+    def retry_messages(self, row: dict[str, Any], reflection: str) -> list[dict[str, str]]:
+        """The retry chat as ``run`` builds it: the reflection chat, the reflection, the retry request."""
+        prompter = self.prompters[row["task"]]
+        request = prompter.retry_request(Verdict(False, 0.0, row.get("feedback") or ""))
+        return with_reply(row["prompt"], reflection) + [{"role": "user", "content": request}]
+
+    def __call__(self, prompts: list[list[dict[str, Any]]], trainer: Any) -> dict[str, Any]:
+        mode = "train" if trainer.model.training else "eval"
+        groups = trainer.num_generations if mode == "train" else trainer.num_generations_eval
+        tokenizer = trainer.processing_class
+        prompt_ids, _, _ = trainer._tokenize_prompts(prompts)
+        completion_ids, logprobs = trainer._generate_single_turn(prompt_ids, None, {}, groups)
+        reflections = tokenizer.batch_decode(completion_ids, skip_special_tokens=True)
+        rows = [self.row_for(p) for p in prompts]
+        retry_chats = [self.retry_messages(row, text) for row, text in zip(rows, reflections)]
+        retry_prompt_ids, _, _ = trainer._tokenize_prompts(retry_chats)
+        retry_ids, _ = trainer._generate_single_turn(retry_prompt_ids, None, {}, 1)
+        retries = tokenizer.batch_decode(retry_ids, skip_special_tokens=True)
+        verdicts = self.verifiers.verify([r["task"] for r in rows], [r["doc"] for r in rows], retries)
+        rewards = [1.0 if v.correct else 0.0 for v in verdicts]
+        step = trainer.state.global_step
+        self.log.write([{"step": step, "mode": mode, "task": row["task"], "doc_hash": row["doc_hash"],
+                         "reflection": text, "retry": retry, "verdict": v.to_dict(), "reward": reward,
+                         "reflection_tokens": len(ids), "retry_tokens": len(rids)}
+                        for row, text, retry, v, reward, ids, rids
+                        in zip(rows, reflections, retries, verdicts, rewards, completion_ids, retry_ids)])
+        metrics = trainer._metrics[mode]
+        metrics["retry_pass_rate"].append(sum(rewards) / max(1, len(rewards)))
+        metrics["retry_mean_length"].append(sum(map(len, retry_ids)) / max(1, len(retry_ids)))
+        return {"prompt_ids": prompt_ids, "completion_ids": completion_ids, "logprobs": logprobs,
+                "retry": retries, "retry_correct": [v.correct for v in verdicts],
+                "retry_feedback": [v.feedback for v in verdicts]}
+
+
+def retry_reward(prompts: list[Any], completions: list[Any], retry_correct: list[bool], **_: Any) -> list[float]:
+    """Reflect, Retry, Reward: 1 when the retry that followed the reflection passed the verifier, else 0."""
+    return [1.0 if ok else 0.0 for ok in retry_correct]
+
+
+class AnswerReward:
+    """The RLVR control (``objective: answer``): 1 when the attempt-1 answer itself passes the verifier."""
+
+    __name__ = "answer_reward"
+
+    def __init__(self, verifiers: Verifiers, log: RolloutLog) -> None:
+        self.verifiers = verifiers
+        self.log = log
+
+    def __call__(self, prompts: list[Any], completions: list[Any], task: list[str], doc: list[str],
+                 doc_hash: list[str], trainer_state: Any = None, **_: Any) -> list[float]:
+        texts = [c[-1]["content"] if isinstance(c, list) else str(c) for c in completions]
+        docs = [json.loads(d) for d in doc]
+        verdicts = self.verifiers.verify(list(task), docs, texts)
+        rewards = [1.0 if v.correct else 0.0 for v in verdicts]
+        step = getattr(trainer_state, "global_step", None)
+        self.log.write([{"step": step, "task": t, "doc_hash": h, "answer": text, "verdict": v.to_dict(), "reward": r}
+                        for t, h, text, v, r in zip(task, doc_hash, texts, verdicts, rewards)])
+        return rewards
