@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from reflectevo_bench.errors import BenchError
+from reflectevo_bench.errors import BenchError, one_line
 
 BUILTIN_POOLS = {"reflectevo": Path(__file__).resolve().parent / "templates" / "reflection_pool.yaml"}
 KEYS = ("reflect", "self_refine_review")
@@ -62,7 +62,7 @@ class ReflectionPool:
         try:
             value = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
-            raise BenchError(f"--reflection-pool {spec} is not valid YAML: {' '.join(str(exc).split())[:200]}") from None
+            raise BenchError(f"--reflection-pool {spec} is not valid YAML: {one_line(exc, 200)}") from None
         return cls.from_value(value, source)
 
     def draw(self, protocol: Any, seed: int, task: str, doc_id: int, branch: int) -> tuple[int, str] | None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from rich.console import Console
 
-from reflectevo_bench.errors import BenchError
+from reflectevo_bench.errors import BenchError, one_line
 from reflectevo_bench.harness import run_dir as rd
 from reflectevo_bench.harness.backend import Backend, build_lm, format_model_args, parse_model_args
 from reflectevo_bench.harness.engine import Engine, EngineConfig
@@ -72,7 +72,7 @@ def resolve_model_args(model: str, raw: str | None, console: Console | None) -> 
             try:
                 args["pretrained"] = str(resolve_model_alias(args["pretrained"]))
             except Exception as exc:
-                raise BenchError(f"cannot prepare model '{args['pretrained']}': {' '.join(str(exc).split())[:300]}") from None
+                raise BenchError(f"cannot prepare model '{args['pretrained']}': {one_line(exc, 300)}") from None
     return args
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from reflectevo_bench.errors import BenchError
+from reflectevo_bench.errors import BenchError, one_line
 
 ROLES = ("base", "candidate", "reference", "other")
 
@@ -54,7 +54,7 @@ def read_spec(path: Path) -> tuple[list[RunSpec], dict[str, Any]]:
     except OSError as exc:
         raise BenchError(f"cannot read --spec {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
-        raise BenchError(f"--spec {path} is not valid YAML: {' '.join(str(exc).split())[:200]}") from None
+        raise BenchError(f"--spec {path} is not valid YAML: {one_line(exc, 200)}") from None
     if not isinstance(data, dict) or not isinstance(data.get("runs"), list) or not data["runs"]:
         raise BenchError(f"--spec {path}: expected a mapping with a non-empty 'runs' list")
     unknown = set(data) - {"runs", "title", "allow_mismatch"}

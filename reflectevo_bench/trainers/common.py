@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from reflectevo_bench.errors import BenchError
+from reflectevo_bench.errors import BenchError, one_line
 from reflectevo_bench.trainers.checkpoint import StepTimer, save_final, write_checkpoint_record
 from reflectevo_bench.trainers.config import DataDir, TrainJob
 
@@ -64,7 +64,7 @@ def run_trainer(trainer, resume: bool | str | None) -> dict[str, Any]:
         output = trainer.train(resume_from_checkpoint=resume)
     except ValueError as exc:
         if "checkpoint" in str(exc).lower() and resume:
-            raise BenchError(f"cannot resume: {' '.join(str(exc).split())}") from exc
+            raise BenchError(f"cannot resume: {one_line(exc, None)}") from exc
         raise
     return timer.metrics(output, trainer.state)
 

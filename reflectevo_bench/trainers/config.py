@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from reflectevo_bench.errors import BenchError
+from reflectevo_bench.errors import BenchError, one_line
 
 OWN_KEYS = ("model", "data", "stage", "peft", "merge", "objective")
 SFT_KINDS = ("dplus", "reflection", "correction", "qa")
@@ -552,8 +552,7 @@ def _check_chat_template(job: TrainJob) -> None:
 # --- helpers ------------------------------------------------------------------------------------------------------
 
 def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text[:400] if text else type(exc).__name__
+    return one_line(exc) or type(exc).__name__
 
 
 def _jsonable(value: Any) -> Any:
