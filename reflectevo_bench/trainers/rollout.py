@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -94,15 +95,19 @@ class ReflectionRollout:
         mode = "train" if trainer.model.training else "eval"
         groups = trainer.num_generations if mode == "train" else trainer.num_generations_eval
         tokenizer = trainer.processing_class
+        clock = [time.perf_counter()]
         prompt_ids, _, _ = trainer._tokenize_prompts(prompts)
         completion_ids, logprobs = trainer._generate_single_turn(prompt_ids, None, {}, groups)
         reflections = tokenizer.batch_decode(completion_ids, skip_special_tokens=True)
+        clock.append(time.perf_counter())
         rows = [self.row_for(p) for p in prompts]
         retry_chats = [self.retry_messages(row, text) for row, text in zip(rows, reflections)]
         retry_prompt_ids, _, _ = trainer._tokenize_prompts(retry_chats)
         retry_ids, _ = trainer._generate_single_turn(retry_prompt_ids, None, {}, 1)
         retries = tokenizer.batch_decode(retry_ids, skip_special_tokens=True)
+        clock.append(time.perf_counter())
         verdicts = self.verifiers.verify([r["task"] for r in rows], [r["doc"] for r in rows], retries)
+        clock.append(time.perf_counter())
         rewards = [1.0 if v.correct else 0.0 for v in verdicts]
         step = trainer.state.global_step
         self.log.write([{"step": step, "mode": mode, "task": row["task"], "doc_hash": row["doc_hash"],
@@ -113,6 +118,8 @@ class ReflectionRollout:
         metrics = trainer._metrics[mode]
         metrics["retry_pass_rate"].append(sum(rewards) / max(1, len(rewards)))
         metrics["retry_mean_length"].append(sum(map(len, retry_ids)) / max(1, len(retry_ids)))
+        for name, (start, end) in zip(("reflection_s", "retry_s", "verify_s"), zip(clock, clock[1:])):
+            metrics[f"rollout/{name}"].append(end - start)
         return {"prompt_ids": prompt_ids, "completion_ids": completion_ids, "logprobs": logprobs,
                 "retry": retries, "retry_correct": [v.correct for v in verdicts],
                 "retry_feedback": [v.feedback for v in verdicts]}
