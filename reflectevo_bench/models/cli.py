@@ -34,8 +34,10 @@ def fetch_cmd(name: str, cache_dir: Path | None) -> None:
 @models.command("tiny")
 @click.argument("path", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for the random weights.")
-def tiny_cmd(path: Path, seed: int) -> None:
+@click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=1, show_default=True,
+              help="About N times the parameters of the default tiny model (a wider model; 1 = the default).")
+def tiny_cmd(path: Path, seed: int, scale: float) -> None:
     """Build the tiny random test model at PATH and print PATH."""
     from reflectevo_bench.models.tiny import build_tiny_model
 
-    click.echo(str(build_tiny_model(path, seed=seed)))
+    click.echo(str(build_tiny_model(path, seed=seed, scale=scale)))

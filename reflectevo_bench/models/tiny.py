@@ -4,6 +4,9 @@
 tokenizer.json, tokenizer_config with a ChatML template carrying `{% generation %}` markers, greedy
 generation_config) that loads with `AutoModelForCausalLM`, `AutoTokenizer` and lm-eval's `HFLM`.
 Everything is built locally in about a second; the same seed gives the same bytes.
+
+`scale=N` widens the model to about N times the parameters (same tokenizer, template and layer count), e.g. the
+"10x-larger reference" of the experiment tests; `scale=1` is the original model, byte for byte.
 """
 
 from __future__ import annotations
@@ -111,20 +114,42 @@ def _train_tokenizer():
     return hf
 
 
-def _build_model(tokenizer, seed: int):
+BASE_HIDDEN = 64
+LAYERS = 2
+HEADS = 4
+
+
+def param_count(vocab: int, hidden: int, layers: int = LAYERS) -> int:
+    """Parameters of the tiny Llama layout (tied embeddings, MLP width 2 × hidden, as many KV heads as heads)."""
+    per_layer = 4 * hidden * hidden + 3 * hidden * (2 * hidden) + 2 * hidden
+    return vocab * hidden + layers * per_layer + hidden
+
+
+def hidden_for_scale(vocab: int, scale: float) -> int:
+    """The hidden size (a multiple of 8) whose model is closest to ``scale`` × the parameters of the base one."""
+    if scale <= 0:
+        raise ValueError(f"scale must be positive, got {scale}")
+    if scale == 1:
+        return BASE_HIDDEN
+    target = scale * param_count(vocab, BASE_HIDDEN)
+    return min(range(8, 8193, 8), key=lambda h: abs(param_count(vocab, h) - target))
+
+
+def _build_model(tokenizer, seed: int, scale: float = 1):
     """A randomly initialised 2-layer Llama sized to the tokenizer, greedy by default."""
     import torch
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
 
     eos_id = tokenizer.convert_tokens_to_ids(EOS_TOKEN)
     pad_id = tokenizer.convert_tokens_to_ids(PAD_TOKEN)
+    hidden = hidden_for_scale(len(tokenizer), scale)
     config = LlamaConfig(
         vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=4,
+        hidden_size=hidden,
+        intermediate_size=2 * hidden,
+        num_hidden_layers=LAYERS,
+        num_attention_heads=HEADS,
+        num_key_value_heads=HEADS,
         max_position_embeddings=2048,
         tie_word_embeddings=True,
         bos_token_id=None,
@@ -140,16 +165,17 @@ def _build_model(tokenizer, seed: int):
     return model
 
 
-def build_tiny_model(path: Path, seed: int = 0) -> Path:
+def build_tiny_model(path: Path, seed: int = 0, scale: float = 1) -> Path:
     """Write a tiny random Llama + BPE tokenizer folder at `path` and return it.
 
     The folder is written in a temporary sibling and moved into place, replacing any previous
-    content at `path`. Same `seed` -> identical `model.safetensors` bytes.
+    content at `path`. Same `seed` (and `scale`) -> identical `model.safetensors` bytes. `scale` N: about N times
+    the parameters (a wider model; 1 = the original).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tokenizer = _train_tokenizer()
-    model = _build_model(tokenizer, seed)
+    model = _build_model(tokenizer, seed, scale)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
         model.save_pretrained(tmp, safe_serialization=True)
