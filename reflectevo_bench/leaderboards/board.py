@@ -4,6 +4,9 @@ Per comparable group of runs (same protocol, tasks, docs and attempt-1 prompts):
 harness's metrics (acc@tk with Wilson 95% CIs, Δ = acc@tK − acc@t1 with a paired 95% CI, flips) and a
 macro average over tasks; then each candidate against the base and the reference, doc by doc (exact McNemar,
 seeded paired bootstrap), per task and pooled over all docs.
+
+Optional ``controls`` (by a model's run dir: ``{"retry": Evaluation, "self-refine": Evaluation}``) add per model
+the reflection gain over the retry control and the intrinsic (self-refine) Δ (:mod:`controls`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.leaderboards import compat
+from reflectevo_bench.leaderboards.controls import control_entries
 from reflectevo_bench.leaderboards.compare import DEFAULT_BOOTSTRAP, DEFAULT_SEED, compare
 from reflectevo_bench.leaderboards.fmt import comparison_line
 from reflectevo_bench.leaderboards.load import Evaluation
@@ -51,11 +55,15 @@ def model_entry(ev: Evaluation, role: str) -> dict[str, Any]:
 
 
 def build_board(entries: list[tuple[Evaluation, str]], allow_mismatch: bool = False, alpha: float = 0.05,
-                n_boot: int = DEFAULT_BOOTSTRAP, seed: int = DEFAULT_SEED) -> dict[str, Any]:
+                n_boot: int = DEFAULT_BOOTSTRAP, seed: int = DEFAULT_SEED,
+                controls: dict[str, dict[str, Evaluation]] | None = None,
+                max_references: int | None = 1) -> dict[str, Any]:
+    """``controls``: per model's ``source``, its control runs by protocol; ``max_references``: None for any number
+    (each candidate is then compared with every reference)."""
     if not entries:
         raise BenchError("no runs given: pass run dirs, --role ROLE=DIR or --spec FILE")
-    for role in ("base", "reference"):
-        if sum(1 for _, r in entries if r == role) > 1:
+    for role, most in (("base", 1), ("reference", max_references)):
+        if most is not None and sum(1 for _, r in entries if r == role) > most:
             raise BenchError(f"more than one {role} run given: a leaderboard has at most one {role}")
     evals = [ev for ev, _ in entries]
     unique_labels(evals)
@@ -90,6 +98,11 @@ def build_board(entries: list[tuple[Evaluation, str]], allow_mismatch: bool = Fa
             "n_docs": {t: len(d) for t, d in sorted(first.tasks.items())},
             "models": [model_entry(ev, role_of[id(ev)]) for ev in group], "comparisons": [],
         })
+        if controls:
+            for ev, entry in zip(group, board["groups"][-1]["models"]):
+                found = controls.get(ev.source)
+                if found:
+                    entry["controls"] = control_entries(ev, found, alpha, n_boot, seed)
     for cand in by_role.get("candidate", []):
         for other_role in ("base", "reference"):
             for other in by_role.get(other_role, []):

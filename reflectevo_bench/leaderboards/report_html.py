@@ -7,7 +7,7 @@ from html import escape
 from typing import Any
 
 from reflectevo_bench.leaderboards.plots import group_plots
-from reflectevo_bench.leaderboards.tables import caption, comparison_table, model_table
+from reflectevo_bench.leaderboards.tables import caption, comparison_table, control_lines, model_table
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em;color:#222;max-width:1400px}
@@ -47,6 +47,10 @@ def render_html(board: dict[str, Any], title: str = "Reflection leaderboard") ->
         gid = g["id"]
         parts.append(f"<section id='group-{gid}'><h2>Group {gid}: {escape(', '.join(g['tasks']))}</h2>")
         parts.append(_table(*model_table(g), cap, "models", f"models-{gid}"))
+        if control_lines(g):
+            parts.append("<h3>Reflection vs its controls (paired, all docs pooled)</h3><ul class='controls'>")
+            parts += [f"<li>{escape(line)}</li>" for line in control_lines(g)]
+            parts.append("</ul>")
         if g["comparisons"]:
             parts.append("<h3>Paired comparisons on shared docs</h3><ul class='summary'>")
             parts += [f"<li>{escape(c['summary'])}</li>" for c in g["comparisons"]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reflectevo_bench.leaderboards.tables import caption, comparison_table, model_table
+from reflectevo_bench.leaderboards.tables import caption, comparison_table, control_lines, model_table
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -28,6 +28,9 @@ def render_md(board: dict[str, Any]) -> str:
         cap = caption(g)
         lines += [f"## Group {g['id']}: {', '.join(g['tasks'])}", "", f"**{cap}**", ""]
         lines += _table(*model_table(g)) + [""]
+        if control_lines(g):
+            lines += ["### Reflection vs its controls (paired, all docs pooled)", ""]
+            lines += [f"- {line}" for line in control_lines(g)] + [""]
         if g["comparisons"]:
             lines += ["### Paired comparisons on shared docs", ""]
             lines += [f"- {c['summary']}" for c in g["comparisons"]] + [""]

@@ -19,22 +19,42 @@ def caption(group: dict[str, Any]) -> str:
             f"({FEEDBACK_NOTE.get(mode, mode)})")
 
 
+CONTROL_COLUMNS = (("reflection_gain", "reflect − retry @tK [95% CI]"),
+                   ("intrinsic_delta", "self-refine Δ [95% CI]"))
+
+
+def _control_cell(entry: dict[str, Any] | None, task: str | None) -> str:
+    """One control cell: the paired difference with its bootstrap CI (task None: pooled over all docs)."""
+    if not entry:
+        return "—"
+    if "not_paired" in entry:
+        return "not paired"
+    r = entry["overall"] if task is None else entry["tasks"].get(task)
+    return "—" if r is None else f"{signed(r['diff'])} {ci(r['diff_ci95'], sign=True)}"
+
+
 def model_table(group: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     k_last = group["attempts"]
     rounds = [f"acc@t{k}" for k in range(1, k_last + 1)]
     header = ["model", "role", "params", "task", "n"] + [f"{r} [95% CI]" for r in rounds] + \
              [f"Δ t{k_last}−t1 [95% CI]", "w→r", "r→w"]
+    shown = [(key, title.replace("@tK", f"@t{k_last}")) for key, title in CONTROL_COLUMNS
+             if any(key in (m.get("controls") or {}) for m in group["models"])]
+    header += [title for _, title in shown]
     rows = []
     for m in group["models"]:
         params = format_params(m["params"]) + ("≈" if m["params_source"] == "estimate" else "")
+        extra = m.get("controls") or {}
         for task, t in m["tasks"].items():
             rows.append([m["label"], m["role"], params, task, str(t["n"])]
                         + [f"{pct(t[r])} {ci(t[r + '_ci95'])}" for r in rounds]
                         + [f"{signed(t['delta'])} {ci(t['delta_ci95'], sign=True)}",
-                           str(t["wrong_to_right"]), str(t["right_to_wrong"])])
+                           str(t["wrong_to_right"]), str(t["right_to_wrong"])]
+                        + [_control_cell(extra.get(key), task) for key, _ in shown])
         a = m["average"]
         rows.append([m["label"], m["role"], params, "average", str(a["n"])] + [pct(a[r]) for r in rounds]
-                    + [signed(a["delta"]), str(a["wrong_to_right"]), str(a["right_to_wrong"])])
+                    + [signed(a["delta"]), str(a["wrong_to_right"]), str(a["right_to_wrong"])]
+                    + [_control_cell(extra.get(key), None) for key, _ in shown])
     return header, rows
 
 
@@ -49,3 +69,26 @@ def comparison_table(comp: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
                          f"{signed(r['diff'])} {ci(r['diff_ci95'], sign=True)}", str(r["a_only"]),
                          str(r["b_only"]), pvalue(r["mcnemar_p"]), "yes" if r["significant"] else "no"])
     return header, rows
+
+
+def control_lines(group: dict[str, Any]) -> list[str]:
+    """Plain-language lines for the control columns, pooled over all docs (empty when no model has controls)."""
+    lines = []
+    for m in group["models"]:
+        extra = m.get("controls") or {}
+        parts = []
+        gain = extra.get("reflection_gain")
+        if gain and "not_paired" in gain:
+            parts.append(f"reflection gain over retry not paired: {gain['not_paired']}")
+        elif gain:
+            r = gain["overall"]
+            parts.append(f"{gain['metric']} under {gain['protocol']} − under {gain['control']}: {signed(r['diff'])} "
+                         f"{ci(r['diff_ci95'], sign=True)} (exact McNemar p = {pvalue(r['mcnemar_p'])}, n = {r['n']})")
+        intr = extra.get("intrinsic_delta")
+        if intr:
+            r = intr["overall"]
+            parts.append(f"intrinsic Δ under self-refine (no feedback): {signed(r['diff'])} "
+                         f"{ci(r['diff_ci95'], sign=True)} (p = {pvalue(r['mcnemar_p'])}, n = {r['n']})")
+        if parts:
+            lines.append(f"{m['role']} {m['label']}: " + "; ".join(parts))
+    return lines
