@@ -412,6 +412,15 @@ POOL_STATE_ATTACKS: list[Attack] = [
            "libc.setpriority(2, 0, 19)\n",
            followup=("def f(n):\n    return len(bytearray(n << 20)) + sum(range(n))\n", ("assert f(10) == 10485805",
                                                                                        "assert f(60) == 62916330"))),
+    Attack("sabotage_next_child", "pool",
+           "a daemon stops or kills the child already waiting for the next job (ppid is not pid 1)",
+           "import os, signal, time\nif os.fork() == 0:\n    os.setsid()\n    end = time.time() + 1.5\n    k = 0\n"
+           "    while time.time() < end:\n        for p in os.listdir('/proc'):\n            if not p.isdigit() or int(p) == os.getpid():\n"
+           "                continue\n            try:\n                st = open('/proc/%s/stat' % p).read()\n"
+           "                if int(st[st.rfind(')') + 2:].split()[1]) not in (0, 1):\n"
+           "                    os.kill(int(p), (signal.SIGSTOP, signal.SIGKILL)[k % 2])\n            except (OSError, ValueError):\n"
+           "                pass\n        k += 1\n        time.sleep(0.01)\n    os._exit(0)\ndef f():\n    return 1\n",
+           followup=("def f(x):\n    return x * 3\n", ("assert f(3) == 9",))),
     # ------------------------------------------------------------- cleanup failures must not reach the next job
     Attack("wipe_path_too_long", "pool", "a directory chain longer than PATH_MAX in the work dir",
            "import os\nfor _ in range(24):\n    os.mkdir('d' * 250)\n    os.chdir('d' * 250)\n"

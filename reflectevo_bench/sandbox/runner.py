@@ -275,10 +275,10 @@ def child_main(job_r, out_w, err_w, rep_w, workdir, install_filter):
 def zygote_main(sock, workdir, install_filter):
     """The fork server: forked by the worker before any job existed, it never sees job data.
 
-    It answers each one-byte request on ``sock`` with a new child (a grandchild, re-parented to the worker
-    so the worker can wait for it) and the worker's ends of that child's four pipes (SCM_RIGHTS). The child
-    reads its job from its own pipe, so no job, answer or value of any earlier program is ever in the
-    memory a program starts from.
+    Requests on ``sock`` (a SOCK_SEQPACKET pair with the worker): ``f`` forks a new child and answers with its
+    pid and the worker's ends of the child's four pipes (SCM_RIGHTS); ``w`` + pid waits for that child and
+    answers with its wait status and CPU time. The child reads its job from its own pipe, so no job, answer or
+    value of any earlier program is ever in the memory a program starts from.
     """
     import _socket
     try:
@@ -295,40 +295,48 @@ def zygote_main(sock, workdir, install_filter):
         os.closerange(keep + 1, 1 << 16)
         gc.freeze()
         rights = (_socket.SOL_SOCKET, _socket.SCM_RIGHTS)
-        while True:
-            if not sock.recv(16):
-                break
+
+        def spawn():
+            """Fork a child; (pid or 0, the worker's ends of its job/stdout/stderr/report pipes)."""
             ends = ()
-            pid = 0
             try:
                 job_r, job_w = os.pipe()
                 out_r, out_w = os.pipe()
                 err_r, err_w = os.pipe()
                 rep_r, rep_w = os.pipe()
-                pid_r, pid_w = os.pipe()
                 ends = (job_w, out_r, err_r, rep_r)
-                mid = os.fork()
-                if mid == 0:  # intermediate: fork the child, tell its pid, vanish (the child goes to the worker)
-                    try:
-                        child = os.fork()
-                        if child == 0:
-                            child_main(job_r, out_w, err_w, rep_w, workdir, install_filter)
-                        os.write(pid_w, struct.pack("=i", child))
-                    finally:
-                        os._exit(0)
-                for fd in (job_r, out_w, err_w, rep_w, pid_w):
-                    os.close(fd)
-                raw = read_exact(pid_r, 4)
-                os.close(pid_r)
-                os.waitpid(mid, 0)  # once the intermediate is reaped, the child's parent is the worker
-                if raw is not None:
-                    pid = struct.unpack("=i", raw)[0]
+                try:
+                    pid = os.fork()
+                    if pid == 0:
+                        child_main(job_r, out_w, err_w, rep_w, workdir, install_filter)
+                finally:
+                    for fd in (job_r, out_w, err_w, rep_w):
+                        os.close(fd)
+                return pid, ends
             except OSError:
-                pid = 0
+                for fd in ends:
+                    os.close(fd)
+                return 0, ()
+
+        while True:
+            req = sock.recv(16)
+            if not req:
+                break
+            head = b""
+            if req[:1] in (b"w", b"W"):  # wait for a child (and, for W, fork the next one in the same trip)
+                try:
+                    _, status, ru = os.wait4(struct.unpack("=i", req[1:5])[0], 0)
+                    head = struct.pack("=iidd", 1, status, ru.ru_utime, ru.ru_stime)
+                except (ChildProcessError, struct.error):
+                    head = struct.pack("=iidd", 0, 0, 0.0, 0.0)
+                if req[:1] == b"w":
+                    sock.send(head)
+                    continue
+            pid, ends = spawn()
             if pid > 0:
-                sock.sendmsg([struct.pack("=i", pid)], [(rights[0], rights[1], struct.pack("=4i", *ends))])
+                sock.sendmsg([head + struct.pack("=i", pid)], [(rights[0], rights[1], struct.pack("=4i", *ends))])
             else:
-                sock.send(struct.pack("=i", 0))
+                sock.send(head + struct.pack("=i", 0))
             for fd in ends:
                 os.close(fd)
     except BaseException:
@@ -386,7 +394,7 @@ class Worker:
             ours.close()
             zygote_main(theirs, self.workdir, self.install_filter)
         theirs.close()
-        ours.settimeout(10.0)
+        ours.settimeout(5.0)
         self.zygote = (pid, ours)
         self.zygote_limits = self._read_limits(pid)
 
@@ -416,30 +424,32 @@ class Worker:
         return None
 
     # -- process cleanup
-    def _children(self):
-        me = str(os.getpid())
-        kids = []
+    def _parents(self):
+        parents = {}
         for name in os.listdir("/proc"):
             if not name.isdigit():
                 continue
             try:
                 with open(f"/proc/{name}/stat", "rb") as f:
                     stat = f.read()
-            except OSError:
+                parents[int(name)] = int(stat[stat.rfind(b")") + 2:].split()[1])
+            except (OSError, ValueError, IndexError):
                 continue
-            fields = stat[stat.rfind(b")") + 2:].split()
-            if len(fields) > 1 and fields[1].decode() == me:
-                kids.append(int(name))
-        return kids
+        return parents
 
     def _targets(self):
         """Every process that must not exist between jobs: all but us and the fork server."""
-        spare = (os.getpid(), self.zygote[0] if self.zygote else None)
+        me = os.getpid()
+        zpid = self.zygote[0] if self.zygote else None
+        spare = (me, zpid, self.next[0] if self.next else None)
         if self.is_init:
-            pids = [int(n) for n in os.listdir("/proc") if n.isdigit()]
-        else:
-            pids = self._children()
-        return [p for p in pids if p not in spare]
+            return [int(n) for n in os.listdir("/proc") if n.isdigit() and int(n) not in spare]
+        parents = self._parents()  # no pid namespace: our descendants (the fork server's children too)
+        found, frontier = set(), {me}
+        while frontier:
+            frontier = {p for p, pp in parents.items() if pp in frontier and p not in found}
+            found |= frontier
+        return sorted(found - set(spare))
 
     def _signal_all(self):
         targets = self._targets()
@@ -533,26 +543,84 @@ class Worker:
             os.close(top)
 
     # -- one job
+    def _zwait(self, pid, fork_next=False):
+        """(wait status, CPU seconds) of a finished child, reaped by the fork server (its parent); None if
+        that fails (the fork server was stopped or killed: then the orphan is ours to reap, if it is).
+
+        With ``fork_next`` the fork server also forks the next child in the same round trip; it is kept in
+        ``self.next`` and spared by the sweep, and :meth:`cleanup` checks it is still healthy afterwards.
+        """
+        import _socket
+        if self.zygote is not None:
+            try:
+                self.zygote[1].send((b"W" if fork_next and self.next is None else b"w") + struct.pack("=i", pid))
+                data, anc, _, _ = self.zygote[1].recvmsg(64, _socket.CMSG_SPACE(4 * 4))
+                if len(data) == 28:
+                    self._take_child(data[24:], anc)
+                if len(data) >= 24:
+                    ok, status, utime, stime = struct.unpack("=iidd", data[:24])
+                    if ok:
+                        return status, utime + stime
+            except OSError:
+                pass
+        try:
+            _, status, rusage = os.wait4(pid, os.WNOHANG)
+            return (status, rusage.ru_utime + rusage.ru_stime) if _ else None
+        except ChildProcessError:
+            return None
+
+    def _take_child(self, raw, anc):
+        import _socket
+        fds = []
+        for level, kind, data in anc:
+            if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+                fds += struct.unpack(f"={len(data) // 4}i", data[: len(data) // 4 * 4])
+        pid = struct.unpack("=i", raw)[0] if len(raw) == 4 else -1
+        if pid <= 0 or len(fds) != 4:
+            for fd in fds:
+                os.close(fd)
+            return False
+        self.next = (pid, fds[0], fds[1:])
+        return True
+
+    def _drop_next(self):
+        """Discard a pre-forked child that cannot be trusted any more (killed or stopped meanwhile)."""
+        pid, job_w, fds = self.next
+        self.next = None
+        for fd in (job_w, *fds):
+            os.close(fd)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self._zwait(pid)
+
+    def _next_healthy(self):
+        pid = self.next[0]
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            return False
+        fields = stat[stat.rfind(b")") + 2:].split()
+        return len(fields) > 1 and fields[0] == b"S" and int(fields[1]) == self.zygote[0]
+
     def prefork(self):
-        """Get the next child from the fork server now, while idle, so a job starts without waiting for it."""
+        """Make sure the next child is waiting (from the fork server) before the next job arrives."""
         import _socket
         os.makedirs(self.workdir, mode=0o700, exist_ok=True)
+        if self.next is not None:
+            if self._next_healthy():
+                return
+            self._drop_next()
         sock = self.zygote[1]
         try:
             sock.send(b"f")
             msg, anc, _, _ = sock.recvmsg(16, _socket.CMSG_SPACE(4 * 4))
         except OSError as exc:
             raise Dirty(f"the fork server does not answer ({type(exc).__name__})") from None
-        fds = []
-        for level, kind, data in anc:
-            if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
-                fds += struct.unpack(f"={len(data) // 4}i", data[: len(data) // 4 * 4])
-        pid = struct.unpack("=i", msg)[0] if len(msg) == 4 else -1
-        if pid <= 0 or len(fds) != 4:
-            for fd in fds:
-                os.close(fd)
-            raise Dirty("the fork server is gone" if pid < 0 else "cannot fork")
-        self.next = (pid, fds[0], fds[1:])
+        if not self._take_child(msg, anc):
+            raise Dirty("the fork server is gone" if len(msg) != 4 else "cannot fork")
 
     def handle(self, job):
         """Run one job in the pre-forked child; answer as soon as its pipes close (cleanup comes after)."""
@@ -632,16 +700,14 @@ class Worker:
         if exited or killed or select.select([pidfd], [], [], 0 if finished else 0.05)[0]:
             if not exited and not select.select([pidfd], [], [], 2.0)[0]:
                 self._kill_child(pid)
-            try:
-                _, status, rusage = os.wait4(pid, 0)
-                self.pending = (None, pidfd)
-                cpu = rusage.ru_utime + rusage.ru_stime
+            waited = self._zwait(pid, fork_next=True)
+            self.pending = (None, pidfd)
+            if waited is not None:
+                status, cpu = waited
                 if os.WIFEXITED(status):
                     code = os.WEXITSTATUS(status)
                 elif os.WIFSIGNALED(status):
                     sig = os.WTERMSIG(status)
-            except ChildProcessError:
-                pass
         if end is None:
             if sig in (signal.SIGXCPU, signal.SIGKILL) and cpu >= lim["cpu"] - 0.05:
                 end = "cpu"
@@ -665,10 +731,7 @@ class Worker:
         if pid is not None:
             if not select.select([pidfd], [], [], 0.5)[0]:
                 self._kill_child(pid)
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
+            self._zwait(pid, fork_next=True)
         if pidfd is not None:
             os.close(pidfd)
         if not self.kill_everything():

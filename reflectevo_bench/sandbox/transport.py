@@ -62,9 +62,10 @@ class JobChannel:
     """The harness's half of the worker protocol, shared by the process and docker transports.
 
     Each job carries a fresh id. The worker answers with exactly one frame echoing it, then, after its
-    cleanup, ``{"ready": id}`` (clean, next child waiting) or ``{"bye": why, "id": id}`` (retiring). The next
-    job is sent only after that job's ``ready``; anything else (bye, EOF, silence, a frame for another job)
-    means the sandbox is replaced before the job is sent, so one job's frames are never read as another's.
+    cleanup, ``{"ready": id}`` (clean, next child waiting) or ``{"bye": why, "id": id}`` (retiring), and only
+    then reads the next job. The harness reads the next answer only after that ``ready``; anything else (bye,
+    EOF, silence, a frame for another job) means the job never ran there and the sandbox is replaced, so one
+    job's frames are never read as another's answer.
     """
 
     _awaiting: Any = None   # id of the job whose "ready" frame is due
@@ -79,35 +80,47 @@ class JobChannel:
     def _idle_frame_pending(self) -> bool:  # pragma: no cover
         raise NotImplementedError
 
-    def _await_ready(self) -> None:
-        if self._awaiting is None:  # just started: the hello frame said ready; nothing else may be waiting
-            if self._idle_frame_pending():
-                try:
-                    frame = self._recv(time.monotonic() + 1.0)
-                except SandboxBroken as exc:
-                    raise SandboxBroken(f"idle worker is gone: {exc}", before_job=True) from None
-                raise SandboxBroken(f"worker retired itself ({str(frame.get('bye', 'unexpected frame'))[:200]})",
-                                    before_job=True)
-            return
+    def _check_idle(self) -> None:
+        """Just started (the hello frame said ready): nothing else may be waiting."""
+        if self._idle_frame_pending():
+            try:
+                frame = self._recv(time.monotonic() + 1.0)
+            except SandboxBroken as exc:
+                raise SandboxBroken(f"idle worker is gone: {exc}", before_job=True) from None
+            raise SandboxBroken(f"worker retired itself ({str(frame.get('bye', 'unexpected frame'))[:200]})",
+                                before_job=True)
+
+    def _expect_ready(self, jid: str) -> None:
         try:
             frame = self._recv(time.monotonic() + READY_TIMEOUT)
         except SandboxBroken as exc:
             raise SandboxBroken(f"worker did not report itself clean: {exc}", before_job=True) from None
-        if set(frame) != {"ready"} or frame["ready"] != self._awaiting:
+        if set(frame) != {"ready"} or frame["ready"] != jid:
             why = frame.get("bye") if isinstance(frame.get("bye"), str) else "unexpected frame"
             raise SandboxBroken(f"worker retired itself ({why[:200]})", before_job=True)
-        self._awaiting = None
 
     def exchange(self, job: dict, timeout: float) -> dict:
-        """Send one job once the worker is known clean; return its answer (never another job's frame)."""
-        self._await_ready()
+        """Send one job; return its answer, read only after the previous job's ``ready`` (never another
+        job's frame). The job is written before that ``ready`` arrives (the worker reads it only once clean),
+        so a worker that retires instead never runs it and the caller may send it elsewhere."""
         JobChannel._job_seq += 1
         jid = f"{os.getpid()}-{JobChannel._job_seq}-{secrets.token_hex(4)}"
         data = marshal.dumps(dict(job, id=jid))  # harness -> worker is the trusted direction; answers are JSON
         data = struct.pack(">I", len(data)) + data
-        deadline = time.monotonic() + timeout
-        self._send_job(data, deadline)
-        answer = self._recv(deadline)
+        previous, self._awaiting = self._awaiting, None
+        if previous is None:
+            self._check_idle()
+            self._send_job(data, time.monotonic() + timeout)
+        else:
+            try:
+                self._send_job(data, time.monotonic() + READY_TIMEOUT)
+                problem = None
+            except SandboxBroken as exc:
+                problem = exc
+            self._expect_ready(previous)
+            if problem is not None:  # clean, but the job did not get through whole: it cannot have run
+                raise SandboxBroken(f"could not send the job: {problem}", before_job=True)
+        answer = self._recv(time.monotonic() + timeout)
         if answer.get("id") != jid or "end" not in answer:
             why = answer.get("bye") if isinstance(answer.get("bye"), str) else "a frame that is not this job's answer"
             raise SandboxBroken(f"the worker sent {why[:200]}")
