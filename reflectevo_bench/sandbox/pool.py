@@ -3,10 +3,13 @@
 ``fresh``: a new sandbox (new namespaces, new tmpfs, new worker) per program, torn down right after. Use it
 for adversarial code and RL rewards. Non-inline verdicts are judged in yet another fresh sandbox.
 
-``pool``: ``workers`` long-lived sandboxes; each forks a fresh child per program (per-child rlimits, seccomp,
-deadline, output cap; the namespace is swept of leftover processes and the tmpfs wiped after every program).
-A worker that died, hung past the backstop, answered garbage or found itself dirty after a program is
-killed and replaced. Programs share a sandbox only one after another, never concurrently.
+``pool``: ``workers`` long-lived sandboxes; each runs every program in a fresh child of a fork server that
+never held job data (per-child rlimits, seccomp, deadline, output cap; the namespace is swept of leftover
+processes and the tmpfs dirs wiped after every program). A worker takes the next job only after it has
+reported itself clean; one that died, hung past the backstop, answered garbage or found itself dirty is
+killed and replaced before the next job, whose verdict is never made of another job's frames. Programs
+share a sandbox only one after another, never concurrently. A row whose report cannot be judged fails
+alone (``run_many`` always returns one result per row).
 
 Both run programs in parallel across ``workers`` slots; each slot owns a pids+memory cgroup when root.
 """

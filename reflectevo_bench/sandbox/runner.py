@@ -2,21 +2,30 @@
 
 It starts as the sandbox's first process (pid 1 of its pid namespace under bwrap, unshare and docker),
 before any untrusted code exists, and serves jobs read as length-prefixed frames on fd 0 (marshal, from
-the trusted harness), answering on fd 1 (JSON). Each job goes to a fresh child, forked while the worker was
-idle and never used before; only that child ever runs model-written code:
+the trusted harness), answering on fd 1 (JSON). Before it reads any job it forks a **fork server**
+(:func:`zygote_main`), and every child that runs a job comes from that fork server, so a program starts
+from memory that never held a job, an answer, a nonce or a value of any earlier program (the worker's own
+heap does). Only those children ever run model-written code:
 
 * the child gets fresh pipes for stdout, stderr and the report channel (fd 3), ``/dev/null`` as stdin, and
-  no other descriptor (the worker's control pipes are closed before any untrusted code runs);
+  no other descriptor, and reads its one job from its own pipe;
 * rlimits (RLIMIT_AS, CPU, FSIZE, NOFILE, CORE=0) and the seccomp filter (:mod:`seccomp`) are applied in the
   child, then the program, the setup code and the test units run;
 * the worker reads the child's pipes with caps (output flood → killed, ``output``), enforces the wall-clock
-  deadline (``timeout``), and after the child is gone kills every other process of the namespace (as pid 1:
-  ``kill(-1, SIGKILL)``, which reaches setsid and double-fork daemons), reaps them and wipes the work dir.
+  deadline (``timeout``), and after the child is gone kills every other process of the namespace but the
+  fork server (and the next child, which is waiting for its job), reaps them and wipes the work dirs
+  without recursion or long paths (fd-relative, deep trees moved up), restoring their mode, times and
+  extended attributes.
+* Each answer frame carries the job's id. Only when the sandbox is known clean (no process left, dirs
+  empty, the fork server alive, unstopped and unchanged, the next child healthy) does the worker write
+  ``{"ready": id}`` and read the next job; otherwise it writes ``{"bye": why}`` and exits, and the harness
+  replaces the sandbox without ever reading another job's frame as an answer.
 
 The worker protects itself: it is non-dumpable (no ``/proc/<pid>/mem``, no ptrace from the same uid, and
 seccomp forbids ptrace anyway), and as pid 1 with default signal dispositions it cannot be signalled from
-inside the namespace. A child can still make the worker useless only by exhausting the sandbox's pids or
-memory; the harness then sees a broken or slow worker and replaces it.
+inside the namespace. The fork server is non-dumpable too, and seccomp stops programs from changing its
+limits, priority or CPUs; a program can only stop or kill it (or exhaust the sandbox's pids or memory),
+which the worker notices after the job: it retires and the harness starts a fresh sandbox.
 
 What the child sends on fd 3 is a claim, not a verdict: one JSON line per event carrying the job's nonce;
 the harness checks order and completeness and computes pass/fail itself (see ``judge.py``).
