@@ -415,6 +415,14 @@ class Worker:
         except OSError:
             return None
 
+    def _zygote_state(self):
+        try:
+            with open(f"/proc/{self.zygote[0]}/stat", "rb") as f:
+                stat = f.read()
+            return stat[stat.rfind(b")") + 2:].split()[0]
+        except (OSError, IndexError):
+            return None
+
     def zygote_problem(self):
         """None when the fork server is alive, idle, unstopped, untraced and unchanged; else why not."""
         pid = self.zygote[0]
@@ -560,7 +568,7 @@ class Worker:
         ``self.next`` and spared by the sweep, and :meth:`cleanup` checks it is still healthy afterwards.
         """
         import _socket
-        if self.zygote is not None:
+        if self.zygote is not None and self._zygote_state() in (b"S", b"R", b"D"):  # stopped: do not wait on it
             try:
                 self.zygote[1].send((b"W" if fork_next and self.next is None else b"w") + struct.pack("=i", pid))
                 data, anc, _, _ = self.zygote[1].recvmsg(64, _socket.CMSG_SPACE(4 * 4))
