@@ -1,0 +1,56 @@
+"""``reflectevo-bench experiment run SPEC.yaml --out DIR`` and ``experiment status DIR``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from reflectevo_bench.cli_errors import friendly_errors
+
+
+@click.group("experiment")
+def experiment() -> None:
+    """One resumable command from a base model to a leaderboard: data run → data build → train → eval → gate."""
+
+
+@experiment.command("run")
+@click.argument("spec_path", metavar="SPEC.yaml", type=click.Path(path_type=Path))
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="Experiment dir (one sub-dir per stage).")
+@click.option("-q", "--quiet", is_flag=True, help="Only the stage lines and the gate result.")
+@friendly_errors
+def run_cmd(spec_path: Path, out: Path, quiet: bool) -> None:
+    """Run (or continue) the experiment in OUT. Exit 0: done, gate passed; 1: a candidate regressed; 2: bad spec."""
+    from rich.console import Console
+
+    from reflectevo_bench.experiment.execute import Experiment, quiet_console
+    from reflectevo_bench.experiment.spec import load_spec
+
+    spec = load_spec(spec_path)
+    console = quiet_console() if quiet else Console()
+    gate = Experiment(spec, out, console).run()
+    if quiet:
+        for line in gate["lines"]:
+            click.echo(line)
+    click.echo(f"leaderboard: {out / 'leaderboard' / 'leaderboard.md'} (.json, .html); gate: {out / 'gate.json'} "
+               f"({'REGRESSION' if gate['regression'] else 'pass'})")
+    sys.exit(gate["exit_code"])
+
+
+@experiment.command("status")
+@click.argument("out", metavar="DIR", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="The stage table as JSON.")
+@friendly_errors
+def status_cmd(out: Path, as_json: bool) -> None:
+    """The stage table: each stage's state (done, partial, interrupted, failed, pending), seconds and folder."""
+    import json
+
+    from reflectevo_bench.experiment.status import format_table, stage_rows
+
+    rows = stage_rows(out)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for line in format_table(rows):
+        click.echo(line)

@@ -1,0 +1,106 @@
+"""The stage graph of an experiment and the input hash that names each stage's folder.
+
+    data-run ─▶ data:<kind> ─▶ train:<recipe> ─▶ eval:ckpt-<recipe>:<protocol> ─┐
+    eval:<base|reference|candidate>:<protocol> ──────────────────────────────────┴▶ leaderboard ─▶ gate
+
+A stage's hash covers everything that changes its result: its own settings and the hashes of the stages it
+reads. A stage lives in ``DIR/<folder>/<name>-<hash>``, so a changed recipe gets a new checkpoint folder and new
+eval folders for that checkpoint, and every other stage keeps its folder (and is not redone). Batch size, the
+package version and the git revision are not hashed (a code change does not redo finished stages).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reflectevo_bench.experiment.spec import ModelSpec, Spec
+
+HASH_CHARS = 10
+FORMAT = 1
+
+
+@dataclass
+class Stage:
+    key: str  # "data-run", "data:dplus", "train:sft", "eval:base:reflect", "leaderboard", "gate"
+    kind: str  # run | data | train | eval | leaderboard | gate
+    inputs: dict[str, Any]
+    deps: list[str] = field(default_factory=list)
+    hash: str = ""
+    rel: str = ""  # folder (or file) relative to DIR
+    extra: dict[str, Any] = field(default_factory=dict)  # what execution needs and the hash does not
+
+
+def input_hash(kind: str, inputs: dict[str, Any], dep_hashes: list[str]) -> str:
+    blob = json.dumps({"format": FORMAT, "kind": kind, "inputs": inputs, "deps": dep_hashes}, sort_keys=True,
+                      default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:HASH_CHARS]
+
+
+def _model_inputs(m: ModelSpec) -> dict[str, Any]:
+    return {"model": m.model, "model_args": m.model_args}
+
+
+def _eval_inputs(spec: Spec, protocol: str) -> dict[str, Any]:
+    e = spec.eval
+    return {"tasks": e.tasks, "split": e.split, "limit": e.limit, "protocol": protocol, "attempts": e.attempts,
+            "gen_kwargs": e.gen_kwargs, "seed": spec.seed, "data_dir": spec.data_dir}
+
+
+def plan(spec: Spec) -> list[Stage]:
+    """Every stage in execution order (dependencies first), hashed."""
+    stages: list[Stage] = []
+    by_key: dict[str, Stage] = {}
+
+    def add(stage: Stage, folder: str, name: str) -> Stage:
+        stage.hash = input_hash(stage.kind, stage.inputs, [by_key[d].hash for d in stage.deps])
+        stage.rel = f"{folder}/{name}-{stage.hash}" if folder else name
+        stages.append(stage)
+        by_key[stage.key] = stage
+        return stage
+
+    if spec.data is not None and spec.recipes:
+        d = spec.data
+        add(Stage("data-run", "run", {**_model_inputs(spec.base), "tasks": d.tasks, "split": d.split,
+                                      "limit": d.limit, "reflections": d.reflections, "gen_kwargs": d.gen_kwargs,
+                                      "protocol": d.protocol, "seed": spec.seed, "data_dir": spec.data_dir}),
+            "runs", "data")
+        needed = list(dict.fromkeys(k for r in spec.recipes for k in r.kinds()))
+        for kind in [k for k in d.kinds if k in needed]:
+            add(Stage(f"data:{kind}", "data", {"kind": kind, "eval_fraction": d.eval_fraction, "seed": 0,
+                                                "judge": d.judge if kind == "dpref" else None}, ["data-run"]),
+                "data", kind)
+        for r in spec.recipes:
+            deps = [f"data:{k}" for k in r.kinds()]
+            add(Stage(f"train:{r.name}", "train", {"trainer": r.trainer, "data": r.data, "config": r.config,
+                                                   "base": _model_inputs(spec.base)}, deps,
+                      extra={"recipe": r.name}), "ckpt", r.name)
+
+    models: list[tuple[str, str, dict[str, Any], list[str]]] = [("base", spec.base.name, _model_inputs(spec.base), [])]
+    for r in spec.recipes:
+        models.append(("candidate", f"ckpt-{r.name}",
+                       {"checkpoint_of": f"train:{r.name}", "model": spec.base.model}, [f"train:{r.name}"]))
+    models += [("candidate", m.name, _model_inputs(m), []) for m in spec.candidates]
+    models += [("reference", m.name, _model_inputs(m), []) for m in spec.references]
+    evals = []
+    for role, name, model_inputs, deps in models:
+        for protocol in spec.eval.protocols:
+            st = add(Stage(f"eval:{name}:{protocol}", "eval", {**model_inputs, **_eval_inputs(spec, protocol)}, deps,
+                           extra={"role": role, "model_name": name, "protocol": protocol,
+                                  "main": protocol == spec.eval.protocol}), "runs", f"eval-{name}-{protocol}")
+            evals.append(st.key)
+    report = {"metric": spec.report.metric, "max_drop": spec.report.max_drop, "alpha": spec.report.alpha,
+              "scope": spec.report.scope}
+    add(Stage("leaderboard", "leaderboard", {"title": spec.title, "alpha": spec.report.alpha}, evals), "", "leaderboard")
+    stages[-1].rel = "leaderboard"
+    main_evals = [k for k in evals if by_key[k].extra["main"] and by_key[k].extra["role"] != "reference"]
+    add(Stage("gate", "gate", report, main_evals), "", "gate.json")
+    stages[-1].rel = "gate.json"
+    return stages
+
+
+def stage_path(out: Path, stage: Stage) -> Path:
+    return Path(out) / stage.rel

@@ -1,0 +1,409 @@
+"""The experiment spec (YAML): parsed and checked completely before anything is written.
+
+```yaml
+base: {model: hf, model_args: "pretrained=Qwen/Qwen2.5-1.5B-Instruct", name: qwen-1.5b}
+references: [{name: qwen-72b, model: vllm, model_args: "pretrained=Qwen/Qwen2.5-72B-Instruct,tensor_parallel_size=4"}]
+candidates: []                  # already-trained checkpoints: [{name, model, model_args}]
+data: {tasks: [countdown], split: train, limit: 2000, reflections: 2,
+       gen_kwargs: "do_sample=true,temperature=0.8", kinds: [dplus, dpm, failures]}
+recipes:                        # name -> trainer + data kind + config (TRL keys + peft/merge/stage/objective)
+  sft-dplus: {trainer: sft, data: dplus, config: {max_steps: 500}}
+eval: {tasks: [countdown], split: test, limit: 1000, protocol: reflect, controls: [retry, self-refine]}
+report: {metric: acc@t2, max_drop: 1.0, alpha: 0.05}
+```
+Optional keys beyond the issue's: top level ``seed`` (1234), ``batch_size`` ("16"), ``data_dir`` (local benchmark
+files, as ``run --data-dir``), ``title``; ``data.protocol`` (reflect), ``data.eval_fraction`` (0.1),
+``data.judge`` ({model, model_args}: needed by kind ``dpref``); ``eval.gen_kwargs``, ``eval.attempts``;
+``report.scope`` (both). Relative task-YAML and model paths are taken relative to the spec file's folder when
+they exist there. Every problem is a ``BenchError``: one line, exit 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from reflectevo_bench.errors import BenchError, one_line
+
+TOP_KEYS = {"base", "references", "candidates", "data", "recipes", "eval", "report", "seed", "batch_size",
+            "data_dir", "title"}
+MODEL_KEYS = {"name", "model", "model_args"}
+DATA_KEYS = {"tasks", "split", "limit", "reflections", "gen_kwargs", "kinds", "protocol", "eval_fraction", "judge"}
+RECIPE_KEYS = {"trainer", "data", "config"}
+EVAL_KEYS = {"tasks", "split", "limit", "protocol", "controls", "gen_kwargs", "attempts"}
+REPORT_KEYS = {"metric", "max_drop", "alpha", "scope"}
+TRAINER_KINDS = {"sft": ("dplus", "reflection", "correction", "qa"), "dpo": ("dpm", "dpref"), "grpo": ("failures",)}
+SET_BY_EXPERIMENT = ("model", "data", "output_dir", "resume_from_checkpoint")
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    model: str
+    model_args: str
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    trainer: str
+    data: Any  # a kind, or {reflection: kind, correction: kind} for two-stage SFT
+    config: dict[str, Any]
+
+    def kinds(self) -> list[str]:
+        return list(self.data.values()) if isinstance(self.data, dict) else [self.data]
+
+
+@dataclass
+class DataSpec:
+    tasks: list[str]
+    split: str
+    limit: int | None
+    reflections: int
+    gen_kwargs: str | None
+    kinds: list[str]
+    protocol: str = "reflect"
+    eval_fraction: float = 0.1
+    judge: dict[str, str] | None = None
+
+
+@dataclass
+class EvalSpec:
+    tasks: list[str]
+    split: str
+    limit: int | None
+    protocol: str
+    controls: list[str]
+    gen_kwargs: str | None = None
+    attempts: int | None = None
+
+    @property
+    def protocols(self) -> list[str]:
+        return [self.protocol, *self.controls]
+
+
+@dataclass
+class ReportSpec:
+    metric: str = "acc@t2"
+    max_drop: float = 1.0
+    alpha: float = 0.05
+    scope: str = "both"
+
+
+@dataclass
+class Spec:
+    path: Path
+    base: ModelSpec
+    references: list[ModelSpec]
+    candidates: list[ModelSpec]
+    data: DataSpec | None
+    recipes: list[Recipe]
+    eval: EvalSpec
+    report: ReportSpec
+    seed: int = 1234
+    batch_size: str = "16"
+    data_dir: str | None = None
+    title: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out.pop("raw")
+        out["path"] = str(self.path)
+        return out
+
+
+def load_spec(path: Path) -> Spec:
+    path = Path(path)
+    if not path.is_file():
+        raise BenchError(f"spec {path} does not exist")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise BenchError(f"spec {path} is not valid YAML: {one_line(exc, 200)}") from None
+    if not isinstance(raw, dict):
+        raise BenchError(f"spec {path} must be a YAML mapping (base, references, data, recipes, eval, report)")
+    return parse_spec(raw, path)
+
+
+def parse_spec(raw: dict[str, Any], path: Path) -> Spec:
+    where = str(path)
+    _keys(raw, TOP_KEYS, where)
+    folder = path.resolve().parent
+    for key in ("base", "eval"):
+        if key not in raw:
+            raise BenchError(f"{where}: `{key}:` is required")
+    base = _model(raw["base"], f"{where} base", folder, default_name="base")
+    refs = [_model(m, f"{where} references[{i}]", folder) for i, m in enumerate(_list(raw, "references", where))]
+    cands = [_model(m, f"{where} candidates[{i}]", folder) for i, m in enumerate(_list(raw, "candidates", where))]
+    recipes_raw = raw.get("recipes") or {}
+    if not isinstance(recipes_raw, dict):
+        raise BenchError(f"{where}: `recipes:` must map a name to {{trainer, data, config}}")
+    recipes = [_recipe(name, r, where) for name, r in recipes_raw.items()]
+    data = _data(raw["data"], where, folder) if raw.get("data") is not None else None
+    if recipes and data is None:
+        raise BenchError(f"{where}: recipes need a `data:` section (the data run on the train split)")
+    if data is not None:
+        for r in recipes:
+            missing = [k for k in r.kinds() if k not in data.kinds]
+            if missing:
+                raise BenchError(f"{where}: recipe {r.name} trains on {', '.join(missing)}, which data.kinds "
+                                 f"({', '.join(data.kinds)}) does not build: add it to data.kinds")
+    ev = _eval(raw["eval"], where, folder)
+    report = _report(raw.get("report") or {}, where, ev)
+    names = [base.name] + [m.name for m in refs + cands] + [f"ckpt-{r.name}" for r in recipes]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise BenchError(f"{where}: model name(s) {', '.join(dup)} used twice (recipes are named ckpt-<recipe>)")
+    seed = raw.get("seed", 1234)
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise BenchError(f"{where}: seed must be an integer, got {seed!r}")
+    data_dir = raw.get("data_dir")
+    if data_dir is not None:
+        d = _rel(str(data_dir), folder)
+        if not Path(d).is_dir():
+            raise BenchError(f"{where}: data_dir {data_dir} is not a folder")
+        data_dir = str(Path(d).resolve())
+    return Spec(path=path, base=base, references=refs, candidates=cands, data=data, recipes=recipes, eval=ev,
+                report=report, seed=seed, batch_size=str(raw.get("batch_size", "16")), data_dir=data_dir,
+                title=str(raw["title"]) if raw.get("title") else None, raw=raw)
+
+
+# --- sections -----------------------------------------------------------------------------------------------------
+
+def _keys(d: dict[str, Any], allowed: set[str], where: str) -> None:
+    unknown = sorted(set(d) - allowed)
+    if unknown:
+        raise BenchError(f"{where}: unknown key(s) {', '.join(map(str, unknown))}; allowed: {', '.join(sorted(allowed))}")
+
+
+def _list(raw: dict[str, Any], key: str, where: str) -> list[Any]:
+    value = raw.get(key) or []
+    if not isinstance(value, list):
+        raise BenchError(f"{where}: `{key}:` must be a list")
+    return value
+
+
+def _rel(text: str, folder: Path) -> str:
+    """A relative path that exists next to the spec file becomes absolute; anything else stays as written."""
+    p = Path(text).expanduser()
+    if not p.is_absolute() and (folder / p).exists():
+        return str((folder / p).resolve())
+    return str(p.resolve()) if p.exists() else text
+
+
+def _model(m: Any, where: str, folder: Path, default_name: str | None = None) -> ModelSpec:
+    if not isinstance(m, dict):
+        raise BenchError(f"{where} must be a mapping {{name, model, model_args}}")
+    _keys(m, MODEL_KEYS, where)
+    model = str(m.get("model") or "hf")
+    args = str(m.get("model_args") or "")
+    from reflectevo_bench.harness.backend import format_model_args, parse_model_args
+
+    try:
+        parsed = parse_model_args(args)
+    except BenchError as exc:
+        raise BenchError(f"{where}: {exc}") from None
+    if "pretrained" in parsed:
+        parsed["pretrained"] = _rel(parsed["pretrained"], folder)
+        p = parsed["pretrained"]
+        if (p.startswith(("/", ".", "~")) or Path(p).exists()) and not Path(p).exists():
+            raise BenchError(f"{where}: model folder {p} does not exist")
+    elif model == "hf":
+        raise BenchError(f"{where}: model_args needs pretrained=PATH_OR_HUB_ID")
+    args = format_model_args(parsed)
+    name = m.get("name") or default_name or Path(parsed.get("pretrained", model)).name
+    name = str(name)
+    if not NAME.match(name):
+        raise BenchError(f"{where}: name {name!r} must be letters, digits, '.', '_' or '-' (at most 64)")
+    return ModelSpec(name=name, model=model, model_args=args)
+
+
+def _tasks(value: Any, where: str, folder: Path) -> list[str]:
+    if isinstance(value, str):
+        value = [s.strip() for s in value.split(",") if s.strip()]
+    if not isinstance(value, list) or not value or not all(isinstance(t, str) and t for t in value):
+        raise BenchError(f"{where}: tasks must be a non-empty list of task names or YAML paths")
+    return [_rel(t, folder) if t.endswith((".yaml", ".yml")) else t for t in value]
+
+
+def _limit(value: Any, where: str) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise BenchError(f"{where}: limit must be a positive integer, got {value!r}")
+    return value
+
+
+def _gen(value: Any, where: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        value = ",".join(f"{k}={v}" for k, v in value.items())
+    from reflectevo_bench.harness.gen_kwargs import parse_gen_kwargs
+
+    try:
+        parse_gen_kwargs(str(value))
+    except BenchError as exc:
+        raise BenchError(f"{where}: {exc}") from None
+    return str(value)
+
+
+def _protocol(name: Any, where: str) -> str:
+    from reflectevo_bench.harness.protocols import PROTOCOLS
+
+    if name not in PROTOCOLS:
+        raise BenchError(f"{where}: unknown protocol {name!r}; choose one of {', '.join(PROTOCOLS)}")
+    return str(name)
+
+
+def _sampling(gen: str | None) -> bool:
+    from reflectevo_bench.harness.gen_kwargs import parse_gen_kwargs
+
+    return bool(parse_gen_kwargs(gen).get("do_sample")) if gen else False
+
+
+def _data(d: Any, where: str, folder: Path) -> DataSpec:
+    where = f"{where} data"
+    if not isinstance(d, dict):
+        raise BenchError(f"{where} must be a mapping (tasks, split, limit, reflections, gen_kwargs, kinds)")
+    _keys(d, DATA_KEYS, where)
+    from reflectevo_bench.trainers.data.rows import KINDS
+
+    kinds = d.get("kinds")
+    if isinstance(kinds, str):
+        kinds = [kinds]
+    if not isinstance(kinds, list) or not kinds:
+        raise BenchError(f"{where}: kinds must be a non-empty list of {', '.join(KINDS)}")
+    bad = [k for k in kinds if k not in KINDS]
+    if bad:
+        raise BenchError(f"{where}: unknown kind(s) {', '.join(map(str, bad))}; choose from {', '.join(KINDS)}")
+    if "split" not in d:
+        raise BenchError(f"{where}: `split:` is required (the train split the training data comes from)")
+    reflections = d.get("reflections", 1)
+    if not isinstance(reflections, int) or isinstance(reflections, bool) or reflections < 1:
+        raise BenchError(f"{where}: reflections must be a positive integer, got {reflections!r}")
+    gen = _gen(d.get("gen_kwargs"), where)
+    protocol = _protocol(d.get("protocol", "reflect"), where)
+    if reflections > 1 and not _sampling(gen):
+        raise BenchError(f"{where}: reflections {reflections} needs sampling: gen_kwargs: \"do_sample=true,temperature=0.8\"")
+    if {"dpm", "dpref"} & set(kinds) and reflections < 2:
+        raise BenchError(f"{where}: kinds dpm/dpref pair two reflections of one failure: set reflections: 2 or more")
+    frac = d.get("eval_fraction", 0.1)
+    if not isinstance(frac, (int, float)) or isinstance(frac, bool) or not 0 <= frac < 1:
+        raise BenchError(f"{where}: eval_fraction must be in [0, 1), got {frac!r}")
+    judge = d.get("judge")
+    if "dpref" in kinds and not judge:
+        raise BenchError(f"{where}: kind dpref ranks reflections with a judge: add judge: {{model, model_args}}")
+    if judge is not None and (not isinstance(judge, dict) or set(judge) - {"model", "model_args"}):
+        raise BenchError(f"{where}: judge must be a mapping {{model, model_args}}")
+    return DataSpec(tasks=_tasks(d.get("tasks"), where, folder), split=str(d["split"]),
+                    limit=_limit(d.get("limit"), where), reflections=reflections, gen_kwargs=gen,
+                    kinds=list(dict.fromkeys(kinds)), protocol=protocol, eval_fraction=float(frac),
+                    judge={k: str(v) for k, v in judge.items()} if judge else None)
+
+
+def _recipe(name: Any, r: Any, where: str) -> Recipe:
+    w = f"{where} recipes.{name}"
+    if not isinstance(name, str) or not NAME.match(name):
+        raise BenchError(f"{w}: a recipe name must be letters, digits, '.', '_' or '-'")
+    if not isinstance(r, dict):
+        raise BenchError(f"{w} must be a mapping {{trainer, data, config}}")
+    _keys(r, RECIPE_KEYS, w)
+    trainer = r.get("trainer")
+    if trainer not in TRAINER_KINDS:
+        raise BenchError(f"{w}: trainer must be sft, dpo or grpo, got {trainer!r}")
+    data = r.get("data")
+    config = r.get("config") or {}
+    if not isinstance(config, dict):
+        raise BenchError(f"{w}: config must be a mapping of TRL keys (and peft, merge, stage, objective)")
+    if isinstance(data, dict):
+        if trainer != "sft" or set(data) != {"reflection", "correction"}:
+            raise BenchError(f"{w}: a data mapping is for two-stage SFT: {{reflection: reflection, correction: correction}}")
+    elif not isinstance(data, str):
+        raise BenchError(f"{w}: data must name a data kind ({', '.join(TRAINER_KINDS[trainer])})")
+    recipe = Recipe(name=name, trainer=trainer, data=data, config=dict(config))
+    bad = [k for k in recipe.kinds() if k not in TRAINER_KINDS[trainer]]
+    if bad:
+        raise BenchError(f"{w}: train {trainer} takes {', '.join(TRAINER_KINDS[trainer])}, not {', '.join(bad)}")
+    _check_config(recipe, w)
+    return recipe
+
+
+def _check_config(recipe: Recipe, where: str) -> None:
+    """TRL keys checked against the trainer's config class (the values are checked by TRL at train time)."""
+    import difflib
+
+    from reflectevo_bench.trainers.config import OWN_KEYS
+
+    taken = [k for k in SET_BY_EXPERIMENT if k in recipe.config]
+    if taken:
+        raise BenchError(f"{where}: config sets {', '.join(taken)}, which the experiment sets (base model, data dir, "
+                         "stage dir); remove it")
+    try:
+        from reflectevo_bench.trainers.config import config_class
+
+        cls = config_class(recipe.trainer)
+    except ImportError:
+        raise BenchError("recipes need TRL: pip install 'reflectevo-bench[train]'") from None
+    known = {f.name for f in dataclasses.fields(cls) if f.init} | set(OWN_KEYS)
+    unknown = [k for k in recipe.config if k not in known]
+    if unknown:
+        hints = [f"{k} (did you mean {m[0]}?)" if (m := difflib.get_close_matches(k, list(known), n=1)) else k
+                 for k in unknown]
+        raise BenchError(f"{where}: unknown config key(s) for train {recipe.trainer}: {', '.join(hints)}")
+
+
+def _eval(e: Any, where: str, folder: Path) -> EvalSpec:
+    where = f"{where} eval"
+    if not isinstance(e, dict):
+        raise BenchError(f"{where} must be a mapping (tasks, split, limit, protocol, controls)")
+    _keys(e, EVAL_KEYS, where)
+    if "split" not in e:
+        raise BenchError(f"{where}: `split:` is required (the test split every model is scored on)")
+    protocol = _protocol(e.get("protocol", "reflect"), where)
+    controls = e.get("controls") or []
+    if isinstance(controls, str):
+        controls = [controls]
+    if not isinstance(controls, list):
+        raise BenchError(f"{where}: controls must be a list of protocols (retry, self-refine, resample, single)")
+    controls = [_protocol(c, f"{where} controls") for c in controls]
+    if protocol in controls or len(set(controls)) != len(controls):
+        raise BenchError(f"{where}: controls must differ from the protocol and from each other")
+    gen = _gen(e.get("gen_kwargs"), where)
+    if "resample" in [protocol, *controls] and not _sampling(gen):
+        raise BenchError(f"{where}: protocol resample needs sampling: gen_kwargs: \"do_sample=true,temperature=0.8\"")
+    attempts = e.get("attempts")
+    if attempts is not None and (not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 2):
+        raise BenchError(f"{where}: attempts must be an integer of at least 2, got {attempts!r}")
+    if protocol == "single":
+        raise BenchError(f"{where}: protocol single makes one attempt; use reflect (controls: retry, self-refine)")
+    return EvalSpec(tasks=_tasks(e.get("tasks"), where, folder), split=str(e["split"]), limit=_limit(e.get("limit"), where),
+                    protocol=protocol, controls=controls, gen_kwargs=gen, attempts=attempts)
+
+
+def _report(r: Any, where: str, ev: EvalSpec) -> ReportSpec:
+    where = f"{where} report"
+    if not isinstance(r, dict):
+        raise BenchError(f"{where} must be a mapping {{metric, max_drop, alpha}}")
+    _keys(r, REPORT_KEYS, where)
+    out = ReportSpec(**{k: r[k] for k in REPORT_KEYS if k in r})
+    from reflectevo_bench.leaderboards.compare import metric_round
+    from reflectevo_bench.leaderboards.gate import check_settings
+
+    for key in ("max_drop", "alpha"):
+        value = getattr(out, key)
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise BenchError(f"{where}: {key} must be a number, got {value!r}")
+    try:
+        metric_round(str(out.metric), ev.attempts or 2)
+        check_settings(float(out.max_drop), float(out.alpha), str(out.scope))
+    except BenchError as exc:
+        raise BenchError(f"{where}: {str(exc).replace('--', '')}") from None
+    return out
