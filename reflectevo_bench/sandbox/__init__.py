@@ -34,13 +34,21 @@ What remains forgeable, honestly:
 * "General" units run inside the program's process: HumanEval checks with loops/helpers (6 of 164),
   asserts that compare program-defined objects (``f(x) == Pair(1, 2)``), and asserts using ``or``,
   ``if/else``, comprehensions or lambdas around program calls. A determined program can patch what such a
-  statement calls (builtins, ``math``) or find the runner's nonce in its own memory (``gc``, frames) and
+  statement calls (builtins, ``math``) or find the runner's reporter in its own memory (``gc``, frames) and
   write forged records. The nonce and the one-record-per-unit rule stop naive forgery only.
-  ``TestOutcome.judged_outside`` tells the two kinds apart.
+  ``TestOutcome.judged_outside`` tells the two kinds apart. A program cannot *add* general units: only
+  names it binds with unconditional module-level statements count (``if 0: tuple = ...`` does not).
 * The values a split unit returns are whatever the program computes: a program that knows the test inputs
   (MBPP prompts show the asserts) can hard-code answers. That is a task-design issue, not a sandbox one.
-* Names the program binds are taken at face value inside holes: a test such as ``assert f(x) == EXPECTED``
-  where the program itself defines ``EXPECTED`` is decided by the program (it is judged general).
+* Names the program really binds are taken at face value inside holes: a test such as
+  ``assert f(x) == EXPECTED`` where the program itself defines ``EXPECTED`` is decided by the program (it is
+  judged general).
+
+Pool mode keeps programs apart: each runs in a fresh child of a fork server that never held job data, /dev
+is read-only (bwrap), IPC objects are refused (seccomp), and a worker takes the next job only after it has
+shown itself clean (else it is replaced). Judging untrusted output is bounded (nesting, sizes, hash
+collisions, Decimal, costly builtins go to the sandboxed judge) and fails only that row; values arrive
+exactly (lone surrogates, subclass members that would collapse in a set are refused with a reason).
 """
 
 from __future__ import annotations
