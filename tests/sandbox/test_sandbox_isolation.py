@@ -275,3 +275,61 @@ def test_a_killed_harness_leaves_no_new_runner_copy(open_tmp) -> None:
         proc.stdout.close()
     copies = [p.name for p in tmp_path.iterdir() if p.name.startswith("reflectevo-runner-")]
     assert len(copies) == 1 and copies[0].startswith(f"reflectevo-runner-{os.geteuid()}-"), copies
+
+
+# ------------------------------------------------- class 2: the harness side of the protocol, no sandbox
+
+class FakeChannel:
+    """A JobChannel whose worker is a script of frames (what a worker would write after each job)."""
+
+    def __init__(self, script):
+        from reflectevo_bench.sandbox.transport import JobChannel
+
+        class Channel(JobChannel):
+            pass
+
+        self.channel = Channel()
+        self.sent: list[dict] = []
+        self.script = script
+        self.channel._recv = self._recv
+        self.channel._send_job = self._send
+        self.channel._idle_frame_pending = lambda: False
+
+    def _send(self, data, deadline):
+        import marshal
+        self.sent.append(marshal.loads(data[4:]))
+
+    def _recv(self, deadline):
+        from reflectevo_bench.sandbox.transport import SandboxBroken
+        if not self.script:
+            raise SandboxBroken("sandbox exited")
+        frame = self.script.pop(0)
+        return frame(self.sent[-1]["id"], self.sent[-2]["id"] if len(self.sent) > 1 else None) \
+            if callable(frame) else frame
+
+
+def test_protocol_reads_an_answer_only_after_the_previous_ready() -> None:
+    from reflectevo_bench.sandbox.transport import SandboxBroken
+
+    answer = lambda jid, prev: {"end": "exit", "id": jid}  # noqa: E731
+    ready = lambda jid, prev: {"ready": prev}  # noqa: E731
+    fake = FakeChannel([answer, ready, answer])
+    assert fake.channel.exchange({"k": 1}, 1.0)["end"] == "exit"
+    assert fake.channel.exchange({"k": 2}, 1.0)["id"] == fake.sent[-1]["id"]
+    # a worker that retires after the job: the next job never ran there (before_job), whatever follows
+    fake = FakeChannel([answer, {"bye": "dirty", "id": "x"}, answer])
+    fake.channel.exchange({"k": 1}, 1.0)
+    with pytest.raises(SandboxBroken) as info:
+        fake.channel.exchange({"k": 2}, 1.0)
+    assert info.value.before_job and "dirty" in str(info.value)
+    # a frame of another job is never taken as this job's answer
+    fake = FakeChannel([{"end": "exit", "id": "someone else"}])
+    with pytest.raises(SandboxBroken) as info:
+        fake.channel.exchange({"k": 1}, 1.0)
+    assert not info.value.before_job
+    # silence instead of ready: replaced before the job counts as sent
+    fake = FakeChannel([answer])
+    fake.channel.exchange({"k": 1}, 1.0)
+    with pytest.raises(SandboxBroken) as info:
+        fake.channel.exchange({"k": 2}, 1.0)
+    assert info.value.before_job
