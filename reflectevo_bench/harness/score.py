@@ -75,7 +75,7 @@ def write_scores(out_dir: Path, task: str, scores: list[dict[str, Any]]) -> dict
     out_dir.mkdir(parents=True, exist_ok=True)
     lines = "".join(json.dumps(s, ensure_ascii=False, default=str) + "\n" for s in scores)
     tmp = out_dir / ".scores.jsonl.tmp"
-    tmp.write_text(lines, encoding="utf-8")
+    tmp.write_text(lines, encoding="utf-8", errors="backslashreplace")  # lone surrogates in model text: escaped
     tmp.replace(out_dir / "scores.jsonl")
     write_json_atomic(out_dir / "score.json", summary)
     return summary
