@@ -27,6 +27,12 @@ def run_cmd(spec_path: Path, out: Path, quiet: bool) -> None:
     from reflectevo_bench.experiment.execute import Experiment, quiet_console
     from reflectevo_bench.experiment.spec import load_spec
 
+    try:
+        from datasets.utils.logging import disable_progress_bar
+
+        disable_progress_bar()  # "Generating train split" bars would break the one-line errors
+    except ImportError:
+        pass
     spec = load_spec(spec_path)
     console = quiet_console() if quiet else Console()
     gate = Experiment(spec, out, console).run()

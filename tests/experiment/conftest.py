@@ -5,44 +5,15 @@ model and a 10x-wider tiny reference; spec writers."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-VERIFIER = '''
-from reflectevo_bench.tasks.verdict import Verdict
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-def verify(doc, response):
-    ok = sum(map(ord, response)) % 2 == 0
-    return Verdict(ok, float(ok), "" if ok else "The parity is odd.", response[-4:], {})
-'''
-TASK = """
-task: toy
-dataset_path: json
-dataset_kwargs:
-  data_files:
-    train: {train}
-    test: {test}
-training_split: train
-test_split: test
-output_type: generate_until
-doc_to_text: "Question {{{{id}}}}: write a few words."
-doc_to_target: "{{{{answer}}}}"
-generation_kwargs:
-  until: []
-  do_sample: false
-  max_gen_toks: 5
-metric_list:
-  - metric: exact_match
-metadata:
-  version: 1.0
-  reflection:
-    verifier: "toy_verifier.py:verify"
-    answer_format: "Write a few words."
-"""
-FAST = {"max_steps": 2, "per_device_train_batch_size": 2, "logging_steps": 1, "save_strategy": "no",
-        "disable_tqdm": True, "dataset_num_proc": None}
+from exp_helpers import TASK, VERIFIER  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -60,29 +31,6 @@ def big_tiny(tmp_path_factory) -> Path:
     from reflectevo_bench.models.tiny import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny10") / "tiny-10x", seed=1, scale=10)
-
-
-def make_spec(tiny_model: Path, big_tiny: Path, toy_task: Path, recipes: dict | None = None, **over) -> dict:
-    spec = {
-        "base": {"name": "tiny", "model": "hf", "model_args": f"pretrained={tiny_model}"},
-        "references": [{"name": "tiny-10x", "model": "hf", "model_args": f"pretrained={big_tiny}"}],
-        "data": {"tasks": [str(toy_task)], "split": "train", "limit": 12, "reflections": 2,
-                 "gen_kwargs": "do_sample=true,temperature=1.0,max_gen_toks=5", "kinds": ["dplus", "dpm", "failures"],
-                 "eval_fraction": 0.0},
-        "recipes": recipes if recipes is not None else {
-            "sft": {"trainer": "sft", "data": "dplus", "config": dict(FAST)},
-            "dpo": {"trainer": "dpo", "data": "dpm", "config": dict(FAST)},
-            "grpo": {"trainer": "grpo", "data": "failures",
-                     "config": {**{k: v for k, v in FAST.items() if k != "dataset_num_proc"}, "num_generations": 2, "max_completion_length": 5}},
-        },
-        "eval": {"tasks": [str(toy_task)], "split": "test", "limit": 6, "protocol": "reflect",
-                 "controls": ["retry", "self-refine"]},
-        "report": {"metric": "acc@t2", "max_drop": 1.0, "alpha": 0.05},
-        "batch_size": "8",
-    }
-    for key, value in over.items():
-        spec[key] = value
-    return spec
 
 
 @pytest.fixture
