@@ -15,9 +15,9 @@ the program). HumanEval: pass the ``test`` source that defines ``check(candidate
 ``entry_point``; every assert inside ``check`` becomes one :class:`TestOutcome`.
 
 Isolation (see ``backends/``): ``bwrap`` (default; all namespaces, read-only minimal root, tmpfs work dir,
-uid 65534, no capabilities, no network), ``unshare`` (fallback; namespaces + uid 65534, host files protected
-only by permissions), ``docker`` (``[docker]`` extra), ``none`` (explicit opt-in, loud warning). Every
-backend adds rlimits, a seccomp filter (x86_64), a pids+memory cgroup when root, a wall-clock deadline, an
+uid 65534, no capabilities, no network), ``unshare`` (fallback, root only; namespaces, uid 65534 and a
+minimal root like bwrap's entered with pivot_root: host files are absent), ``docker`` (``[docker]`` extra),
+``none`` (explicit opt-in, loud warning). Every backend adds rlimits, a seccomp filter (x86_64), a pids+memory cgroup when root, a wall-clock deadline, an
 output cap and a sweep of every leftover process. ``auto`` = bwrap if a probe works, else unshare.
 
 Verdicts. Only the harness decides; exit codes and stdout count for nothing. The program's process reports
