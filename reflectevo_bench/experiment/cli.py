@@ -60,3 +60,21 @@ def status_cmd(out: Path, as_json: bool) -> None:
         return
     for line in format_table(rows):
         click.echo(line)
+
+
+@experiment.command("specs")
+@click.argument("name", required=False)
+@friendly_errors
+def specs_cmd(name: str | None) -> None:
+    """List the shipped example specs (the papers' recipes, for GPU hosts), or print the path of NAME."""
+    from reflectevo_bench.errors import BenchError
+
+    folder = Path(__file__).resolve().parent / "specs"
+    shipped = {p.stem: p for p in sorted(folder.glob("*.yaml"))}
+    if name is None:
+        for key, path in shipped.items():
+            click.echo(f"{key:<24} {path}")
+        return
+    if name not in shipped:
+        raise BenchError(f"no shipped spec {name!r}: known are {', '.join(shipped)}")
+    click.echo(str(shipped[name]))

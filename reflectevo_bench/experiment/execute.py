@@ -14,6 +14,8 @@ import fcntl
 import json
 import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -227,9 +229,29 @@ def _clear(path: Path) -> None:
         path.unlink()
 
 
+def run_argv(opts: Any) -> list[str]:
+    """The `reflectevo-bench run` command line of RunOptions (for isolated stages)."""
+    argv = [sys.executable, "-m", "reflectevo_bench", "run"]
+    for flag, value in (("--model", opts.model), ("--model-args", opts.model_args), ("--tasks", opts.tasks),
+                        ("--protocol", opts.protocol), ("--attempts", opts.attempts), ("--limit", opts.limit),
+                        ("--seed", opts.seed), ("--batch-size", opts.batch_size), ("--gen-kwargs", opts.gen_kwargs),
+                        ("--data-dir", opts.data_dir), ("--output", opts.output), ("--split", opts.split),
+                        ("--reflections", opts.reflections)):
+        if value is not None:
+            argv += [flag, str(value)]
+    return argv + (["--resume"] if opts.resume else [])
+
+
+def _subprocess(stage_key: str, argv: list[str]) -> None:
+    code = subprocess.call(argv)
+    if code != 0:
+        raise BenchError(f"stage {stage_key} failed (exit {code}; its output is above): fix it and run the same "
+                         "command again to continue")
+
+
 def _harness_run(exp: Experiment, path: Path, model: str, model_args: str, tasks: list[str], split: str,
                  limit: int | None, protocol: str, gen_kwargs: str | None, reflections: int = 1,
-                 attempts: int | None = None) -> None:
+                 attempts: int | None = None, stage_key: str = "") -> None:
     from reflectevo_bench.harness.run import RunOptions, run
 
     if path.exists() and not (path / "run.json").is_file():
@@ -238,21 +260,24 @@ def _harness_run(exp: Experiment, path: Path, model: str, model_args: str, tasks
                       limit=limit, seed=exp.spec.seed, batch_size=exp.spec.batch_size, gen_kwargs=gen_kwargs,
                       data_dir=exp.spec.data_dir, output=str(path), resume=(path / "run.json").is_file(),
                       split=split, reflections=reflections)
-    run(opts, exp.console)
+    if exp.spec.isolate:
+        _subprocess(stage_key, run_argv(opts))
+    else:
+        run(opts, exp.console)
 
 
 def run_data_run(exp: Experiment, stage: Stage) -> None:
     d = exp.spec.data
     assert d is not None
     _harness_run(exp, stage_path(exp.out, stage), exp.spec.base.model, exp.spec.base.model_args, d.tasks, d.split,
-                 d.limit, d.protocol, d.gen_kwargs, d.reflections)
+                 d.limit, d.protocol, d.gen_kwargs, d.reflections, stage_key=stage.key)
 
 
 def run_eval(exp: Experiment, stage: Stage) -> None:
     model, model_args = exp.model_of(stage)
     e = exp.spec.eval
     _harness_run(exp, stage_path(exp.out, stage), model, model_args, e.tasks, e.split, e.limit,
-                 stage.extra["protocol"], e.gen_kwargs, 1, e.attempts)
+                 stage.extra["protocol"], e.gen_kwargs, 1, e.attempts, stage_key=stage.key)
 
 
 def run_data(exp: Experiment, stage: Stage) -> None:
@@ -305,6 +330,11 @@ def run_train(exp: Experiment, stage: Stage) -> None:
     cfg_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     resume = _prepare_train_dir(out)
     overrides = ["resume_from_checkpoint=true"] if resume else []
+    if recipe.launch or exp.spec.isolate:
+        _subprocess(stage.key, train_argv(recipe, cfg_path, overrides))
+        if not (out / "reflectevo_checkpoint.json").is_file():
+            raise BenchError(f"stage {stage.key}: training ended without {out}/reflectevo_checkpoint.json")
+        return
     job = load_job(recipe.trainer, cfg_path, overrides)
     if recipe.trainer == "sft":
         from reflectevo_bench.trainers.sft import run_sft as run_fn
@@ -313,6 +343,21 @@ def run_train(exp: Experiment, stage: Stage) -> None:
     else:
         from reflectevo_bench.trainers.grpo import run_grpo as run_fn
     run_fn(job)
+
+
+def train_argv(recipe: Any, cfg_path: Path, overrides: list[str]) -> list[str]:
+    """`[accelerate launch --config_file C --num_processes N] -m reflectevo_bench train T --config CFG [--set ...]`."""
+    tail = ["-m", "reflectevo_bench", "train", recipe.trainer, "--config", str(cfg_path)]
+    for item in overrides:
+        tail += ["--set", item]
+    if not recipe.launch:
+        return [sys.executable, *tail]
+    from reflectevo_bench.trainers.config import ACCELERATE_CONFIGS
+
+    name = recipe.launch["accelerate"]
+    config = ACCELERATE_CONFIGS.get(name, name)
+    return [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config),
+            "--num_processes", str(recipe.launch["num_processes"]), *tail]
 
 
 def _evaluations(exp: Experiment) -> tuple[list[tuple[Any, str]], dict[str, dict[str, Any]]]:

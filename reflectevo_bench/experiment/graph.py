@@ -76,7 +76,8 @@ def plan(spec: Spec) -> list[Stage]:
         for r in spec.recipes:
             deps = [f"data:{k}" for k in r.kinds()]
             add(Stage(f"train:{r.name}", "train", {"trainer": r.trainer, "data": r.data, "config": r.config,
-                                                   "base": _model_inputs(spec.base)}, deps,
+                                                   "base": _model_inputs(spec.base),
+                                                   **({"launch": r.launch} if r.launch else {})}, deps,
                       extra={"recipe": r.name}), "ckpt", r.name)
 
     models: list[tuple[str, str, dict[str, Any], list[str]]] = [("base", spec.base.name, _model_inputs(spec.base), [])]

@@ -31,10 +31,11 @@ import yaml
 from reflectevo_bench.errors import BenchError, one_line
 
 TOP_KEYS = {"base", "references", "candidates", "data", "recipes", "eval", "report", "seed", "batch_size",
-            "data_dir", "title"}
+            "data_dir", "title", "isolate"}
 MODEL_KEYS = {"name", "model", "model_args"}
 DATA_KEYS = {"tasks", "split", "limit", "reflections", "gen_kwargs", "kinds", "protocol", "eval_fraction", "judge"}
-RECIPE_KEYS = {"trainer", "data", "config"}
+RECIPE_KEYS = {"trainer", "data", "config", "launch"}
+LAUNCH_KEYS = {"accelerate", "num_processes"}
 EVAL_KEYS = {"tasks", "split", "limit", "protocol", "controls", "gen_kwargs", "attempts"}
 REPORT_KEYS = {"metric", "max_drop", "alpha", "scope"}
 TRAINER_KINDS = {"sft": ("dplus", "reflection", "correction", "qa"), "dpo": ("dpm", "dpref"), "grpo": ("failures",)}
@@ -55,6 +56,7 @@ class Recipe:
     trainer: str
     data: Any  # a kind, or {reflection: kind, correction: kind} for two-stage SFT
     config: dict[str, Any]
+    launch: dict[str, Any] | None = None  # {accelerate: zero3 | ddp | fsdp | PATH, num_processes: N}
 
     def kinds(self) -> list[str]:
         return list(self.data.values()) if isinstance(self.data, dict) else [self.data]
@@ -110,6 +112,7 @@ class Spec:
     batch_size: str = "16"
     data_dir: str | None = None
     title: str | None = None
+    isolate: bool = False  # every run and train stage in its own process (GPU memory is freed between stages)
     raw: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -170,9 +173,12 @@ def parse_spec(raw: dict[str, Any], path: Path) -> Spec:
         if not Path(d).is_dir():
             raise BenchError(f"{where}: data_dir {data_dir} is not a folder")
         data_dir = str(Path(d).resolve())
+    isolate = raw.get("isolate", False)
+    if not isinstance(isolate, bool):
+        raise BenchError(f"{where}: isolate must be true or false, got {isolate!r}")
     return Spec(path=path, base=base, references=refs, candidates=cands, data=data, recipes=recipes, eval=ev,
                 report=report, seed=seed, batch_size=str(raw.get("batch_size", "16")), data_dir=data_dir,
-                title=str(raw["title"]) if raw.get("title") else None, raw=raw)
+                title=str(raw["title"]) if raw.get("title") else None, isolate=isolate, raw=raw)
 
 
 # --- sections -----------------------------------------------------------------------------------------------------
@@ -328,12 +334,31 @@ def _recipe(name: Any, r: Any, where: str) -> Recipe:
             raise BenchError(f"{w}: a data mapping is for two-stage SFT: {{reflection: reflection, correction: correction}}")
     elif not isinstance(data, str):
         raise BenchError(f"{w}: data must name a data kind ({', '.join(TRAINER_KINDS[trainer])})")
-    recipe = Recipe(name=name, trainer=trainer, data=data, config=dict(config))
+    recipe = Recipe(name=name, trainer=trainer, data=data, config=dict(config), launch=_launch(r.get("launch"), w))
     bad = [k for k in recipe.kinds() if k not in TRAINER_KINDS[trainer]]
     if bad:
         raise BenchError(f"{w}: train {trainer} takes {', '.join(TRAINER_KINDS[trainer])}, not {', '.join(bad)}")
     _check_config(recipe, w)
     return recipe
+
+
+def _launch(value: Any, where: str) -> dict[str, Any] | None:
+    """``launch: {accelerate: zero3, num_processes: 8}``: train this recipe under ``accelerate launch``."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or "accelerate" not in value:
+        raise BenchError(f"{where}: launch must be a mapping {{accelerate: ddp|zero2|zero3|fsdp|PATH, num_processes: N}}")
+    _keys(value, LAUNCH_KEYS, f"{where} launch")
+    from reflectevo_bench.trainers.config import ACCELERATE_CONFIGS
+
+    name = str(value["accelerate"])
+    if name not in ACCELERATE_CONFIGS and not Path(name).is_file():
+        raise BenchError(f"{where}: launch.accelerate {name!r} is neither a shipped config "
+                         f"({', '.join(ACCELERATE_CONFIGS)}) nor a file")
+    n = value.get("num_processes", 1)
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise BenchError(f"{where}: launch.num_processes must be a positive integer, got {n!r}")
+    return {"accelerate": name, "num_processes": n}
 
 
 def _check_config(recipe: Recipe, where: str) -> None:

@@ -234,3 +234,52 @@ def test_kill_9_during_training_then_rerun(tiny_model, big_tiny, toy_task, tmp_p
     record = json.loads(next(out.glob("ckpt/sft-*/reflectevo_checkpoint.json")).read_text())
     assert record["metrics"]["global_step"] == 40 and (record["metrics"]["resumed_from_step"] or 0) >= 2
     assert (out / "leaderboard" / "leaderboard.json").is_file() and (out / "gate.json").is_file()
+
+
+def test_shipped_specs_parse_and_plan():
+    from reflectevo_bench.experiment.graph import plan
+    from reflectevo_bench.experiment.spec import load_spec
+
+    r = cli("experiment", "specs")
+    names = [line.split()[0] for line in r.output.splitlines()]
+    assert names == ["reflectevo-llama3-8b", "rrr-qwen2.5-1.5b", "rrr-qwen2.5-7b"]
+    for name in names:
+        spec = load_spec(Path(cli("experiment", "specs", name).output.strip()))
+        stages = plan(spec)
+        assert spec.isolate and spec.references and all(r.launch for r in spec.recipes)
+        assert [s.key for s in stages][-2:] == ["leaderboard", "gate"]
+        text = spec.path.read_text()
+        assert "DOCUMENTED, NOT RUN" in text and "Hardware:" in text and "Paper number" in text
+
+
+def test_launch_command_line():
+    from reflectevo_bench.experiment.execute import train_argv
+    from reflectevo_bench.experiment.spec import Recipe
+    from reflectevo_bench.trainers.config import ACCELERATE_CONFIGS
+
+    plain = train_argv(Recipe("r", "sft", "dplus", {}), Path("c.yaml"), ["resume_from_checkpoint=true"])
+    assert plain[1:] == ["-m", "reflectevo_bench", "train", "sft", "--config", "c.yaml", "--set",
+                         "resume_from_checkpoint=true"]
+    launched = train_argv(Recipe("r", "grpo", "failures", {}, {"accelerate": "zero2", "num_processes": 4}),
+                          Path("c.yaml"), [])
+    assert launched[1:8] == ["-m", "accelerate.commands.launch", "--config_file", str(ACCELERATE_CONFIGS["zero2"]),
+                             "--num_processes", "4", "-m"]
+
+
+def test_isolated_stages_run_in_their_own_processes(tiny_model, big_tiny, toy_task, tmp_path):
+    spec = make_spec(tiny_model, big_tiny, toy_task, recipes={"sft": {"trainer": "sft", "data": "dplus",
+                                                                      "config": dict(FAST)}}, references=[])
+    spec.update(isolate=True)
+    spec["data"]["kinds"] = ["dplus"]
+    spec["eval"]["controls"] = []
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    out = tmp_path / "exp"
+    r = cli("experiment", "run", path, "--out", out, "-q")
+    assert r.exit_code in (0, 1), r.output
+    rows = json.loads(cli("experiment", "status", out, "--json").output)
+    assert [x["stage"] for x in rows] == ["data-run", "data:dplus", "train:sft", "eval:tiny:reflect",
+                                          "eval:ckpt-sft:reflect", "leaderboard", "gate"]
+    assert {x["state"] for x in rows} == {"done"}
+    record = json.loads(next(out.glob("ckpt/sft-*/reflectevo_checkpoint.json")).read_text())
+    assert record["command"][1:3] == ["train", "sft"]  # trained by its own `train sft` process
