@@ -10,7 +10,7 @@ import pytest
 from reflectevo_bench.tasks.arith.generator import LEVELS, build_splits, canonical, generate, one_op_problems
 from reflectevo_bench.tasks.arith.verifier import ANSWER_FORMAT, verify
 from reflectevo_bench.tasks.countdown.expression import evaluate, parse
-from task_helpers import load_task, load_tasks
+from task_helpers import load_task, load_tasks, score_cli
 
 TASKS = {1: "arith_1op", 2: "arith_2op", 3: "arith_3op"}
 
@@ -198,3 +198,11 @@ def test_stock_lm_eval_scores_like_the_verifier():
     doc = task.docs[0]
     for response in (f"Answer: {doc['answer']}", f"Answer: {doc['answer'] + 1}", "no idea"):
         assert task.task.process_results(doc, [response]) == {"exact_match": int(task.verify(doc, response).correct)}
+
+
+def test_score_cli_judges_inline_docs_and_doc_ids(tmp_path, splits):
+    doc = splits[1]["test"][1]
+    rows = [{"doc": doc, "response": f"Answer: {doc['answer']}"}, {"doc": doc, "response": "Answer: 0"},
+            {"doc_id": 0, "response": "15 / 3 = 5"}]
+    scored = score_cli(tmp_path, "arith_1op", rows, None)
+    assert [r["correct"] for r in scored] == [True, False, True]
