@@ -52,7 +52,7 @@ def status_cmd(out: Path, as_json: bool) -> None:
     """The stage table: each stage's state (done, partial, interrupted, failed, pending), seconds and folder."""
     import json
 
-    from reflectevo_bench.experiment.status import format_table, stage_rows
+    from reflectevo_bench.experiment.status import format_table, stage_rows, stale_dirs
 
     rows = stage_rows(out)
     if as_json:
@@ -60,6 +60,13 @@ def status_cmd(out: Path, as_json: bool) -> None:
         return
     for line in format_table(rows):
         click.echo(line)
+    stale = stale_dirs(out)
+    if stale:
+        click.echo(f"not in the current spec (kept, unused): {', '.join(stale)}")
+    gate = out / "gate.json"
+    if gate.is_file():
+        result = json.loads(gate.read_text(encoding="utf-8"))
+        click.echo(f"gate: {'REGRESSION' if result.get('regression') else 'pass'} ({gate})")
 
 
 @experiment.command("specs")

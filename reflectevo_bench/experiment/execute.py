@@ -121,7 +121,7 @@ class Experiment:
     def preflight(self) -> None:
         if self.out.exists() and not self.out.is_dir():
             raise BenchError(f"--out {self.out} is a file, not a directory")
-        if self.out.is_dir() and any(self.out.iterdir()) and not (self.out / PLAN).is_file():
+        if self.out.is_dir() and any(p.name != LOCK for p in self.out.iterdir()) and not (self.out / PLAN).is_file():
             raise BenchError(f"--out {self.out} is not empty and holds no experiment: choose a new directory")
         if self.spec.recipes:
             from reflectevo_bench.harness.backend import parse_model_args

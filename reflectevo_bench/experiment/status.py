@@ -43,6 +43,14 @@ def stage_rows(out: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def stale_dirs(out: Path) -> list[str]:
+    """Stage folders that the current plan does not name (left by an earlier version of the spec; kept, unused)."""
+    current = {st.rel for st in load_plan(out)}
+    found = [f"{p.parent.name}/{p.name}" for folder in ("runs", "data", "ckpt") for p in sorted((Path(out) / folder).glob("*"))
+             if p.is_dir() and not p.name.startswith(".")]
+    return [rel for rel in found if rel not in current]
+
+
 def format_table(rows: list[dict[str, Any]]) -> list[str]:
     header = ["stage", "kind", "state", "seconds", "started", "dir"]
     body = [[r["stage"], r["kind"], r["state"], "" if r["seconds"] is None else f"{r['seconds']:.1f}",

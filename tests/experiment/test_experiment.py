@@ -134,6 +134,8 @@ def test_rerun_redoes_nothing_and_a_changed_recipe_only_its_stages(experiment):
     assert len(rows) == n and {r["state"] for r in rows} == {"done"}
     text = cli("experiment", "status", out).output
     assert text.splitlines()[0].split()[:3] == ["stage", "kind", "state"] and "train:sft" in text
+    (stale,) = [line for line in text.splitlines() if line.startswith("not in the current spec (kept, unused): ")]
+    assert stale.count("ckpt/sft-") == 1 and stale.count("runs/eval-ckpt-sft-") == 3 and "tiny" not in stale
 
 
 def test_leaking_spec_is_refused(tiny_model, big_tiny, toy_task, tmp_path):
