@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from reflectevo_bench.errors import BenchError
-from reflectevo_bench.experiment.execute import PLAN, read_log, stage_state
+from reflectevo_bench.experiment.execute import LOCK, PLAN, read_log, stage_state
 from reflectevo_bench.experiment.graph import Stage
 
 
@@ -23,9 +23,27 @@ def load_plan(out: Path) -> list[Stage]:
         raise BenchError(f"{path} is malformed ({exc}): run the experiment again") from None
 
 
+def _running(out: Path) -> bool:
+    """Whether an `experiment run` holds the dir's lock now."""
+    import fcntl
+
+    path = Path(out) / LOCK
+    if not path.is_file():
+        return False
+    with open(path) as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.flock(fh, fcntl.LOCK_UN)
+    return False
+
+
 def stage_rows(out: Path) -> list[dict[str, Any]]:
-    """One row per stage: key, kind, state (done | partial | pending | failed | running?), seconds, dir."""
+    """One row per stage: key, kind, state (done | running | interrupted | failed | partial | pending), seconds,
+    how often it was started and skipped, its folder."""
     log = read_log(out)
+    running = _running(out)
     rows = []
     for st in load_plan(out):
         mine = [e for e in log if e.get("stage") == st.key and e.get("hash") == st.hash]
@@ -34,7 +52,7 @@ def stage_rows(out: Path) -> list[dict[str, Any]]:
         if state != "done" and last == "failed":
             state = "failed"
         elif state != "done" and last == "start":
-            state = "interrupted" if state == "partial" else state
+            state = "running" if running else "interrupted"
         done = [e for e in mine if e["event"] == "done"]
         rows.append({"stage": st.key, "kind": st.kind, "state": state, "hash": st.hash, "dir": st.rel,
                      "seconds": done[-1].get("seconds") if done else None,

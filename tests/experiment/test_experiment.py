@@ -204,7 +204,7 @@ def test_kill_9_during_training_then_rerun(tiny_model, big_tiny, toy_task, tmp_p
     that checkpoint and finishes, without redoing the data run or the data build."""
     sft = {**FAST, "max_steps": 40, "save_strategy": "steps", "save_steps": 2, "logging_steps": 5}
     spec = make_spec(tiny_model, big_tiny, toy_task, recipes={"sft": {"trainer": "sft", "data": "dplus", "config": sft}},
-                     references=[])
+                     references=[], candidates=[{"name": "given", "model_args": f"pretrained={big_tiny}"}])
     spec["data"]["kinds"] = ["dplus"]
     spec["eval"]["controls"] = []
     path = tmp_path / "spec.yaml"
@@ -220,6 +220,8 @@ def test_kill_9_during_training_then_rerun(tiny_model, big_tiny, toy_task, tmp_p
             break
         time.sleep(0.05)
     assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+    rows = {r["stage"]: r["state"] for r in json.loads(cli("experiment", "status", out, "--json").output)}
+    assert rows["train:sft"] == "running" and rows["eval:given:reflect"] == "pending"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not list(out.glob("ckpt/*/reflectevo_checkpoint.json"))
@@ -235,7 +237,10 @@ def test_kill_9_during_training_then_rerun(tiny_model, big_tiny, toy_task, tmp_p
     assert done_marker.stat().st_mtime_ns == mtime
     record = json.loads(next(out.glob("ckpt/sft-*/reflectevo_checkpoint.json")).read_text())
     assert record["metrics"]["global_step"] == 40 and (record["metrics"]["resumed_from_step"] or 0) >= 2
-    assert (out / "leaderboard" / "leaderboard.json").is_file() and (out / "gate.json").is_file()
+    assert (out / "leaderboard" / "leaderboard.json").is_file()
+    gate = json.loads((out / "gate.json").read_text())
+    assert [c["candidate"]["label"] for c in gate["candidates"]] == ["ckpt-sft", "given"]
+    assert r.exit_code == gate["exit_code"]
 
 
 def test_shipped_specs_parse_and_plan():
