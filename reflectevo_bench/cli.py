@@ -41,10 +41,10 @@ def main() -> None:
 @click.option("--model-args", default=None, help="K=V,... for the model (hf default: SmolLM2-135M-Instruct).")
 @click.option("--reflector-model", default=None, help="A separate model type that writes the reflection turns.")
 @click.option("--reflector-model-args", default=None, help="K=V,... for the Reflector model.")
-@click.option("--tasks", default=None, help="Task names or YAML paths, comma-separated (default: countdown).")
+@click.option("--tasks", default=None, help="Task names or YAML paths, comma-separated (default: countdown,arith_1op).")
 @click.option("--protocol", default="reflect", show_default=True, help="reflect | retry | self-refine | resample | single")
 @click.option("--attempts", type=int, default=None, help="Rounds K (default 2; 1 for single).")
-@click.option("--limit", type=int, default=None, help="First N docs per task (default 12 with no --tasks).")
+@click.option("--limit", type=int, default=None, help="First N docs per task (default 10 with no --tasks).")
 @click.option("--seed", type=int, default=1234, show_default=True)
 @click.option("--batch-size", default="16", show_default=True, help="Backend batch size, or auto.")
 @click.option("--gen-kwargs", default=None, help="K=V,... over the task's (default do_sample=False,max_gen_toks=512).")
@@ -125,7 +125,8 @@ def tasks_list(show_all: bool) -> None:
 def _attach_optional_groups() -> None:
     for module, attr in (("reflectevo_bench.models.cli", "models"), ("reflectevo_bench.sandbox.cli", "sandbox"),
                          ("reflectevo_bench.leaderboards.cli", "leaderboard"), ("reflectevo_bench.trainers.cli", "train"),
-                         ("reflectevo_bench.trainers.data.cli", "data")):
+                         ("reflectevo_bench.trainers.data.cli", "data"),
+                         ("reflectevo_bench.experiment.cli", "experiment")):
         try:
             mod = __import__(module, fromlist=[attr])
         except ImportError:

@@ -26,9 +26,9 @@ from reflectevo_bench.harness.results import write_results
 from reflectevo_bench.tasks.eval_task import EvalTask, doc_hash
 from reflectevo_bench.tasks.registry import load_eval_tasks
 
-DEFAULT_TASKS = "countdown"
+DEFAULT_TASKS = "countdown,arith_1op"
 DEFAULT_MODEL_ALIAS = "smollm2-135m"
-DEFAULT_LIMIT = 12  # the no-options run finishes in about 3 minutes on 2 CPU cores
+DEFAULT_LIMIT = 10  # per task: the no-options run finishes in about 3 minutes on 2 CPU cores
 
 
 @dataclass

@@ -127,3 +127,13 @@ def test_free_text_normalisation_and_f1():
     assert normalize_text("The  Mat!") == "mat"
     assert token_f1("The mat.", "a mat") == 1.0
     assert 0 < token_f1("on a red mat", "on the mat") < 1
+
+
+@pytest.mark.timeout(30)
+def test_unclosed_boxed_spam_is_linear_not_quadratic():
+    from reflectevo_bench.tasks.common.extract import boxed_spans, last_boxed
+
+    hostile = "\\boxed{" * 50_000 + "x"  # quadratic scanning took minutes on this
+    assert last_boxed(hostile) is None and boxed_spans(hostile) == []
+    assert last_boxed("{ \\boxed{a {b} } } \\boxed{ {c }") == "a {b} "
+    assert [c for _, c in boxed_spans("\\boxed{1} and \\fbox{ {2} }")] == ["1", " {2} "]

@@ -40,35 +40,37 @@ def clean(text: str) -> str:
     return text.replace("\u2212", "-").replace("\u00a0", " ")
 
 
-def last_boxed(text: str) -> str | None:
-    """Content of the last ``\\boxed{...}`` (or ``\\fbox{...}``), braces balanced; None if there is none."""
-    starts = [m for m in re.finditer(r"\\(?:boxed|fbox)\s*\{", text)]
-    for match in reversed(starts):
-        depth, i = 1, match.end()
-        while i < len(text) and depth:
-            if text[i] == "{":
-                depth += 1
-            elif text[i] == "}":
-                depth -= 1
-            i += 1
-        if depth == 0:
-            return text[match.end(): i - 1]
-    # "\boxed 5" (no braces)
-    bare = list(re.finditer(r"\\boxed\s+([^\s$]+)", text))
-    return bare[-1].group(1) if bare else None
+_BOXED = re.compile(r"\\(?:boxed|fbox)\s*\{")
+
+
+def _matching_braces(text: str) -> dict[int, int]:
+    """Index of each ``{`` → index of its matching ``}``, in one pass (unclosed braces are absent)."""
+    pairs, stack = {}, []
+    for i, ch in enumerate(text):
+        if ch == "{":
+            stack.append(i)
+        elif ch == "}" and stack:
+            pairs[stack.pop()] = i
+    return pairs
 
 
 def boxed_spans(text: str) -> list[tuple[int, str]]:
-    """(position, content) of every ``\\boxed{...}`` with balanced braces."""
-    out = []
-    for match in re.finditer(r"\\(?:boxed|fbox)\s*\{", text):
-        depth, i = 1, match.end()
-        while i < len(text) and depth:
-            depth += {"{": 1, "}": -1}.get(text[i], 0)
-            i += 1
-        if depth == 0:
-            out.append((match.start(), text[match.end(): i - 1]))
-    return out
+    """(position, content) of every ``\\boxed{...}`` with balanced braces, in linear time (untrusted text)."""
+    matches = list(_BOXED.finditer(text))
+    if not matches:
+        return []
+    pairs = _matching_braces(text)
+    return [(m.start(), text[m.end(): pairs[m.end() - 1]]) for m in matches if m.end() - 1 in pairs]
+
+
+def last_boxed(text: str) -> str | None:
+    """Content of the last ``\\boxed{...}`` (or ``\\fbox{...}``), braces balanced; None if there is none."""
+    spans = boxed_spans(text)
+    if spans:
+        return spans[-1][1]
+    # "\boxed 5" (no braces)
+    bare = list(re.finditer(r"\\boxed\s+([^\s$]+)", text))
+    return bare[-1].group(1) if bare else None
 
 
 # ----------------------------------------------------------------------------------------------- markers

@@ -8,7 +8,7 @@ from fractions import Fraction
 from typing import Any
 
 from reflectevo_bench.tasks.countdown.expression import ExpressionError, evaluate, numbers_used, parse
-from reflectevo_bench.tasks.verdict import Verdict
+from reflectevo_bench.tasks.verdict import Verdict, process_results_from
 
 _ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.S | re.I)
 _ANSWER_LINE = re.compile(r"answer\s*[:：]\s*(.+)", re.I)
@@ -72,6 +72,4 @@ def verify(doc: dict[str, Any], response: str) -> Verdict:
     return Verdict(True, 1.0, "", expr, {"reason": "ok"})
 
 
-def process_results(doc: dict[str, Any], results: list[str]) -> dict[str, int]:
-    """lm-eval hook so stock lm-eval scores the task exactly as our verifier does."""
-    return {"exact_match": int(verify(doc, results[0]).correct)}
+process_results = process_results_from(verify)  # lm-eval hook: stock lm-eval scores it as the verifier does
