@@ -15,30 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import yaml
 
-for _var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
-    os.environ.setdefault(_var, "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-CLI = [sys.executable, "-m", "reflectevo_bench"]
-
-
-def step(label: str, args: list[str]) -> float:
-    print(f"\n== {label}\n$ reflectevo-bench {' '.join(args)}", flush=True)
-    start = time.perf_counter()
-    subprocess.run(CLI + args, check=True)
-    took = time.perf_counter() - start
-    print(f"({took:.0f} s)", flush=True)
-    return took
+from bench_cli import step  # noqa: E402  (benchmarks/ is on sys.path when a script runs)
 
 
 def write_config(path: Path, cfg: dict) -> Path:

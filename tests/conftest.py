@@ -28,3 +28,16 @@ def shared_data() -> Path:
     if not path.is_dir():
         pytest.skip(f"benchmark data not found at {path} (set REFLECTEVO_DATA_DIR)")
     return path
+
+
+@pytest.fixture()
+def toy_yaml(tmp_path: Path) -> Path:
+    """The scripted toy task (tests/fixtures/toy) copied into tmp_path, its data path made absolute."""
+    import shutil
+
+    folder = tmp_path / "toy"
+    shutil.copytree(FIXTURES / "toy", folder)
+    yaml_path = folder / "toy_scripted.yaml"
+    yaml_path.write_text(yaml_path.read_text().replace("test: toy_scripted.jsonl",
+                                                       f"test: {folder / 'toy_scripted.jsonl'}"))
+    return yaml_path

@@ -19,16 +19,6 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SAMPLED = "do_sample=true,temperature=0.8"
 
 
-@pytest.fixture()
-def toy_yaml(tmp_path: Path) -> Path:
-    folder = tmp_path / "toy"
-    shutil.copytree(FIXTURES / "toy", folder)
-    yaml_path = folder / "toy_scripted.yaml"
-    yaml_path.write_text(yaml_path.read_text().replace("test: toy_scripted.jsonl",
-                                                       f"test: {folder / 'toy_scripted.jsonl'}"))
-    return yaml_path
-
-
 def _run(out: Path, task: Path, model: str = "scripted-branch", **kw):
     for cls in (scripted_lm.ScriptedLM, scripted_lm.ScriptedBranchLM):
         cls.calls.clear()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,16 +13,6 @@ from reflectevo_bench.harness.records import read_records
 from reflectevo_bench.harness.run import RunOptions, run
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-
-
-@pytest.fixture()
-def toy_yaml(tmp_path: Path) -> Path:
-    folder = tmp_path / "toy"
-    shutil.copytree(FIXTURES / "toy", folder)
-    yaml_path = folder / "toy_scripted.yaml"
-    yaml_path.write_text(yaml_path.read_text().replace("test: toy_scripted.jsonl",
-                                                       f"test: {folder / 'toy_scripted.jsonl'}"))
-    return yaml_path
 
 
 def _run(tmp_path: Path, toy_yaml: Path, **kw):
