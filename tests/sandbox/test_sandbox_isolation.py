@@ -187,7 +187,7 @@ def test_mbpp_verdicts_for_hostile_rows_are_writable(sandbox_pool_bwrap) -> None
 
 @pytest.fixture
 def sandbox_pool_bwrap():
-    from reflectevo_bench.tasks.mbpp import execution
+    from reflectevo_bench.tasks.common import code_execution as execution
 
     _backend()
     execution.configure(backend="bwrap", workers=1, timeout_s=3.0)

@@ -18,7 +18,7 @@ def mini_data() -> Path:
 def sandbox_pool():
     """The shared code-task pool executor with 2 workers; skips when no sandbox backend works here."""
     from reflectevo_bench.errors import BenchError
-    from reflectevo_bench.tasks.mbpp import execution
+    from reflectevo_bench.tasks.common import code_execution as execution
 
     execution.configure(workers=2)
     try:

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from reflectevo_bench.errors import BenchError
-from reflectevo_bench.tasks.mbpp import execution
-from reflectevo_bench.tasks.mbpp.extraction import called_function, extract_code, parse
+from reflectevo_bench.tasks.common import code_execution as execution
+from reflectevo_bench.tasks.common.code_extraction import called_function, extract_code, parse
 from reflectevo_bench.tasks.mbpp.verifier import verify, verify_many, verify_reflectevo
 from task_helpers import load_task, load_tasks, score_cli
 

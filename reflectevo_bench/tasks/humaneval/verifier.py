@@ -19,8 +19,8 @@ from typing import Any, Sequence
 
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.tasks.humaneval.prompts import ANSWER_FORMAT
-from reflectevo_bench.tasks.mbpp import execution
-from reflectevo_bench.tasks.mbpp.extraction import (MAX_SHRINK, PARSE_ERRORS, defines, extract_code, parse,
+from reflectevo_bench.tasks.common import code_execution as execution
+from reflectevo_bench.tasks.common.code_extraction import (MAX_SHRINK, PARSE_ERRORS, defines, extract_code, parse,
                                                      parseable_prefix)
 from reflectevo_bench.tasks.verdict import Verdict
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from reflectevo_bench.errors import BenchError
-from reflectevo_bench.tasks.mbpp import execution
-from reflectevo_bench.tasks.mbpp.extraction import called_function, extract_code
+from reflectevo_bench.tasks.common import code_execution as execution
+from reflectevo_bench.tasks.common.code_extraction import called_function, extract_code
 from reflectevo_bench.tasks.mbpp.prompts import BEGIN_END_FORMAT, FENCE_FORMAT, setup, tests
 from reflectevo_bench.tasks.verdict import Verdict
 

@@ -24,12 +24,13 @@ import threading
 from typing import Any, Sequence
 
 from reflectevo_bench.errors import BenchError
+from reflectevo_bench.sandbox import BACKENDS as SANDBOX_BACKENDS
 from reflectevo_bench.tasks.verdict import Verdict
 
 BACKEND_ENV = "REFLECTEVO_SANDBOX"
 WORKERS_ENV = "REFLECTEVO_SANDBOX_WORKERS"
 TIMEOUT_ENV = "REFLECTEVO_SANDBOX_TIMEOUT"
-BACKENDS = ("auto", "bwrap", "unshare", "docker", "none")
+BACKENDS = ("auto", *SANDBOX_BACKENDS)
 DEFAULT_TIMEOUT_S = 5.0
 MAX_DEFAULT_WORKERS = 8
 ERROR_CHARS = 300   # one error message in feedback, at most
