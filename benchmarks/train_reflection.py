@@ -39,6 +39,11 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("bench-out/train_reflection"))
     ap.add_argument("--fresh", action="store_true", help="delete --out first (otherwise finished stages are reused)")
     args = ap.parse_args()
+    recipe = args.recipe
+    if not Path(recipe).is_file():  # a shipped recipe name (reflectevo-bench train configs)
+        from reflectevo_bench.trainers.config import RECIPES
+
+        recipe = str(RECIPES[recipe])
     if args.fresh and args.out.exists():
         shutil.rmtree(args.out)
     out = args.out
@@ -60,7 +65,7 @@ def main() -> None:
     ckpt = out / "ckpt"
     if not (ckpt / "reflectevo_checkpoint.json").exists():
         times["train"] = step("train sft (LoRA)", [
-            "train", "sft", "--config", args.recipe, "--set", f"model={args.model}", "--set", f"data={dplus}",
+            "train", "sft", "--config", recipe, "--set", f"model={args.model}", "--set", f"data={dplus}",
             "--set", f"output_dir={ckpt}", "--set", f"max_steps={args.max_steps}"])
 
     evals = {}
