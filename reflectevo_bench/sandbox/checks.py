@@ -201,6 +201,12 @@ class AttackReport:
         return "exposed (documented)" if self.weak else "ESCAPED"
 
 
+# Time bounds (``Attack.max_s``) are set for bwrap/unshare. Docker judges some hostile values much more slowly
+# (hash_collision_set: ~21 s of harness time under docker/pool vs ~2 s under bwrap, measured on a 2-core host,
+# cause not yet found), so its bound is scaled: still a bound (the unbounded code took > 300 s), not a pass.
+SLOWER_BACKENDS = {"docker": 4}
+
+
 def run_attack(executor, attack: Attack, env: tuple[str, str], followup_executor=None) -> AttackReport:
     report = AttackReport(attack, executor.backend.name, executor.mode)
     if attack.destructive and not executor.backend.isolated:
@@ -222,8 +228,9 @@ def run_attack(executor, attack: Attack, env: tuple[str, str], followup_executor
             report.problems.append("escape marker in the output: " + output[output.index("ESCAPED"):][:120])
         if attack.expect and result.status not in attack.expect:
             report.problems.append(f"status {result.status}, expected {'/'.join(attack.expect)}")
-        if attack.max_s is not None and report.duration_s > attack.max_s:
-            report.problems.append(f"the harness took {report.duration_s:.1f} s to judge it (limit {attack.max_s:g} s)")
+        limit = None if attack.max_s is None else attack.max_s * SLOWER_BACKENDS.get(executor.backend.name, 1)
+        if limit is not None and report.duration_s > limit:
+            report.problems.append(f"the harness took {report.duration_s:.1f} s to judge it (limit {limit:g} s)")
         try:
             json.dumps(result.to_dict(), ensure_ascii=False).encode("utf-8")
         except (UnicodeEncodeError, ValueError, RecursionError) as exc:

@@ -123,15 +123,16 @@ def _name(verifier: Any) -> str:
     return getattr(verifier, "__qualname__", None) or getattr(verifier, "__name__", None) or repr(verifier)
 
 
-def process_results_from(verifier: Verifier, extra: Callable[[Verdict], dict[str, float]] | None = None
-                         ) -> Callable[[dict[str, Any], list[str]], dict[str, float]]:
-    """lm-eval's ``process_results`` for a task scored by ``verifier`` (``{"exact_match": 0|1}``, plus ``extra``'s
-    metrics), so stock lm-eval scores the task exactly as the harness does. The hook carries its verifier
-    (``hook.verifier``): a YAML whose ``process_results`` is made here need not name the verifier again."""
+def process_results_from(verifier: Verifier, extra: Callable[[Verdict], dict[str, float]] | None = None,
+                         metric: str = "exact_match") -> Callable[[dict[str, Any], list[str]], dict[str, float]]:
+    """lm-eval's ``process_results`` for a task scored by ``verifier`` (``{metric: 0|1}``, ``exact_match`` unless
+    the task's metric is named otherwise, e.g. ``pass@1``, plus ``extra``'s metrics), so stock lm-eval scores the
+    task exactly as the harness does. The hook carries its verifier (``hook.verifier``): a YAML whose
+    ``process_results`` is made here need not name the verifier again."""
 
     def process_results(doc: dict[str, Any], results: list[str]) -> dict[str, float]:
         verdict = _checked(verifier, verifier(doc, results[0]))
-        return {"exact_match": int(verdict.correct), **(extra(verdict) if extra else {})}
+        return {metric: int(verdict.correct), **(extra(verdict) if extra else {})}
 
     process_results.verifier = verifier  # type: ignore[attr-defined]
     process_results.__name__ = f"process_results_{getattr(verifier, '__name__', 'verify')}"

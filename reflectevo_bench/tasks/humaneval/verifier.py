@@ -22,7 +22,7 @@ from reflectevo_bench.tasks.humaneval.prompts import ANSWER_FORMAT
 from reflectevo_bench.tasks.common import code_execution as execution
 from reflectevo_bench.tasks.common.code_extraction import (MAX_SHRINK, PARSE_ERRORS, defines, extract_code, parse,
                                                      parseable_prefix)
-from reflectevo_bench.tasks.verdict import Verdict
+from reflectevo_bench.tasks.verdict import Verdict, process_results_from
 
 EXPECTED_HIDDEN = "(expected value hidden)"
 
@@ -149,6 +149,4 @@ def verify(doc: dict[str, Any], response: str) -> Verdict:
 verify.batch = verify_many  # type: ignore[attr-defined]
 
 
-def process_results(doc: dict[str, Any], results: list[str]) -> dict[str, int]:
-    """lm-eval hook: stock lm-eval scores the task exactly as our verifier does (through the sandbox)."""
-    return {"pass@1": int(verify(doc, results[0]).correct)}
+process_results = process_results_from(verify, metric="pass@1")  # stock lm-eval scores it as the verifier does

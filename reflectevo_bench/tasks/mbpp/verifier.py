@@ -13,7 +13,7 @@ from reflectevo_bench.errors import BenchError
 from reflectevo_bench.tasks.common import code_execution as execution
 from reflectevo_bench.tasks.common.code_extraction import called_function, extract_code
 from reflectevo_bench.tasks.mbpp.prompts import BEGIN_END_FORMAT, FENCE_FORMAT, setup, tests
-from reflectevo_bench.tasks.verdict import Verdict
+from reflectevo_bench.tasks.verdict import Verdict, process_results_from
 
 
 def _show_test(outcome: Any) -> tuple[str, str]:
@@ -65,10 +65,6 @@ verify.batch = verify_many  # type: ignore[attr-defined]
 verify_reflectevo.batch = verify_many_reflectevo  # type: ignore[attr-defined]
 
 
-def process_results(doc: dict[str, Any], results: list[str]) -> dict[str, int]:
-    """lm-eval hook: stock lm-eval scores the task exactly as our verifier does (through the sandbox)."""
-    return {"pass@1": int(verify(doc, results[0]).correct)}
-
-
-def process_results_reflectevo(doc: dict[str, Any], results: list[str]) -> dict[str, int]:
-    return {"pass@1": int(verify_reflectevo(doc, results[0]).correct)}
+# lm-eval hooks: stock lm-eval scores the tasks exactly as the verifiers do (through the sandbox)
+process_results = process_results_from(verify, metric="pass@1")
+process_results_reflectevo = process_results_from(verify_reflectevo, metric="pass@1")
