@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 
-from reflectevo_bench.errors import BenchError, one_line
+from reflectevo_bench.errors import BenchError
+from reflectevo_bench.yaml_files import read_yaml
 
 TOP_KEYS = {"base", "references", "candidates", "data", "recipes", "eval", "report", "seed", "batch_size",
             "data_dir", "title", "isolate"}
@@ -124,12 +124,7 @@ class Spec:
 
 def load_spec(path: Path) -> Spec:
     path = Path(path)
-    if not path.is_file():
-        raise BenchError(f"spec {path} does not exist")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise BenchError(f"spec {path} is not valid YAML: {one_line(exc, 200)}") from None
+    raw = read_yaml(path, "spec")
     if not isinstance(raw, dict):
         raise BenchError(f"spec {path} must be a YAML mapping (base, references, data, recipes, eval, report)")
     return parse_spec(raw, path)

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 
-from reflectevo_bench.errors import BenchError, one_line
+from reflectevo_bench.errors import BenchError
+from reflectevo_bench.yaml_files import read_yaml
 
 BUILTIN_POOLS = {"reflectevo": Path(__file__).resolve().parent / "templates" / "reflection_pool.yaml"}
 KEYS = ("reflect", "self_refine_review")
@@ -59,11 +59,7 @@ class ReflectionPool:
         path = path or Path(spec)
         if not path.is_file():
             raise BenchError(f"--reflection-pool {spec}: no such file (or built-in pool: {', '.join(BUILTIN_POOLS)})")
-        try:
-            value = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise BenchError(f"--reflection-pool {spec} is not valid YAML: {one_line(exc, 200)}") from None
-        return cls.from_value(value, source)
+        return cls.from_value(read_yaml(path, "--reflection-pool"), source)
 
     def draw(self, protocol: Any, seed: int, task: str, doc_id: int, branch: int) -> tuple[int, str] | None:
         """(index, template) for this reflection turn, or None when the pool has nothing for the protocol."""

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 
-from reflectevo_bench.errors import BenchError, one_line
+from reflectevo_bench.errors import BenchError
+from reflectevo_bench.yaml_files import read_yaml
 
 ROLES = ("base", "candidate", "reference", "other")
 
@@ -49,12 +49,9 @@ def parse_role_flag(text: str) -> RunSpec:
 
 def read_spec(path: Path) -> tuple[list[RunSpec], dict[str, Any]]:
     """The runs of a YAML spec, and its other settings (title, allow_mismatch)."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise BenchError(f"cannot read --spec {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise BenchError(f"--spec {path} is not valid YAML: {one_line(exc, 200)}") from None
+    if not Path(path).is_file():
+        raise BenchError(f"cannot read --spec {path}: no such file")
+    data = read_yaml(path, "--spec")
     if not isinstance(data, dict) or not isinstance(data.get("runs"), list) or not data["runs"]:
         raise BenchError(f"--spec {path}: expected a mapping with a non-empty 'runs' list")
     unknown = set(data) - {"runs", "title", "allow_mismatch"}

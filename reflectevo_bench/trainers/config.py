@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 
 from reflectevo_bench.errors import BenchError, one_line
+from reflectevo_bench.yaml_files import read_yaml
 
 OWN_KEYS = ("model", "data", "stage", "peft", "merge", "objective")
 SFT_KINDS = ("dplus", "reflection", "correction", "qa")
@@ -192,14 +193,7 @@ def load_job(trainer: str, config_path: Path, overrides: tuple[str, ...] | list[
 # --- YAML and overrides -------------------------------------------------------------------------------------------
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    path = Path(path)
-    if not path.is_file():
-        raise BenchError(f"config file {path} does not exist")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BenchError(f"config file {path} is not valid YAML: {first}") from exc
+    raw = read_yaml(path, "config file")
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
