@@ -4,7 +4,6 @@ model and a 10x-wider tiny reference; spec writers."""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -13,17 +12,13 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from exp_helpers import TASK, VERIFIER  # noqa: E402
+from parity_task import write_parity_task  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def toy_task(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("toy-task")
-    (root / "toy_verifier.py").write_text(VERIFIER)
-    (root / "train.jsonl").write_text("".join(json.dumps({"id": i, "answer": "x"}) + "\n" for i in range(100, 120)))
-    (root / "test.jsonl").write_text("".join(json.dumps({"id": i, "answer": "x"}) + "\n" for i in range(10)))
-    (root / "toy.yaml").write_text(TASK.format(train=root / "train.jsonl", test=root / "test.jsonl"))
-    return root / "toy.yaml"
+    return write_parity_task(tmp_path_factory.mktemp("toy-task"), "toy",
+                             {"train": range(100, 120), "test": range(10)}, max_gen_toks=5)
 
 
 @pytest.fixture(scope="session")

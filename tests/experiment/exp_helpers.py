@@ -4,37 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-VERIFIER = '''
-from reflectevo_bench.tasks.verdict import Verdict
-
-def verify(doc, response):
-    ok = sum(map(ord, response)) % 2 == 0
-    return Verdict(ok, float(ok), "" if ok else "The parity is odd.", response[-4:], {})
-'''
-TASK = """
-task: toy
-dataset_path: json
-dataset_kwargs:
-  data_files:
-    train: {train}
-    test: {test}
-training_split: train
-test_split: test
-output_type: generate_until
-doc_to_text: "Question {{{{id}}}}: write a few words."
-doc_to_target: "{{{{answer}}}}"
-generation_kwargs:
-  until: []
-  do_sample: false
-  max_gen_toks: 5
-metric_list:
-  - metric: exact_match
-metadata:
-  version: 1.0
-  reflection:
-    verifier: "toy_verifier.py:verify"
-    answer_format: "Write a few words."
-"""
 FAST = {"max_steps": 2, "per_device_train_batch_size": 2, "logging_steps": 1, "save_strategy": "no",
         "disable_tqdm": True, "dataset_num_proc": None}
 

@@ -1,8 +1,5 @@
-"""`train grpo` (Reflect, Retry, Reward) on the tiny model: real TRL GRPOTrainer, real rollouts, real verifiers.
-
-The toy task's verifier passes a response when the sum of its characters' code points is even — a coin the
-random tiny model flips with every text — so groups have reward variance and training has signal.
-"""
+"""`train grpo` (Reflect, Retry, Reward) on the tiny model: real TRL GRPOTrainer, real rollouts, real verifiers,
+on the parity-coin toy task (tests/parity_task.py), so groups have reward variance and training has signal."""
 
 from __future__ import annotations
 
@@ -17,39 +14,11 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from parity_task import write_parity_task
 from rich.console import Console
 
 from reflectevo_bench.cli import main
 
-VERIFIER = '''
-from reflectevo_bench.tasks.verdict import Verdict
-
-def verify(doc, response):
-    ok = sum(map(ord, response)) % 2 == 0
-    return Verdict(ok, float(ok), "" if ok else "The parity is odd.", response[-4:], {})
-'''
-TASK = """
-task: grpo_toy
-dataset_path: json
-dataset_kwargs:
-  data_files:
-    test: {data}
-test_split: test
-output_type: generate_until
-doc_to_text: "Question {{{{id}}}}: write a few words."
-doc_to_target: "{{{{answer}}}}"
-generation_kwargs:
-  until: []
-  do_sample: false
-  max_gen_toks: 6
-metric_list:
-  - metric: exact_match
-metadata:
-  version: 1.0
-  reflection:
-    verifier: "grpo_verifier.py:verify"
-    answer_format: "Write a few words."
-"""
 GRPO = {"num_generations": 4, "per_device_train_batch_size": 4, "max_steps": 2, "max_completion_length": 6,
         "logging_steps": 1, "learning_rate": 1.0e-2, "save_strategy": "no", "disable_tqdm": True}
 
@@ -59,15 +28,13 @@ def toy_failures(tiny_model, tmp_path_factory) -> tuple[Path, Path]:
     from reflectevo_bench.harness.run import RunOptions, run
 
     root = tmp_path_factory.mktemp("grpo")
-    (root / "grpo_verifier.py").write_text(VERIFIER)
-    (root / "toy.jsonl").write_text("".join(json.dumps({"id": i, "answer": "x"}) + "\n" for i in range(24)))
-    (root / "grpo_toy.yaml").write_text(TASK.format(data=root / "toy.jsonl"))
-    run(RunOptions(model_args=f"pretrained={tiny_model}", tasks=str(root / "grpo_toy.yaml"), protocol="single",
+    task_yaml = write_parity_task(root, "grpo_toy", {"test": range(24)}, max_gen_toks=6)
+    run(RunOptions(model_args=f"pretrained={tiny_model}", tasks=str(task_yaml), protocol="single",
                    gen_kwargs="do_sample=true,temperature=1.0", output=str(root / "run")), Console(file=open("/dev/null", "w")))
     result = CliRunner().invoke(main, ["data", "build", "--kind", "failures", str(root / "run"),
                                        "--out", str(root / "failures"), "--eval-fraction", "0"])
     assert result.exit_code == 0, result.output
-    return root / "failures", root / "grpo_toy.yaml"
+    return root / "failures", task_yaml
 
 
 def _config(tmp_path: Path, **cfg) -> Path:
