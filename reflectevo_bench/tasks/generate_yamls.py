@@ -2,7 +2,8 @@
 
 A family is one folder of tasks/ with the same shape as stock lm-eval's generated families: a shared template
 ``_<family>_template.yaml`` that every task YAML pulls in with lm-eval's ``include:`` (the task YAML holds only what
-differs: its name, its prompt or scorer where those differ, and its metadata), and a group YAML. Each YAML names
+differs: its name, its data, its prompt or scorer where those differ, and its metadata), and a group YAML
+``<family>.yaml`` where the family has one (mbpp has none: ``mbpp.yaml`` is the task ``mbpp``). Each YAML names
 its verifier once, through ``process_results`` (made by ``verdict.process_results_from``, which carries it);
 ``metadata.reflection`` holds only the answer format. lm-eval merges an ``include:`` shallowly, so ``metadata``
 is written whole in every task YAML.
@@ -70,10 +71,12 @@ class Family:
     name: str  # the group's name
     folder: str  # under tasks/
     files: Callable[[], dict[str, str]]  # file name -> text
+    group: bool = True  # whether ``<name>.yaml`` is a group of the family's tasks
 
     def task_names(self) -> list[str]:
         """The leaf task names (one per task YAML; not the template, not the group)."""
-        return [name[:-5] for name in self.files() if not name.startswith("_") and name != f"{self.name}.yaml"]
+        group_file = f"{self.name}.yaml" if self.group else None
+        return [name[:-5] for name in self.files() if not name.startswith("_") and name != group_file]
 
 
 # ------------------------------------------------------------------------------------------------ BBH
@@ -242,10 +245,68 @@ def bfcl_files() -> dict[str, str]:
     return files
 
 
+# ------------------------------------------------------------------------------------------------ MBPP
+
+MBPP_TEMPLATE = "_mbpp_template.yaml"
+MBPP_COMMON = f"""\
+test_split: test
+output_type: generate_until
+doc_to_text: !function prompts.doc_to_text
+doc_to_target: !function prompts.doc_to_target
+process_results: !function verifier.process_results
+{GENERATION_KWARGS}metric_list:
+  - metric: pass@1
+    aggregation: mean
+    higher_is_better: true
+"""
+MBPP_FENCE_FORMAT = "Give the complete Python code (the function and any imports it needs) in one ```python code block."
+SANDBOX_NOTE = "in the sandbox (REFLECTEVO_SANDBOX=auto|bwrap|unshare|docker|none)"
+
+# task -> (comment lines, fields of its own, answer format)
+MBPP_TASKS: dict[str, tuple[list[str], list[str], str]] = {
+    "mbpp": (
+        ["MBPP (Austin et al. 2021), the standard test split.",
+         "Task_ids 11-510 (500 problems), zero-shot, asserts shown.",
+         "Data: hub google-research-datasets/mbpp (full, test); with --data-dir DIR, DIR/mbpp/mbpp.jsonl (all 974",
+         "rows, filtered to 11-510). The whole release is `mbpp_full`. Correct iff every assert passes",
+         f"{SANDBOX_NOTE}. Loads in stock lm-eval too (process_results sandboxes)."],
+        ["custom_dataset: !function data.load_test"], MBPP_FENCE_FORMAT),
+    "mbpp_full": (
+        ["MBPP, the whole release.",
+         "All 974 problems (task_ids 1-974: prompt, test, validation and train splits).",
+         "Data: DIR/mbpp/mbpp.jsonl with --data-dir, else the four splits of hub google-research-datasets/mbpp (full)."],
+        ["custom_dataset: !function data.load_full"], MBPP_FENCE_FORMAT),
+    "mbpp_reflectevo": (
+        ["ReflectEvo's 500-problem MBPP test split.",
+         "Data: bigai-nlco/ReflectEvo data/data_source/mbpp_test.jsonl (task_ids 11-510, MBPP schema);",
+         "--data-dir DIR reads DIR/reflectevo/mbpp_test.jsonl, without it the hub test split stands in.",
+         "Answers between [BEGIN] and [END] as in ReflectEvo (a ```python fence is accepted too)."],
+        ["custom_dataset: !function data.load_reflectevo", "doc_to_text: !function prompts.reflectevo_doc_to_text",
+         "process_results: !function verifier.process_results_reflectevo"],
+        "Give the complete Python code (the function and any imports it needs) between [BEGIN] and [END]."),
+    "mbpp_sanitized": (
+        ["MBPP sanitized (427 hand-verified problems, all splits).",
+         "Schema: prompt, code, test_imports, test_list;",
+         "test_imports run after the program, before the asserts. Data: DIR/mbpp/sanitized-mbpp.json with --data-dir,",
+         "else the four splits of hub google-research-datasets/mbpp (sanitized)."],
+        ["custom_dataset: !function data.load_sanitized"], MBPP_FENCE_FORMAT),
+}
+
+
+def mbpp_files() -> dict[str, str]:
+    """MBPP's releases (standard test split, full, sanitized, ReflectEvo's split), each correct iff its asserts
+    pass in the sandbox. No group: ``mbpp`` is a task."""
+    files = {MBPP_TEMPLATE: template_yaml("mbpp*.yaml", MBPP_COMMON)}
+    for task, (comments, fields, answer_format) in MBPP_TASKS.items():
+        files[f"{task}.yaml"] = task_yaml(comments, MBPP_TEMPLATE, task, fields, [], answer_format)
+    return files
+
+
 FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("bbh", "bbh", bbh_files),
     Family("bigbench", "bigbench", bigbench_files),
     Family("bfcl", "function_calling", bfcl_files),
+    Family("mbpp", "mbpp", mbpp_files, group=False),
 )}
 
 
