@@ -185,3 +185,20 @@ def test_smollm2_gguf_conversion(tmp_path, monkeypatch, request):
     assert smollm2.verify_model(out)
     t0 = time.perf_counter()
     assert smollm2.fetch_smollm2(tmp_path) == out and time.perf_counter() - t0 < 0.5
+
+
+def test_tiny_cli_shape_options(tmp_path):
+    from click.testing import CliRunner
+    from transformers import AutoConfig
+
+    from reflectevo_bench.models.cli import models
+
+    res = CliRunner().invoke(models, ["tiny", str(tmp_path / "s"), "--hidden", "96", "--layers", "3", "--heads", "6"])
+    assert res.exit_code == 0, res.output
+    cfg = AutoConfig.from_pretrained(tmp_path / "s")
+    assert (cfg.hidden_size, cfg.num_hidden_layers, cfg.num_attention_heads, cfg.intermediate_size) == (96, 3, 6, 192)
+    res = CliRunner().invoke(models, ["tiny", str(tmp_path / "bad"), "--hidden", "100", "--heads", "8"])
+    assert res.exit_code == 2 and "not a multiple of --heads 8" in res.output
+    res = CliRunner().invoke(models, ["tiny", str(tmp_path / "both"), "--hidden", "96", "--scale", "2"])
+    assert res.exit_code == 2 and "not both" in res.output
+    assert not (tmp_path / "bad").exists() and not (tmp_path / "both").exists()

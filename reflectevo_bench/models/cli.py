@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from reflectevo_bench.models.tiny import BASE_HIDDEN, HEADS, LAYERS
+
 
 @click.group("models")
 def models() -> None:
@@ -36,8 +38,19 @@ def fetch_cmd(name: str, cache_dir: Path | None) -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for the random weights.")
 @click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=1, show_default=True,
               help="About N times the parameters of the default tiny model (a wider model; 1 = the default).")
-def tiny_cmd(path: Path, seed: int, scale: float) -> None:
-    """Build the tiny random test model at PATH and print PATH."""
+@click.option("--hidden", type=click.IntRange(min=8), default=None,
+              help="Hidden size outright (instead of --scale); the MLP is 2x as wide.")
+@click.option("--layers", type=click.IntRange(min=1), default=LAYERS, show_default=True, help="Decoder layers.")
+@click.option("--heads", type=click.IntRange(min=1), default=HEADS, show_default=True,
+              help="Attention heads (head size = hidden / heads).")
+def tiny_cmd(path: Path, seed: int, scale: float, hidden: int | None, layers: int, heads: int) -> None:
+    """Build the tiny random test model at PATH and print PATH (--hidden/--layers/--heads: a bigger random Llama,
+    e.g. --hidden 2048 --layers 16 --heads 16 for about 0.7B parameters)."""
     from reflectevo_bench.models.tiny import build_tiny_model
 
-    click.echo(str(build_tiny_model(path, seed=seed, scale=scale)))
+    if hidden is not None and scale != 1:
+        raise click.UsageError("give --scale or --hidden, not both")
+    width = hidden or BASE_HIDDEN
+    if width % heads:
+        raise click.UsageError(f"--hidden {width} is not a multiple of --heads {heads}: pick sizes that divide")
+    click.echo(str(build_tiny_model(path, seed=seed, scale=scale, hidden=hidden, layers=layers, heads=heads)))

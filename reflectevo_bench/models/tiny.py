@@ -135,21 +135,24 @@ def hidden_for_scale(vocab: int, scale: float) -> int:
     return min(range(8, 8193, 8), key=lambda h: abs(param_count(vocab, h) - target))
 
 
-def _build_model(tokenizer, seed: int, scale: float = 1):
-    """A randomly initialised 2-layer Llama sized to the tokenizer, greedy by default."""
+def _build_model(tokenizer, seed: int, scale: float = 1, hidden: int | None = None, layers: int = LAYERS,
+                 heads: int = HEADS):
+    """A randomly initialised Llama (2 layers unless ``layers``) sized to the tokenizer, greedy by default."""
     import torch
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
 
     eos_id = tokenizer.convert_tokens_to_ids(EOS_TOKEN)
     pad_id = tokenizer.convert_tokens_to_ids(PAD_TOKEN)
-    hidden = hidden_for_scale(len(tokenizer), scale)
+    hidden = hidden or hidden_for_scale(len(tokenizer), scale)
+    if hidden % heads:
+        raise ValueError(f"hidden size {hidden} is not a multiple of {heads} heads")
     config = LlamaConfig(
         vocab_size=len(tokenizer),
         hidden_size=hidden,
         intermediate_size=2 * hidden,
-        num_hidden_layers=LAYERS,
-        num_attention_heads=HEADS,
-        num_key_value_heads=HEADS,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        num_key_value_heads=heads,
         max_position_embeddings=2048,
         tie_word_embeddings=True,
         bos_token_id=None,
@@ -165,17 +168,19 @@ def _build_model(tokenizer, seed: int, scale: float = 1):
     return model
 
 
-def build_tiny_model(path: Path, seed: int = 0, scale: float = 1) -> Path:
+def build_tiny_model(path: Path, seed: int = 0, scale: float = 1, hidden: int | None = None, layers: int = LAYERS,
+                     heads: int = HEADS) -> Path:
     """Write a tiny random Llama + BPE tokenizer folder at `path` and return it.
 
     The folder is written in a temporary sibling and moved into place, replacing any previous
     content at `path`. Same `seed` (and `scale`) -> identical `model.safetensors` bytes. `scale` N: about N times
-    the parameters (a wider model; 1 = the original).
+    the parameters (a wider model; 1 = the original). `hidden`, `layers`, `heads` set the shape outright instead
+    (e.g. hidden 2048, 16 layers, 16 heads: a random Llama of about 0.7B parameters for GPU throughput checks).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tokenizer = _train_tokenizer()
-    model = _build_model(tokenizer, seed, scale)
+    model = _build_model(tokenizer, seed, scale, hidden, layers, heads)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
         model.save_pretrained(tmp, safe_serialization=True)
