@@ -11,8 +11,10 @@ Prints, from one session:
     phase call, one sequence per generate call);
   generated tokens/s of each (completion tokens the backend counted / the run's generation wall time, model load
   excluded) and their ratio;
-  - SFT: `data build --kind qa` from the batched run, then `train sft` for one optimizer step in bf16 (wall time of
-    the step's process, and the checkpoint it wrote).
+  - SFT: `data build --kind qa` from the batched run, then `train sft` for one optimizer step in bf16;
+  - GRPO (Reflect, Retry, Reward): a `single` run, `data build --kind failures`, then `train grpo` for --grpo-steps
+    steps in bf16 with HF generation (num_generations 4); seconds per step after the first, as the trainer
+    recorded them in reflectevo_checkpoint.json.
 A random model never answers right, so accuracies are meaningless here: this measures throughput only. The
 tokenizer is the tiny model's 768-token BPE, so the output layer is smaller than a real model's.
 """
@@ -50,6 +52,7 @@ def main() -> int:
     parser.add_argument("--seq-docs", type=int, default=8)
     parser.add_argument("--max-gen-toks", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--grpo-steps", type=int, default=4)
     parser.add_argument("--out", default=None, help="work dir (default: a temporary one)")
     args = parser.parse_args()
 
@@ -83,6 +86,19 @@ def main() -> int:
         "per_device_train_batch_size": 8, "learning_rate": 1e-5, "max_length": 512, "save_strategy": "no",
         "logging_steps": 1, "bf16": args.dtype == "bfloat16"}))
     sft_s = step("one SFT step", ["train", "sft", "--config", str(config)])
+    step("attempt-1 run for GRPO prompts", common[:common.index("--protocol")] + [
+        "--protocol", "single", "--gen-kwargs", f"max_gen_toks={args.max_gen_toks},do_sample=true,temperature=1.0",
+        "--limit", str(args.docs), "--batch-size", str(args.batch_size), "--output", str(work / "single")])
+    step("GRPO data (failed attempts)", ["data", "build", str(work / "single"), "--kind", "failures",
+                                         "--out", str(work / "failures"), "--eval-fraction", "0"])
+    grpo_config = work / "grpo.yaml"
+    grpo_config.write_text(json.dumps({
+        "model": str(model), "data": str(work / "failures"), "output_dir": str(work / "grpo"),
+        "max_steps": args.grpo_steps, "num_generations": 4, "per_device_train_batch_size": 8,
+        "max_completion_length": args.max_gen_toks, "learning_rate": 1e-6, "save_strategy": "no",
+        "logging_steps": 1, "bf16": args.dtype == "bfloat16"}))
+    step(f"{args.grpo_steps} GRPO steps", ["train", "grpo", "--config", str(grpo_config)])
+    grpo = json.loads((work / "grpo" / "reflectevo_checkpoint.json").read_text())["metrics"]
 
     batched, sequential = _tokens_per_s(work / "batched"), _tokens_per_s(work / "sequential")
     print(f"\nGPU check on {device_name}: random Llama {n_params / 1e9:.2f}B ({args.layers} layers, hidden "
@@ -95,6 +111,9 @@ def main() -> int:
           f"{sequential[0]:>9}{sequential[1]:>9.1f}{sequential[2]:>10.1f}")
     print(f"phase-batched / sequential throughput: {batched[2] / sequential[2]:.1f}x")
     print(f"one SFT step (process wall, model load included): {sft_s:.1f} s; checkpoint: {work / 'sft'}")
+    print(f"GRPO (reflection objective, HF generation): {grpo['global_step']} steps, "
+          f"{grpo['seconds_per_step_after_first'] or grpo['seconds_per_step']:.2f} s/step after the first "
+          f"({grpo['seconds_per_step']:.2f} s/step with it)")
     return 0
 
 
