@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Iterator, Literal, TypedDict
 
 from reflectevo_bench.errors import BenchError
+from reflectevo_bench.harness.run_dir import check_merged
 
 SAMPLES_GLOB = "samples_*.jsonl"
 
@@ -132,7 +133,8 @@ def iter_records(path: Path) -> Iterator[SampleRecord]:
 
 def read_records(run_dir: Path) -> dict[str, list[SampleRecord]]:
     """Every finished record of a run, per task, ordered by doc id; a torn last line is skipped (a kill cut it
-    short), a doc recorded twice is an error."""
+    short), a doc recorded twice is an error. A sharded run dir is read once merged (one line until then)."""
+    check_merged(Path(run_dir))
     by_task: dict[str, dict[int, SampleRecord]] = {}
     for path in sorted(Path(run_dir).glob(SAMPLES_GLOB)):
         for rec in iter_records(path):

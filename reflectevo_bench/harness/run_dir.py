@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from reflectevo_bench.errors import BenchError
+from reflectevo_bench.harness.shard import Shard, shard_dir, shard_list
 
 MANIFEST = "run.json"
 FORMAT = 1
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON next to ``path`` and rename it into place: readers never see half a file."""
+def _write_temp_json(path: Path, data: Any) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -25,10 +25,37 @@ def write_json_atomic(path: Path, data: Any) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON next to ``path`` and rename it into place: readers never see half a file."""
+    tmp = _write_temp_json(path, data)
+    try:
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def create_json_exclusive(path: Path, data: Any) -> bool:
+    """Create ``path`` whole, only if it does not exist yet (False: another process created it first).
+    A hard link of a finished temp file is atomic and exclusive on local file systems and on NFS alike."""
+    tmp = _write_temp_json(path, data)
+    try:
+        os.link(tmp, path)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _is_temp(name: str) -> bool:
+    return name.startswith(f".{MANIFEST}.") and name.endswith(".tmp")  # a sibling shard's manifest being written
 
 
 def read_manifest(run_dir: Path) -> dict[str, Any]:
@@ -50,11 +77,14 @@ def with_identity_defaults(identity: dict[str, Any]) -> dict[str, Any]:
     return {**IDENTITY_DEFAULTS, **identity}
 
 
-def check_output_dir(run_dir: Path, identity: dict[str, Any], resume: bool) -> dict[str, Any] | None:
-    """Validate before anything is written. Returns the existing manifest when resuming, else None."""
+def check_output_dir(run_dir: Path, identity: dict[str, Any], resume: bool,
+                     shard: Shard | None = None) -> dict[str, Any] | None:
+    """Validate before anything is written. Returns the existing manifest when resuming (a shard's own manifest
+    for a shard), else None. Sibling shards of one run share ``run_dir``; another run, or the same run split
+    another way, is refused."""
     if run_dir.exists() and not run_dir.is_dir():
         raise BenchError(f"--output {run_dir} is a file, not a directory")
-    has_content = run_dir.is_dir() and any(run_dir.iterdir())
+    has_content = run_dir.is_dir() and any(not _is_temp(p.name) for p in run_dir.iterdir())
     if not has_content:
         if resume:
             raise BenchError(f"--resume: {run_dir} holds no run to resume; drop --resume to start one")
@@ -62,21 +92,56 @@ def check_output_dir(run_dir: Path, identity: dict[str, Any], resume: bool) -> d
     if not (run_dir / MANIFEST).is_file():
         raise BenchError(f"--output {run_dir} is not empty and holds no run: choose an empty or new directory")
     manifest = read_manifest(run_dir)
+    _check_same_run(run_dir, manifest, identity, shard)
+    if shard is None:
+        if not resume:
+            raise BenchError(f"--output {run_dir} already holds this run: pass --resume to continue it or choose another directory")
+        return manifest
+    own = shard_dir(run_dir, shard.index) / MANIFEST
+    if not own.is_file():
+        return None  # a sibling shard started the run: this one starts its part
+    if not resume:
+        raise BenchError(f"--output {run_dir} already holds shard {shard.label} of this run: pass --resume to continue "
+                         "it or choose another directory")
+    manifest = read_manifest(own.parent)
+    manifest["shard"] = shard.record()  # where this session's index came from (written with its session)
+    return manifest
+
+
+def _check_same_run(run_dir: Path, manifest: dict[str, Any], identity: dict[str, Any], shard: Shard | None) -> None:
+    """The manifest in ``run_dir`` is this run, split the same way (or not split at all) -- else one line."""
     recorded = with_identity_defaults(manifest.get("identity", {}))
     if recorded != with_identity_defaults(identity):
         diff = sorted(k for k in set(identity) | set(recorded) if identity.get(k) != recorded.get(k))
         raise BenchError(
             f"--output {run_dir} holds a different run (differs in: {', '.join(diff)}): choose another directory"
         )
-    if not resume:
-        raise BenchError(f"--output {run_dir} already holds this run: pass --resume to continue it or choose another directory")
-    return manifest
+    count = (manifest.get("sharding") or {}).get("shards")
+    if shard is None and count:
+        raise BenchError(f"--output {run_dir} holds this run split into {count} shards: run one with --shard i/{count} "
+                         f"(or {count} ranks of torchrun/Slurm), or choose another directory")
+    if shard is not None and not count:
+        raise BenchError(f"--output {run_dir} holds this run as a single process, not split into shards: drop --shard "
+                         "(and the launcher), or choose another directory")
+    if shard is not None and count != shard.count:
+        raise BenchError(f"--output {run_dir} holds this run split into {count} shards, not {shard.count}: run it with "
+                         f"--shard i/{count} (or {count} ranks), or choose another directory")
 
 
-def start_manifest(run_dir: Path, identity: dict[str, Any], environment: dict[str, Any]) -> dict[str, Any]:
+def start_manifest(run_dir: Path, identity: dict[str, Any], environment: dict[str, Any],
+                   shard: Shard | None = None) -> dict[str, Any]:
+    """Write the run's manifest; for a shard, the run's (unless a sibling wrote it first) and then the shard's own,
+    which is the one this process records its sessions in and returns."""
     manifest = {"format": FORMAT, "identity": identity, "environment": environment, "sessions": []}
-    write_json_atomic(run_dir / MANIFEST, manifest)
-    return manifest
+    if shard is None:
+        write_json_atomic(run_dir / MANIFEST, manifest)
+        return manifest
+    top = {**manifest, "sharding": {"shards": shard.count, "merged": False}}
+    if not create_json_exclusive(run_dir / MANIFEST, top):  # a sibling started at the same moment: same run?
+        _check_same_run(run_dir, read_manifest(run_dir), identity, shard)
+    own = {**manifest, "shard": shard.record(), "complete": False}
+    write_json_atomic(shard_dir(run_dir, shard.index) / MANIFEST, own)
+    return own
 
 
 def open_session(run_dir: Path, manifest: dict[str, Any], started: float, pending: int) -> None:
@@ -88,3 +153,25 @@ def open_session(run_dir: Path, manifest: dict[str, Any], started: float, pendin
 def close_session(run_dir: Path, manifest: dict[str, Any], wall_s: float) -> None:
     manifest["sessions"][-1]["wall_s"] = round(wall_s, 3)
     write_json_atomic(run_dir / MANIFEST, manifest)
+
+
+def shard_manifests(run_dir: Path, count: int) -> dict[int, dict[str, Any] | None]:
+    """Each shard's own manifest (None: that shard has not started)."""
+    return {i: read_manifest(shard_dir(run_dir, i)) if (shard_dir(run_dir, i) / MANIFEST).is_file() else None
+            for i in range(count)}
+
+
+def unfinished_shards(run_dir: Path, count: int) -> list[int]:
+    return [i for i, m in shard_manifests(run_dir, count).items() if m is None or not m.get("complete")]
+
+
+def check_merged(run_dir: Path) -> None:
+    """Readers of records: a sharded run dir holds its records only once merged -- say so in one line."""
+    if not (Path(run_dir) / MANIFEST).is_file() or not shard_dir(run_dir, 0).parent.is_dir():
+        return
+    sharding = read_manifest(run_dir).get("sharding") or {}
+    if sharding.get("shards") and not sharding.get("merged"):
+        waiting = unfinished_shards(run_dir, sharding["shards"])
+        todo = (f"{shard_list(waiting)} not finished; then run `reflectevo-bench merge {run_dir}`"
+                if waiting else f"run `reflectevo-bench merge {run_dir}`")
+        raise BenchError(f"{run_dir} is a run split into {sharding['shards']} shards, not merged yet: {todo}")
