@@ -95,6 +95,15 @@ def test_bad_shard_is_one_line_naming_the_form(text, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_shard_needs_an_output_dir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _one_line_error(CliRunner().invoke(main, ["run", "--shard", "1/2"]), "shard 1/2 (from --shard) needs --output")
+    monkeypatch.setenv("SLURM_PROCID", "0")
+    monkeypatch.setenv("SLURM_NTASKS", "2")
+    _one_line_error(CliRunner().invoke(main, ["run"]), "shard 0/2 (from Slurm (SLURM_PROCID=0, SLURM_NTASKS=2)) needs")
+    assert not list(tmp_path.iterdir())
+
+
 def test_doc_ids_cover_every_doc_once_like_lm_evals_islice():
     for n_docs, count in itertools.product(range(0, 12), range(2, 6)):
         parts = [list(parse_shard(f"{i}/{count}").doc_ids(n_docs)) for i in range(count)]
@@ -243,6 +252,15 @@ def test_readers_take_a_merged_dir_and_refuse_an_unmerged_one(by_hand, single_tw
     rd.write_json_atomic(unmerged / "run.json", manifest)
     with pytest.raises(BenchError, match=r"split into 3 shards, not merged yet: run `reflectevo-bench merge"):
         load_run(unmerged)
+    rows = {}
+    for name, src in (("merged", by_hand), ("single", single_two)):  # the trainers' data build
+        _ok(CliRunner().invoke(main, ["data", "build", "--kind", "failures", str(src), "--out", str(tmp_path / name)]))
+        rows[name] = sorted(json.dumps({k: v for k, v in json.loads(line).items() if k != "source_run"}, sort_keys=True)
+                            for line in (tmp_path / name / "train.jsonl").read_text().splitlines())
+    assert rows["merged"] == rows["single"] and len(rows["merged"]) == 4
+    _one_line_error(CliRunner().invoke(main, ["data", "build", "--kind", "failures", str(unmerged), "--out",
+                                              str(tmp_path / "none")]), "not merged yet")
+    assert not (tmp_path / "none").exists()
     _ok(CliRunner().invoke(main, ["merge", str(unmerged)]))
     assert sample_lines(unmerged) == sample_lines(by_hand)
 
