@@ -13,6 +13,7 @@ import errno
 import json
 import os
 import socket
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -75,7 +76,8 @@ def merge_if_last(run_dir: Path) -> tuple[dict[str, Any] | None, str]:
 @contextmanager
 def merge_lock(run_dir: Path) -> Iterator[str | None]:
     """Hold the merge lock: yields None when held, else who holds it. A lock left by a dead process of this host
-    (a merge killed part way) is taken over."""
+    (a merge killed part way) is taken over; should two processes take one over at once, both merge, which only
+    costs time: every file is written whole from the same shards."""
     path = run_dir / SHARDS_DIR / LOCK
     fd = _create(path)
     if fd is None:
@@ -150,9 +152,15 @@ def _merge(run_dir: Path) -> dict[str, Any]:
 
 
 def _write_lines(path: Path, lines: list[str]) -> None:
-    tmp = path.with_name(f".{path.name}.merge.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.writelines(lines)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    """A whole file by rename, from a temp file of its own (two merges at once still leave whole, equal files)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.writelines(lines)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
