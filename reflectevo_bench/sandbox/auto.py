@@ -57,6 +57,10 @@ def choose_auto() -> tuple[str, str]:
                 why += " (" + "; ".join(reasons) + ")"
             return name, why
         reasons.append(f"{name} unusable: {reason}")
+    from .container import container_problem
+    problem = container_problem()
+    if problem:
+        raise SandboxUnavailable(problem)
     raise SandboxUnavailable("no sandbox backend works here: " + "; ".join(reasons)
                              + ". Install bubblewrap (apt-get install bubblewrap), or pass --sandbox docker;"
                                " 'none' runs code unsandboxed and must be chosen explicitly.")

@@ -3,7 +3,8 @@
 ``sandbox check [--sandbox auto|bwrap|unshare|docker|none] [--mode fresh|pool|both] [--attack NAME ...]``
 prints which backend ``auto`` picks and why, runs the attack catalogue against the chosen backend and prints
 a table. Exit codes: 0 everything contained, 1 something escaped or was falsely judged passed, 2 bad input
-(unknown attack, backend unavailable) with one line saying what to do.
+(unknown attack, backend unavailable; inside a container started without the ``docker run`` flags
+bubblewrap needs, the flags: see :mod:`.container`) with one line saying what to do.
 """
 
 from __future__ import annotations
@@ -44,6 +45,12 @@ def check(backend: str, mode: str, only: tuple[str, ...], workers: int) -> None:
         click.echo(f"error: unknown attack(s) {', '.join(unknown)}; run with no --attack to see them all", err=True)
         sys.exit(2)
     attacks = [known[n] for n in only] if only else list(ATTACKS)
+    if backend in ("auto", "bwrap"):
+        from .container import container_problem
+        problem = container_problem()
+        if problem:  # in a container started without the flags bubblewrap needs: say which, in one line
+            click.echo(f"error: {problem}", err=True)
+            sys.exit(2)
     console.print(explain_auto())
     try:
         chosen = resolve(backend)
