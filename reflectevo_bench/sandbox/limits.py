@@ -8,7 +8,8 @@ Each limit closes one way hostile or broken code can hurt the host or the run:
 * ``memory_bytes`` (RLIMIT_AS per process, plus a memory cgroup for the whole sandbox when root).
 * ``file_size_bytes`` (RLIMIT_FSIZE) and ``tmpfs_bytes`` (size of the only writable directory): disk fill.
 * ``open_files`` (RLIMIT_NOFILE): descriptor exhaustion.
-* ``pids`` (pids cgroup; RLIMIT_NPROC does nothing for root): fork bombs.
+* ``pids`` (pids cgroup when root; also RLIMIT_NPROC per program, which does nothing for root but is the only
+  bound on a fork bomb when no cgroup can be had: a non-root harness, e.g. inside a container): fork bombs.
 * ``output_bytes``: output floods. Reading stops at the cap, the program is killed, status ``output-limit``.
 """
 
@@ -62,6 +63,7 @@ class Limits:
             "as": int(self.memory_bytes),
             "fsize": int(self.file_size_bytes),
             "nofile": int(self.open_files),
+            "nproc": int(self.pids),
             "output": int(self.output_bytes),
             "excerpt": int(self.excerpt_bytes),
         }

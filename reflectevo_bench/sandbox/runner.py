@@ -9,7 +9,7 @@ heap does). Only those children ever run model-written code:
 
 * the child gets fresh pipes for stdout, stderr and the report channel (fd 3), ``/dev/null`` as stdin, and
   no other descriptor, and reads its one job from its own pipe;
-* rlimits (RLIMIT_AS, CPU, FSIZE, NOFILE, CORE=0) and the seccomp filter (:mod:`seccomp`) are applied in the
+* rlimits (RLIMIT_AS, CPU, FSIZE, NOFILE, NPROC, CORE=0) and the seccomp filter (:mod:`seccomp`) are applied in the
   child, then the program, the setup code and the test units run;
 * the worker reads the child's pipes with caps (output flood → killed, ``output``), enforces the wall-clock
   deadline (``timeout``), and after the child is gone kills every other process of the namespace but the
@@ -251,6 +251,8 @@ def child_main(job_r, out_w, err_w, rep_w, workdir, install_filter):
         resource.setrlimit(resource.RLIMIT_FSIZE, (lim["fsize"], lim["fsize"]))
         resource.setrlimit(resource.RLIMIT_NOFILE, (lim["nofile"], lim["nofile"]))
         resource.setrlimit(resource.RLIMIT_AS, (lim["as"], lim["as"]))
+        if "nproc" in lim:  # counted per user namespace: bwrap gives each sandbox its own
+            resource.setrlimit(resource.RLIMIT_NPROC, (lim["nproc"], lim["nproc"]))
         if install_filter is not None:
             problem = install_filter()
             if problem:  # fail closed: no filter, no program
