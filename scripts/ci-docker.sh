@@ -9,13 +9,21 @@
 #   iptables and no bridge (sandbox containers use network "none").
 # - Builds the sandbox image from a local base (docker/build-sandbox-image.sh; no registry needed), then runs
 #   `pytest tests/sandbox -k docker`.
-# - Stops the dockerd it started and removes its state dir (REFLECTEVO_DOCKER_KEEP=1 keeps it, with the
-#   built images, for a faster next run). Exits 0 with "skipped: <reason>" when no engine can be had; otherwise exits
-#   with pytest's status. Idempotent and non-interactive.
+# - Builds the `cpu` image of docker/Dockerfile (docker/build-image.sh --target cpu: a debootstrapped Debian
+#   base and wheels staged on the host, no network in the build), then runs tests/docker/test_cpu_image.py
+#   against it (sandbox check, models tiny, run on countdown + mbpp with the sandbox in the container,
+#   leaderboard build). REFLECTEVO_SKIP_IMAGE=1 skips this part.
+# - The engine it starts keeps its images in $REFLECTEVO_DOCKER_DATA (default
+#   ~/.cache/reflectevo-bench/dockerd), so the next run reuses the base and the dependency layers; a lock
+#   keeps two engines off one data root (a second one gets a throwaway data root under the state dir).
+# - Stops the dockerd it started and removes its state dir (REFLECTEVO_DOCKER_KEEP=1 keeps it). Exits 0 with
+#   "skipped: <reason>" when no engine can be had; otherwise exits with the first failing status (sandbox
+#   tests, image build, image tests). Idempotent and non-interactive.
 set -uo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STATE="${REFLECTEVO_DOCKER_STATE:-/tmp/reflectevo-dockerd}"
+DATA="${REFLECTEVO_DOCKER_DATA:-${REFLECTEVO_CACHE:-$HOME/.cache/reflectevo-bench}/dockerd}"
 SOCK="unix://$STATE/docker.sock"
 PY="$REPO/.venv/bin/python"; [[ -x "$PY" ]] || PY="$(command -v python3)"
 STARTED_PID=""
@@ -29,7 +37,7 @@ stop_engine() {
     kill -KILL "$STARTED_PID" 2>/dev/null || true
     echo "stopped the dockerd this script started (pid $STARTED_PID)"
     if [[ -z "${REFLECTEVO_DOCKER_KEEP:-}" ]] && ! grep -q " $STATE/" /proc/mounts; then
-      rm -rf "$STATE"   # REFLECTEVO_DOCKER_KEEP=1 keeps the engine's data (and the built images) for next time
+      rm -rf "$STATE"   # REFLECTEVO_DOCKER_KEEP=1 keeps it (the images live in $DATA either way)
     fi
   fi
 }
@@ -51,20 +59,42 @@ else
       || skip "could not install docker.io with apt-get"
   fi
   command -v docker >/dev/null 2>&1 || skip "docker CLI not found after installing docker.io"
-  mkdir -p "$STATE/data" "$STATE/exec"
+  mkdir -p "$STATE/exec" "$(dirname "$DATA")"
   if [[ -f "$STATE/dockerd.pid" ]] && kill -0 "$(cat "$STATE/dockerd.pid")" 2>/dev/null; then
     STARTED_PID="$(cat "$STATE/dockerd.pid")"   # left over by an interrupted run: adopt it, stop it at the end
   else
     rm -f "$STATE/docker.sock" "$STATE/dockerd.pid"
-    dockerd --data-root "$STATE/data" --exec-root "$STATE/exec" -H "$SOCK" --pidfile "$STATE/dockerd.pid" \
+    exec 9>"$DATA.lock"   # held until this script exits: one engine per data root
+    flock -n 9 || { echo "$DATA is in use by another engine: using a throwaway data root"; DATA="$STATE/data"; }
+    mkdir -p "$DATA"
+    dockerd --data-root "$DATA" --exec-root "$STATE/exec" -H "$SOCK" --pidfile "$STATE/dockerd.pid" \
       --iptables=false --ip6tables=false --bridge=none >"$STATE/dockerd.log" 2>&1 &
     STARTED_PID=$!
   fi
   for _ in $(seq 1 60); do engine_ok "$SOCK" && break; kill -0 "$STARTED_PID" 2>/dev/null || break; sleep 0.5; done
   engine_ok "$SOCK" || skip "dockerd did not start: $(tail -n 3 "$STATE/dockerd.log" 2>/dev/null | tr '\n' ' ')"
   export DOCKER_HOST="$SOCK"
-  echo "started dockerd (pid $STARTED_PID, data root $STATE/data)"
+  echo "started dockerd (pid $STARTED_PID, data root $DATA)"
 fi
 
 "$REPO/docker/build-sandbox-image.sh" "$PY" || { echo "error: building the sandbox image failed"; exit 1; }
-cd "$REPO" && HF_HUB_OFFLINE=1 "$PY" -m pytest tests/sandbox -q -k docker "$@"
+cd "$REPO" || exit 1
+export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+"$PY" -m pytest tests/sandbox -q -k docker "$@"
+status=$?
+failed() { [[ "$status" -ne 0 ]] || status=1; }
+
+if [[ -z "${REFLECTEVO_SKIP_IMAGE:-}" ]]; then
+  t0=$SECONDS
+  if nice "$REPO/docker/build-image.sh" --target cpu --python "$PY"; then
+    echo "cpu image built in $((SECONDS - t0)) s"
+    t1=$SECONDS
+    "$PY" -m pytest tests/docker/test_cpu_image.py -q "$@" || failed
+    echo "cpu image tests took $((SECONDS - t1)) s"
+  else
+    echo "error: building the cpu image failed"; failed
+  fi
+  # our own engine only: drop superseded image versions (the tagged base and dependency stages stay cached)
+  [[ -n "$STARTED_PID" ]] && docker image prune -f >/dev/null 2>&1
+fi
+exit "$status"
