@@ -63,6 +63,9 @@ def main() -> None:
               help="Reflection branches per doc that goes on after attempt 1, each with its own retry (needs sampling).")
 @click.option("--reflection-pool", default=None,
               help="YAML list of reflection-request templates to draw from (or the built-in 'reflectevo').")
+@click.option("--shard", default=None, metavar="i/N",
+              help="Run shard i of N (i from 0) into the shared --output; default: RANK/WORLD_SIZE or "
+                   "SLURM_PROCID/SLURM_NTASKS when the launcher starts several processes. The last shard merges.")
 @friendly_errors
 def run(**kwargs: Any) -> None:
     """Run tasks under a reflection protocol and write records and results."""
@@ -83,6 +86,19 @@ def results(run_dir: Path, rescore: bool) -> None:
 
     out = rescore_run(run_dir) if rescore else write_results(run_dir)
     console.print(summary_table(out))
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@friendly_errors
+def merge(run_dir: Path) -> None:
+    """Merge a sharded run's shards into its samples and results.json (the last shard does it on its own)."""
+    from reflectevo_bench.harness.merge import merge_run
+    from reflectevo_bench.harness.progress import summary_table
+
+    out = merge_run(run_dir)
+    console.print(summary_table(out))
+    console.print(f"merged shards into {run_dir}")
 
 
 @main.command()

@@ -13,16 +13,18 @@ from rich.console import Console
 
 from reflectevo_bench.errors import BenchError, one_line
 from reflectevo_bench.harness import run_dir as rd
-from reflectevo_bench.harness.backend import Backend, build_lm, format_model_args, parse_model_args
+from reflectevo_bench.harness.backend import Backend, build_lm, format_model_args, parse_model_args, vllm_model_args
 from reflectevo_bench.harness.engine import Engine, EngineConfig
 from reflectevo_bench.harness.environment import git_hash, package_versions, set_seeds
 from reflectevo_bench.harness.gen_kwargs import DEFAULT_GEN_KWARGS, parse_gen_kwargs
+from reflectevo_bench.harness.merge import finish_shard
 from reflectevo_bench.harness.progress import RunProgress, summary_table
 from reflectevo_bench.harness.protocols import get_protocol
 from reflectevo_bench.harness.records import SampleWriter, read_records
 from reflectevo_bench.harness.reflection_pool import ReflectionPool
 from reflectevo_bench.harness.response_cache import ResponseCache
 from reflectevo_bench.harness.results import write_results
+from reflectevo_bench.harness.shard import detect_shard, run_alone, shard_dir
 from reflectevo_bench.tasks.eval_task import EvalTask, doc_hash
 from reflectevo_bench.tasks.registry import load_eval_tasks
 
@@ -56,12 +58,14 @@ class RunOptions:
     fewshot_as_multiturn: bool = True  # stock lm_eval.simple_evaluate's default
     reflections: int = 1
     reflection_pool: str | None = None
+    shard: str | None = None  # "i/N"; None: from torchrun/accelerate or Slurm when they start several processes
 
 
-def resolve_model_args(model: str, raw: str | None, console: Console | None) -> dict[str, str]:
-    """Parse model args; an ``hf`` model with no ``pretrained`` is the default SmolLM2-135M-Instruct."""
+def resolve_model_args(model: str, raw: str | None, console: Console | None, seed: int | None = None) -> dict[str, str]:
+    """Parse model args; an ``hf`` or ``vllm`` model with no ``pretrained`` is the default SmolLM2-135M-Instruct;
+    ``vllm`` gets this workload's defaults (prefix caching, max_model_len, ``seed``: see ``vllm_model_args``)."""
     args = parse_model_args(raw)
-    if model == "hf":
+    if model in ("hf", "vllm"):
         from reflectevo_bench.models.registry import MODEL_ALIASES, resolve_model_alias
 
         if "pretrained" not in args:
@@ -73,7 +77,7 @@ def resolve_model_args(model: str, raw: str | None, console: Console | None) -> 
                 args["pretrained"] = str(resolve_model_alias(args["pretrained"]))
             except Exception as exc:
                 raise BenchError(f"cannot prepare model '{args['pretrained']}': {one_line(exc, 300)}") from None
-    return args
+    return vllm_model_args(args, seed) if model == "vllm" else args
 
 
 def _batch_size(text: str) -> int | str:
@@ -108,7 +112,11 @@ def parse_metadata(text: str | None) -> dict[str, Any]:
     return value
 
 
-def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any]]:
+def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any] | None]:
+    shard = detect_shard(opts.shard)
+    if shard is not None and not opts.output:
+        raise BenchError(f"shard {shard.label} (from {shard.source}) needs --output: all shards of a run write into one dir")
+    pinned = run_alone() if shard is not None else None  # before torch sees a GPU or a backend sees torchrun
     attempts = opts.attempts if opts.attempts is not None else (1 if opts.protocol == "single" else 2)
     protocol = get_protocol(opts.protocol, attempts)
     gen_overrides = parse_gen_kwargs(opts.gen_kwargs)
@@ -128,11 +136,11 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any]]:
                    else f"--reflections {opts.reflections} needs sampling (greedy would write the same reflection")
             raise BenchError(f"{why} on task '{task.name}'): pass --gen-kwargs do_sample=true,temperature=0.8")
     pools = _reflection_pools(tasks, opts.reflection_pool)
-    model_args = resolve_model_args(opts.model, opts.model_args, console)
+    model_args = resolve_model_args(opts.model, opts.model_args, console, opts.seed)
     reflector_args = None
     if opts.reflector_model or opts.reflector_model_args:
         reflector_model = opts.reflector_model or opts.model
-        reflector_args = resolve_model_args(reflector_model, opts.reflector_model_args, console)
+        reflector_args = resolve_model_args(reflector_model, opts.reflector_model_args, console, opts.seed)
     identity = {  # every option that changes results: a resumed run must match it exactly
         "model": opts.model, "model_args": format_model_args(model_args),
         "reflector_model": (opts.reflector_model or opts.model) if reflector_args is not None else None,
@@ -147,9 +155,10 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any]]:
         "reflection_pool": pools[tasks[0].name].source if opts.reflection_pool and tasks else None,
     }
     out_dir = Path(opts.output or f"runs/{dt.datetime.now():%Y%m%d-%H%M%S}-{protocol.name}")
-    manifest = rd.check_output_dir(out_dir, identity, opts.resume)
+    manifest = rd.check_output_dir(out_dir, identity, opts.resume, shard)
+    work_dir = out_dir if shard is None else shard_dir(out_dir, shard.index)  # where this process writes
     if manifest is not None:
-        _check_docs_unchanged(out_dir, tasks)
+        _check_docs_unchanged(work_dir, tasks)
 
     seeds = set_seeds(opts.seed)
     generator = make_backend("generator", opts.model, model_args, batch_size, opts.device)
@@ -158,21 +167,25 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any]]:
         reflector = make_backend("reflector", identity["reflector_model"], reflector_args, batch_size, opts.device)
 
     if manifest is None:
-        manifest = rd.start_manifest(out_dir, identity, _environment(tasks, protocol.feedback_mode, seeds, pools))
-    generator.use_cache(ResponseCache(out_dir / "cache" / "generator.jsonl"))
+        manifest = rd.start_manifest(out_dir, identity, _environment(tasks, protocol.feedback_mode, seeds, pools), shard)
+    generator.use_cache(ResponseCache(work_dir / "cache" / "generator.jsonl"))
     if reflector is not None:
-        reflector.use_cache(ResponseCache(out_dir / "cache" / "reflector.jsonl"))
+        reflector.use_cache(ResponseCache(work_dir / "cache" / "reflector.jsonl"))
 
-    done = {(t, r["doc_id"]) for t, recs in read_records(out_dir).items() for r in recs}
-    pending = [(t, i) for t in tasks for i in range(len(t.docs)) if (t.name, i) not in done]
+    done = {(t, r["doc_id"]) for t, recs in read_records(work_dir).items() for r in recs}
+    pending = [(t, i) for t in tasks for i in (shard.doc_ids(len(t.docs)) if shard else range(len(t.docs)))
+               if (t.name, i) not in done]
+    if shard is not None:
+        console.print(f"shard {shard.label} from {shard.source}: {len(done) + len(pending)} docs"
+                      + (f" on CUDA_VISIBLE_DEVICES={pinned}" if pinned else ""))
     if done:
         console.print(f"resuming: {len(done)} docs already finished, {len(pending)} to go")
 
     config = EngineConfig(protocol, attempts, DEFAULT_GEN_KWARGS, gen_overrides, opts.chunk_size,
                           opts.system_instruction, opts.reflections, opts.seed, pools, opts.split)
-    writer = SampleWriter(out_dir)
+    writer = SampleWriter(work_dir)
     started = time.time()
-    rd.open_session(out_dir, manifest, started, len(pending))
+    rd.open_session(work_dir, manifest, started, len(pending))
     try:
         with RunProgress(console) as progress:
             Engine(config, generator, reflector, writer.write, progress).run(pending)
@@ -181,8 +194,14 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any]]:
         generator.cache.close()
         if reflector is not None:
             reflector.cache.close()
-    rd.close_session(out_dir, manifest, time.time() - started)
-    results = write_results(out_dir)
+    rd.close_session(work_dir, manifest, time.time() - started)
+    if shard is None:
+        results = write_results(out_dir)
+    else:
+        results, what = finish_shard(out_dir, manifest)
+        console.print(f"shard {shard.label} finished: {what}")
+        if results is None:
+            return out_dir, None
     console.print(summary_table(results))
     console.print(f"records and results in {out_dir}")
     return out_dir, results
