@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -66,14 +65,13 @@ def sample_lines(run_dir: Path) -> dict[str, set[str]]:
 
 
 def comparable_results(run_dir: Path) -> dict:
-    """results.json without the per-process keys and the phases' timing figures; a task config's function reprs
-    carry their memory address (``<function f at 0x…>``), different in every process, sharded or not."""
+    """results.json without the per-process keys and the phases' timing figures (task configs name functions by
+    module and qualname, so they compare as they are)."""
     results = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
     for key in PER_PROCESS:
         results.pop(key)
     for phase in results["phases"].values():  # timings, and cache hits (a resumed session's by nature)
         del phase["backend_s"], phase["completion_tokens_per_s"], phase["cached"]
-    results["configs"] = json.loads(re.sub(r" at 0x[0-9a-f]+>", ">", json.dumps(results["configs"])))
     return results
 
 

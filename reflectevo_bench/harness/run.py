@@ -235,7 +235,7 @@ def _environment(tasks: list[EvalTask], feedback_mode: str, seeds: dict[str, int
     """What the run used (task configs, verifiers, software), recorded once in run.json."""
     return {
         "tasks": [t.name for t in tasks],
-        "task_configs": {t.name: t.task.dump_config() for t in tasks},
+        "task_configs": {t.name: _stable(t.task.dump_config()) for t in tasks},
         "task_versions": {t.name: t.version for t in tasks},
         "task_sizes": {t.name: len(t.task.eval_docs) for t in tasks},
         "task_sizes_limited": {t.name: len(t.docs) for t in tasks},
@@ -247,6 +247,18 @@ def _environment(tasks: list[EvalTask], feedback_mode: str, seeds: dict[str, int
         "seeds": seeds, "package_versions": package_versions(), "git_hash": git_hash(),
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def _stable(value: Any) -> Any:
+    """A dumped task config with functions named ``module:qualname`` (their default repr holds a memory address,
+    so two processes running the same task would record different configs)."""
+    if isinstance(value, dict):
+        return {k: _stable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_stable(v) for v in value]
+    if callable(value):
+        return f"{getattr(value, '__module__', None)}:{getattr(value, '__qualname__', type(value).__name__)}"
+    return value
 
 
 def _task_specs(specs: str | None) -> list[str]:
