@@ -60,7 +60,11 @@ PROJECT_WHEEL="$(ls "$WORK"/project/reflectevo_bench-*.whl)"
 PROJECT_STAGE="$REPO/build/docker/project"
 rm -rf "$STAGE" "$PROJECT_STAGE" && mkdir -p "$STAGE" "$PROJECT_STAGE"
 if [[ "$TARGET" == cpu ]]; then
-  BASE="${BASE:-$("$REPO/docker/build-base.sh" | tail -n 1)}"
+  if [[ -z "$BASE" ]]; then
+    step "the Debian base (docker/build-base.sh)"
+    "$REPO/docker/build-base.sh" > "$WORK/base.log" 2>&1 || { cat "$WORK/base.log"; exit 1; }
+    BASE="$(tail -n 1 "$WORK/base.log")"
+  fi
   PYTAG="$("$PY" -c 'import sys; print(f"cp{sys.version_info.major}{sys.version_info.minor}")')"
   # the key: the project's declared dependencies (not the whole pyproject.toml), the constraints, python, extras
   KEY="$({ "$PY" -c 'import json, sys, tomllib; p = tomllib.load(open(sys.argv[1], "rb"))["project"]
@@ -99,7 +103,7 @@ EOF
       python3 -m pip install -q --dry-run --report /tmp/report.json -c /tmp/base.txt \
         "$(ls /project/reflectevo_bench-*.whl)[$0]"
       python3 /missing.py /tmp/report.json > /tmp/missing.txt
-      python3 -m pip wheel -q --no-deps -w /wheels -r /tmp/missing.txt
+      if [ -s /tmp/missing.txt ]; then python3 -m pip wheel -q --no-deps -w /wheels -r /tmp/missing.txt; fi
       chown -R "$1" /wheels' "$EXTRAS" "$(id -u):$(id -g)"
   : > "$STAGE/constraints.txt"
 fi
@@ -115,12 +119,19 @@ cp "$PROJECT_WHEEL" "$PROJECT_STAGE/"
 step "staged $(ls "$STAGE"/*.whl 2>/dev/null | wc -l) dependency wheels ($(du -sh "$STAGE" | cut -f1)) and the project's"
 
 step "docker build --target $TARGET (base $BASE)"
-# the dependency stage first, tagged, so that pruning dangling images keeps it (the layer cache of the next build)
-docker build -f "$REPO/docker/Dockerfile" --target deps --build-arg "BASE=$BASE" -t "reflectevo-bench:$TARGET-deps" \
-  "$REPO" >"$WORK/build.log" 2>&1 || { tail -n 30 "$WORK/build.log"; echo "error: docker build failed (log above)"; exit 1; }
+# the dependency stage first, tagged, so that pruning dangling images keeps it (the layer cache of the next
+# build); skipped when the tagged one was built from the same base and wheels (one context upload less)
+DEPS_KEY="$({ docker image inspect -f '{{.Id}}' "$BASE" 2>/dev/null; cat "$STAGE/requirements.txt" "$STAGE/constraints.txt" \
+  "$REPO/docker/install-project.sh"; sed -n '/AS deps/,/^$/p' "$REPO/docker/Dockerfile"; } | sha256sum | cut -c1-16)"
+if [[ "$(docker image inspect -f '{{index .Config.Labels "org.reflectevo.deps-key"}}' "reflectevo-bench:$TARGET-deps" \
+      2>/dev/null)" != "$DEPS_KEY" ]]; then
+  docker build -f "$REPO/docker/Dockerfile" --target deps --build-arg "BASE=$BASE" --build-arg "DEPS_KEY=$DEPS_KEY" \
+    -t "reflectevo-bench:$TARGET-deps" "$REPO" >"$WORK/build.log" 2>&1 \
+    || { tail -n 30 "$WORK/build.log"; echo "error: docker build failed (log above)"; exit 1; }
+fi
 docker build -f "$REPO/docker/Dockerfile" --target "$TARGET" \
-  --build-arg "BASE=$BASE" --build-arg "VERSION=$VERSION" --build-arg "REVISION=$REVISION" \
-  --build-arg "EXTRAS=$EXTRAS" -t "$TAG" -t "reflectevo-bench:$VERSION-$TARGET" "$REPO" >"$WORK/build.log" 2>&1 \
+  --build-arg "BASE=$BASE" --build-arg "DEPS_KEY=$DEPS_KEY" --build-arg "VERSION=$VERSION" \
+  --build-arg "REVISION=$REVISION" --build-arg "EXTRAS=$EXTRAS" -t "$TAG" -t "reflectevo-bench:$VERSION-$TARGET" "$REPO" >"$WORK/build.log" 2>&1 \
   || { tail -n 30 "$WORK/build.log"; echo "error: docker build failed (log above)"; exit 1; }
 rm -rf "$STAGE" "$PROJECT_STAGE"
 step "built $TAG"

@@ -12,7 +12,8 @@
 # - Builds the `cpu` image of docker/Dockerfile (docker/build-image.sh --target cpu: a debootstrapped Debian
 #   base and wheels staged on the host, no network in the build), then runs tests/docker/test_cpu_image.py
 #   against it (sandbox check, models tiny, run on countdown + mbpp with the sandbox in the container,
-#   leaderboard build). REFLECTEVO_SKIP_IMAGE=1 skips this part.
+#   leaderboard build), and tests/docker/test_compose.py with `docker-compose config` (Debian's docker-compose,
+#   installed if missing). REFLECTEVO_SKIP_IMAGE=1 skips this part.
 # - The engine it starts keeps its images in $REFLECTEVO_DOCKER_DATA (default
 #   ~/.cache/reflectevo-bench/dockerd), so the next run reuses the base and the dependency layers; a lock
 #   keeps two engines off one data root (a second one gets a throwaway data root under the state dir).
@@ -85,11 +86,14 @@ status=$?
 failed() { [[ "$status" -ne 0 ]] || status=1; }
 
 if [[ -z "${REFLECTEVO_SKIP_IMAGE:-}" ]]; then
+  if ! command -v docker-compose >/dev/null 2>&1 && [[ "$(id -u)" == 0 ]]; then   # validates docker/compose.yaml
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker-compose >/dev/null 2>&1 || echo "could not install docker-compose"
+  fi
   t0=$SECONDS
   if nice "$REPO/docker/build-image.sh" --target cpu --python "$PY"; then
     echo "cpu image built in $((SECONDS - t0)) s"
     t1=$SECONDS
-    "$PY" -m pytest tests/docker/test_cpu_image.py -q "$@" || failed
+    "$PY" -m pytest tests/docker/test_cpu_image.py tests/docker/test_compose.py -q "$@" || failed
     echo "cpu image tests took $((SECONDS - t1)) s"
   else
     echo "error: building the cpu image failed"; failed
