@@ -134,5 +134,6 @@ docker build -f "$REPO/docker/Dockerfile" --target "$TARGET" \
   --build-arg "REVISION=$REVISION" --build-arg "EXTRAS=$EXTRAS" -t "$TAG" -t "reflectevo-bench:$VERSION-$TARGET" "$REPO" >"$WORK/build.log" 2>&1 \
   || { tail -n 30 "$WORK/build.log"; echo "error: docker build failed (log above)"; exit 1; }
 rm -rf "$STAGE" "$PROJECT_STAGE"
+rmdir "$REPO/build/docker" 2>/dev/null || true
 step "built $TAG"
 echo "$TAG"
