@@ -136,6 +136,8 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any] | None
                    else f"--reflections {opts.reflections} needs sampling (greedy would write the same reflection")
             raise BenchError(f"{why} on task '{task.name}'): pass --gen-kwargs do_sample=true,temperature=0.8")
     pools = _reflection_pools(tasks, opts.reflection_pool)
+    for task in tasks:  # code tasks start their sandbox now: no sandbox fails the run before any generation
+        task.prepare()
     model_args = resolve_model_args(opts.model, opts.model_args, console, opts.seed)
     reflector_args = None
     if opts.reflector_model or opts.reflector_model_args:

@@ -12,7 +12,7 @@ from reflectevo_bench.tasks.lmeval_verifier import LmEvalVerifier
 from reflectevo_bench.tasks.reflection_config import (
     ReflectionConfig, callable_ref, check_named_once, resolve_callable,
 )
-from reflectevo_bench.tasks.verdict import Verdict, check_verifier, verify_many
+from reflectevo_bench.tasks.verdict import Verdict, check_verifier, prepare_verifier, verify_many
 
 FEWSHOT_SEED = 1234  # lm-eval's default fewshot_random_seed, so attempt 1 matches stock runs
 FEWSHOT_AS_MULTITURN = True  # lm_eval.simple_evaluate's default (0.4.x): exemplars as user/assistant turns
@@ -107,6 +107,10 @@ class EvalTask:
         if isinstance(prompt, list) or not captured:
             raise BenchError(f"task '{self.name}' builds multiple-input contexts, which protocols do not support")
         return captured[-1], prompt
+
+    def prepare(self) -> None:
+        """Get the verifier ready before a run generates (code tasks: start the sandbox pool, or fail in one line)."""
+        prepare_verifier(self.verify)
 
     def verify_batch(self, docs: list[dict], responses: list[str]) -> list[Verdict]:
         """Verdicts for many responses at once: the verifier's batch form where it has one (``Verifier`` in

@@ -47,7 +47,9 @@ class Verifier(Protocol):
 
     ``doc`` is the processed dataset row (after the task's ``process_docs``), ``response`` the model's whole text.
     A verifier may also offer a batch form, ``verify_batch(docs, responses) -> list[Verdict]`` (same order), e.g.
-    to fan code out over a sandbox pool; the harness then calls that once per phase. Untrusted code runs only in
+    to fan code out over a sandbox pool; the harness then calls that once per phase. It may offer ``prepare()``,
+    which the harness calls once before any generation so a verifier that cannot work here (no sandbox) fails the
+    run at its start, in one line, instead of after the first phase. Untrusted code runs only in
     ``reflectevo_bench.sandbox``. ``feedback`` names what failed without revealing the gold answer.
     """
 
@@ -60,11 +62,13 @@ class BatchVerifier(Verifier, Protocol):
 
 
 class FunctionVerifier:
-    """A verifier made of a function and, optionally, its batch form: ``verify = FunctionVerifier(one, many)``."""
+    """A verifier made of a function and, optionally, its batch form and what must be ready before a run starts:
+    ``verify = FunctionVerifier(one, many, prepare=start_sandbox)``."""
 
     def __init__(self, one: Callable[[dict[str, Any], str], Verdict],
-                 many: Callable[[list[dict[str, Any]], list[str]], list[Verdict]] | None = None) -> None:
-        self.one, self.many = one, many
+                 many: Callable[[list[dict[str, Any]], list[str]], list[Verdict]] | None = None,
+                 prepare: Callable[[], Any] | None = None) -> None:
+        self.one, self.many, self._prepare = one, many, prepare
         self.__name__ = getattr(one, "__name__", "verify")
         self.__doc__ = getattr(one, "__doc__", None)
         self.__module__ = getattr(one, "__module__", __name__)
@@ -76,6 +80,17 @@ class FunctionVerifier:
         if self.many is None:
             return [self.one(d, r) for d, r in zip(docs, responses)]
         return list(self.many(docs, responses))
+
+    def prepare(self) -> None:
+        if self._prepare is not None:
+            self._prepare()
+
+
+def prepare_verifier(verifier: Any) -> None:
+    """Call the verifier's ``prepare()`` where it has one (``Verifier``): raises ``BenchError`` when it cannot work."""
+    prepare = getattr(verifier, "prepare", None)
+    if callable(prepare):
+        prepare()
 
 
 def batch_form(verifier: Any) -> Callable[[list[dict[str, Any]], list[str]], list[Verdict]] | None:

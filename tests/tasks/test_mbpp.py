@@ -182,7 +182,7 @@ def test_verify_many_keeps_order_and_mixes_no_code():
     docs = [DOC] * 4
     responses = [fenced(RIGHT), "no code here, sorry.", fenced("def square(x):\n    return 0"), RIGHT]
     assert [v.correct for v in verify_many(docs, responses)] == [True, False, False, True]
-    assert verify.batch is verify_many
+    assert verify.many is verify_many  # the batch form: one sandbox pool call
 
 
 def test_backend_setting(monkeypatch):
@@ -456,3 +456,24 @@ def test_extraction_still_strips_prose_after_code() -> None:
     response = "def f(x):\n    return x + 1\nThat is the whole solution, as you can see.\nIt works."
     found = extract_code(response, "f")
     assert found is not None and found.source == "stripped" and found.code == "def f(x):\n    return x + 1\n"
+
+
+def test_a_run_without_a_sandbox_fails_before_it_generates(mini_data, tmp_path, monkeypatch):
+    """No sandbox to be had: `run` on a code task stops at its start with one line, exit 2, no run dir (the
+    verifier's prepare() starts the pool before the model is even built)."""
+    import scripted_lm  # noqa: F401  (registers the scripted-test model)
+    from click.testing import CliRunner
+
+    from reflectevo_bench.cli import main
+
+    execution.close_executor()
+    monkeypatch.setenv(execution.BACKEND_ENV, "docker")
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    out = tmp_path / "run"
+    res = CliRunner().invoke(main, ["run", "--model", "scripted-test", "--tasks", "mbpp", "--data-dir",
+                                    str(mini_data), "--output", str(out)])
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert res.exit_code == 2 and len(lines) == 1, (res.exit_code, res.stderr)
+    assert lines[0].startswith("error: code tasks need a sandbox (REFLECTEVO_SANDBOX=docker)"), lines[0]
+    assert not out.exists()
+    execution.close_executor()

@@ -22,7 +22,7 @@ from reflectevo_bench.tasks.humaneval.prompts import ANSWER_FORMAT
 from reflectevo_bench.tasks.common import code_execution as execution
 from reflectevo_bench.tasks.common.code_extraction import (MAX_SHRINK, PARSE_ERRORS, defines, extract_code, parse,
                                                      parseable_prefix)
-from reflectevo_bench.tasks.verdict import Verdict, process_results_from
+from reflectevo_bench.tasks.verdict import FunctionVerifier, Verdict, process_results_from
 
 EXPECTED_HIDDEN = "(expected value hidden)"
 
@@ -142,11 +142,12 @@ def verify_many(docs: Sequence[dict[str, Any]], responses: Sequence[str]) -> lis
     return [v for v in verdicts if v is not None]
 
 
-def verify(doc: dict[str, Any], response: str) -> Verdict:
+def _verify(doc: dict[str, Any], response: str) -> Verdict:
     return verify_many([doc], [response])[0]
 
 
-verify.batch = verify_many  # type: ignore[attr-defined]
+# the Verifier (tasks.verdict): one program, a batch on the sandbox pool, the pool started before a run generates
+verify = FunctionVerifier(_verify, verify_many, prepare=execution.executor)
 
 
 process_results = process_results_from(verify, metric="pass@1")  # stock lm-eval scores it as the verifier does

@@ -13,7 +13,7 @@ from reflectevo_bench.errors import BenchError
 from reflectevo_bench.tasks.common import code_execution as execution
 from reflectevo_bench.tasks.common.code_extraction import called_function, extract_code
 from reflectevo_bench.tasks.mbpp.prompts import BEGIN_END_FORMAT, FENCE_FORMAT, setup, tests
-from reflectevo_bench.tasks.verdict import Verdict, process_results_from
+from reflectevo_bench.tasks.verdict import FunctionVerifier, Verdict, process_results_from
 
 
 def _show_test(outcome: Any) -> tuple[str, str]:
@@ -48,11 +48,11 @@ def verify_many(docs: Sequence[dict[str, Any]], responses: Sequence[str], answer
     return [v for v in verdicts if v is not None]
 
 
-def verify(doc: dict[str, Any], response: str) -> Verdict:
+def _verify(doc: dict[str, Any], response: str) -> Verdict:
     return verify_many([doc], [response])[0]
 
 
-def verify_reflectevo(doc: dict[str, Any], response: str) -> Verdict:
+def _verify_reflectevo(doc: dict[str, Any], response: str) -> Verdict:
     return verify_many([doc], [response], BEGIN_END_FORMAT)[0]
 
 
@@ -60,9 +60,9 @@ def verify_many_reflectevo(docs: Sequence[dict[str, Any]], responses: Sequence[s
     return verify_many(docs, responses, BEGIN_END_FORMAT)
 
 
-# a batch hook an engine can find from the verifier alone (see the report / docs: ``getattr(verify, "batch")``)
-verify.batch = verify_many  # type: ignore[attr-defined]
-verify_reflectevo.batch = verify_many_reflectevo  # type: ignore[attr-defined]
+# Verifiers (tasks.verdict): one program, a batch on the sandbox pool, and the pool started before a run generates
+verify = FunctionVerifier(_verify, verify_many, prepare=execution.executor)
+verify_reflectevo = FunctionVerifier(_verify_reflectevo, verify_many_reflectevo, prepare=execution.executor)
 
 
 # lm-eval hooks: stock lm-eval scores the tasks exactly as the verifiers do (through the sandbox)
