@@ -29,6 +29,12 @@ generation_kwargs:
   do_sample: false
   max_gen_toks: 512
 """
+PROMPT_HOOKS = """\
+output_type: generate_until
+doc_to_text: !function prompts.doc_to_text
+doc_to_target: !function prompts.doc_to_target
+process_results: !function verifier.process_results
+"""  # a family whose prompts.py and verifier.py hold the usual hooks
 EXACT_MATCH = """\
   - metric: exact_match
     aggregation: mean
@@ -183,11 +189,7 @@ BIGBENCH_COMMON = f"""\
 custom_dataset: !function data.load
 process_docs: !function docs.process_docs
 test_split: test
-output_type: generate_until
-doc_to_text: !function prompts.doc_to_text
-doc_to_target: !function prompts.doc_to_target
-process_results: !function verifier.process_results
-{GENERATION_KWARGS}metric_list:
+{PROMPT_HOOKS}{GENERATION_KWARGS}metric_list:
 {EXACT_MATCH}{F1}"""
 
 
@@ -250,11 +252,7 @@ def bfcl_files() -> dict[str, str]:
 MBPP_TEMPLATE = "_mbpp_template.yaml"
 MBPP_COMMON = f"""\
 test_split: test
-output_type: generate_until
-doc_to_text: !function prompts.doc_to_text
-doc_to_target: !function prompts.doc_to_target
-process_results: !function verifier.process_results
-{GENERATION_KWARGS}metric_list:
+{PROMPT_HOOKS}{GENERATION_KWARGS}metric_list:
   - metric: pass@1
     aggregation: mean
     higher_is_better: true
