@@ -13,7 +13,6 @@ import errno
 import json
 import os
 import socket
-import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,7 +22,7 @@ from reflectevo_bench.errors import BenchError
 from reflectevo_bench.harness.records import SampleRecord, json_line, read_records, samples_path
 from reflectevo_bench.harness.results import write_results
 from reflectevo_bench.harness.run_dir import (MANIFEST, read_manifest, shard_manifests, unfinished_shards,
-                                              with_identity_defaults, write_json_atomic)
+                                              with_identity_defaults, write_json_atomic, write_text_atomic)
 from reflectevo_bench.harness.shard import SHARDS_DIR, shard_dir, shard_list
 
 LOCK = ".merge.lock"
@@ -144,23 +143,9 @@ def _merge(run_dir: Path) -> dict[str, Any]:
         sessions += [{**s, "shard": i} for s in own.get("sessions", [])]
     for task, recs in merged.items():
         if recs:
-            _write_lines(samples_path(run_dir, task), [json_line(r) for r in sorted(recs, key=lambda r: r["doc_id"])])
+            write_text_atomic(samples_path(run_dir, task),
+                              "".join(json_line(r) for r in sorted(recs, key=lambda r: r["doc_id"])))
     top["sessions"] = sorted(sessions, key=lambda s: (s["started"], s["shard"]))
     top["sharding"] = {"shards": count, "merged": True, "sources": [shards[i]["shard"] for i in range(count)]}
     write_json_atomic(run_dir / MANIFEST, top)
     return write_results(run_dir)
-
-
-def _write_lines(path: Path, lines: list[str]) -> None:
-    """A whole file by rename, from a temp file of its own (two merges at once still leave whole, equal files)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.writelines(lines)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -15,13 +15,13 @@ MANIFEST = "run.json"
 FORMAT = 1
 
 
-def _write_temp_json(path: Path, data: Any) -> str:
+def _write_temp(path: Path, text: str) -> str:
+    """``text`` in a finished (fsynced) temp file beside ``path``; returns the temp file's name."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, ensure_ascii=False, default=str)
-            fh.write("\n")
+            fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)
@@ -31,9 +31,14 @@ def _write_temp_json(path: Path, data: Any) -> str:
     return tmp
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON next to ``path`` and rename it into place: readers never see half a file."""
-    tmp = _write_temp_json(path, data)
+def _json_text(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` next to ``path`` and rename it into place: readers never see half a file, and two writers
+    at once each rename a whole file of their own."""
+    tmp = _write_temp(path, text)
     try:
         os.replace(tmp, path)
     except BaseException:
@@ -41,10 +46,14 @@ def write_json_atomic(path: Path, data: Any) -> None:
         raise
 
 
+def write_json_atomic(path: Path, data: Any) -> None:
+    write_text_atomic(path, _json_text(data))
+
+
 def create_json_exclusive(path: Path, data: Any) -> bool:
     """Create ``path`` whole, only if it does not exist yet (False: another process created it first).
     A hard link of a finished temp file is atomic and exclusive on local file systems and on NFS alike."""
-    tmp = _write_temp_json(path, data)
+    tmp = _write_temp(path, _json_text(data))
     try:
         os.link(tmp, path)
         return True

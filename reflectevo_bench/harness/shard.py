@@ -132,7 +132,3 @@ def shard_list(indices: list[int]) -> str:
 def shard_dir(run_dir: Path, index: int) -> Path:
     return Path(run_dir) / SHARDS_DIR / str(index)
 
-
-def sharding_of(manifest: dict[str, Any]) -> dict[str, Any] | None:
-    """The top-level manifest's ``sharding`` entry ({"shards": N, "merged": bool}), or None for a plain run."""
-    return manifest.get("sharding")
