@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from reflectevo_bench.models.tiny import BASE_HIDDEN, HEADS, LAYERS
+from reflectevo_bench.models.tiny import HEADS, LAYERS
 
 
 @click.group("models")
@@ -50,7 +50,7 @@ def tiny_cmd(path: Path, seed: int, scale: float, hidden: int | None, layers: in
 
     if hidden is not None and scale != 1:
         raise click.UsageError("give --scale or --hidden, not both")
-    width = hidden or BASE_HIDDEN
-    if width % heads:
-        raise click.UsageError(f"--hidden {width} is not a multiple of --heads {heads}: pick sizes that divide")
-    click.echo(str(build_tiny_model(path, seed=seed, scale=scale, hidden=hidden, layers=layers, heads=heads)))
+    try:
+        click.echo(str(build_tiny_model(path, seed=seed, scale=scale, hidden=hidden, layers=layers, heads=heads)))
+    except ValueError as exc:  # a shape that does not divide
+        raise click.UsageError(f"{exc}: pick --hidden a multiple of --heads") from None

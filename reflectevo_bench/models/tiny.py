@@ -145,7 +145,7 @@ def _build_model(tokenizer, seed: int, scale: float = 1, hidden: int | None = No
     pad_id = tokenizer.convert_tokens_to_ids(PAD_TOKEN)
     hidden = hidden or hidden_for_scale(len(tokenizer), scale)
     if hidden % heads:
-        raise ValueError(f"hidden size {hidden} is not a multiple of {heads} heads")
+        raise ValueError(f"hidden size {hidden} is not a multiple of --heads {heads}")
     config = LlamaConfig(
         vocab_size=len(tokenizer),
         hidden_size=hidden,
