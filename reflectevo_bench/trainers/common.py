@@ -75,6 +75,12 @@ def finish(trainer, job: TrainJob, stages: list[dict[str, Any]]) -> Path:
     if trainer.is_world_process_zero():
         write_checkpoint_record(job, out, saved, stages)
     trainer.accelerator.wait_for_everyone()
+    if trainer.model_wrapped is not trainer.model:
+        # Free the DDP wrapper now, on every rank together: its Reducer holds the gloo process group, and freed
+        # later (when the trainer goes) the group's destructor joins a thread that waits on a peer that has
+        # already exited -- rank 0 then hung after a finished torchrun job.
+        trainer.model_wrapped = trainer.model
+        trainer.accelerator.free_memory()
     end = getattr(trainer, "end", None)  # transformers >= 5.18: finish trackers, destroy the process group
     if callable(end):
         end()
