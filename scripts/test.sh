@@ -20,6 +20,12 @@ fi
 PY="${PYTHON:-python3.11}"
 command -v "$PY" >/dev/null 2>&1 || PY=python3
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
+# No local CPU wheel of the pinned torch here (a stock runner)? Take PyTorch's CPU index, not PyPI's CUDA build.
+if [ -z "${PIP_EXTRA_INDEX_URL:-}" ] && ! .venv/bin/python -m pip show -q torch >/dev/null 2>&1 \
+    && ! .venv/bin/python -m pip install -q --dry-run --no-index --no-deps -c constraints-cpu.txt torch >/dev/null 2>&1; then
+  export PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu
+  echo "no local torch wheel: installing the CPU build from $PIP_EXTRA_INDEX_URL"
+fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -c constraints-cpu.txt -e '.[dev]'
 
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
