@@ -142,7 +142,8 @@ def _attach_optional_groups() -> None:
     for module, attr in (("reflectevo_bench.models.cli", "models"), ("reflectevo_bench.sandbox.cli", "sandbox"),
                          ("reflectevo_bench.leaderboards.cli", "leaderboard"), ("reflectevo_bench.trainers.cli", "train"),
                          ("reflectevo_bench.trainers.data.cli", "data"),
-                         ("reflectevo_bench.experiment.cli", "experiment")):
+                         ("reflectevo_bench.experiment.cli", "experiment"),
+                         ("reflectevo_bench.view.cli", "view")):
         try:
             mod = __import__(module, fromlist=[attr])
         except ImportError:
