@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from reflectevo_bench.harness.analytics import reflection_analytics
 from reflectevo_bench.harness.metrics import filter_scores, phase_stats, retry_stats, task_metrics
 from reflectevo_bench.harness.records import read_records
 from reflectevo_bench.harness.run_dir import read_manifest, write_json_atomic
@@ -45,6 +46,7 @@ def build_results(manifest: dict[str, Any], records: dict[str, list[dict[str, An
         "total_wall_time_s": round(sum(s.get("wall_s") or 0.0 for s in sessions), 3),
         "sessions": len(sessions),
         "phases": phase_stats(all_records),
+        "reflection_analytics": reflection_analytics({t: records.get(t, []) for t in env["tasks"]}),
     }
 
 

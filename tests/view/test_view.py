@@ -155,3 +155,15 @@ def test_serve_serves_the_page_only():
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_results_json_carries_reflection_analytics(two_runs):
+    from reflectevo_bench.harness.analytics import reflection_analytics
+    from reflectevo_bench.harness.records import read_records
+
+    _, b = two_runs
+    results = json.loads((b / "results.json").read_text(encoding="utf-8"))
+    got = results["reflection_analytics"]
+    assert set(got) == {"lb_hash_a", "lb_hash_b", "all"}
+    assert got == json.loads(json.dumps(reflection_analytics(read_records(b))))
+    assert got["all"]["reflections"] == sum(t["kind"] == "reflection" for r in _records(b) for t in r["turns"]) > 0
