@@ -68,7 +68,7 @@ def build(run_dirs: tuple[Path, ...], out_dir: Path, roles: tuple[str, ...], spe
     entries = [(load_any(rs.path, rs.label), rs.role) for rs in runs]
     board = build_board(entries, allow_mismatch or bool(settings.get("allow_mismatch")), alpha, n_boot, seed)
     md = render_md(board)
-    html = render_html(board, title or str(settings.get("title") or "Reflection leaderboard"))
+    html = render_html(board, title or str(settings.get("title") or "Reflection leaderboard"), out_dir)
     write_json_atomic(out_dir / "leaderboard.json", board)
     _write_text_atomic(out_dir / "leaderboard.md", md)
     _write_text_atomic(out_dir / "leaderboard.html", html)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import os
 from html import escape
+from pathlib import Path
 from typing import Any
 
 from reflectevo_bench.leaderboards.plots import group_plots
@@ -32,7 +34,24 @@ def _table(header: list[str], rows: list[list[str]], cap: str, cls: str, table_i
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
 
 
-def render_html(board: dict[str, Any], title: str = "Reflection leaderboard") -> str:
+VIEW_FILE = "view.html"  # what `reflectevo-bench view RUN_DIR` writes by default
+
+
+def view_links(models: list[dict[str, Any]], out_dir: Path | None) -> list[tuple[str, str]]:
+    """(label, href) for each run that has a transcript view (RUN_DIR/view.html): relative to the report's folder
+    when it is known, else a file URI."""
+    links = []
+    for m in models:
+        page = Path(m["source"]) / VIEW_FILE
+        if m.get("kind") != "run" or not page.is_file():
+            continue
+        href = (Path(os.path.relpath(page.resolve(), out_dir.resolve())).as_posix() if out_dir is not None
+                else page.resolve().as_uri())
+        links.append((m["label"], href))
+    return links
+
+
+def render_html(board: dict[str, Any], title: str = "Reflection leaderboard", out_dir: Path | None = None) -> str:
     s = board["settings"]
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{escape(title)}</title>"
              f"<style>{CSS}</style></head><body>", f"<h1>{escape(title)}</h1>",
@@ -47,6 +66,10 @@ def render_html(board: dict[str, Any], title: str = "Reflection leaderboard") ->
         gid = g["id"]
         parts.append(f"<section id='group-{gid}'><h2>Group {gid}: {escape(', '.join(g['tasks']))}</h2>")
         parts.append(_table(*model_table(g), cap, "models", f"models-{gid}"))
+        links = view_links(g["models"], out_dir)
+        if links:
+            parts.append("<p class='views'>Transcripts: " + ", ".join(
+                f"<a href='{escape(href)}'>{escape(label)}</a>" for label, href in links) + "</p>")
         if control_lines(g):
             parts.append("<h3>Reflection vs its controls (paired, all docs pooled)</h3><ul class='controls'>")
             parts += [f"<li>{escape(line)}</li>" for line in control_lines(g)]
