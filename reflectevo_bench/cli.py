@@ -143,7 +143,7 @@ def _attach_optional_groups() -> None:
                          ("reflectevo_bench.leaderboards.cli", "leaderboard"), ("reflectevo_bench.trainers.cli", "train"),
                          ("reflectevo_bench.trainers.data.cli", "data"),
                          ("reflectevo_bench.experiment.cli", "experiment"),
-                         ("reflectevo_bench.view.cli", "view")):
+                         ("reflectevo_bench.view.cli", "view"), ("reflectevo_bench.export.cli", "export")):
         try:
             mod = __import__(module, fromlist=[attr])
         except ImportError:

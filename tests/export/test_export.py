@@ -1,0 +1,148 @@
+"""``reflectevo-bench export``: lm-eval sample files checked against stock lm-eval's own logged samples, and
+Inspect AI logs read back with inspect_ai's log reader."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from rich.console import Console
+
+from reflectevo_bench.harness.records import read_records
+from reflectevo_bench.harness.run import RunOptions, run
+
+HASH = Path(__file__).resolve().parents[1] / "leaderboards" / "fixtures" / "hashtask"
+QUESTIONS = [("What is 2 plus 3?", "5"), ("Name a colour of the sky.", "blue"), ("What is 10 minus 4?", "6"),
+             ("Spell the word cat.", "cat")]
+
+
+def _main(args):
+    from reflectevo_bench.cli import main
+
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def _qa_task(folder: Path) -> Path:
+    data = folder / "qa.jsonl"
+    data.write_text("".join(json.dumps({"question": q, "answer": a}) + "\n" for q, a in QUESTIONS))
+    path = folder / "plain_qa.yaml"
+    path.write_text(f"""task: plain_qa
+dataset_path: json
+dataset_kwargs:
+  data_files:
+    test: {data}
+test_split: test
+output_type: generate_until
+doc_to_text: "Question: {{{{question}}}}\\nAnswer:"
+doc_to_target: "{{{{answer}}}}"
+generation_kwargs:
+  until: ["\\n\\n"]
+  do_sample: false
+  max_gen_toks: 10
+filter_list:
+  - name: first_word
+    filter:
+      - function: regex
+        regex_pattern: "(\\\\w+)"
+      - function: take_first
+  - name: whole
+    filter:
+      - function: take_first
+metric_list:
+  - metric: exact_match
+    aggregation: mean
+    higher_is_better: true
+    ignore_case: true
+""")
+    return path
+
+
+@pytest.fixture(scope="module")
+def hash_run(tmp_path_factory, tiny_model) -> Path:
+    out = tmp_path_factory.mktemp("export") / "run"
+    result = _main(["run", "--model-args", f"pretrained={tiny_model}", "--tasks",
+                    f"{HASH / 'hash_a.yaml'},{HASH / 'hash_b.yaml'}", "--limit", "8",
+                    "--gen-kwargs", "do_sample=true,temperature=1.0,max_gen_toks=8", "--output", out])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_lm_eval_samples_equal_stock_lm_evals_log(tiny_model, tmp_path):
+    import lm_eval
+    from lm_eval.utils import get_latest_filename, get_sample_results_filenames
+    from lm_eval.result_schema import SampleResult
+
+    from reflectevo_bench.tasks.registry import task_manager
+
+    yaml_path = _qa_task(tmp_path)
+    out_dir, _ = run(RunOptions(model="hf", model_args=f"pretrained={tiny_model}", tasks=str(yaml_path),
+                                protocol="reflect", batch_size="2", output=str(tmp_path / "ours")),
+                     Console(file=open("/dev/null", "w")))
+    stock = lm_eval.simple_evaluate(model="hf", model_args=f"pretrained={tiny_model}", tasks=[str(yaml_path)],
+                                    task_manager=task_manager([str(tmp_path)]), apply_chat_template=True,
+                                    batch_size=2, device="cpu", log_samples=True)
+    result = _main(["export", out_dir, "--format", "lm-eval", "--out", tmp_path / "exp"])
+    assert result.exit_code == 0, result.output
+    files = [str(p) for p in (tmp_path / "exp").rglob("*.json*")]
+    (samples_file,) = get_sample_results_filenames(files)
+    assert get_latest_filename(get_sample_results_filenames(files)) == samples_file
+    assert Path(samples_file).name.startswith("samples_plain_qa_")
+    assert any(Path(f).name.startswith("results_") for f in files)
+
+    import datasets
+
+    rows = list(datasets.load_dataset("json", data_files=samples_file, split="train"))  # lm-eval's way to load them
+    ours = {(r["doc_id"], r["filter"]): r for r in rows}
+    theirs = {(s["doc_id"], s["filter"]): s for s in stock["samples"]["plain_qa"]}
+    assert ours.keys() == theirs.keys() and len(ours) == 2 * len(QUESTIONS)
+    required = set(SampleResult.__required_keys__)
+    records = {r["doc_id"]: r for r in read_records(out_dir)["plain_qa"]}
+    for key, mine in ours.items():
+        stock_row = theirs[key]
+        assert required <= set(mine), required - set(mine)
+        for field in ("doc", "target", "resps", "filtered_resps", "metrics", "doc_hash", "prompt_hash",
+                      "target_hash", "exact_match"):
+            assert mine[field] == stock_row[field], (key, field, mine[field], stock_row[field])
+        assert mine["arguments"]["gen_args_0"]["arg_0"] == stock_row["arguments"][0][0]
+        later = mine["reflectevo"]
+        assert later["correct_at"] == records[key[0]]["correct_at"]
+        assert len(later["turns"]) == len(records[key[0]]["turns"]) - 1  # everything after attempt 1
+
+
+def test_inspect_log_reads_back(hash_run, tmp_path):
+    from inspect_ai.log import read_eval_log
+
+    result = _main(["export", hash_run, "--format", "inspect", "--out", tmp_path / "logs"])
+    assert result.exit_code == 0, result.output
+    logs = sorted((tmp_path / "logs").glob("*.eval"))
+    assert len(logs) == 2
+    records = read_records(hash_run)
+    for path in logs:
+        log = read_eval_log(str(path))
+        task = log.eval.task
+        recs = {r["doc_id"]: r for r in records[task]}
+        assert log.status == "success" and len(log.samples) == len(recs)
+        assert log.eval.metadata["feedback_mode"] == "oracle"
+        for k in (1, 2):
+            (score,) = [s for s in log.results.scores if s.name == f"acc@t{k}"]
+            expected = sum(r["correct_at"][k - 1] for r in recs.values()) / len(recs)
+            assert score.metrics["accuracy"].value == pytest.approx(expected)
+        for sample in log.samples:
+            rec = recs[sample.id]
+            assert [sample.scores[f"acc@t{k}"].value for k in (1, 2)] == ["C" if c else "I" for c in rec["correct_at"]]
+            model_turns = [m for m in sample.messages if m.role == "assistant"]
+            assert [m.text for m in model_turns] == [t["response"] for t in rec["turns"]]
+            assert [m.metadata["kind"] for m in model_turns] == [t["kind"] for t in rec["turns"]]
+            if len(rec["turns"]) > 1:  # the feedback the model saw sits between attempt 1 and the reflection
+                between = sample.messages[sample.messages.index(model_turns[0]) + 1]
+                assert between.role == "user" and rec["turns"][0]["verdict"]["feedback"] in between.text
+
+
+def test_export_bad_input(tmp_path):
+    result = _main(["export", tmp_path, "--format", "inspect", "--out", tmp_path / "o"])
+    assert result.exit_code == 2 and "not a reflectevo-bench run dir" in result.output
+    assert not (tmp_path / "o").exists()
+    result = _main(["export", tmp_path, "--format", "csv", "--out", tmp_path / "o"])
+    assert result.exit_code == 2
