@@ -14,7 +14,8 @@ from reflectevo_bench.tasks.eval_task import EvalTask
 def read_predictions(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         raise BenchError(f"--predictions {path} does not exist")
-    rows = []
+    rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
     with open(path, encoding="utf-8") as fh:
         for number, line in enumerate(fh, 1):
             if not line.strip():
@@ -23,14 +24,41 @@ def read_predictions(path: Path) -> list[dict[str, Any]]:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise BenchError(f"{path} line {number}: not valid JSON ({exc.msg})") from None
+            if isinstance(row, dict) and "response" not in row:
+                row = lm_eval_row(row, seen)
+                if row is None:
+                    continue  # lm-eval logs a doc once per filter: the first row scores it
             if not isinstance(row, dict) or not isinstance(row.get("response"), str):
-                raise BenchError(f"{path} line {number}: each row needs a string \"response\"")
+                raise BenchError(f"{path} line {number}: each row needs a string \"response\" "
+                                 "(or lm-eval's \"resps\" / \"filtered_resps\")")
             if not isinstance(row.get("doc"), dict) and not isinstance(row.get("doc_id"), int):
                 raise BenchError(f"{path} line {number}: each row needs \"doc\" (a dataset row) or \"doc_id\" (an int)")
             rows.append(row)
     if not rows:
         raise BenchError(f"--predictions {path} holds no rows")
     return rows
+
+
+def lm_eval_row(row: dict[str, Any], seen: set[str]) -> dict[str, Any] | None:
+    """A row of lm-eval's ``--log_samples`` file as a prediction: the raw response (``resps[0][0]``; the verifier
+    extracts its own answer), else ``filtered_resps[0]``. Returns None for a doc already read (one row per filter)."""
+    resps, filtered = row.get("resps"), row.get("filtered_resps")
+    if isinstance(resps, list) and resps and isinstance(resps[0], list) and resps[0] and isinstance(resps[0][0], str):
+        response = resps[0][0]
+    elif isinstance(filtered, list) and filtered and isinstance(filtered[0], str):
+        response = filtered[0]
+    else:
+        return row  # neither: the caller's check names what is missing
+    key = json.dumps(row.get("doc_id", row.get("doc")), sort_keys=True, default=str)
+    if key in seen:
+        return None
+    seen.add(key)
+    out = {"response": response}
+    if isinstance(row.get("doc"), dict):
+        out["doc"] = row["doc"]
+    elif isinstance(row.get("doc_id"), int):
+        out["doc_id"] = row["doc_id"]
+    return out
 
 
 def load_score_task(task_spec: str, data_dir: str | None, rows: list[dict[str, Any]]) -> EvalTask:

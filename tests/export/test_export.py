@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from click.testing import CliRunner
 from rich.console import Console
 
@@ -146,3 +148,41 @@ def test_export_bad_input(tmp_path):
     assert not (tmp_path / "o").exists()
     result = _main(["export", tmp_path, "--format", "csv", "--out", tmp_path / "o"])
     assert result.exit_code == 2
+
+
+def test_score_accepts_lm_eval_sample_rows(hash_run, tmp_path):
+    """The exported lm-eval file scored again with the task's verifier gives attempt 1's verdicts back."""
+    result = _main(["export", hash_run, "--format", "lm-eval", "--out", tmp_path / "exp"])
+    assert result.exit_code == 0, result.output
+    (samples,) = (tmp_path / "exp").rglob("samples_lb_hash_a_*.jsonl")
+    lines = samples.read_text(encoding="utf-8").splitlines()
+    # a second filter row per doc, as lm-eval logs one row per filter: it must not be scored twice
+    samples.write_text("\n".join(x for line in lines for x in (line, line.replace('"filter": "none"', '"filter": "b"')))
+                       + "\n", encoding="utf-8")
+    result = _main(["score", "--task", HASH / "hash_a.yaml", "--predictions", samples, "--output", tmp_path / "scored"])
+    assert result.exit_code == 0, result.output
+    scored = [json.loads(x) for x in (tmp_path / "scored" / "scores.jsonl").read_text().splitlines()]
+    records = read_records(hash_run)["lb_hash_a"]
+    assert [s["correct"] for s in scored] == [r["correct_at"][0] for r in records]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.dictionaries(st.sampled_from(["doc", "doc_id", "resps", "filtered_resps", "response", "x"]),
+                                st.recursive(st.none() | st.integers() | st.text(max_size=5),
+                                             lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=3), c, max_size=3),
+                                             max_leaves=6), max_size=5), min_size=1, max_size=4))
+def test_read_predictions_fuzz(tmp_path, rows):
+    """Any JSON rows: read_predictions returns valid rows or raises one BenchError line, never anything else."""
+    from reflectevo_bench.errors import BenchError
+    from reflectevo_bench.harness.score import read_predictions
+
+    path = tmp_path / "p.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    try:
+        out = read_predictions(path)
+    except BenchError as exc:
+        assert "\n" not in str(exc)
+        return
+    for row in out:
+        assert isinstance(row["response"], str)
+        assert isinstance(row.get("doc"), dict) or isinstance(row.get("doc_id"), int)
