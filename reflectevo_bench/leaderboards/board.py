@@ -21,6 +21,7 @@ from reflectevo_bench.leaderboards.controls import control_entries
 from reflectevo_bench.leaderboards.compare import DEFAULT_BOOTSTRAP, DEFAULT_SEED, compare
 from reflectevo_bench.leaderboards.fmt import comparison_line
 from reflectevo_bench.leaderboards.load import Evaluation
+from reflectevo_bench.leaderboards.settings import describe, settings_mismatch
 
 FORMAT = "reflectevo-bench/leaderboard"
 ROLE_ORDER = {r: i for i, r in enumerate(("base", "candidate", "other", "reference"))}
@@ -51,7 +52,7 @@ def model_entry(ev: Evaluation, role: str) -> dict[str, Any]:
         avg[key] = sum(m[key] for m in tasks.values())
     return {"label": ev.label, "role": role, "source": ev.source, "kind": ev.kind, "model": ev.model,
             "model_args": ev.model_args, "params": ev.params, "params_source": ev.params_source,
-            "meta": ev.meta, "tasks": tasks, "average": avg}
+            "meta": ev.meta, "generation": describe(ev.meta.get("settings")), "tasks": tasks, "average": avg}
 
 
 def build_board(entries: list[tuple[Evaluation, str]], allow_mismatch: bool = False, alpha: float = 0.05,
@@ -76,6 +77,14 @@ def build_board(entries: list[tuple[Evaluation, str]], allow_mismatch: bool = Fa
             if reason:
                 raise BenchError(f"cannot compare {anchor.source} and {ev.source}: {reason}; "
                                  "pass --allow-mismatch to show such runs apart")
+    mismatched = []
+    for ev in ordered[1:]:
+        reason = settings_mismatch(ordered[0].meta.get("settings"), ev.meta.get("settings"), ordered[0].label, ev.label)
+        if reason and not allow_mismatch:
+            raise BenchError(f"cannot compare {ordered[0].source} and {ev.source}: {reason}; pass --allow-mismatch "
+                             "to compare them anyway (the reports then show both settings)")
+        if reason:
+            mismatched.append(reason)
     groups = compat.groups(ordered)
     board: dict[str, Any] = {
         "format": FORMAT, "version": 1,
@@ -84,7 +93,7 @@ def build_board(entries: list[tuple[Evaluation, str]], allow_mismatch: bool = Fa
                      "ci": "acc: Wilson 95%; Δ: paired normal 95%; comparisons: paired bootstrap 95% (percentile)",
                      "test": "exact McNemar (two-sided binomial on discordant docs)",
                      "average": "unweighted mean over tasks; flips and n summed"},
-        "groups": [], "not_compared": [],
+        "groups": [], "not_compared": [], "settings_mismatch": mismatched,
     }
     by_role: dict[str, list[Evaluation]] = {}
     for ev in ordered:
@@ -101,6 +110,14 @@ def build_board(entries: list[tuple[Evaluation, str]], allow_mismatch: bool = Fa
         if controls:
             for ev, entry in zip(group, board["groups"][-1]["models"]):
                 found = controls.get(ev.source)
+                for name, ctrl in (found or {}).items():
+                    reason = settings_mismatch(ev.meta.get("settings"), ctrl.meta.get("settings"), ev.label,
+                                               f"{name} control", keys=("chat_template",))
+                    if reason and not allow_mismatch:
+                        raise BenchError(f"cannot pair {ev.source} with its {name} control {ctrl.source}: {reason}; "
+                                         "pass --allow-mismatch to pair them anyway")
+                    if reason:
+                        board["settings_mismatch"].append(reason)
                 if found:
                     entry["controls"] = control_entries(ev, found, alpha, n_boot, seed)
     for cand in by_role.get("candidate", []):

@@ -42,9 +42,13 @@ def leaderboard() -> None:
 @click.option("--bootstrap", "n_boot", type=int, default=DEFAULT_BOOTSTRAP, show_default=True, help="Bootstrap resamples.")
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Bootstrap seed.")
 @click.option("--title", default=None, help="Title of the HTML report.")
+@click.option("--control", "control_flags", multiple=True, metavar="PROTOCOL=DIR",
+              help="A control run (retry or self-refine) of a compared model, paired with the run of the same model: "
+                   "adds the reflection gain over retry / the self-refine Δ.")
 @friendly_errors
 def build(run_dirs: tuple[Path, ...], out_dir: Path, roles: tuple[str, ...], spec: Path | None,
-          allow_mismatch: bool, alpha: float, n_boot: int, seed: int, title: str | None) -> None:
+          allow_mismatch: bool, alpha: float, n_boot: int, seed: int, title: str | None,
+          control_flags: tuple[str, ...]) -> None:
     """Build leaderboard.json, .md and .html from RUN_DIRS (candidates) and --role runs (run dirs or snapshots)."""
     from reflectevo_bench.errors import BenchError
     from reflectevo_bench.harness.run_dir import write_json_atomic
@@ -66,7 +70,11 @@ def build(run_dirs: tuple[Path, ...], out_dir: Path, roles: tuple[str, ...], spe
         if not rs.path.exists():
             raise BenchError(f"run dir {rs.path} does not exist")
     entries = [(load_any(rs.path, rs.label), rs.role) for rs in runs]
-    board = build_board(entries, allow_mismatch or bool(settings.get("allow_mismatch")), alpha, n_boot, seed)
+    from reflectevo_bench.leaderboards.controls import pair_controls
+
+    controls = pair_controls([ev for ev, _ in entries], [_control_flag(c) for c in control_flags])
+    board = build_board(entries, allow_mismatch or bool(settings.get("allow_mismatch")), alpha, n_boot, seed,
+                        controls=controls)
     md = render_md(board)
     html = render_html(board, title or str(settings.get("title") or "Reflection leaderboard"), out_dir)
     write_json_atomic(out_dir / "leaderboard.json", board)
@@ -78,6 +86,19 @@ def build(run_dirs: tuple[Path, ...], out_dir: Path, roles: tuple[str, ...], spe
     for n in board["not_compared"]:
         click.echo(f"not compared: {n['a']} vs {n['b']}: {n['reason']}")
     click.echo(f"leaderboard.json, leaderboard.md, leaderboard.html in {out_dir}")
+
+
+def _control_flag(text: str):
+    from reflectevo_bench.errors import BenchError
+    from reflectevo_bench.leaderboards.load import load_any
+
+    name, sep, path = text.partition("=")
+    if not sep or name not in ("retry", "self-refine") or not path:
+        raise BenchError(f"--control {text}: expected retry=DIR or self-refine=DIR")
+    ev = load_any(Path(path))
+    if ev.protocol != name:
+        raise BenchError(f"--control {text}: {path} ran protocol {ev.protocol}, not {name}")
+    return name, ev
 
 
 @leaderboard.command()
@@ -111,15 +132,18 @@ def snapshot(run_dir: Path, out: Path, label: str | None) -> None:
 @click.option("--bootstrap", "n_boot", type=int, default=DEFAULT_BOOTSTRAP, show_default=True)
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True)
 @click.option("--json-out", type=click.Path(path_type=Path), default=None, help="Also write the gate result as JSON.")
+@click.option("--allow-mismatch", is_flag=True,
+              help="Gate even when generation settings (max tokens, sampling, chat template, ...) differ; both are shown.")
 @friendly_errors
 def gate(baseline: Path, candidate: Path, metric: str, max_drop: float, alpha: float, scope: str, n_boot: int,
-         seed: int, json_out: Path | None) -> None:
+         seed: int, json_out: Path | None, allow_mismatch: bool) -> None:
     """Exit 0: no significant regression beyond --max-drop; 1: a regression; 2: the runs cannot be compared."""
     from reflectevo_bench.harness.run_dir import write_json_atomic
     from reflectevo_bench.leaderboards.gate import explain, run_gate
     from reflectevo_bench.leaderboards.load import load_any
 
-    result = run_gate(load_any(baseline), load_any(candidate), metric, max_drop, alpha, scope, n_boot, seed)
+    result = run_gate(load_any(baseline), load_any(candidate), metric, max_drop, alpha, scope, n_boot, seed,
+                      allow_mismatch)
     if json_out is not None:
         write_json_atomic(json_out, result)
     click.echo("\n".join(explain(result)))

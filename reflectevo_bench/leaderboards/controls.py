@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from reflectevo_bench.errors import BenchError
 from reflectevo_bench.leaderboards.compare import DEFAULT_BOOTSTRAP, DEFAULT_SEED, compare_verdicts, paired
 from reflectevo_bench.leaderboards.load import Evaluation
 
@@ -74,3 +75,22 @@ def control_entries(main: Evaluation, runs: dict[str, Evaluation], alpha: float,
     if "self-refine" in runs:
         out[INTRINSIC] = intrinsic_delta(runs["self-refine"], alpha, n_boot, seed)
     return out
+
+
+def pair_controls(evals: list[Evaluation], flags: list[tuple[str, Evaluation]]) -> dict[str, dict[str, Evaluation]]:
+    """``--control PROTOCOL=DIR`` runs, each paired with the compared runs of the same model (model type and
+    model args; with a single compared run, that run): ``{main.source: {protocol: control}}``."""
+    controls: dict[str, dict[str, Evaluation]] = {}
+    for name, ctrl in flags:
+        mains = [ev for ev in evals if (ev.model, ev.model_args) == (ctrl.model, ctrl.model_args)
+                 and ev.protocol not in ("retry", "self-refine")]
+        if not mains and len(evals) == 1:
+            mains = evals
+        if not mains:
+            raise BenchError(f"--control {name}={ctrl.source}: its model ({ctrl.label}) is not the model of any "
+                             "compared run; give each model's control with that model's run")
+        for main in mains:
+            if name in controls.setdefault(main.source, {}):
+                raise BenchError(f"--control {name}: two {name} controls for {main.label}; give one per model")
+            controls[main.source][name] = ctrl
+    return controls

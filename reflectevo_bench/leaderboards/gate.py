@@ -26,6 +26,7 @@ from reflectevo_bench.leaderboards.compare import (DEFAULT_BOOTSTRAP, DEFAULT_SE
                                                    mcnemar_one_sided, metric_round, paired)
 from reflectevo_bench.leaderboards.fmt import ci, pct, pvalue, signed
 from reflectevo_bench.leaderboards.load import Evaluation
+from reflectevo_bench.leaderboards.settings import describe, settings_mismatch
 from reflectevo_bench.leaderboards.tables import caption
 
 SCOPES = ("both", "tasks", "overall")
@@ -51,12 +52,16 @@ def _finding(scope: str, strata: list[tuple[list[bool], list[bool]]], max_drop: 
 
 
 def run_gate(baseline: Evaluation, candidate: Evaluation, metric: str = "acc@t2", max_drop: float = 1.0,
-             alpha: float = 0.05, scope: str = "both", n_boot: int = DEFAULT_BOOTSTRAP, seed: int = DEFAULT_SEED
-             ) -> dict[str, Any]:
+             alpha: float = 0.05, scope: str = "both", n_boot: int = DEFAULT_BOOTSTRAP, seed: int = DEFAULT_SEED,
+             allow_mismatch: bool = False) -> dict[str, Any]:
     check_settings(max_drop, alpha, scope)
     reason = compat.mismatch(baseline, candidate)
     if reason:
         raise BenchError(f"cannot gate {candidate.source} against {baseline.source}: {reason}")
+    differs = settings_mismatch(baseline.meta.get("settings"), candidate.meta.get("settings"), "baseline", "candidate")
+    if differs and not allow_mismatch:
+        raise BenchError(f"cannot gate {candidate.source} against {baseline.source}: {differs}; pass "
+                         "--allow-mismatch to gate anyway (both settings are then printed)")
     k = metric_round(metric, baseline.attempts)
     strata = {t: paired(baseline, candidate, t, k) for t in sorted(baseline.tasks)}
     findings = []
@@ -69,6 +74,8 @@ def run_gate(baseline: Evaluation, candidate: Evaluation, metric: str = "acc@t2"
             "candidate": {"label": candidate.label, "source": candidate.source},
             "protocol": {"protocol": baseline.protocol, "attempts": baseline.attempts,
                          "feedback_mode": baseline.feedback_mode},
+            "generation": {"baseline": describe(baseline.meta.get("settings")),
+                           "candidate": describe(candidate.meta.get("settings")), "mismatch": differs},
             "findings": findings, "regression": any(f["regression"] for f in findings)}
 
 
@@ -81,6 +88,11 @@ def explain(result: dict[str, Any]) -> list[str]:
     lines = [f"gate {m}: candidate {result['candidate']['label']} ({result['candidate']['source']}) vs baseline "
              f"{result['baseline']['label']} ({result['baseline']['source']})", cap,
              f"rule: regression = drop > {md:g} pts AND one-sided exact McNemar p < {a:g}"]
+    gen = result.get("generation")
+    if gen:
+        lines += [f"settings baseline:  {gen['baseline']}", f"settings candidate: {gen['candidate']}"]
+        if gen.get("mismatch"):
+            lines.append(f"WARNING: {gen['mismatch']} (gated anyway: --allow-mismatch)")
     width = max(len(f["scope"]) for f in result["findings"])
     for f in result["findings"]:
         change = signed(-f["drop_pts"] / 100)

@@ -18,6 +18,7 @@ from reflectevo_bench.harness.metrics import task_metrics
 from reflectevo_bench.harness.records import first_attempt, read_records
 from reflectevo_bench.harness.run_dir import read_manifest
 from reflectevo_bench.leaderboards.modelsize import model_size
+from reflectevo_bench.leaderboards.settings import run_settings
 
 SNAPSHOT_FORMAT = "reflectevo-bench/baseline-snapshot"
 
@@ -94,7 +95,8 @@ def load_run(path: Path, label: str | None = None) -> Evaluation:
         meta={"complete": all(len(records.get(t, [])) == n for t, n in sizes.items()),
               "git_hash": env.get("git_hash"), "date": env.get("date"), "seed": ident.get("seed"),
               "gen_kwargs": ident.get("gen_kwargs"), "limit": ident.get("limit"),
-              "system_instruction": ident.get("system_instruction")},
+              "system_instruction": ident.get("system_instruction"),
+              "settings": run_settings(records, mode)},
     )
 
 

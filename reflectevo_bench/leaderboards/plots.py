@@ -107,12 +107,38 @@ def flip_bars(group: dict[str, Any]) -> bytes:
     return _png(fig)
 
 
+def gain_bars(group: dict[str, Any]) -> bytes | None:
+    """The reflection gain over the retry control per model, pooled over all docs, with its bootstrap 95% CI
+    (None when no model of the group has a paired retry control)."""
+    rows = [(m["label"], m["controls"]["reflection_gain"]) for m in group["models"]
+            if "overall" in ((m.get("controls") or {}).get("reflection_gain") or {})]
+    if not rows:
+        return None
+    fig = Figure(figsize=(6.4, 0.6 * len(rows) + 1.6))
+    ax = fig.add_subplot()
+    ys = list(range(len(rows)))
+    diffs = [100 * g["overall"]["diff"] for _, g in rows]
+    lo = [d - 100 * g["overall"]["diff_ci95"][0] for d, (_, g) in zip(diffs, rows)]
+    hi = [100 * g["overall"]["diff_ci95"][1] - d for d, (_, g) in zip(diffs, rows)]
+    ax.barh(ys, diffs, xerr=[lo, hi], color=_colors(len(rows)), capsize=4)
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set_yticks(ys, [label for label, _ in rows])
+    metric = rows[0][1]["metric"]
+    ax.set(xlabel=f"{metric} under {rows[0][1]['protocol']} − under retry (points)",
+           title=f"Reflection gain over the retry control ({metric}, all docs pooled, 95% CI)")
+    return _png(fig)
+
+
 def group_plots(group: dict[str, Any]) -> list[tuple[str, str, bytes]]:
     """(id, title, PNG) for each plot of one group."""
     k = group["attempts"]
     g = group["id"]
-    return [
+    plots = [
         (f"g{g}-accuracy", f"acc@t1 vs acc@t{k} per model and task", accuracy_scatter(group)),
         (f"g{g}-delta", "Δ per model", delta_bars(group)),
         (f"g{g}-flips", "wrong→right vs right→wrong", flip_bars(group)),
     ]
+    gain = gain_bars(group)
+    if gain is not None:
+        plots.append((f"g{g}-gain", "reflection gain over retry per model", gain))
+    return plots

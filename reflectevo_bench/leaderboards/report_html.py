@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from reflectevo_bench.leaderboards.plots import group_plots
-from reflectevo_bench.leaderboards.tables import caption, comparison_table, control_lines, model_table
+from reflectevo_bench.leaderboards.tables import caption, comparison_table, control_lines, model_table, settings_lines
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em;color:#222;max-width:1400px}
@@ -61,11 +61,16 @@ def render_html(board: dict[str, Any], title: str = "Reflection leaderboard", ou
     if len(board["groups"]) > 1:
         parts.append(f"<p><strong>{len(board['groups'])} groups of runs that cannot be compared with each other"
                      "</strong> (different protocol, tasks, docs or prompts); each is shown apart.</p>")
+    if board.get("settings_mismatch"):
+        parts.append("<p class='mismatch'><strong>Generation settings differ (compared anyway, --allow-mismatch):"
+                     f"</strong> {escape('; '.join(board['settings_mismatch']))}</p>")
     for g in board["groups"]:
         cap = caption(g)
         gid = g["id"]
         parts.append(f"<section id='group-{gid}'><h2>Group {gid}: {escape(', '.join(g['tasks']))}</h2>")
         parts.append(_table(*model_table(g), cap, "models", f"models-{gid}"))
+        parts.append("<ul class='gen-settings'>" + "".join(f"<li>{escape(line)}</li>" for line in settings_lines(g))
+                     + "</ul>")
         links = view_links(g["models"], out_dir)
         if links:
             parts.append("<p class='views'>Transcripts: " + ", ".join(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reflectevo_bench.leaderboards.tables import caption, comparison_table, control_lines, model_table
+from reflectevo_bench.leaderboards.tables import caption, comparison_table, control_lines, model_table, settings_lines
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -24,10 +24,14 @@ def render_md(board: dict[str, Any]) -> str:
     if len(board["groups"]) > 1:
         lines += [f"**{len(board['groups'])} groups of runs that cannot be compared with each other** "
                   "(different protocol, tasks, docs or prompts); each is shown apart.", ""]
+    if board.get("settings_mismatch"):
+        lines += ["**Generation settings differ (compared anyway, --allow-mismatch):** "
+                  + "; ".join(board["settings_mismatch"]), ""]
     for g in board["groups"]:
         cap = caption(g)
         lines += [f"## Group {g['id']}: {', '.join(g['tasks'])}", "", f"**{cap}**", ""]
         lines += _table(*model_table(g)) + [""]
+        lines += ["Generation settings:", ""] + [f"- {line}" for line in settings_lines(g)] + [""]
         if control_lines(g):
             lines += ["### Reflection vs its controls (paired, all docs pooled)", ""]
             lines += [f"- {line}" for line in control_lines(g)] + [""]

@@ -21,7 +21,7 @@ def make_snapshot(ev: Evaluation) -> dict[str, Any]:
         "format": SNAPSHOT_FORMAT, "version": 1,
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "source": {"run_dir": ev.source, **{k: ev.meta.get(k) for k in ("git_hash", "date", "seed", "gen_kwargs",
-                                                                          "limit", "complete")}},
+                                                                          "limit", "complete", "settings")}},
         "model": {"label": ev.label, "model": ev.model, "model_args": ev.model_args, "params": ev.params,
                   "params_source": ev.params_source},
         "protocol": ev.protocol, "attempts": ev.attempts, "feedback_mode": ev.feedback_mode,

@@ -92,3 +92,8 @@ def control_lines(group: dict[str, Any]) -> list[str]:
         if parts:
             lines.append(f"{m['role']} {m['label']}: " + "; ".join(parts))
     return lines
+
+
+def settings_lines(group: dict[str, Any]) -> list[str]:
+    """Each model's generation settings (max tokens, sampling, temperature, chat template, feedback mode)."""
+    return [f"{m['label']}: {m.get('generation') or 'settings not recorded'}" for m in group["models"]]
