@@ -66,6 +66,8 @@ def main() -> None:
 @click.option("--shard", default=None, metavar="i/N",
               help="Run shard i of N (i from 0) into the shared --output; default: RANK/WORLD_SIZE or "
                    "SLURM_PROCID/SLURM_NTASKS when the launcher starts several processes. The last shard merges.")
+@click.option("--format", "summary_format", type=click.Choice(["auto", "table", "md", "json"]), default="auto",
+              show_default=True, help="Results summary: a table on a terminal, Markdown elsewhere (auto), or JSON.")
 @friendly_errors
 def run(**kwargs: Any) -> None:
     """Run tasks under a reflection protocol and write records and results."""
@@ -77,15 +79,17 @@ def run(**kwargs: Any) -> None:
 @main.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--rescore", is_flag=True, help="Re-run the verifiers on the recorded responses.")
+@click.option("--format", "summary_format", type=click.Choice(["auto", "table", "md", "json"]), default="auto",
+              show_default=True, help="Results summary: a table on a terminal, Markdown elsewhere (auto), or JSON.")
 @friendly_errors
-def results(run_dir: Path, rescore: bool) -> None:
+def results(run_dir: Path, rescore: bool, summary_format: str) -> None:
     """Recompute results.json from a run's records (no model call)."""
-    from reflectevo_bench.harness.progress import summary_table
     from reflectevo_bench.harness.rescore import rescore_run
     from reflectevo_bench.harness.results import write_results
+    from reflectevo_bench.harness.summary import print_summary
 
     out = rescore_run(run_dir) if rescore else write_results(run_dir)
-    console.print(summary_table(out))
+    print_summary(console, out, summary_format)
 
 
 @main.command()
@@ -94,10 +98,10 @@ def results(run_dir: Path, rescore: bool) -> None:
 def merge(run_dir: Path) -> None:
     """Merge a sharded run's shards into its samples and results.json (the last shard does it on its own)."""
     from reflectevo_bench.harness.merge import merge_run
-    from reflectevo_bench.harness.progress import summary_table
+    from reflectevo_bench.harness.summary import print_summary
 
     out = merge_run(run_dir)
-    console.print(summary_table(out))
+    print_summary(console, out)
     console.print(f"merged shards into {run_dir}")
 
 

@@ -42,26 +42,13 @@ class RunProgress:
         self._task = None
 
 
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f}"
-
-
 def summary_table(results: dict[str, Any]) -> Table:
-    attempts = results["attempts"]
-    table = Table(title=f"protocol={results['protocol']}  attempts={attempts}  feedback={results['feedback_mode']}")
-    columns = ["task", "n", "acc@t1 [95% CI]"]
-    if attempts > 1:
-        columns += [f"acc@t{attempts} [95% CI]", "Δ (pts)", "w→r", "r→w"]
-    for col in columns + ["feedback"]:
-        table.add_column(col, justify="left" if col in ("task", "feedback") else "right")
-    for task, m in results["results"].items():
-        row = [task, str(m["n"]), _acc(m, 1)]
-        if attempts > 1:
-            row += [_acc(m, attempts), f"{100 * m['delta']:+.1f}", str(m["wrong_to_right"]), str(m["right_to_wrong"])]
-        table.add_row(*row, m["feedback"])
+    from reflectevo_bench.harness.summary import summary_header, summary_rows, title
+
+    table = Table(title=title(results))
+    for col in summary_header(results):
+        table.add_column(col, justify="left" if col in ("task", "feedback") else "right",
+                         no_wrap=col == "task", overflow="fold")
+    for row in summary_rows(results):
+        table.add_row(*row)
     return table
-
-
-def _acc(m: dict[str, Any], k: int) -> str:
-    lo, hi = m[f"acc@t{k}_ci95"]
-    return f"{_pct(m[f'acc@t{k}'])} [{_pct(lo)}, {_pct(hi)}]"

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from reflectevo_bench.harness.analytics import reflection_analytics
+from reflectevo_bench.harness.groups import group_results
 from reflectevo_bench.harness.metrics import filter_scores, phase_stats, retry_stats, task_metrics
 from reflectevo_bench.harness.records import read_records
 from reflectevo_bench.harness.run_dir import read_manifest, write_json_atomic
@@ -27,6 +28,7 @@ def build_results(manifest: dict[str, Any], records: dict[str, list[dict[str, An
             results[task]["attempt_1_filters"] = scores  # lm-eval's own per-filter numbers, for attempt 1
     return {
         "results": results,
+        "groups": group_results(records, env["tasks"], attempts, mode),
         "configs": env["task_configs"],
         "versions": env["task_versions"],
         "n-samples": {t: {"original": env["task_sizes"][t], "effective": len(records.get(t, []))} for t in env["tasks"]},

@@ -18,7 +18,8 @@ from reflectevo_bench.harness.engine import Engine, EngineConfig
 from reflectevo_bench.harness.environment import git_hash, package_versions, set_seeds
 from reflectevo_bench.harness.gen_kwargs import DEFAULT_GEN_KWARGS, parse_gen_kwargs
 from reflectevo_bench.harness.merge import finish_shard
-from reflectevo_bench.harness.progress import RunProgress, summary_table
+from reflectevo_bench.harness.progress import RunProgress
+from reflectevo_bench.harness.summary import print_summary
 from reflectevo_bench.harness.protocols import get_protocol
 from reflectevo_bench.harness.records import SampleWriter, read_records
 from reflectevo_bench.harness.reflection_pool import ReflectionPool
@@ -59,6 +60,7 @@ class RunOptions:
     reflections: int = 1
     reflection_pool: str | None = None
     shard: str | None = None  # "i/N"; None: from torchrun/accelerate or Slurm when they start several processes
+    summary_format: str = "auto"  # the printed summary: auto (table on a TTY, else md), table, md or json
 
 
 def resolve_model_args(model: str, raw: str | None, console: Console | None, seed: int | None = None) -> dict[str, str]:
@@ -204,8 +206,9 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any] | None
         console.print(f"shard {shard.label} finished: {what}")
         if results is None:
             return out_dir, None
-    console.print(summary_table(results))
-    console.print(f"records and results in {out_dir}")
+    print_summary(console, results, opts.summary_format)
+    if opts.summary_format != "json":  # stdout stays one JSON document
+        console.print(f"records and results in {out_dir}")
     return out_dir, results
 
 
