@@ -3,13 +3,14 @@
 Per task, from the attempt-1 turn of the first doc (the kwargs the backend really got): ``max_tokens``
 (``max_gen_toks``), ``sampling`` (``do_sample``), ``temperature`` and ``top_p`` (only while sampling: greedy
 ignores them). Per run: ``feedback_mode`` and ``chat_template``, a fingerprint of how the chat was rendered (the
-attempt-1 prompt with every message's text cut out, hashed: the same template gives the same fingerprint on
-any doc; ``api`` when the server renders it). A snapshot carries the settings of the run it was made from.
+attempt-1 prompt with every message's text cut out, hashed, digits folded: the same template gives the same fingerprint
+on any doc and any day; ``api`` when the server renders it). A snapshot carries the settings of the run it was made from.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 GEN_KEYS = ("max_tokens", "sampling", "temperature", "top_p")
@@ -27,7 +28,8 @@ def _skeleton(prompt: Any, messages: list[dict[str, Any]]) -> str | None:
         parts.append(rest[:at])
         rest = rest[at + len(content):]
     parts.append(rest)
-    return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()[:10]
+    skeleton = re.sub(r"\d+", "0", "\x00".join(parts))  # templates that print today's date stay one template
+    return hashlib.sha256(skeleton.encode("utf-8")).hexdigest()[:10]
 
 
 def task_settings(gen_kwargs: dict[str, Any]) -> dict[str, Any]:
