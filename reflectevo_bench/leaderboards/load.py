@@ -96,8 +96,14 @@ def load_run(path: Path, label: str | None = None) -> Evaluation:
               "git_hash": env.get("git_hash"), "date": env.get("date"), "seed": ident.get("seed"),
               "gen_kwargs": ident.get("gen_kwargs"), "limit": ident.get("limit"),
               "system_instruction": ident.get("system_instruction"),
-              "settings": run_settings(records, mode)},
+              "settings": run_settings(records, mode), "reflection_analytics": _pooled_analytics(records)},
     )
+
+
+def _pooled_analytics(records: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    from reflectevo_bench.harness.analytics import analyse
+
+    return analyse([r for recs in records.values() for r in recs])
 
 
 def default_label(model: str, model_args: str, path: Path) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from reflectevo_bench.leaderboards.plots import group_plots
-from reflectevo_bench.leaderboards.tables import caption, comparison_table, control_lines, model_table, settings_lines
+from reflectevo_bench.leaderboards.tables import caption, comparison_table, control_lines, model_table, settings_lines, analytics_table
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em;color:#222;max-width:1400px}
@@ -71,6 +71,9 @@ def render_html(board: dict[str, Any], title: str = "Reflection leaderboard", ou
         parts.append(_table(*model_table(g), cap, "models", f"models-{gid}"))
         parts.append("<ul class='gen-settings'>" + "".join(f"<li>{escape(line)}</li>" for line in settings_lines(g))
                      + "</ul>")
+        if analytics_table(g):
+            parts.append(_table(*analytics_table(g), f"reflection analytics, all docs pooled — {cap}", "analytics",
+                                f"analytics-{gid}"))
         links = view_links(g["models"], out_dir)
         if links:
             parts.append("<p class='views'>Transcripts: " + ", ".join(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reflectevo_bench.leaderboards.tables import caption, comparison_table, control_lines, model_table, settings_lines
+from reflectevo_bench.leaderboards.tables import caption, comparison_table, control_lines, model_table, settings_lines, analytics_table
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -32,6 +32,9 @@ def render_md(board: dict[str, Any]) -> str:
         lines += [f"## Group {g['id']}: {', '.join(g['tasks'])}", "", f"**{cap}**", ""]
         lines += _table(*model_table(g)) + [""]
         lines += ["Generation settings:", ""] + [f"- {line}" for line in settings_lines(g)] + [""]
+        if analytics_table(g):
+            lines += ["### Reflection analytics (all docs pooled; docs/analytics.md)", ""]
+            lines += _table(*analytics_table(g)) + [""]
         if control_lines(g):
             lines += ["### Reflection vs its controls (paired, all docs pooled)", ""]
             lines += [f"- {line}" for line in control_lines(g)] + [""]

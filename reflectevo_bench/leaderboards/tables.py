@@ -97,3 +97,25 @@ def control_lines(group: dict[str, Any]) -> list[str]:
 def settings_lines(group: dict[str, Any]) -> list[str]:
     """Each model's generation settings (max tokens, sampling, temperature, chat template, feedback mode)."""
     return [f"{m['label']}: {m.get('generation') or 'settings not recorded'}" for m in group["models"]]
+
+
+def analytics_table(group: dict[str, Any]) -> tuple[list[str], list[list[str]]] | None:
+    """Reflection analytics per model, all docs pooled (docs/analytics.md); None when no model has them."""
+    models = [m for m in group["models"] if (m.get("meta") or {}).get("reflection_analytics")]
+    if not models:
+        return None
+
+    def rate(x: Any) -> str:
+        return "—" if x is None else pct(x)
+
+    header = ["model", "reflections", "tokens (mean)", "states an answer %", "retry repeats failed answer %",
+              "wrong→right by feedback kind", "retry pass by reflection tokens"]
+    rows = []
+    for m in models:
+        a = m["meta"]["reflection_analytics"]
+        tokens = "—" if a.get("reflection_tokens_mean") is None else f"{a['reflection_tokens_mean']:.1f}"
+        rows.append([m["label"], str(a["reflections"]), tokens, rate(a.get("states_answer_rate")),
+                     rate(a.get("repeats_failed_rate")),
+                     ", ".join(f"{k} {v['wrong_to_right']}/{v['retries']}" for k, v in a["by_feedback"].items()) or "—",
+                     ", ".join(f"{k} {v['passed']}/{v['retries']}" for k, v in a["by_length"].items()) or "—"])
+    return header, rows
