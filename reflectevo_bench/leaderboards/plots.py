@@ -36,12 +36,17 @@ def accuracy_scatter(group: dict[str, Any]) -> bytes:
     fig = Figure(figsize=(6.4, 4.8))
     ax = fig.add_subplot()
     ax.plot([0, 100], [0, 100], color="grey", lw=0.8, ls="--", label="no change")
-    for color, m in zip(_colors(len(group["models"])), group["models"]):
+    n = len(group["models"])
+    for i, (color, m) in enumerate(zip(_colors(n), group["models"])):
+        shift = (i - (n - 1) / 2) * 0.8  # models that land on one point stay visible side by side
         for j, (task, t) in enumerate(m["tasks"].items()):
-            ax.scatter(100 * t["acc@t1"], 100 * t[f"acc@t{k}"], color=color, marker=MARKERS[j % len(MARKERS)],
-                       s=50, label=f"{m['label']} · {task}")
-    ax.set(xlim=(0, 100), ylim=(0, 100), xlabel="acc@t1 (%)", ylabel=f"acc@t{k} (%)",
-           title=f"acc@t1 vs acc@t{k} ({group['protocol']}, feedback={group['feedback_mode']})")
+            ax.scatter(100 * t["acc@t1"] + shift, 100 * t[f"acc@t{k}"] + shift, color=color,
+                       marker=MARKERS[j % len(MARKERS)], s=50, alpha=0.8, edgecolors="black", linewidths=0.5,
+                       label=f"{m['label']} · {task}")
+    ax.set(xlim=(-2, 102), ylim=(-2, 102), xlabel="acc@t1 (%)", ylabel=f"acc@t{k} (%)",
+           title=f"acc@t1 vs acc@t{k} ({group['protocol']}, feedback={group['feedback_mode']}; "
+                 f"models offset {0.8:g} pt apart)" if n > 1 else
+                 f"acc@t1 vs acc@t{k} ({group['protocol']}, feedback={group['feedback_mode']})")
     ax.set_aspect("equal")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return _png(fig)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from reflectevo_bench.leaderboards.plots import group_plots
-from reflectevo_bench.leaderboards.tables import caption, comparison_table, control_lines, model_table, settings_lines, analytics_table
+from reflectevo_bench.leaderboards.tables import caption, comparison_table, control_lines, model_table, settings_lines, analytics_table, group_heading
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em;color:#222;max-width:1400px}
@@ -67,7 +67,7 @@ def render_html(board: dict[str, Any], title: str = "Reflection leaderboard", ou
     for g in board["groups"]:
         cap = caption(g)
         gid = g["id"]
-        parts.append(f"<section id='group-{gid}'><h2>Group {gid}: {escape(', '.join(g['tasks']))}</h2>")
+        parts.append(f"<section id='group-{gid}'><h2>{escape(group_heading(g))}</h2>")
         parts.append(_table(*model_table(g), cap, "models", f"models-{gid}"))
         parts.append("<ul class='gen-settings'>" + "".join(f"<li>{escape(line)}</li>" for line in settings_lines(g))
                      + "</ul>")

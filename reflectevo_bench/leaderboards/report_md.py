@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reflectevo_bench.leaderboards.tables import caption, comparison_table, control_lines, model_table, settings_lines, analytics_table
+from reflectevo_bench.leaderboards.tables import caption, comparison_table, control_lines, model_table, settings_lines, analytics_table, group_heading
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -29,7 +29,7 @@ def render_md(board: dict[str, Any]) -> str:
                   + "; ".join(board["settings_mismatch"]), ""]
     for g in board["groups"]:
         cap = caption(g)
-        lines += [f"## Group {g['id']}: {', '.join(g['tasks'])}", "", f"**{cap}**", ""]
+        lines += [f"## {group_heading(g)}", "", f"**{cap}**", ""]
         lines += _table(*model_table(g)) + [""]
         lines += ["Generation settings:", ""] + [f"- {line}" for line in settings_lines(g)] + [""]
         if analytics_table(g):

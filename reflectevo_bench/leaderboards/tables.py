@@ -119,3 +119,8 @@ def analytics_table(group: dict[str, Any]) -> tuple[list[str], list[list[str]]] 
                      ", ".join(f"{k} {v['wrong_to_right']}/{v['retries']}" for k, v in a["by_feedback"].items()) or "—",
                      ", ".join(f"{k} {v['passed']}/{v['retries']}" for k, v in a["by_length"].items()) or "—"])
     return header, rows
+
+
+def group_heading(group: dict[str, Any]) -> str:
+    """A group named by what its runs share (protocol, feedback, tasks), not by its number."""
+    return f"{group['protocol']} · feedback={group['feedback_mode']} · {', '.join(group['tasks'])}"
