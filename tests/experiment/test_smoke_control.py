@@ -9,6 +9,7 @@ set to 0 (every trainer runs, saves and is evaluated; no update reaches the chec
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -51,8 +52,11 @@ def smoke(tmp_path_factory, monkeypatch_module):
     cache = tmp_path_factory.mktemp("cache")
     monkeypatch_module.setenv("REFLECTEVO_BENCH_CACHE", str(cache))  # `pretrained=tiny` is built here
     root = tmp_path_factory.mktemp("smoke")
-    board, seconds, output = _run(SMOKE, root / "positive")
-    return {"board": board, "seconds": seconds, "out": root / "positive", "root": root, "output": output}
+    # REFLECTEVO_SMOKE_OUT: continue (or reuse) the positive run in that folder (`experiment run` skips finished
+    # stages): for looking at a run afterwards; CI leaves it unset and runs everything from scratch.
+    out = Path(os.environ.get("REFLECTEVO_SMOKE_OUT") or root / "positive")
+    board, seconds, output = _run(SMOKE, out)
+    return {"board": board, "seconds": seconds, "out": out, "root": root, "output": output}
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +90,7 @@ def test_smoke_reports_every_control(smoke):
     models = _models(smoke["board"])
     for label in ("ckpt-grpo", "ckpt-grpo-answer", "ckpt-dpo-dpm"):
         gain = models[label]["controls"]["reflection_gain"]
-        assert gain["control"] == "retry" and gain["overall"]["n"] == 200
+        assert gain["control"] == "retry" and gain["overall"]["n"] == 100
         assert models[label]["controls"]["intrinsic_delta"]["protocol"] == "self-refine"
     md = (smoke["out"] / "leaderboard" / "leaderboard.md").read_text()
     assert "candidate ckpt-grpo-answer acc@t2" in md and "reflect − retry @t2 [95% CI]" in md
