@@ -7,10 +7,23 @@ from typing import Callable
 
 from reflectevo_bench.models.smollm2 import fetch_smollm2
 
+
+def fetch_tiny(cache_dir: Path | None = None) -> Path:
+    """`<cache_dir>/tiny-llama`: the tiny random test model (seed 0), built on first use (about a second)."""
+    from reflectevo_bench.models.smollm2 import default_cache_dir
+    from reflectevo_bench.models.tiny import build_tiny_model
+
+    target = Path(cache_dir or default_cache_dir()) / "tiny-llama"
+    if not (target / "config.json").is_file():
+        build_tiny_model(target, seed=0)
+    return target
+
+
 # alias -> function(cache_dir) returning the prepared folder
 MODEL_ALIASES: dict[str, Callable[[Path | None], Path]] = {
     "smollm2-135m": fetch_smollm2,
     "smollm2-135m-instruct": fetch_smollm2,
+    "tiny": fetch_tiny,  # so `pretrained=tiny` works in `run` and experiment specs as in `train` configs
 }
 
 
