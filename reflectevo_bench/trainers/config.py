@@ -191,6 +191,40 @@ def load_job(trainer: str, config_path: Path, overrides: tuple[str, ...] | list[
     return job
 
 
+def check_recipe_config(trainer: str, config: dict[str, Any], num_processes: int = 1) -> Any:
+    """A recipe's config (TRL keys + peft, merge, stage, objective; no model, data or output_dir yet) checked as
+    `train` will check it, before any stage runs: parsed by TRL's parser (its own checks included, e.g. GRPO's
+    batch divisible by num_generations), then value ranges and the LoRA settings. ``num_processes``: the GRPO
+    batch is checked for that many processes (TRL's parser sees one). Returns TRL's config object."""
+    own = {k: config[k] for k in OWN_KEYS if k in config}
+    trl_yaml = {k: v for k, v in config.items() if k not in OWN_KEYS}
+    cls = config_class(trainer)
+    known = {f.name for f in dataclasses.fields(cls) if f.init}
+    unknown = [k for k in trl_yaml if k not in known]
+    if unknown:
+        raise BenchError(f"unknown config key(s) for train {trainer}: {', '.join(unknown)}")
+    if trainer != "sft" and "stage" in own:
+        raise BenchError(f"`stage` is a train sft key (two-stage SFT); train {trainer} has one stage")
+    if trainer != "grpo" and "objective" in own:
+        raise BenchError(f"`objective` is a train grpo key; train {trainer} has none")
+    if str(own.get("objective") or "reflection") not in ("reflection", "answer"):
+        raise BenchError(f"objective must be reflection or answer, got {own.get('objective')!r}")
+    if not isinstance(own.get("merge", True), bool):
+        raise BenchError(f"merge must be true or false, got {own.get('merge')!r}")
+    _peft_settings(own.get("peft"))
+    scaled = dict(trl_yaml)
+    if trainer == "grpo" and num_processes > 1:
+        # TRL's parser counts the processes of this one: a batch per device of B on N processes is checked as N*B.
+        for key in ("per_device_train_batch_size", "per_device_eval_batch_size"):
+            default = next(f.default for f in dataclasses.fields(cls) if f.name == key)
+            value = scaled.get(key, default)
+            if isinstance(value, int) and not isinstance(value, bool):
+                scaled[key] = value * num_processes
+    args = _parse_trl(cls, {**scaled, "output_dir": "unused"}, [], list(trl_yaml), trainer)
+    check_trl_values(args)
+    return args
+
+
 # --- YAML and overrides -------------------------------------------------------------------------------------------
 
 def _read_yaml(path: Path) -> dict[str, Any]:
