@@ -1,4 +1,4 @@
-"""``reflectevo-bench experiment run SPEC.yaml --out DIR``, ``experiment plan SPEC.yaml`` and ``experiment status DIR``."""
+"""``reflectevo-bench experiment run SPEC.yaml --out DIR``, ``experiment plan SPEC.yaml``, ``experiment status DIR``."""
 
 from __future__ import annotations
 

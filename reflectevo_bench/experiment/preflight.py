@@ -54,8 +54,8 @@ class Preflight:
     def raise_first(self) -> None:
         bad = self.failures
         if bad:
-            raise BenchError(f"{bad[0].what}: {bad[0].detail}" + (f" (and {len(bad) - 1} more failed check(s): "
-                                                                   "see `experiment plan SPEC`)" if len(bad) > 1 else ""))
+            more = f" (and {len(bad) - 1} more failed check(s): see `experiment plan SPEC`)" if len(bad) > 1 else ""
+            raise BenchError(f"{bad[0].what}: {bad[0].detail}{more}")
 
 
 def _attempt(checks: list[Check], what: str, fn: Callable[[], str]) -> bool:

@@ -54,7 +54,8 @@ def score_predictions(task: EvalTask, rows: list[dict[str, Any]]) -> list[dict[s
     try:
         processed = iter(task.raw_to_docs(raw) if raw else [])
     except Exception as exc:  # the task's process_docs on rows of another shape
-        raise BenchError(f"the prediction rows' docs do not fit task {task.name} ({one_line(exc, 200, with_type=True)}): "
+        why = one_line(exc, 200, with_type=True)
+        raise BenchError(f"the prediction rows' docs do not fit task {task.name} ({why}): "
                          "give each row the task's dataset fields") from None
     docs, doc_ids = [], []
     for number, row in enumerate(rows, 1):

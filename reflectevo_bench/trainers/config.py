@@ -330,13 +330,15 @@ VALUE_RULES: dict[str, tuple[str, Any]] = {
 
 def _field_types(cls) -> dict[str, tuple[type, ...]]:
     """The scalar types (bool, int, float, str) each dataclass field accepts, from its annotation."""
+    import types
     import typing
 
+    unions = (typing.Union, getattr(types, "UnionType", None))
     hints = typing.get_type_hints(cls)
     out: dict[str, tuple[type, ...]] = {}
     for f in dataclasses.fields(cls):
         hint = hints.get(f.name)
-        args = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, getattr(__import__("types"), "UnionType", None)) else (hint,)
+        args = typing.get_args(hint) if typing.get_origin(hint) in unions else (hint,)
         scalars = tuple(a for a in args if a in (bool, int, float, str))
         if scalars and all(a in (bool, int, float, str, type(None)) for a in args):
             out[f.name] = scalars + ((type(None),) if type(None) in args else ())

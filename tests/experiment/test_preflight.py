@@ -117,7 +117,8 @@ def test_grpo_launch_batch_checked_for_its_processes(tiny_model, big_tiny, toy_t
     spec["recipes"]["grpo"]["launch"] = {"accelerate": "ddp", "num_processes": 2}
     r = cli("experiment", "plan", _write(tmp_path, spec))
     assert r.exit_code == 0, r.output + r.stderr
-    assert any(line.startswith("ok    recipe grpo") and "x 2 process(es), G 4" in line for line in r.output.splitlines())
+    lines = r.output.splitlines()
+    assert any(line.startswith("ok    recipe grpo") and "x 2 process(es), G 4" in line for line in lines)
 
 
 def test_copied_task_whose_train_split_is_the_test_file_is_a_leak(tiny_model, big_tiny, toy_task, tmp_path):
