@@ -188,7 +188,9 @@ def _resolve_weights(key: str, value: str) -> str:
     path = Path(value).expanduser()
     if path.exists():
         marker = "adapter_config.json" if key == "peft" else "config.json"
-        if not path.is_dir() or not ((path / marker).is_file() or (path / "config.json").is_file()):
+        found = path.is_dir() and ((path / marker).is_file() or (path / "config.json").is_file()
+                                   or any(path.glob("*.gguf")))
+        if not found:
             raise BenchError(f"{key}={value} is not a model folder (no {marker})")
         return f"{key} {path} (local)"
     if value.startswith(("/", ".", "~")):

@@ -53,6 +53,24 @@ def test_plan_prints_stages_and_checks_and_runs_nothing(tiny_model, big_tiny, to
         assert any(c.split(None, 1)[1].startswith(what) for c in checks), (what, checks)
     assert "all" in r.output.splitlines()[-1] and "checks passed" in r.output.splitlines()[-1]
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
+    (tmp_path / "exp").mkdir()
+    r = cli("experiment", "plan", path, "--out", tmp_path / "exp")  # with a dir: each stage's state there
+    assert r.exit_code == 0 and r.output.splitlines()[0].split()[-1] == "state"
+    assert all(line.split()[-1] == "pending" for line in r.output.split("\n\n")[0].splitlines()[1:])
+    assert not any((tmp_path / "exp").iterdir())
+
+
+def test_model_checks():
+    from reflectevo_bench.errors import BenchError
+    from reflectevo_bench.experiment.preflight import check_model
+
+    for model, args, message in [("hf", "pretrained=/no/such/folder", "does not exist"),
+                                 ("hf", "pretrained=justaname", "neither a local folder"),
+                                 ("hf", f"pretrained={Path(__file__).parent}", "not a model folder"),
+                                 ("nope", "pretrained=x/y", "unknown model type")]:
+        with pytest.raises(BenchError, match=message):
+            check_model(model, args)
+    assert "known alias" in check_model("hf", "pretrained=smollm2-135m")
 
 
 def _variant(tiny_model, big_tiny, toy_task, name):
