@@ -341,3 +341,34 @@ metric_list: [{{metric: exact_match}}]
         _assert_refused(res, "has no rows")
         assert "StopIteration" not in res.stderr
     assert not (tmp_path / "s").exists() and not (tmp_path / "r").exists()
+
+
+def test_gen_kwargs_parser_fuzz():
+    """Any --gen-kwargs text is a typed dict or one BenchError; the keys every backend reads are always typed."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from reflectevo_bench.errors import BenchError
+    from reflectevo_bench.harness.gen_kwargs import parse_gen_kwargs
+
+    keys = st.sampled_from(["max_gen_toks", "temperature", "top_p", "top_k", "do_sample", "until", "seed", "other"])
+    values = st.one_of(st.text(max_size=12), st.integers(-10, 10).map(str), st.floats(allow_nan=True).map(str),
+                       st.sampled_from(["true", "false", "[1,2]", "{a: 1}", "null", ".inf", "-.inf", "1e309"]))
+    pairs = st.lists(st.tuples(keys, values), max_size=4).map(lambda kv: ",".join(f"{k}={v}" for k, v in kv))
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.one_of(pairs, st.text(max_size=40), st.sampled_from(["a\nb", "temperature=1\n,x", "\x00=1"])))
+    def check(text):
+        try:
+            out = parse_gen_kwargs(text)
+        except BenchError as exc:
+            assert "\n" not in str(exc)
+            return
+        if "max_gen_toks" in out:
+            assert isinstance(out["max_gen_toks"], int) and out["max_gen_toks"] >= 1
+        if "temperature" in out:
+            assert isinstance(out["temperature"], (int, float)) and out["temperature"] >= 0
+        if "until" in out:
+            assert all(isinstance(s, str) for s in out["until"])
+
+    check()

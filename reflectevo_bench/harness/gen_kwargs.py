@@ -18,7 +18,7 @@ def split_key_values(text: str | None, option: str) -> dict[str, str]:
             continue
         key, sep, value = part.partition("=")
         if not sep or not key.strip():
-            raise BenchError(f"bad {option} entry '{part}': expected KEY=VALUE pairs separated by commas")
+            raise BenchError(f"bad {option} entry {part!r}: expected KEY=VALUE pairs separated by commas")
         out[key.strip()] = value.strip()
     return out
 
