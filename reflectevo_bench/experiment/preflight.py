@@ -76,7 +76,7 @@ def run_preflight(spec: Spec, stages: list[Stage]) -> Preflight:
         _attempt(checks, what, lambda m=model, a=model_args: check_model(m, a))
     for r in spec.recipes:
         n = int((r.launch or {}).get("num_processes", 1))
-        _attempt(checks, f"recipe {r.name}", lambda r=r, n=n: _check_recipe(r, n))
+        _attempt(checks, f"recipe {r.name}", lambda r=r, n=n: _check_recipe(r, n, spec))
     if spec.recipes:
         _attempt(checks, "base model trainable", lambda: _check_trainable_base(spec))
     if tasks_ok:
@@ -214,7 +214,7 @@ def _resolve_weights(key: str, value: str) -> str:
     return f"{key} {value} (hub id, downloaded on first use)"
 
 
-def _check_recipe(recipe: Any, num_processes: int) -> str:
+def _check_recipe(recipe: Any, num_processes: int, spec: Spec) -> str:
     try:
         from reflectevo_bench.trainers.config import check_recipe_config
     except ImportError:
@@ -227,10 +227,29 @@ def _check_recipe(recipe: Any, num_processes: int) -> str:
         raise BenchError("recipes need TRL: pip install 'reflectevo-bench[train]'") from None
     except Exception as exc:  # TRL raises many kinds on values it cannot use
         raise BenchError(f"bad {recipe.trainer} config: {one_line(exc, 300, with_type=True)}") from None
+    _check_recipe_template(recipe, args, spec)
     steps = "epochs " + str(args.num_train_epochs) if args.max_steps in (-1, None) else f"{args.max_steps} steps"
     extra = f", G {args.num_generations}" if recipe.trainer == "grpo" else ""
     return (f"train {recipe.trainer} on {', '.join(recipe.kinds())}: {steps}, batch {args.per_device_train_batch_size}"
             f" x {num_processes} process(es){extra}, lr {args.learning_rate}")
+
+
+def _check_recipe_template(recipe: Any, args: Any, spec: Spec) -> None:
+    """`train`'s chat-template checks on the base model, where it is a local folder (a hub id or an alias is not
+    fetched for a check): no template, or (dplus) no `{% generation %}` markers and no chat_template_path."""
+    from reflectevo_bench.harness.backend import parse_model_args
+
+    pretrained = parse_model_args(spec.base.model_args).get("pretrained")
+    if not pretrained or not (Path(pretrained).expanduser() / "config.json").is_file():
+        return
+    from reflectevo_bench.trainers.config import MULTI_MESSAGE_KINDS, _load_tokenizer, check_chat_template
+
+    if recipe.trainer == "sft":
+        kinds = recipe.kinds()
+        check_chat_template(args, str(Path(pretrained).expanduser()), pretrained, list(recipe.config),
+                            ", ".join(kinds), lambda: any(k in MULTI_MESSAGE_KINDS for k in kinds))
+    elif not _load_tokenizer(str(Path(pretrained).expanduser())).chat_template:
+        raise BenchError(f"model {pretrained} has no chat template: the conversational rows need one")
 
 
 def _check_trainable_base(spec: Spec) -> str:

@@ -624,23 +624,34 @@ def _check_has_template(job: TrainJob) -> None:
 
 def _check_chat_template(job: TrainJob) -> None:
     """assistant_only_loss for multi-message completions, and a template with `{% generation %}` markers for it."""
+    check_chat_template(job.args, job.model, job.model_spec, job.explicit_keys,
+                        ", ".join(sorted({d.kind for d in job.data.values()})),
+                        lambda: completions_need_assistant_mask(job))
+
+
+# kinds whose SFT completions hold a user turn (the retry request between reflection and retry)
+MULTI_MESSAGE_KINDS = ("dplus",)
+
+
+def check_chat_template(args, model: str, model_spec: str, explicit_keys: list[str], kinds: str,
+                        needs_mask) -> None:
+    """The SFT chat-template checks of `train` on (TRL args, model folder); ``needs_mask()`` says whether some
+    completion holds a non-assistant turn. Sets ``args.assistant_only_loss`` when it is needed."""
     from trl.chat_template_utils import get_training_chat_template, has_generation_markers
 
-    args = job.args
     _resolve_template_path(args)
-    tok = _load_tokenizer(job.model)
+    tok = _load_tokenizer(model)
     path = args.chat_template_path
     if path and os.path.isfile(path) and str(path).endswith((".jinja", ".j2")):
         tok.chat_template = Path(path).read_text(encoding="utf-8")
     elif path:
         return  # a tokenizer to clone the template from (TRL's clone_chat_template): checked by TRL
     if not tok.chat_template:
-        raise BenchError(f"model {job.model_spec} has no chat template: set chat_template_path "
+        raise BenchError(f"model {model_spec} has no chat template: set chat_template_path "
                          f"({', '.join(SHIPPED_TEMPLATES)} or a .jinja file)")
-    if not completions_need_assistant_mask(job):
+    if not needs_mask():
         return
-    kinds = ", ".join(sorted({d.kind for d in job.data.values()}))
-    if "assistant_only_loss" in job.explicit_keys and not args.assistant_only_loss:
+    if "assistant_only_loss" in explicit_keys and not args.assistant_only_loss:
         raise BenchError(f"{kinds} completions hold a user turn (the retry request): assistant_only_loss must be "
                          "true so that it is not trained")
     args.assistant_only_loss = True
@@ -652,7 +663,7 @@ def _check_chat_template(job: TrainJob) -> None:
         patched = None
     if patched is None:
         raise BenchError(
-            f"the chat template of {job.model_spec} has no {{% generation %}} markers, which assistant_only_loss "
+            f"the chat template of {model_spec} has no {{% generation %}} markers, which assistant_only_loss "
             f"needs to train only the assistant turns of {kinds} completions: set chat_template_path: "
             f"smollm2-generation (SmolLM2, renders identically) or chatml-generation (plain ChatML), or a .jinja "
             f"template of your own with the markers")

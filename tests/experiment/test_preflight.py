@@ -193,3 +193,33 @@ def test_mbpp_full_and_mbpp_reflectevo_leak_into_mbpp(shared_data):
     with pytest.raises(BenchError, match=r"(499|500) of 500 docs of eval task mbpp_reflectevo"):
         check_content_disjoint(train, evaluated[1:], "the data run")
     check_content_disjoint(evaluated[:1], task_docs(["countdown"], "test", 50, None), "the data run")  # control
+
+
+def test_sft_dplus_on_a_template_without_generation_markers_found_before_the_data_run(
+        tiny_model, big_tiny, toy_task, tmp_path):
+    """`train sft` on dplus refuses a chat template without `{% generation %}` markers; the experiment finds it
+    before the data run, not after it. Setting a shipped template with markers passes (control)."""
+    import json
+    import shutil
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "trainers"))
+    from train_templates_ref import SMOLLM2_TEMPLATE
+
+    plain = tmp_path / "tiny-plain"
+    shutil.copytree(tiny_model, plain)
+    cfg = json.loads((plain / "tokenizer_config.json").read_text())
+    cfg["chat_template"] = SMOLLM2_TEMPLATE
+    (plain / "tokenizer_config.json").write_text(json.dumps(cfg))
+    if (plain / "chat_template.jinja").exists():
+        (plain / "chat_template.jinja").write_text(SMOLLM2_TEMPLATE)
+    spec = make_spec(plain, big_tiny, toy_task, recipes={"sft": {"trainer": "sft", "data": "dplus",
+                                                                 "config": dict(FAST)}})
+    spec["data"]["kinds"] = ["dplus"]
+    path = _write(tmp_path, spec)
+    out = tmp_path / "exp"
+    _refused(cli("experiment", "run", path, "--out", out), "recipe sft", "no {% generation %} markers")
+    assert not out.exists()
+    spec["recipes"]["sft"]["config"]["chat_template_path"] = "smollm2-generation"
+    r = cli("experiment", "plan", _write(tmp_path, spec))
+    assert r.exit_code == 0, r.output + r.stderr
