@@ -7,22 +7,22 @@ Checked three times:
    (``doc_to_text``, case and whitespace normalised) and of each distinctive long text field of the doc (so the
    same problem under another prompt frame, e.g. ``mbpp_reflectevo`` vs ``mbpp``, still matches);
 2. by doc hash (``tasks.eval_task.doc_hash``, the hash every record and training row carries), across task
-   names, after the data builds, before training: every row of every data dir (train.jsonl and eval.jsonl) against the
-   eval docs, plus the data dirs of given ``candidates`` when their ``reflectevo_checkpoint.json`` names them;
+   names: before anything is written, the rows of given ``candidates``' data dirs (when their
+   ``reflectevo_checkpoint.json`` names them); after the data builds, before training, every row of every data dir
+   (train.jsonl and eval.jsonl) against the eval docs;
 3. before the leaderboard: the same rows against the doc hashes of the eval runs' own records.
 A leak is a ``BenchError`` (one line, exit 2) naming the two task/splits and the overlap count.
 """
 
 from __future__ import annotations
 
-import json
 import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
 from reflectevo_bench.errors import BenchError
-
 
 FIELD_MIN_CHARS = 24  # shorter text fields (option letters, labels, numbers) say nothing about identity
 
@@ -92,15 +92,6 @@ def check_content_disjoint(train: list[TaskDocs], evaluated: list[TaskDocs], wha
                 raise BenchError(f"train/test leak: {shared} of {len(e.keys)} docs of eval task {e.label} have the "
                                  f"same content as docs of task {t.label} in {what}; evaluate on data that shares no "
                                  "docs with the training data")
-
-
-def task_doc_hashes(tasks: list[str], split: str, limit: int | None, data_dir: str | None) -> dict[str, set[str]]:
-    """Per task, the doc hashes a run over (tasks, split, limit) would score. Loads the tasks (validates them)."""
-    from reflectevo_bench.tasks.eval_task import doc_hash
-    from reflectevo_bench.tasks.registry import load_eval_tasks
-
-    loaded = load_eval_tasks(",".join(tasks), data_dir, limit, None, {}, split)
-    return {t.name: {doc_hash(d) for d in t.docs} for t in loaded}
 
 
 def row_doc_hashes(data_dirs: Iterable[Path]) -> dict[str, set[str]]:
