@@ -1,4 +1,4 @@
-"""``reflectevo-bench experiment run SPEC.yaml --out DIR`` and ``experiment status DIR``."""
+"""``reflectevo-bench experiment run SPEC.yaml --out DIR``, ``experiment plan SPEC.yaml``, ``experiment status DIR``."""
 
 from __future__ import annotations
 
@@ -42,6 +42,44 @@ def run_cmd(spec_path: Path, out: Path, quiet: bool) -> None:
     click.echo(f"leaderboard: {out / 'leaderboard' / 'leaderboard.md'} (.json, .html); gate: {out / 'gate.json'} "
                f"({'REGRESSION' if gate['regression'] else 'pass'})")
     sys.exit(gate["exit_code"])
+
+
+@experiment.command("plan")
+@click.argument("spec_path", metavar="SPEC.yaml", type=click.Path(path_type=Path))
+@click.option("--out", "out", type=click.Path(path_type=Path), default=None,
+              help="An experiment dir: also show each stage's state there.")
+@friendly_errors
+def plan_cmd(spec_path: Path, out: Path | None) -> None:
+    """The stage table and every check `experiment run` makes first (tasks and splits load, models resolve, recipe
+    configs parse with TRL, GRPO batches, batch_size, the train/test leak check), running nothing. Exit 0: every
+    check passed; 2: the first failed check is the error line (each failed check is marked FAIL above it)."""
+    from reflectevo_bench.experiment.graph import plan
+    from reflectevo_bench.experiment.preflight import format_stages, run_preflight
+    from reflectevo_bench.experiment.spec import load_spec
+
+    try:
+        from datasets.utils.logging import disable_progress_bar
+
+        disable_progress_bar()
+    except ImportError:
+        pass
+    spec = load_spec(spec_path)
+    stages = plan(spec)
+    states = None
+    if out is not None and out.is_dir():
+        from reflectevo_bench.experiment.execute import stage_state
+
+        states = {s.key: stage_state(out, s) for s in stages}
+    for line in format_stages(stages, states):
+        click.echo(line)
+    result = run_preflight(spec, stages)
+    click.echo("")
+    for check in result.checks:
+        click.echo(check.line())
+    if result.failures:
+        result.raise_first()
+    click.echo(f"all {len(result.checks)} checks passed: `experiment run {spec_path} --out DIR` would start with "
+               f"{stages[0].key}")
 
 
 @experiment.command("status")

@@ -117,26 +117,17 @@ class Experiment:
         self.by_key = {s.key: s for s in self.stages}
         self.eval_docs: dict[str, set[str]] = {}
 
-    # checks that need no folder: called before anything is written
+    # the whole spec is checked before anything is written (`experiment plan` shows the same checks)
     def preflight(self) -> None:
         if self.out.exists() and not self.out.is_dir():
             raise BenchError(f"--out {self.out} is a file, not a directory")
         if self.out.is_dir() and any(p.name != LOCK for p in self.out.iterdir()) and not (self.out / PLAN).is_file():
             raise BenchError(f"--out {self.out} is not empty and holds no experiment: choose a new directory")
-        if self.spec.recipes:
-            from reflectevo_bench.harness.backend import parse_model_args
+        from reflectevo_bench.experiment.preflight import run_preflight
 
-            if "pretrained" not in parse_model_args(self.spec.base.model_args):
-                raise BenchError("recipes train the base model: its model_args need pretrained=PATH_OR_HUB_ID")
-        e = self.spec.eval
-        self.eval_docs = honesty.task_doc_hashes(e.tasks, e.split, e.limit, self.spec.data_dir)
-        if self.spec.data is not None and self.spec.recipes:
-            d = self.spec.data
-            train_docs = honesty.task_doc_hashes(d.tasks, d.split, d.limit, self.spec.data_dir)
-            honesty.check_disjoint(train_docs, self.eval_docs, f"the data run (split {d.split})", e.split)
-        cand_rows = honesty.row_doc_hashes(
-            [p for m in self.spec.candidates for p in honesty.checkpoint_data_dirs(m.model_args)])
-        honesty.check_disjoint(cand_rows, self.eval_docs, "the training rows of a given candidate", e.split)
+        checks = run_preflight(self.spec, self.stages)  # every task, model, recipe and the leak check
+        checks.raise_first()
+        self.eval_docs = checks.eval_docs
 
     def run(self) -> dict[str, Any]:
         self.preflight()

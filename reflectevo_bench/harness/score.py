@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from reflectevo_bench.errors import BenchError
+from reflectevo_bench.errors import BenchError, one_line
 from reflectevo_bench.harness.run_dir import write_json_atomic
 from reflectevo_bench.tasks.eval_task import EvalTask
 
@@ -79,7 +79,12 @@ def load_score_task(task_spec: str, data_dir: str | None, rows: list[dict[str, A
 
 def score_predictions(task: EvalTask, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     raw = [r["doc"] for r in rows if isinstance(r.get("doc"), dict)]
-    processed = iter(task.raw_to_docs(raw) if raw else [])
+    try:
+        processed = iter(task.raw_to_docs(raw) if raw else [])
+    except Exception as exc:  # the task's process_docs on rows of another shape
+        why = one_line(exc, 200, with_type=True)
+        raise BenchError(f"the prediction rows' docs do not fit task {task.name} ({why}): "
+                         "give each row the task's dataset fields") from None
     docs, doc_ids = [], []
     for number, row in enumerate(rows, 1):
         if isinstance(row.get("doc"), dict):
@@ -91,9 +96,32 @@ def score_predictions(task: EvalTask, rows: list[dict[str, Any]]) -> list[dict[s
             raise BenchError(f"prediction row {number}: doc_id {doc_id} is outside 0..{len(task.docs) - 1}")
         docs.append(task.docs[doc_id])
         doc_ids.append(doc_id)
-    verdicts = task.verify_batch(docs, [row["response"] for row in rows])
+    own = [doc_id is None for doc_id in doc_ids]
+    try:
+        verdicts = task.verify_batch(docs, [row["response"] for row in rows])
+    except Exception:
+        _refuse_bad_doc(task, docs, own, range(len(docs)))
+        raise
+    _refuse_bad_doc(task, docs, own, [i for i, v in enumerate(verdicts) if "verifier_error" in (v.details or {})])
     return [{"row": i, "doc_id": doc_id, **verdict.to_dict()}
             for i, (doc_id, verdict) in enumerate(zip(doc_ids, verdicts))]
+
+
+def _refuse_bad_doc(task: EvalTask, docs: list[dict[str, Any]], own: list[bool], suspects: Any) -> None:
+    """A row's own ``doc`` that the verifier cannot read (a non-numeric countdown target) is bad input: one line
+    naming the row. A doc is at fault when its verifier fails on an empty response too (else the response is, and
+    that is a wrong verdict, not an error)."""
+    for i in suspects:
+        if not own[i]:
+            continue
+        try:
+            verdict = task.verify_batch([docs[i]], [""])[0]
+            problem = (verdict.details or {}).get("verifier_error")
+        except Exception as exc:
+            problem = one_line(exc, 200, with_type=True)
+        if problem:
+            raise BenchError(f"prediction row {i + 1}: its doc does not fit task {task.name}'s verifier ({problem}): "
+                             "give the row the task's dataset fields with their types")
 
 
 def write_scores(out_dir: Path, task: str, scores: list[dict[str, Any]]) -> dict[str, Any]:

@@ -71,6 +71,9 @@ def load_lm_eval_tasks(specs: list[str], data_dir: str | None = None,
             loaded = tm.load(str(Path(spec).resolve()) if is_path else spec)
         except BenchError:
             raise
+        except StopIteration:  # lm-eval reads the first row of each split: there is none
+            raise BenchError(f"cannot load task '{spec}': its dataset has no rows (an empty data file or split): "
+                             "check dataset_kwargs / --data-dir") from None
         except Exception as exc:  # lm-eval raises many kinds for bad YAML / missing data
             raise BenchError(f"cannot load task '{spec}': {one_line(exc, with_type=True)}") from None
         tasks.update(loaded["tasks"])

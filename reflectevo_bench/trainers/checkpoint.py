@@ -4,6 +4,7 @@ default, and `reflectevo_checkpoint.json` saying what was trained on what, with 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -142,3 +143,38 @@ def write_checkpoint_record(job: TrainJob, out: Path, saved: dict[str, Any], sta
     path = out / CHECKPOINT_FILE
     write_json_atomic(path, record)
     return path
+
+
+def checkpoint_step(checkpoint: Path) -> int | None:
+    """The global step a ``checkpoint-N`` folder was saved at (its trainer_state.json), or None."""
+    try:
+        return int(json.loads((Path(checkpoint) / "trainer_state.json").read_text(encoding="utf-8"))["global_step"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def drop_redone_rollouts(log_path: Path, step: int) -> int:
+    """A run resumed from the checkpoint of ``step`` redoes the steps from there: the rollouts the killed run logged
+    for them are dropped (kept: training rows of earlier steps, eval rows up to ``step``, which ran before that
+    checkpoint was saved), so ``rollouts.jsonl`` holds each step once. A line cut by the kill goes too. Returns the
+    number of lines dropped; the file is replaced atomically."""
+    path = Path(log_path)
+    if not path.is_file():
+        return 0
+    kept, dropped = [], 0
+    for line in path.read_text(encoding="utf-8").splitlines(keepends=True):
+        try:
+            row = json.loads(line)
+            row_step = row.get("step")
+            redone = row_step is not None and (row_step > step if row.get("mode") == "eval" else row_step >= step)
+        except (ValueError, AttributeError):
+            redone = True  # a line torn by the kill
+        if redone:
+            dropped += 1
+        else:
+            kept.append(line if line.endswith("\n") else line + "\n")
+    if dropped:
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text("".join(kept), encoding="utf-8")
+        os.replace(tmp, path)
+    return dropped

@@ -45,11 +45,23 @@ def _run(trainer: str, config_path: Path, overrides: tuple[str, ...], no_merge: 
         from reflectevo_bench.trainers.dpo import run_dpo as run_fn
     else:
         from reflectevo_bench.trainers.grpo import run_grpo as run_fn
-    out = run_fn(job)
+    out = run_fresh(run_fn, job)
     if job.args.process_index == 0:
         hint = (f"--model-args pretrained={job.model},peft={out}" if job.peft and not job.merge
                 else f"--model-args pretrained={out}")
         click.echo(f"checkpoint: {out}  (evaluate: reflectevo-bench run {hint})")
+
+
+def run_fresh(run_fn, job):
+    """Run a trainer; when it fails, an output_dir it created and left empty is removed (nothing half written)."""
+    out = job.output_dir
+    existed = out.exists()
+    try:
+        return run_fn(job)
+    except BaseException:
+        if not existed and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
+        raise
 
 
 @train.command("sft")

@@ -180,6 +180,7 @@ def load_job(trainer: str, config_path: Path, overrides: tuple[str, ...] | list[
     model = resolve_model(model_spec)
     # TRL's config, parsed by TRL's parser: YAML values become defaults, --set values are typed by the fields
     args = _parse_trl(cls, {**trl_yaml, "output_dir": str(output_dir)}, trl_sets, explicit, trainer)
+    check_trl_values(args)
     job = TrainJob(trainer=trainer, model=model, model_spec=model_spec, stage=stage, data=data, peft=peft,
                    merge=merge, args=args, resume=resume, config_file=Path(config_path), explicit_keys=explicit,
                    overrides=list(overrides), objective=objective)
@@ -188,6 +189,40 @@ def load_job(trainer: str, config_path: Path, overrides: tuple[str, ...] | list[
     else:
         _check_has_template(job)
     return job
+
+
+def check_recipe_config(trainer: str, config: dict[str, Any], num_processes: int = 1) -> Any:
+    """A recipe's config (TRL keys + peft, merge, stage, objective; no model, data or output_dir yet) checked as
+    `train` will check it, before any stage runs: parsed by TRL's parser (its own checks included, e.g. GRPO's
+    batch divisible by num_generations), then value ranges and the LoRA settings. ``num_processes``: the GRPO
+    batch is checked for that many processes (TRL's parser sees one). Returns TRL's config object."""
+    own = {k: config[k] for k in OWN_KEYS if k in config}
+    trl_yaml = {k: v for k, v in config.items() if k not in OWN_KEYS}
+    cls = config_class(trainer)
+    known = {f.name for f in dataclasses.fields(cls) if f.init}
+    unknown = [k for k in trl_yaml if k not in known]
+    if unknown:
+        raise BenchError(f"unknown config key(s) for train {trainer}: {', '.join(unknown)}")
+    if trainer != "sft" and "stage" in own:
+        raise BenchError(f"`stage` is a train sft key (two-stage SFT); train {trainer} has one stage")
+    if trainer != "grpo" and "objective" in own:
+        raise BenchError(f"`objective` is a train grpo key; train {trainer} has none")
+    if str(own.get("objective") or "reflection") not in ("reflection", "answer"):
+        raise BenchError(f"objective must be reflection or answer, got {own.get('objective')!r}")
+    if not isinstance(own.get("merge", True), bool):
+        raise BenchError(f"merge must be true or false, got {own.get('merge')!r}")
+    _peft_settings(own.get("peft"))
+    scaled = dict(trl_yaml)
+    if trainer == "grpo" and num_processes > 1:
+        # TRL's parser counts the processes of this one: a batch per device of B on N processes is checked as N*B.
+        for key in ("per_device_train_batch_size", "per_device_eval_batch_size"):
+            default = next(f.default for f in dataclasses.fields(cls) if f.name == key)
+            value = scaled.get(key, default)
+            if isinstance(value, int) and not isinstance(value, bool):
+                scaled[key] = value * num_processes
+    args = _parse_trl(cls, {**scaled, "output_dir": "unused"}, [], list(trl_yaml), trainer)
+    check_trl_values(args)
+    return args
 
 
 # --- YAML and overrides -------------------------------------------------------------------------------------------
@@ -269,6 +304,68 @@ def _parse_trl(cls, trl_yaml: dict[str, Any], trl_sets: list[tuple[str, str]], e
     return args
 
 
+# Values TRL / transformers accept at parse time and fail on later (or train nonsense with): (rule, test).
+_POSITIVE_INT = ("a positive integer", lambda v: v >= 1)
+VALUE_RULES: dict[str, tuple[str, Any]] = {
+    "learning_rate": ("a number >= 0", lambda v: v >= 0),
+    "per_device_train_batch_size": _POSITIVE_INT,
+    "per_device_eval_batch_size": _POSITIVE_INT,
+    "gradient_accumulation_steps": _POSITIVE_INT,
+    "num_train_epochs": ("a number > 0", lambda v: v > 0),
+    "max_steps": ("-1 (use num_train_epochs) or a positive integer", lambda v: v == -1 or v >= 1),
+    "max_length": ("a positive integer (or null)", lambda v: v >= 1),
+    "max_prompt_length": ("a positive integer (or null)", lambda v: v >= 1),
+    "max_completion_length": ("a positive integer (or null)", lambda v: v >= 1),
+    "num_generations": _POSITIVE_INT,
+    "temperature": ("a number > 0", lambda v: v > 0),
+    "top_p": ("a number in (0, 1]", lambda v: 0 < v <= 1),
+    "beta": ("a number >= 0", lambda v: v >= 0),
+    "weight_decay": ("a number >= 0", lambda v: v >= 0),
+    "warmup_ratio": ("a number in [0, 1]", lambda v: 0 <= v <= 1),
+    "max_grad_norm": ("a number >= 0", lambda v: v >= 0),
+    "save_steps": ("a positive number", lambda v: v > 0),
+    "logging_steps": ("a positive number", lambda v: v > 0),
+}
+
+
+def _field_types(cls) -> dict[str, tuple[type, ...]]:
+    """The scalar types (bool, int, float, str) each dataclass field accepts, from its annotation."""
+    import types
+    import typing
+
+    unions = (typing.Union, getattr(types, "UnionType", None))
+    hints = typing.get_type_hints(cls)
+    out: dict[str, tuple[type, ...]] = {}
+    for f in dataclasses.fields(cls):
+        hint = hints.get(f.name)
+        args = typing.get_args(hint) if typing.get_origin(hint) in unions else (hint,)
+        scalars = tuple(a for a in args if a in (bool, int, float, str))
+        if scalars and all(a in (bool, int, float, str, type(None)) for a in args):
+            out[f.name] = scalars + ((type(None),) if type(None) in args else ())
+    return out
+
+
+def check_trl_values(args) -> None:
+    """One line for a TRL value of the wrong type (a YAML list where a number goes) or out of range (a negative
+    learning rate, batch size 0, max_completion_length 0, temperature -1), before anything is written."""
+    types = _field_types(type(args))
+    for name, accepted in types.items():
+        value = getattr(args, name, None)
+        ok = isinstance(value, accepted) and not (isinstance(value, bool) and bool not in accepted)
+        if not ok and float in accepted and isinstance(value, int) and not isinstance(value, bool):
+            ok = True
+        if not ok:
+            names = {bool: "true or false", int: "an integer", float: "a number", str: "a string", type(None): "null"}
+            want = " or ".join(dict.fromkeys(names[t] for t in accepted if not (t is int and float in accepted)))
+            raise BenchError(f"bad config value {name}={value!r}: {name} must be {want}")
+    for name, (rule, test) in VALUE_RULES.items():
+        value = getattr(args, name, None)
+        if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        if value != value or not test(value):
+            raise BenchError(f"bad config value {name}={value!r}: {name} must be {rule}")
+
+
 def _has_field(cls, name: str) -> bool:
     return any(f.name == name for f in dataclasses.fields(cls))
 
@@ -300,6 +397,13 @@ def _resume_value(value: Any) -> bool | str | None:
 def _check_output_dir(out: Path, resume: bool | str | None) -> None:
     if out.exists() and not out.is_dir():
         raise BenchError(f"output_dir {out} is a file, not a directory")
+    for parent in out.absolute().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise BenchError(f"output_dir {out} lies under {parent}, which is a file: choose another output_dir")
+            if not os.access(parent, os.W_OK):
+                raise BenchError(f"output_dir {out}: cannot create it in {parent} (not writable)")
+            break
     if out.is_dir() and any(out.iterdir()) and resume is None:
         raise BenchError(f"output_dir {out} is not empty: choose a new output_dir, or continue the training there "
                          f"with --set resume_from_checkpoint=true")
@@ -455,6 +559,10 @@ def _peft_settings(spec: Any) -> dict[str, Any] | None:
             raise BenchError(f"unknown peft key {key!r} (LoRA keys: r, alpha, dropout, target_modules, or any "
                              f"peft.LoraConfig field)")
         out[name] = value
+    for key, (rule, test) in PEFT_RULES.items():
+        value = out.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not test(value)):
+            raise BenchError(f"bad peft value {key}={value!r}: {key} must be {rule}")
     if isinstance(out.get("target_modules"), str) and "," in out["target_modules"]:
         out["target_modules"] = [t.strip() for t in out["target_modules"].split(",") if t.strip()]
     try:
@@ -462,6 +570,13 @@ def _peft_settings(spec: Any) -> dict[str, Any] | None:
     except (ValueError, TypeError) as exc:
         raise BenchError(f"bad peft settings: {_one_line(exc)}") from exc
     return out
+
+
+PEFT_RULES: dict[str, tuple[str, Any]] = {
+    "r": ("a positive integer", lambda v: isinstance(v, int) and v >= 1),
+    "lora_alpha": ("a number > 0", lambda v: v > 0),
+    "lora_dropout": ("a number in [0, 1)", lambda v: 0 <= v < 1),
+}
 
 
 def lora_config(settings: dict[str, Any]):
@@ -509,23 +624,34 @@ def _check_has_template(job: TrainJob) -> None:
 
 def _check_chat_template(job: TrainJob) -> None:
     """assistant_only_loss for multi-message completions, and a template with `{% generation %}` markers for it."""
+    check_chat_template(job.args, job.model, job.model_spec, job.explicit_keys,
+                        ", ".join(sorted({d.kind for d in job.data.values()})),
+                        lambda: completions_need_assistant_mask(job))
+
+
+# kinds whose SFT completions hold a user turn (the retry request between reflection and retry)
+MULTI_MESSAGE_KINDS = ("dplus",)
+
+
+def check_chat_template(args, model: str, model_spec: str, explicit_keys: list[str], kinds: str,
+                        needs_mask) -> None:
+    """The SFT chat-template checks of `train` on (TRL args, model folder); ``needs_mask()`` says whether some
+    completion holds a non-assistant turn. Sets ``args.assistant_only_loss`` when it is needed."""
     from trl.chat_template_utils import get_training_chat_template, has_generation_markers
 
-    args = job.args
     _resolve_template_path(args)
-    tok = _load_tokenizer(job.model)
+    tok = _load_tokenizer(model)
     path = args.chat_template_path
     if path and os.path.isfile(path) and str(path).endswith((".jinja", ".j2")):
         tok.chat_template = Path(path).read_text(encoding="utf-8")
     elif path:
         return  # a tokenizer to clone the template from (TRL's clone_chat_template): checked by TRL
     if not tok.chat_template:
-        raise BenchError(f"model {job.model_spec} has no chat template: set chat_template_path "
+        raise BenchError(f"model {model_spec} has no chat template: set chat_template_path "
                          f"({', '.join(SHIPPED_TEMPLATES)} or a .jinja file)")
-    if not completions_need_assistant_mask(job):
+    if not needs_mask():
         return
-    kinds = ", ".join(sorted({d.kind for d in job.data.values()}))
-    if "assistant_only_loss" in job.explicit_keys and not args.assistant_only_loss:
+    if "assistant_only_loss" in explicit_keys and not args.assistant_only_loss:
         raise BenchError(f"{kinds} completions hold a user turn (the retry request): assistant_only_loss must be "
                          "true so that it is not trained")
     args.assistant_only_loss = True
@@ -537,7 +663,7 @@ def _check_chat_template(job: TrainJob) -> None:
         patched = None
     if patched is None:
         raise BenchError(
-            f"the chat template of {job.model_spec} has no {{% generation %}} markers, which assistant_only_loss "
+            f"the chat template of {model_spec} has no {{% generation %}} markers, which assistant_only_loss "
             f"needs to train only the assistant turns of {kinds} completions: set chat_template_path: "
             f"smollm2-generation (SmolLM2, renders identically) or chatml-generation (plain ChatML), or a .jinja "
             f"template of your own with the markers")

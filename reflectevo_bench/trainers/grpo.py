@@ -78,5 +78,15 @@ def run_grpo(job: TrainJob) -> Path:
     quiet_warnings()
     out = job.output_dir
     trainer = build_grpo_trainer(job, out)
-    metrics = run_trainer(trainer, resume_arg(job, out))
+    resume = resume_arg(job, out)
+    if resume:
+        from transformers.trainer_utils import get_last_checkpoint
+
+        from reflectevo_bench.trainers.checkpoint import checkpoint_step, drop_redone_rollouts
+        from reflectevo_bench.trainers.rollout import RolloutLog
+
+        step = checkpoint_step(Path(get_last_checkpoint(str(out)) if resume is True else resume))
+        if step is not None:  # the steps after the checkpoint are redone: their logged rollouts go
+            drop_redone_rollouts(RolloutLog(out, trainer.args.process_index).path, step)
+    metrics = run_trainer(trainer, resume)
     return finish(trainer, job, [{"stage": "one", "data": "train", "objective": job.objective, "metrics": metrics}])

@@ -147,7 +147,7 @@ def test_leaking_spec_is_refused(tiny_model, big_tiny, toy_task, tmp_path):
     r = cli("experiment", "run", path, "--out", out)
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert r.exit_code == 2 and len(lines) == 1, r.stderr
-    assert "train/test leak" in lines[0] and "task toy: 6 of 6 docs" in lines[0], lines[0]
+    assert "train/test leak" in lines[0] and "6 of 6 docs of eval task toy (split train)" in lines[0], lines[0]
     assert not out.exists()
 
 

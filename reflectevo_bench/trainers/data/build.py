@@ -18,7 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Iterator
 
-from reflectevo_bench.errors import BenchError
+from reflectevo_bench.errors import BenchError, one_line
 from reflectevo_bench.harness.protocols import PROTOCOLS
 from reflectevo_bench.harness.records import SampleRecord, first_attempt, json_line, read_records
 from reflectevo_bench.harness.run_dir import read_manifest, write_json_atomic
@@ -59,7 +59,11 @@ class Source:
         except (KeyError, TypeError):
             raise BenchError(f"{path}/run.json lacks identity/environment fields: is it a reflectevo-bench run dir?") from None
         self.id = run_id(self.manifest)
-        self.records = read_records(self.path)
+        with record_shape(self.path):
+            self.records = read_records(self.path)
+            for recs in self.records.values():
+                for rec in recs:
+                    check_record_shape(rec)
         if not any(self.records.values()):
             raise BenchError(f"{path} holds no finished docs (no samples_*.jsonl lines): run or resume it first")
 
@@ -74,6 +78,47 @@ class Source:
                 "task_specs": ident.get("task_specs"), "data_dir": ident.get("data_dir"),
                 "metadata": ident.get("metadata"), "num_fewshot": ident.get("num_fewshot"),
                 "feedback_mode": self.environment.get("feedback_mode"), "git_hash": self.environment.get("git_hash")}
+
+
+# The fields every record of `reflectevo-bench run` carries, and the type the builders rely on.
+RECORD_FIELDS: dict[str, type | tuple[type, ...]] = {"task": str, "doc_id": int, "doc_hash": str, "doc": dict,
+                                                     "correct": list, "turns": list}
+TURN_FIELDS: dict[str, type | tuple[type, ...]] = {"kind": str, "response": str, "round": int, "branch": int}
+
+
+def check_record_shape(rec: Any) -> None:
+    if not isinstance(rec, dict):
+        raise ValueError(f"a record is a {type(rec).__name__}, not a JSON object")
+    for key, typ in RECORD_FIELDS.items():
+        if not isinstance(rec.get(key), typ):
+            raise ValueError(f"doc {rec.get('doc_id')!r}: {key} is {type(rec.get(key)).__name__}, "
+                             f"not {getattr(typ, '__name__', typ)}")
+    if not rec["turns"]:
+        raise ValueError(f"doc {rec['doc_id']} has no turns")
+    for turn in rec["turns"]:
+        if not isinstance(turn, dict):
+            raise ValueError(f"doc {rec['doc_id']}: a turn is a {type(turn).__name__}, not a JSON object")
+        for key, typ in TURN_FIELDS.items():
+            if not isinstance(turn.get(key), typ):
+                raise ValueError(f"doc {rec['doc_id']}: a turn's {key} is {type(turn.get(key)).__name__}, "
+                                 f"not {getattr(typ, '__name__', typ)}")
+
+
+class record_shape:
+    """Records of another shape (another tool's JSONL, a hand edit) become one line naming the run dir."""
+
+    def __init__(self, path: Path, task: str | None = None) -> None:
+        self.where = f"{path}" + (f" (task {task})" if task else "")
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, typ: Any, exc: BaseException | None, tb: Any) -> bool:
+        if exc is None or isinstance(exc, BenchError) or not isinstance(
+                exc, (KeyError, AttributeError, TypeError, ValueError, IndexError)):
+            return False
+        raise BenchError(f"{self.where} holds records of another shape ({one_line(exc, 200, with_type=True)}): "
+                         "pass run dirs written by `reflectevo-bench run`") from None
 
 
 def build(kind: str, run_dirs: list[Path], out: Path, eval_fraction: float = 0.1, seed: int = 0,
@@ -101,7 +146,8 @@ def build(kind: str, run_dirs: list[Path], out: Path, eval_fraction: float = 0.1
     extra: dict[str, Any] = {}
     for src in sources:
         for task, recs in src.records.items():
-            made, c = list(_rows(kind, src, task, recs, judge, extra)), R.count(recs)
+            with record_shape(src.path, task):
+                made, c = list(_rows(kind, src, task, recs, judge, extra)), R.count(recs)
             for key, value in asdict(c).items():
                 setattr(counts, key, getattr(counts, key) + value)
             for row in made:
