@@ -61,6 +61,9 @@ def main() -> None:
 @click.option("--split", default=None, help="Dataset split to run on (default: the task's test split, else validation).")
 @click.option("--reflections", type=int, default=1, show_default=True,
               help="Reflection branches per doc that goes on after attempt 1, each with its own retry (needs sampling).")
+@click.option("--samples", type=int, default=1, show_default=True,
+              help="Attempt-1 answers sampled per doc, all recorded (failure mining for `data build --kind failures`; "
+                   "needs sampling); sample 1 goes on through the protocol.")
 @click.option("--reflection-pool", default=None,
               help="YAML list of reflection-request templates to draw from (or the built-in 'reflectevo').")
 @click.option("--shard", default=None, metavar="i/N",

@@ -57,6 +57,7 @@ class RunOptions:
     split: str | None = None
     fewshot_as_multiturn: bool = True  # stock lm_eval.simple_evaluate's default
     reflections: int = 1
+    samples: int = 1  # attempt-1 answers sampled per doc (failure mining: data build --kind failures)
     reflection_pool: str | None = None
     shard: str | None = None  # "i/N"; None: from torchrun/accelerate or Slurm when they start several processes
 
@@ -129,11 +130,14 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any] | None
     for task in tasks:
         task.fewshot_as_multiturn = opts.fewshot_as_multiturn
     _check_branches(opts.reflections, protocol, attempts)
+    if opts.samples < 1:
+        raise BenchError(f"--samples must be at least 1, got {opts.samples}")
     for task in tasks:
-        if (protocol.fresh_context or opts.reflections > 1) and \
+        if (protocol.fresh_context or opts.reflections > 1 or opts.samples > 1) and \
                 not task.generation_kwargs(DEFAULT_GEN_KWARGS, gen_overrides).get("do_sample"):
             why = (f"--protocol {protocol.name} needs sampling (greedy would repeat attempt 1" if protocol.fresh_context
-                   else f"--reflections {opts.reflections} needs sampling (greedy would write the same reflection")
+                   else f"--reflections {opts.reflections} needs sampling (greedy would write the same reflection"
+                   if opts.reflections > 1 else f"--samples {opts.samples} needs sampling (greedy would give one answer")
             raise BenchError(f"{why} on task '{task.name}'): pass --gen-kwargs do_sample=true,temperature=0.8")
     pools = _reflection_pools(tasks, opts.reflection_pool)
     for task in tasks:  # code tasks start their sandbox now: no sandbox fails the run before any generation
@@ -152,7 +156,7 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any] | None
         "system_instruction": opts.system_instruction,
         "data_dir": str(Path(opts.data_dir).resolve()) if opts.data_dir else None,
         "num_fewshot": opts.num_fewshot, "metadata": metadata,
-        "split": opts.split, "reflections": opts.reflections,
+        "split": opts.split, "reflections": opts.reflections, "samples": opts.samples,
         "fewshot_as_multiturn": opts.fewshot_as_multiturn if any(t.task.config.num_fewshot for t in tasks) else None,
         "reflection_pool": pools[tasks[0].name].source if opts.reflection_pool and tasks else None,
     }
@@ -184,7 +188,7 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any] | None
         console.print(f"resuming: {len(done)} docs already finished, {len(pending)} to go")
 
     config = EngineConfig(protocol, attempts, DEFAULT_GEN_KWARGS, gen_overrides, opts.chunk_size,
-                          opts.system_instruction, opts.reflections, opts.seed, pools, opts.split)
+                          opts.system_instruction, opts.reflections, opts.seed, pools, opts.split, opts.samples)
     writer = SampleWriter(work_dir)
     started = time.time()
     rd.open_session(work_dir, manifest, started, len(pending))
