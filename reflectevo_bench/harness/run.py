@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
 from rich.console import Console
 
 from reflectevo_bench.errors import BenchError, one_line
@@ -16,7 +17,7 @@ from reflectevo_bench.harness import run_dir as rd
 from reflectevo_bench.harness.backend import Backend, build_lm, format_model_args, parse_model_args, vllm_model_args
 from reflectevo_bench.harness.engine import Engine, EngineConfig
 from reflectevo_bench.harness.environment import git_hash, package_versions, set_seeds
-from reflectevo_bench.harness.gen_kwargs import DEFAULT_GEN_KWARGS, parse_gen_kwargs
+from reflectevo_bench.harness.gen_kwargs import DEFAULT_GEN_KWARGS, parse_gen_kwargs, split_key_values
 from reflectevo_bench.harness.merge import finish_shard
 from reflectevo_bench.harness.progress import RunProgress, summary_table
 from reflectevo_bench.harness.protocols import get_protocol
@@ -102,14 +103,24 @@ def _device(model: str, model_args: dict[str, str], device: str | None) -> str |
 
 
 def parse_metadata(text: str | None) -> dict[str, Any]:
-    if not text:
+    """``--metadata`` as lm-eval takes it: a JSON object, or ``key=value,...`` (values typed as YAML scalars:
+    ``numbers=4,max_target=500``; lists need the JSON form)."""
+    if not text or not text.strip():
         return {}
+    if not text.strip().startswith("{"):
+        out: dict[str, Any] = {}
+        for key, raw in split_key_values(text, "--metadata").items():
+            try:
+                out[key] = yaml.safe_load(raw) if raw else ""
+            except yaml.YAMLError:
+                out[key] = raw
+        return out
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise BenchError(f"--metadata must be a JSON object ({exc.msg})") from None
+        raise BenchError(f"--metadata must be a JSON object or key=value pairs ({exc.msg})") from None
     if not isinstance(value, dict):
-        raise BenchError("--metadata must be a JSON object, e.g. '{\"num_examples\": 200}'")
+        raise BenchError("--metadata must be a JSON object, e.g. '{\"num_examples\": 200}', or key=value pairs")
     return value
 
 
