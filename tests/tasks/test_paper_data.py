@@ -152,7 +152,7 @@ def test_countdown_generator_metadata_from_cli_and_yaml(tmp_path, monkeypatch):
 def test_metadata_bad_inputs_one_line_exit_2(tmp_path, monkeypatch):
     monkeypatch.setenv("REFLECTEVO_BENCH_CACHE", str(tmp_path / "cache"))
     for meta, msg in (("numbers=9", "counts from 2 to 5"), ("max_number=x", "must be integers"),
-                      ("min_target=5000,max_target=5001,num_examples=2", "widen the metadata ranges"),
+                      ("numbers=2,min_target=5000,max_target=5001,num_examples=1", "widen the metadata ranges"),
                       ("[1]", "bad --metadata entry")):
         res = CliRunner().invoke(main, ["run", "--tasks", "countdown", "--metadata", meta, "--limit", "1",
                                         "--output", str(tmp_path / "o")])

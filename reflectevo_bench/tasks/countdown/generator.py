@@ -25,6 +25,7 @@ from reflectevo_bench.errors import BenchError
 from reflectevo_bench.tasks.countdown.solver import reachable, solve
 
 MIN_TARGET, MAX_TARGET = 10, 100
+MAX_MISSES = 1000  # draws in a row that yield no problem before the generator gives up
 GENERATOR_VERSION = 1  # bump whenever generate() would produce different rows
 
 
@@ -74,12 +75,13 @@ def generate(num_examples: int, seed: int, exclude: frozenset | set = frozenset(
     kept, so the rows that remain do not depend on what was excluded before them)."""
     rng = random.Random(seed)
     rows = []
-    draws = 0
+    misses = 0
     while len(rows) < num_examples:
-        draws += 1
-        if draws > 1000 + 200 * num_examples:  # a shape with (almost) no reachable target must not hang the run
-            raise BenchError(f"countdown: only {len(rows)} of {num_examples} problems found in {draws - 1} draws: "
-                             "widen the metadata ranges (min/max_number, min/max_target) or change numbers")
+        misses += 1
+        if misses > MAX_MISSES:  # a shape with (almost) no reachable target must not hang the run
+            raise BenchError(f"countdown: only {len(rows)} of {num_examples} problems found ({MAX_MISSES} draws in a "
+                             "row found none): widen the metadata ranges (min/max_number, min/max_target) or change "
+                             "numbers")
         nums = [rng.randint(shape.min_number, shape.max_number) for _ in range(rng.choice(shape.numbers))]
         candidates = sorted(
             int(v) for v in reachable(tuple(sorted(nums)))
@@ -93,6 +95,7 @@ def generate(num_examples: int, seed: int, exclude: frozenset | set = frozenset(
         solution = solve(nums, target)
         assert solution is not None
         rows.append({"id": len(rows), "nums": nums, "target": target, "solution": solution})
+        misses = 0
     return rows
 
 
