@@ -57,10 +57,14 @@ def main() -> None:
 @click.option("--num-fewshot", type=int, default=None, help="Few-shot examples per prompt (overrides the task's).")
 @click.option("--fewshot-as-multiturn/--no-fewshot-as-multiturn", default=True, show_default=True,
               help="Few-shot exemplars as user/assistant turns (stock lm-eval's default) or in one user turn.")
-@click.option("--metadata", default=None, help="JSON object passed to every task's metadata / dataset hook.")
+@click.option("--metadata", default=None, help="Merged into every task's metadata / dataset hook (as lm-eval's --metadata): a JSON object or "
+                   "key=value,... e.g. num_examples=2000,max_target=500 (countdown's generator, xlam_fc's test_size).")
 @click.option("--split", default=None, help="Dataset split to run on (default: the task's test split, else validation).")
 @click.option("--reflections", type=int, default=1, show_default=True,
               help="Reflection branches per doc that goes on after attempt 1, each with its own retry (needs sampling).")
+@click.option("--samples", type=int, default=1, show_default=True,
+              help="Attempt-1 answers sampled per doc, all recorded (failure mining for `data build --kind failures`; "
+                   "needs sampling); sample 1 goes on through the protocol.")
 @click.option("--reflection-pool", default=None,
               help="YAML list of reflection-request templates to draw from (or the built-in 'reflectevo').")
 @click.option("--shard", default=None, metavar="i/N",

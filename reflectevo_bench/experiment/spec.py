@@ -33,7 +33,8 @@ from reflectevo_bench.yaml_files import read_yaml
 TOP_KEYS = {"base", "references", "candidates", "data", "recipes", "eval", "report", "seed", "batch_size",
             "data_dir", "title", "isolate"}
 MODEL_KEYS = {"name", "model", "model_args"}
-DATA_KEYS = {"tasks", "split", "limit", "reflections", "gen_kwargs", "kinds", "protocol", "eval_fraction", "judge"}
+DATA_KEYS = {"tasks", "split", "limit", "reflections", "gen_kwargs", "kinds", "protocol", "eval_fraction", "judge",
+             "samples"}
 RECIPE_KEYS = {"trainer", "data", "config", "launch"}
 LAUNCH_KEYS = {"accelerate", "num_processes"}
 EVAL_KEYS = {"tasks", "split", "limit", "protocol", "controls", "gen_kwargs", "attempts"}
@@ -73,6 +74,7 @@ class DataSpec:
     protocol: str = "reflect"
     eval_fraction: float = 0.1
     judge: dict[str, str] | None = None
+    samples: int = 1  # run --samples K: attempt-1 answers per doc (failure mining)
 
 
 @dataclass
@@ -294,6 +296,11 @@ def _data(d: Any, where: str, folder: Path) -> DataSpec:
     protocol = _protocol(d.get("protocol", "reflect"), where)
     if reflections > 1 and not _sampling(gen):
         raise BenchError(f"{where}: reflections {reflections} needs sampling: gen_kwargs: \"do_sample=true,temperature=0.8\"")
+    samples = d.get("samples", 1)
+    if not isinstance(samples, int) or isinstance(samples, bool) or samples < 1:
+        raise BenchError(f"{where}: samples must be a positive integer, got {samples!r}")
+    if samples > 1 and not _sampling(gen):
+        raise BenchError(f"{where}: samples {samples} needs sampling: gen_kwargs: \"do_sample=true,temperature=1.0\"")
     if {"dpm", "dpref"} & set(kinds) and reflections < 2:
         raise BenchError(f"{where}: kinds dpm/dpref pair two reflections of one failure: set reflections: 2 or more")
     frac = d.get("eval_fraction", 0.1)
@@ -307,7 +314,7 @@ def _data(d: Any, where: str, folder: Path) -> DataSpec:
     return DataSpec(tasks=_tasks(d.get("tasks"), where, folder), split=str(d["split"]),
                     limit=_limit(d.get("limit"), where), reflections=reflections, gen_kwargs=gen,
                     kinds=list(dict.fromkeys(kinds)), protocol=protocol, eval_fraction=float(frac),
-                    judge={k: str(v) for k, v in judge.items()} if judge else None)
+                    judge={k: str(v) for k, v in judge.items()} if judge else None, samples=samples)
 
 
 def _recipe(name: Any, r: Any, where: str) -> Recipe:

@@ -270,7 +270,9 @@ class Backend:
                     self.cache.put(keys[i], text)
                 if keys[i] not in counts:
                     arrived(keys[i], text)
-                out[i] = Generated(text, False, share, counts[keys[i]], sources[keys[i]])
+                # the response filed under this key: identical prompts (K samples of one doc) can come back in
+                # any order, and a resumed run reads each key's own response back from the cache
+                out[i] = Generated(self.cache.entries.get(keys[i], text), False, share, counts[keys[i]], sources[keys[i]])
             self.cache.sync()
         return out  # type: ignore[return-value]
 

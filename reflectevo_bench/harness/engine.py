@@ -37,6 +37,7 @@ class DocState:
     owner: "DocState | None" = None  # the branch-1 lane, which holds the doc's lanes (None: this is it)
     lanes: list["DocState"] = field(default_factory=list)  # on branch 1: every lane of the doc, itself first
     finished: int = 0  # on branch 1: lanes done
+    samples: list[dict[str, Any]] | None = None  # run --samples K: every attempt-1 sample of the doc
 
 
 @dataclass
@@ -51,6 +52,7 @@ class EngineConfig:
     seed: int = 1234
     pools: dict[str, ReflectionPool] = field(default_factory=dict)  # task name -> its reflection-request pool
     split: str | None = None
+    samples: int = 1  # attempt-1 answers sampled per doc (failure mining); sample 1 drives the protocol
 
 
 class Engine:
@@ -105,11 +107,13 @@ class Engine:
         return state.lanes
 
     def _generate(self, backend: Backend, phase: str, states: list[DocState], label: str,
-                  requests: list[tuple[list[dict[str, str]], str]]) -> list[Any]:
+                  requests: list[tuple[list[dict[str, str]], str]], suffixes: list[str] | None = None) -> list[Any]:
         if self.progress is not None:
             self.progress.start_phase(phase + label, len(states))
         advance = self.progress.advance if self.progress is not None else None
         salts = [f"{s.task.name}/{s.doc_id}/{phase}" + (f"/b{s.branch}" if s.branch > 1 else "") for s in states]
+        if suffixes is not None:  # several samples of one request: each its own cache entry
+            salts = [salt + suffix for salt, suffix in zip(salts, suffixes)]
         outs = backend.generate([(prompt, s.gen_kwargs) for s, (_, prompt) in zip(states, requests)], advance, salts)
         if self.progress is not None:
             self.progress.end_phase()
@@ -141,8 +145,32 @@ class Engine:
                 messages = state.messages + [{"role": "user", "content": state.prompter.retry_request(state.verdicts[-1])}]
                 prompt = self.generator.render(messages)
             requests.append((messages, prompt))
+        if k == 1 and self.cfg.samples > 1:
+            self._sampled_first_attempts(states, requests, label)
+            return
         outs = self._generate(self.generator, f"attempt {k}", states, label, requests)
         verdicts = self._verify(states, [out.text for out in outs])
+        self._record_attempts(states, requests, outs, verdicts, k)
+
+    def _sampled_first_attempts(self, states: list[DocState], requests: list[tuple[Any, Any]], label: str) -> None:
+        """``run --samples K``: K attempt-1 answers per doc in ONE backend call (every doc's K requests side by
+        side, so vLLM's prefix cache shares each prompt's prefill), all verified; sample 1 goes on through the
+        protocol as an ordinary attempt 1, and all K are recorded in ``attempt_1_samples``."""
+        K = self.cfg.samples
+        many = [s for s in states for _ in range(K)]
+        outs = self._generate(self.generator, "attempt 1", many, label, [r for r in requests for _ in range(K)],
+                              ["" if j == 0 else f"/s{j + 1}" for _ in states for j in range(K)])
+        verdicts = self._verify(many, [out.text for out in outs])
+        for i, state in enumerate(states):
+            state.samples = [{"sample": j + 1, "response": out.text, "extracted": v.extracted, "verdict": v.to_dict(),
+                              "completion_tokens": out.completion_tokens,
+                              "completion_tokens_source": out.completion_tokens_source,
+                              "timing": {"latency_s": round(out.latency_s, 6), "cached": out.cached}}
+                             for j, (out, v) in enumerate(zip(outs[i * K:(i + 1) * K], verdicts[i * K:(i + 1) * K]))]
+        self._record_attempts(states, requests, outs[::K], verdicts[::K], 1)
+
+    def _record_attempts(self, states: list[DocState], requests: list[tuple[Any, Any]], outs: list[Any],
+                         verdicts: list[Verdict], k: int) -> None:
         prompt_tokens = self.generator.count_tokens_many([prompt for _, prompt in requests])
         for state, (messages, prompt), out, verdict, n in zip(states, requests, outs, verdicts, prompt_tokens):
             turn = self._turn(self.generator, "attempt", k, state, messages, prompt, out, n)
@@ -191,7 +219,7 @@ class Engine:
         if state.finished < len(state.lanes):
             return
         made = [v.correct for v in state.verdicts]
-        self.write({
+        record: SampleRecord = {
             "task": state.task.name,
             "doc_id": state.doc_id,
             "doc_hash": doc_hash(state.doc),
@@ -203,7 +231,11 @@ class Engine:
             "correct": made,
             "correct_at": self.cfg.protocol.correct_at(made, self.cfg.attempts),
             "turns": [turn for lane in state.lanes for turn in lane.turns],
-        })
+        }
+        if state.samples is not None:
+            record["attempt_1_samples"] = state.samples
+            record["attempt_1_passes"] = sum(bool(s["verdict"]["correct"]) for s in state.samples)
+        self.write(record)
 
 
 def with_reply(messages: list[dict[str, str]], text: str) -> list[dict[str, str]]:

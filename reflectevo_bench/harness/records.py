@@ -14,6 +14,11 @@ A record's ``turns`` are the model calls made for the doc, in the order they hap
 - ``messages``: the exact chat the turn was generated from (the state *before* generation); ``prompt``: the
   exact rendered prompt; ``response``: what the model returned; attempts add ``extracted`` and ``verdict``.
 
+With ``run --samples K`` the record also holds ``attempt_1_samples``: all K sampled attempt-1 answers (``sample``
+1…K, ``response``, ``extracted``, ``verdict``, token count, timing; sample 1 is the round-1 attempt turn, which
+alone goes on through the protocol) and ``attempt_1_passes``, how many of them passed (failure mining:
+:mod:`reflectevo_bench.harness.mining`).
+
 ``correct`` (per attempt made) and ``correct_at`` (per round) always describe branch 1, so acc@tk stays
 comparable with single-branch runs. Run dirs written before this contract (turns keyed ``attempt`` /
 ``before_attempt``) read back in this shape.
@@ -80,6 +85,8 @@ class SampleRecord(TypedDict, total=False):
     correct: list[bool]
     correct_at: list[bool]
     turns: list[Turn]
+    attempt_1_samples: list[dict[str, Any]]  # run --samples K only
+    attempt_1_passes: int  # run --samples K only
 
 
 def samples_path(run_dir: Path, task: str) -> Path:

@@ -22,7 +22,13 @@ def rescore_records(records: dict[str, list[SampleRecord]], tasks: dict[str, Eva
         verdicts = task.verify_batch([rec["doc"] for rec, _ in attempts_turns], [t["response"] for _, t in attempts_turns])
         for (_, turn), verdict in zip(attempts_turns, verdicts):
             turn["verdict"], turn["extracted"] = verdict.to_dict(), verdict.extracted
+        samples = [(rec, s) for rec in fresh for s in rec.get("attempt_1_samples") or []]
+        for (_, s), verdict in zip(samples, task.verify_batch([r["doc"] for r, _ in samples],
+                                                             [s["response"] for _, s in samples])):
+            s["verdict"], s["extracted"] = verdict.to_dict(), verdict.extracted
         for rec in fresh:
+            if rec.get("attempt_1_samples"):
+                rec["attempt_1_passes"] = sum(bool(s["verdict"]["correct"]) for s in rec["attempt_1_samples"])
             made = [t["verdict"]["correct"] for t in attempts(rec, 1)]
             rec["correct"], rec["correct_at"] = made, proto.correct_at(made, rounds)
         out[name] = fresh

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
 from rich.console import Console
 
 from reflectevo_bench.errors import BenchError, one_line
@@ -16,7 +17,7 @@ from reflectevo_bench.harness import run_dir as rd
 from reflectevo_bench.harness.backend import Backend, build_lm, format_model_args, parse_model_args, vllm_model_args
 from reflectevo_bench.harness.engine import Engine, EngineConfig
 from reflectevo_bench.harness.environment import git_hash, package_versions, set_seeds
-from reflectevo_bench.harness.gen_kwargs import DEFAULT_GEN_KWARGS, parse_gen_kwargs
+from reflectevo_bench.harness.gen_kwargs import DEFAULT_GEN_KWARGS, parse_gen_kwargs, split_key_values
 from reflectevo_bench.harness.merge import finish_shard
 from reflectevo_bench.harness.progress import RunProgress
 from reflectevo_bench.harness.summary import print_summary
@@ -58,6 +59,7 @@ class RunOptions:
     split: str | None = None
     fewshot_as_multiturn: bool = True  # stock lm_eval.simple_evaluate's default
     reflections: int = 1
+    samples: int = 1  # attempt-1 answers sampled per doc (failure mining: data build --kind failures)
     reflection_pool: str | None = None
     shard: str | None = None  # "i/N"; None: from torchrun/accelerate or Slurm when they start several processes
     summary_format: str = "auto"  # the printed summary: auto (table on a TTY, else md), table, md or json
@@ -103,14 +105,24 @@ def _device(model: str, model_args: dict[str, str], device: str | None) -> str |
 
 
 def parse_metadata(text: str | None) -> dict[str, Any]:
-    if not text:
+    """``--metadata`` as lm-eval takes it: a JSON object, or ``key=value,...`` (values typed as YAML scalars:
+    ``numbers=4,max_target=500``; lists need the JSON form)."""
+    if not text or not text.strip():
         return {}
+    if not text.strip().startswith("{"):
+        out: dict[str, Any] = {}
+        for key, raw in split_key_values(text, "--metadata").items():
+            try:
+                out[key] = yaml.safe_load(raw) if raw else ""
+            except yaml.YAMLError:
+                out[key] = raw
+        return out
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise BenchError(f"--metadata must be a JSON object ({exc.msg})") from None
+        raise BenchError(f"--metadata must be a JSON object or key=value pairs ({exc.msg})") from None
     if not isinstance(value, dict):
-        raise BenchError("--metadata must be a JSON object, e.g. '{\"num_examples\": 200}'")
+        raise BenchError("--metadata must be a JSON object, e.g. '{\"num_examples\": 200}', or key=value pairs")
     return value
 
 
@@ -131,11 +143,14 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any] | None
     for task in tasks:
         task.fewshot_as_multiturn = opts.fewshot_as_multiturn
     _check_branches(opts.reflections, protocol, attempts)
+    if opts.samples < 1:
+        raise BenchError(f"--samples must be at least 1, got {opts.samples}")
     for task in tasks:
-        if (protocol.fresh_context or opts.reflections > 1) and \
+        if (protocol.fresh_context or opts.reflections > 1 or opts.samples > 1) and \
                 not task.generation_kwargs(DEFAULT_GEN_KWARGS, gen_overrides).get("do_sample"):
             why = (f"--protocol {protocol.name} needs sampling (greedy would repeat attempt 1" if protocol.fresh_context
-                   else f"--reflections {opts.reflections} needs sampling (greedy would write the same reflection")
+                   else f"--reflections {opts.reflections} needs sampling (greedy would write the same reflection"
+                   if opts.reflections > 1 else f"--samples {opts.samples} needs sampling (greedy would give one answer")
             raise BenchError(f"{why} on task '{task.name}'): pass --gen-kwargs do_sample=true,temperature=0.8")
     pools = _reflection_pools(tasks, opts.reflection_pool)
     for task in tasks:  # code tasks start their sandbox now: no sandbox fails the run before any generation
@@ -154,7 +169,7 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any] | None
         "system_instruction": opts.system_instruction,
         "data_dir": str(Path(opts.data_dir).resolve()) if opts.data_dir else None,
         "num_fewshot": opts.num_fewshot, "metadata": metadata,
-        "split": opts.split, "reflections": opts.reflections,
+        "split": opts.split, "reflections": opts.reflections, "samples": opts.samples,
         "fewshot_as_multiturn": opts.fewshot_as_multiturn if any(t.task.config.num_fewshot for t in tasks) else None,
         "reflection_pool": pools[tasks[0].name].source if opts.reflection_pool and tasks else None,
     }
@@ -186,7 +201,7 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any] | None
         console.print(f"resuming: {len(done)} docs already finished, {len(pending)} to go")
 
     config = EngineConfig(protocol, attempts, DEFAULT_GEN_KWARGS, gen_overrides, opts.chunk_size,
-                          opts.system_instruction, opts.reflections, opts.seed, pools, opts.split)
+                          opts.system_instruction, opts.reflections, opts.seed, pools, opts.split, opts.samples)
     writer = SampleWriter(work_dir)
     started = time.time()
     rd.open_session(work_dir, manifest, started, len(pending))

@@ -30,7 +30,7 @@ import yaml
 from reflectevo_bench.errors import BenchError, one_line
 from reflectevo_bench.yaml_files import read_yaml
 
-OWN_KEYS = ("model", "data", "stage", "peft", "merge", "objective")
+OWN_KEYS = ("model", "data", "stage", "peft", "merge", "objective", "retry_temperature", "retry_max_length")
 SFT_KINDS = ("dplus", "reflection", "correction", "qa")
 DPO_KINDS = ("dpm", "dpref")
 ALL_KINDS = SFT_KINDS + DPO_KINDS + ("failures",)
@@ -87,6 +87,8 @@ class TrainJob:
     explicit_keys: list[str] = field(default_factory=list)
     objective: str = "reflection"  # GRPO only: reflection (Reflect, Retry, Reward) | answer (the RLVR control)
     overrides: list[str] = field(default_factory=list)
+    retry_temperature: float | None = None  # GRPO reflection: the retry's temperature (None/0: greedy)
+    retry_max_length: int | None = None  # GRPO reflection: the retry's max new tokens (None: the task's own)
 
     @property
     def output_dir(self) -> Path:
@@ -103,7 +105,8 @@ class TrainJob:
             "stage": self.stage,
             "peft": self.peft,
             "merge": self.merge,
-            **({"objective": self.objective} if self.trainer == "grpo" else {}),
+            **({"objective": self.objective, "retry_temperature": self.retry_temperature,
+                "retry_max_length": self.retry_max_length} if self.trainer == "grpo" else {}),
             "trl": _jsonable(self.args.to_dict()),
         }
 
@@ -153,6 +156,7 @@ def load_job(trainer: str, config_path: Path, overrides: tuple[str, ...] | list[
     objective = str(own.get("objective") or "reflection")
     if objective not in ("reflection", "answer"):
         raise BenchError(f"objective must be reflection or answer, got {own.get('objective')!r}")
+    retry_temperature, retry_max_length = _retry_settings(trainer, own)
     model_spec = own.get("model")
     if not model_spec or not isinstance(model_spec, str):
         raise BenchError(f"{config_path}: `model:` is required (a local folder or an alias: smollm2-135m, tiny)")
@@ -183,7 +187,8 @@ def load_job(trainer: str, config_path: Path, overrides: tuple[str, ...] | list[
     check_trl_values(args)
     job = TrainJob(trainer=trainer, model=model, model_spec=model_spec, stage=stage, data=data, peft=peft,
                    merge=merge, args=args, resume=resume, config_file=Path(config_path), explicit_keys=explicit,
-                   overrides=list(overrides), objective=objective)
+                   overrides=list(overrides), objective=objective, retry_temperature=retry_temperature,
+                   retry_max_length=retry_max_length)
     if trainer == "sft":
         _check_chat_template(job)
     else:
@@ -234,6 +239,20 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise BenchError(f"config file {path} must hold a YAML mapping of keys, not {type(raw).__name__}")
     return raw
+
+
+def _retry_settings(trainer: str, own: dict[str, Any]) -> tuple[float | None, int | None]:
+    """GRPO's retry decoding: ``retry_temperature`` (null or 0: greedy) and ``retry_max_length`` (null: the task's)."""
+    temperature, length = own.get("retry_temperature"), own.get("retry_max_length")
+    if trainer != "grpo" and (temperature is not None or length is not None):
+        raise BenchError(f"`retry_temperature` / `retry_max_length` are train grpo keys; train {trainer} has none")
+    if temperature is not None and (isinstance(temperature, bool) or not isinstance(temperature, (int, float))
+                                    or temperature < 0):
+        raise BenchError(f"retry_temperature must be a number >= 0 (0 or null: greedy), got {temperature!r}")
+    if length is not None and (isinstance(length, bool) or not isinstance(length, int) or length < 1):
+        raise BenchError(f"retry_max_length must be a whole number of tokens >= 1 (null: the task's own), "
+                         f"got {length!r}")
+    return (float(temperature) if temperature is not None else None), length
 
 
 def _set_own(own: dict[str, Any], key: str, value: str) -> None:

@@ -8,7 +8,9 @@ task's verifier; reward 1 if the retry passes (``trainers.rollout``). Only refle
 verifiers and budget. Leaderboards then tell reflection gains from ordinary first-attempt RL gains.
 
 Paper settings where known: β = 0.001 (the default here unless the config sets ``beta``). G, learning rate,
-lengths and temperature are not public: TRL's defaults unless the config says otherwise.
+lengths and temperature are not public: TRL's defaults unless the config says otherwise. The retry inside the
+rollout decodes greedily with each task's own ``max_gen_toks`` (as evaluation retries do) unless the config sets
+``retry_temperature`` / ``retry_max_length``; the settings go to ``retry_settings.json`` and the log.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from reflectevo_bench.errors import BenchError
 from reflectevo_bench.trainers.common import finish, quiet_warnings, resume_arg, run_trainer, stage_args
 from reflectevo_bench.trainers.config import TrainJob, lora_config
 
+
+
+RETRY_SETTINGS = "retry_settings.json"  # how the rollouts' retries were decoded (written at the start)
 
 
 def load_tasks(card: dict[str, Any], names: set[str]) -> dict[str, Any]:
@@ -50,7 +55,8 @@ def build_grpo_trainer(job: TrainJob, output_dir: Path):
     from transformers import AutoTokenizer
     from trl import GRPOTrainer
 
-    from reflectevo_bench.trainers.rollout import AnswerReward, ReflectionRollout, RolloutLog, Verifiers, retry_reward
+    from reflectevo_bench.trainers.rollout import (AnswerReward, ReflectionRollout, RetrySettings, RolloutLog,
+                                                   Verifiers, retry_reward)
 
     args = stage_args(job, output_dir)
     data = job.data["train"]
@@ -61,7 +67,14 @@ def build_grpo_trainer(job: TrainJob, output_dir: Path):
     if job.objective == "reflection":
         dataset = Dataset.from_list([{"prompt": r["prompt"], "task": r["task"], "doc_hash": r["doc_hash"]}
                                      for r in rows])
-        rollout, rewards = ReflectionRollout(rows, verifiers, log), [retry_reward]
+        retry = RetrySettings(job.retry_temperature, job.retry_max_length)
+        rollout, rewards = ReflectionRollout(rows, verifiers, log, retry), [retry_reward]
+        settings = retry.describe(verifiers.tasks)
+        output_dir.mkdir(parents=True, exist_ok=True)
+        (output_dir / RETRY_SETTINGS).write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
+        print(f"GRPO retry decoding: {settings['retry_decoding']}"
+              + (f" at temperature {retry.temperature}" if not retry.greedy else "")
+              + f", max new tokens {settings['retry_max_length_per_task']}", flush=True)
     else:
         dataset = Dataset.from_list([{"prompt": r["attempt_prompt"], "task": r["task"], "doc_hash": r["doc_hash"],
                                       "doc": json.dumps(r["doc"], sort_keys=True)} for r in rows])

@@ -6,7 +6,10 @@ repeated ``num_generations`` times. For each one :class:`ReflectionRollout`:
 1. generates the reflection with the trainer's own generation path (``_generate_single_turn``: HF generate with
    ZeRO-3 parameter gathering, or TRL's vLLM colocate/server client) — these are the only tokens trained;
 2. builds the retry chat exactly as ``run`` does (the harness's ``Prompter`` and ``with_reply``: one code path),
-   and generates every retry of the batch in one call through the same generation path;
+   and generates every retry of the batch in one call through the same generation path, with the retry's own
+   settings (:class:`RetrySettings`: greedy and the task's own ``max_gen_toks`` by default, as ``run`` retries;
+   ``retry_temperature`` / ``retry_max_length`` in the GRPO config), not the reflection's sampling temperature
+   and ``max_completion_length``;
 3. verifies each retry with the task's own verifier (code tasks in the sandbox pool, never in this process);
 4. appends one JSON line per rollout to ``rollouts.jsonl`` and returns the verdicts for the reward function.
 
@@ -18,13 +21,17 @@ Relies on TRL 1.16's private ``_tokenize_prompts`` / ``_generate_single_turn`` (
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 import time
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from reflectevo_bench.harness.engine import with_reply
+from reflectevo_bench.harness.gen_kwargs import DEFAULT_GEN_KWARGS
 from reflectevo_bench.harness.protocols import PROTOCOLS, Prompter
 from reflectevo_bench.harness.records import json_line
 from reflectevo_bench.tasks.eval_task import EvalTask
@@ -69,13 +76,82 @@ class RolloutLog:
             fh.flush()
 
 
+@dataclass(frozen=True)
+class RetrySettings:
+    """How the retry inside a GRPO rollout is decoded.
+
+    ``temperature`` None or 0: greedy (evaluation retries are greedy); > 0: sampled at that temperature.
+    ``max_length`` None: each task's own ``max_gen_toks`` (what ``run`` gives a retry). The batch's retries are
+    generated in ONE call (every rank makes the same calls: vLLM server mode needs it) with the largest of the
+    lengths, and each retry is then cut to its own task's length, which for left-to-right decoding is the same
+    as generating it with that cap.
+    """
+
+    temperature: float | None = None
+    max_length: int | None = None
+
+    @property
+    def greedy(self) -> bool:
+        return not self.temperature
+
+    def lengths(self, tasks: dict[str, EvalTask]) -> dict[str, int]:
+        if self.max_length is not None:
+            return {name: int(self.max_length) for name in tasks}
+        return {name: int(t.generation_kwargs(DEFAULT_GEN_KWARGS, {}).get("max_gen_toks")
+                          or DEFAULT_GEN_KWARGS["max_gen_toks"]) for name, t in tasks.items()}
+
+    def describe(self, tasks: dict[str, EvalTask]) -> dict[str, Any]:
+        return {"retry_temperature": self.temperature, "retry_decoding": "greedy" if self.greedy else "sampled",
+                "retry_max_length": self.max_length, "retry_max_length_per_task": self.lengths(tasks)}
+
+
+@contextmanager
+def retry_generation(trainer: Any, settings: RetrySettings, max_tokens: int) -> Iterator[None]:
+    """While the retry is generated, the trainer's generation path decodes with the retry's settings.
+
+    HF (``transformers.generate``, continuous batching): a copy of ``trainer.generation_config`` (and of the
+    ``generation_kwargs`` TRL writes into the unwrapped model's config) with ``max_new_tokens`` and greedy or the
+    retry temperature. vLLM (colocate and server: ``trainer.vllm_generation`` reads its ``temperature`` and
+    ``max_completion_length`` at every ``generate``): those two attributes; greedy is temperature 0, vLLM's greedy.
+    Everything is restored afterwards, also on error.
+    """
+    saved: list[tuple[Any, str, Any]] = []
+
+    def put(obj: Any, name: str, value: Any) -> None:
+        saved.append((obj, name, getattr(obj, name)))
+        setattr(obj, name, value)
+
+    try:
+        if getattr(trainer, "use_vllm", False):
+            vg = trainer.vllm_generation
+            put(vg, "temperature", 0.0 if settings.greedy else float(settings.temperature))
+            put(vg, "max_completion_length", int(max_tokens))
+        else:
+            sampling = {"do_sample": False, "temperature": None, "top_p": None, "top_k": None, "min_p": None} \
+                if settings.greedy else {"do_sample": True, "temperature": float(settings.temperature)}
+            config = copy.deepcopy(trainer.generation_config)
+            config.update(max_new_tokens=int(max_tokens), **sampling)
+            put(trainer, "generation_config", config)
+            kwargs = getattr(trainer, "generation_kwargs", None)
+            if isinstance(kwargs, dict):
+                put(trainer, "generation_kwargs", {**kwargs, "max_new_tokens": int(max_tokens), **sampling})
+        yield
+    finally:
+        for obj, name, value in reversed(saved):
+            setattr(obj, name, value)
+
+
 class ReflectionRollout:
     """``rollout_func`` of reflection GRPO (see the module docstring)."""
 
-    def __init__(self, rows: list[dict[str, Any]], verifiers: Verifiers, log: RolloutLog) -> None:
+    def __init__(self, rows: list[dict[str, Any]], verifiers: Verifiers, log: RolloutLog,
+                 retry: RetrySettings | None = None) -> None:
         self.rows = {prompt_key(row["prompt"]): row for row in rows}
         self.verifiers = verifiers
         self.log = log
+        self.retry = retry or RetrySettings()
+        self.retry_lengths = self.retry.lengths(verifiers.tasks)
+        self.retry_max_tokens = max(self.retry_lengths.values(), default=DEFAULT_GEN_KWARGS["max_gen_toks"])
         self.prompters = {name: Prompter(PROTOCOLS["reflect"], t.reflection.templates, t.reflection.answer_format)
                           for name, t in verifiers.tasks.items()}
 
@@ -103,7 +179,9 @@ class ReflectionRollout:
         rows = [self.row_for(p) for p in prompts]
         retry_chats = [self.retry_messages(row, text) for row, text in zip(rows, reflections)]
         retry_prompt_ids, _, _ = trainer._tokenize_prompts(retry_chats)
-        retry_ids, _ = trainer._generate_single_turn(retry_prompt_ids, None, {}, 1)
+        with retry_generation(trainer, self.retry, self.retry_max_tokens):
+            retry_ids, _ = trainer._generate_single_turn(retry_prompt_ids, None, {}, 1)
+        retry_ids = [list(ids)[:self.retry_lengths.get(row["task"], len(ids))] for row, ids in zip(rows, retry_ids)]
         retries = tokenizer.batch_decode(retry_ids, skip_special_tokens=True)
         clock.append(time.perf_counter())
         verdicts = self.verifiers.verify([r["task"] for r in rows], [r["doc"] for r in rows], retries)
@@ -118,6 +196,9 @@ class ReflectionRollout:
         metrics = trainer._metrics[mode]
         metrics["retry_pass_rate"].append(sum(rewards) / max(1, len(rewards)))
         metrics["retry_mean_length"].append(sum(map(len, retry_ids)) / max(1, len(retry_ids)))
+        metrics["retry_clipped_ratio"].append(
+            sum(len(ids) >= self.retry_lengths.get(row["task"], 0) for row, ids in zip(rows, retry_ids))
+            / max(1, len(retry_ids)))
         for name, (start, end) in zip(("reflection_s", "retry_s", "verify_s"), zip(clock, clock[1:])):
             metrics[f"rollout/{name}"].append(end - start)
         return {"prompt_ids": prompt_ids, "completion_ids": completion_ids, "logprobs": logprobs,

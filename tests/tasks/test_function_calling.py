@@ -85,7 +85,9 @@ def test_xlam_check(response, ok, reason):
 
 
 def test_xlam_multiset_order_free(mini_data, tmp_path):
-    task = load_task("xlam_fc", mini_data)
+    from reflectevo_bench.tasks.registry import load_eval_tasks
+
+    (task,) = load_eval_tasks("xlam_fc", str(mini_data), None, None, {"test_size": 3})  # every row in test
     assert len(task.docs) == 3 and "Query: Convert 100 USD" in task.task.doc_to_text(task.docs[1])
     swapped = ('[{"name": "convert", "arguments": {"amount": 100.0, "from_currency": "USD", "to_currency": "GBP"}},'
                ' {"name": "convert", "arguments": {"amount": 100, "from_currency": "USD", "to_currency": "EUR"}}]')

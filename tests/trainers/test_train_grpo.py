@@ -20,7 +20,8 @@ from rich.console import Console
 from reflectevo_bench.cli import main
 
 GRPO = {"num_generations": 4, "per_device_train_batch_size": 4, "max_steps": 2, "max_completion_length": 6,
-        "logging_steps": 1, "learning_rate": 1.0e-2, "save_strategy": "no", "disable_tqdm": True}
+        "logging_steps": 1, "learning_rate": 1.0e-2, "save_strategy": "no", "disable_tqdm": True,
+        "retry_temperature": 1.0}  # sampled retries: the coin needs them to give groups both verdicts
 
 
 @pytest.fixture(scope="module")

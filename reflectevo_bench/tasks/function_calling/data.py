@@ -1,8 +1,11 @@
 """Function-calling data.
 
-xLAM (``xlam_fc``): hub ``Salesforce/xlam-function-calling-60k`` (split train, the only one); locally
+xLAM (``xlam_fc``): hub ``Salesforce/xlam-function-calling-60k`` (gated; its one split, train); locally
 ``<data_dir>/xlam/xlam_function_calling_60k.json`` (the hub's own file: a JSON array) or ``.jsonl``. Rows: id,
-query, tools (JSON string), answers (JSON string); decoded lists are re-encoded as JSON strings.
+query, tools (JSON string), answers (JSON string); decoded lists are re-encoded as JSON strings. The rows are cut
+into ``train`` and ``test`` as Reflect, Retry, Reward did (12,000 of the 60,000 for test): metadata ``test_size``
+(default 0.2: a fraction, or a row count) and ``split_seed`` (default 0), chosen by a hash of each row's content
+(query, tools, answers; not its id or position: :mod:`reflectevo_bench.tasks.common.content_split`).
 
 BFCL v4 (``bfcl_<category>``): ``<data_dir>/bfcl/BFCL_v4_<file>.json`` + ``<data_dir>/bfcl/possible_answer/
 BFCL_v4_<file>.json`` (JSON lines; ``simple`` is ``simple_python`` in v4; v3 names are accepted too); without
@@ -20,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from reflectevo_bench.errors import BenchError
+from reflectevo_bench.tasks.common.content_split import content_split
 from reflectevo_bench.tasks.common.data import limit_rows, load_rows, read_records, to_dataset_dict
 
 BFCL_FILES = {  # category -> (v4 file stem, v3 file stem)
@@ -38,17 +42,41 @@ def _as_json(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-def load_xlam(data_dir: str | None = None, num_examples: Any = None, **_: Any):
-    rows = load_rows("xlam_fc", data_dir, "xlam/xlam_function_calling_60k.json",
-                     alternatives=["xlam/xlam_function_calling_60k.jsonl"],
-                     hub={"path": "Salesforce/xlam-function-calling-60k", "split": "train"})
+XLAM_HUB = "Salesforce/xlam-function-calling-60k"
+XLAM_TEST_SIZE = 0.2  # 12,000 of xLAM-60k's 60,000 rows, the paper's test set size
+XLAM_ACCESS = (f"xLAM-60k is gated: accept its terms at https://huggingface.co/datasets/{XLAM_HUB} and log in "
+               "(`hf auth login` or HF_TOKEN), or")
+
+
+def xlam_content_key(doc: dict[str, Any]) -> str:
+    """What makes two xLAM rows the same problem: query, tools and answers (decoded, canonical JSON)."""
+    def canonical(value: str) -> Any:
+        try:
+            return json.loads(value)
+        except (TypeError, ValueError):
+            return value
+    return json.dumps([doc["query"].strip(), canonical(doc["tools"]), canonical(doc["answers"])], sort_keys=True,
+                      ensure_ascii=False)
+
+
+def load_xlam(data_dir: str | None = None, num_examples: Any = None, test_size: Any = XLAM_TEST_SIZE,
+              split_seed: Any = 0, **_: Any):
+    try:
+        rows = load_rows("xlam_fc", data_dir, "xlam/xlam_function_calling_60k.json",
+                         alternatives=["xlam/xlam_function_calling_60k.jsonl"],
+                         hub={"path": XLAM_HUB, "split": "train"})
+    except BenchError as exc:
+        if data_dir:
+            raise
+        raise BenchError(str(exc).replace(": pass --data-dir", f": {XLAM_ACCESS} pass --data-dir", 1)) from None
     docs = []
     for number, row in enumerate(rows):
-        if "query" not in row or "tools" not in row or "answers" not in row:
+        if not isinstance(row, dict) or "query" not in row or "tools" not in row or "answers" not in row:
             raise BenchError(f"xlam_fc: row {number} lacks query/tools/answers (the xLAM-60k schema)")
-        docs.append({"id": row.get("id", number), "query": row["query"], "tools": _as_json(row["tools"]),
+        docs.append({"id": row.get("id", number), "query": str(row["query"]), "tools": _as_json(row["tools"]),
                      "answers": _as_json(row["answers"])})
-    return to_dataset_dict({"test": limit_rows(docs, num_examples)})
+    splits = content_split(docs, xlam_content_key, test_size, split_seed, "xlam_fc")
+    return to_dataset_dict({name: limit_rows(part, num_examples) for name, part in splits.items()})
 
 
 def _bfcl_package_dir() -> Path | None:

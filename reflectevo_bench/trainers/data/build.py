@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from reflectevo_bench.errors import BenchError, one_line
+from reflectevo_bench.harness.mining import DEFAULT_FAILURE_RULE, check_rule, is_failure, sample_verdicts
 from reflectevo_bench.harness.protocols import PROTOCOLS
 from reflectevo_bench.harness.records import SampleRecord, first_attempt, json_line, read_records
 from reflectevo_bench.harness.run_dir import read_manifest, write_json_atomic
@@ -122,9 +123,11 @@ class record_shape:
 
 
 def build(kind: str, run_dirs: list[Path], out: Path, eval_fraction: float = 0.1, seed: int = 0,
-          judge: Judge | None = None, command: list[str] | None = None) -> dict[str, Any]:
+          judge: Judge | None = None, command: list[str] | None = None,
+          failure_rule: str = DEFAULT_FAILURE_RULE) -> dict[str, Any]:
     if kind not in R.KINDS:
         raise BenchError(f"unknown --kind '{kind}': choose one of {', '.join(R.KINDS)}")
+    check_rule(failure_rule)
     if not 0 <= eval_fraction < 1:
         raise BenchError(f"--eval-fraction must be in [0, 1), got {eval_fraction}")
     if kind == "dpref" and judge is None:
@@ -147,7 +150,7 @@ def build(kind: str, run_dirs: list[Path], out: Path, eval_fraction: float = 0.1
     for src in sources:
         for task, recs in src.records.items():
             with record_shape(src.path, task):
-                made, c = list(_rows(kind, src, task, recs, judge, extra)), R.count(recs)
+                made, c = list(_rows(kind, src, task, recs, judge, extra, failure_rule)), R.count(recs)
             for key, value in asdict(c).items():
                 setattr(counts, key, getattr(counts, key) + value)
             for row in made:
@@ -170,6 +173,7 @@ def build(kind: str, run_dirs: list[Path], out: Path, eval_fraction: float = 0.1
         "source_runs": [s.describe() for s in sources], "models": models, "mixed_models": len(models) > 1,
         "protocols": sorted({s.protocol for s in sources}), "tasks": sorted({r["task"] for r in rows}),
         "counts": asdict(counts), **extra,
+        "mining": _mining(sources, failure_rule) if kind == "failures" else None,
         "judge": judge.describe() if judge is not None and kind == "dpref" else None,
         "command": command if command is not None else sys.argv,
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -178,8 +182,28 @@ def build(kind: str, run_dirs: list[Path], out: Path, eval_fraction: float = 0.1
     return card
 
 
+def _mining(sources: list[Source], rule: str) -> dict[str, Any]:
+    """How the failures were mined: the rule, K, and every doc's attempt-1 pass count (per run, task, doc id)."""
+    per_run: dict[str, Any] = {}
+    ks: set[int] = set()
+    kept = docs = 0
+    for src in sources:
+        for task, recs in src.records.items():
+            counts = {}
+            for rec in recs:
+                made = sample_verdicts(rec)
+                ks.add(len(made))
+                counts[str(rec["doc_id"])] = sum(made)
+                kept += is_failure(rec, rule)
+                docs += 1
+            per_run.setdefault(src.id, {})[task] = counts
+    return {"failure_rule": rule, "samples": sorted(ks)[0] if len(ks) == 1 else sorted(ks), "docs": docs,
+            "kept": kept, "kept_fraction": kept / docs if docs else 0.0, "pass_counts": per_run,
+            "rules": "any: at least one sample failed; all: every sample failed; first: sample 1 failed"}
+
+
 def _rows(kind: str, src: Source, task: str, recs: list[SampleRecord], judge: Judge | None,
-          extra: dict[str, Any]) -> Iterator[dict[str, Any]]:
+          extra: dict[str, Any], failure_rule: str = DEFAULT_FAILURE_RULE) -> Iterator[dict[str, Any]]:
     if kind == "qa":
         yield from _qa_rows(src, task, recs, extra)
         return
@@ -187,7 +211,7 @@ def _rows(kind: str, src: Source, task: str, recs: list[SampleRecord], judge: Ju
     if kind == "failures":
         config = (src.environment.get("task_configs") or {}).get(task) or {}
         builder = R.reflection_prompt_builder(config, src.protocol)
-        for rec in failures:
+        for rec in (r for r in recs if is_failure(r, failure_rule)):
             for row in R.failure(rec, builder):
                 yield {**row, "doc_hash": rec["doc_hash"]}
         return
@@ -250,7 +274,8 @@ def _no_rows_message(kind: str, c: R.Counts) -> str:
         return (f"0 of {c.failures} failures yielded a judged pair ({c.failures_with_two_passes} had two passing "
                 "retries): sample more reflections with --reflections N, or check the judge's output")
     if kind == "failures":
-        return f"0 of {c.docs} docs were wrong at attempt 1: nothing to train on (try harder docs or sampling)"
+        return (f"0 of {c.docs} docs were failures under the --failure-rule: nothing to train on (try harder docs, "
+                "run --samples K to mine failures, or --failure-rule any)")
     return (f"0 of {c.qa_candidates} gold answers passed the task's verifier "
             f"({c.docs} docs): the task needs a gold_response hook (metadata.reflection.gold_response)")
 

@@ -21,6 +21,10 @@ def data() -> None:
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="New data dir (train/eval.jsonl, card.json).")
 @click.option("--eval-fraction", type=float, default=0.1, show_default=True, help="Share of docs held out in eval.jsonl.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the doc-hash train/eval split.")
+@click.option("--failure-rule", type=click.Choice(["any", "all", "first"]), default="any", show_default=True,
+              help="failures: which docs of a `run --samples K` count as failures. any: at least one of the K "
+                   "attempt-1 samples failed (the RRR paper mined by sampling 'up to 64' answers per query, i.e. "
+                   "until one fails); all: every sample failed; first: sample 1 failed. Equal when K = 1.")
 @click.option("--judge-model", default=None, help="dpref: lm-eval model type of the judge (hf, vllm, local-chat-completions).")
 @click.option("--judge-model-args", default=None, help="dpref: K=V,... for the judge model.")
 @click.option("--judge-template", type=click.Path(path_type=Path), default=None,
@@ -29,7 +33,7 @@ def data() -> None:
 @friendly_errors
 def build_cmd(run_dirs: tuple[Path, ...], kind: str, out: Path, eval_fraction: float, seed: int,
               judge_model: str | None, judge_model_args: str | None, judge_template: Path | None,
-              judge_gen_kwargs: str | None) -> None:
+              judge_gen_kwargs: str | None, failure_rule: str) -> None:
     """Write OUT/train.jsonl, OUT/eval.jsonl and OUT/card.json from RUN_DIRS."""
     from reflectevo_bench.trainers.data.build import build
     from reflectevo_bench.trainers.data.judge import DEFAULT_TEMPLATE, Judge
@@ -39,9 +43,11 @@ def build_cmd(run_dirs: tuple[Path, ...], kind: str, out: Path, eval_fraction: f
         judge = Judge(judge_model or "hf", judge_model_args, judge_template or DEFAULT_TEMPLATE, judge_gen_kwargs)
     command = ["reflectevo-bench", "data", "build", "--kind", kind, *map(str, run_dirs), "--out", str(out),
                "--eval-fraction", str(eval_fraction), "--seed", str(seed)]
+    if kind == "failures":
+        command += ["--failure-rule", failure_rule]
     for flag, value in (("--judge-model", judge_model), ("--judge-model-args", judge_model_args),
                         ("--judge-template", judge_template), ("--judge-gen-kwargs", judge_gen_kwargs)):
         command += [flag, str(value)] if value is not None else []
-    card = build(kind, list(run_dirs), out, eval_fraction, seed, judge, command)
+    card = build(kind, list(run_dirs), out, eval_fraction, seed, judge, command, failure_rule)
     click.echo(f"{kind}: {card['rows']['train']} train rows, {card['rows']['eval']} eval rows "
                f"({card['docs']['train']} + {card['docs']['eval']} docs) → {out}")

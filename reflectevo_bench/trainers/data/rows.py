@@ -137,26 +137,32 @@ def passing_pairs(rec: SampleRecord) -> list[tuple[Branch, Branch]]:
     return []
 
 
-def failure(rec: SampleRecord, reflection_prompt: Callable[[SampleRecord], list[dict[str, str]]]
+def failure(rec: SampleRecord, reflection_prompt: Callable[[SampleRecord, Turn], list[dict[str, str]]]
             ) -> Iterator[dict[str, Any]]:
-    """Reflect-Retry-Reward's training set: a doc wrong at attempt 1, its reflection-turn prompt, the raw doc."""
-    bs = branches(rec)
-    prompt = bs[0].reflection["messages"] if bs else reflection_prompt(rec)
-    first = first_attempt(rec)
-    yield {"prompt": prompt, "doc": rec["doc"], "attempt_prompt": first["messages"], "attempt": first["response"],
-           "feedback": first["verdict"].get("feedback", "")}
+    """Reflect-Retry-Reward's training set: a mined failure (see :mod:`reflectevo_bench.harness.mining`), the
+    reflection-turn prompt after its failed attempt-1 answer, the raw doc and the doc's sample pass count."""
+    from reflectevo_bench.harness.mining import failed_sample, sample_verdicts
+
+    failed = failed_sample(rec)
+    bs = branches(rec) if failed is first_attempt(rec) else []  # the run reflected on this very answer
+    prompt = bs[0].reflection["messages"] if bs else reflection_prompt(rec, failed)  # type: ignore[arg-type]
+    made = sample_verdicts(rec)
+    yield {"prompt": prompt, "doc": rec["doc"], "attempt_prompt": failed["messages"], "attempt": failed["response"],
+           "feedback": failed["verdict"].get("feedback", ""), "attempt_1_passes": sum(made),
+           "attempt_1_samples": len(made)}
 
 
-def reflection_prompt_builder(task_config: dict[str, Any], protocol: str) -> Callable[[SampleRecord], list[dict[str, str]]]:
-    """Builds the reflection request a reflecting protocol would have sent after the recorded attempt 1, with
-    the task's own templates (from the run's recorded task config)."""
+def reflection_prompt_builder(task_config: dict[str, Any], protocol: str
+                              ) -> Callable[..., list[dict[str, str]]]:
+    """Builds the reflection request a reflecting protocol would have sent after the recorded attempt 1 (or
+    after ``failed``, one failed attempt-1 sample), with the task's own templates (the run's recorded config)."""
     block = ((task_config or {}).get("metadata") or {}).get("reflection") or {}
     proto = PROTOCOLS[protocol] if PROTOCOLS[protocol].reflects else PROTOCOLS["reflect"]
     prompter = Prompter(proto, {str(k): str(v) for k, v in (block.get("templates") or {}).items()},
                         str(block.get("answer_format") or ""))
 
-    def build(rec: SampleRecord) -> list[dict[str, str]]:
-        first = first_attempt(rec)
+    def build(rec: SampleRecord, failed: Turn | None = None) -> list[dict[str, str]]:
+        first = failed if failed is not None else first_attempt(rec)
         verdict = Verdict.from_dict(first["verdict"])
         messages = list(first["messages"])
         if messages and messages[-1]["role"] == "assistant":  # a gen_prefix turn the response continued
