@@ -48,11 +48,13 @@ def run_cmd(spec_path: Path, out: Path, quiet: bool) -> None:
 @click.argument("spec_path", metavar="SPEC.yaml", type=click.Path(path_type=Path))
 @click.option("--out", "out", type=click.Path(path_type=Path), default=None,
               help="An experiment dir: also show each stage's state there.")
+@click.option("--strict", is_flag=True, help="Also fail (exit 2) on what this machine lacks (HOST lines).")
 @friendly_errors
-def plan_cmd(spec_path: Path, out: Path | None) -> None:
+def plan_cmd(spec_path: Path, out: Path | None, strict: bool) -> None:
     """The stage table and every check `experiment run` makes first (tasks and splits load, models resolve, recipe
     configs parse with TRL, GRPO batches, batch_size, the train/test leak check), running nothing. Exit 0: every
-    check passed; 2: the first failed check is the error line (each failed check is marked FAIL above it)."""
+    check of the spec passed (HOST lines name what this machine lacks, e.g. vllm or uncached weights; `--strict`
+    fails on them too); 2: the first failed check is the error line (each failed check is marked above it)."""
     from reflectevo_bench.experiment.graph import plan
     from reflectevo_bench.experiment.preflight import format_stages, run_preflight
     from reflectevo_bench.experiment.spec import load_spec
@@ -76,8 +78,13 @@ def plan_cmd(spec_path: Path, out: Path | None) -> None:
     click.echo("")
     for check in result.checks:
         click.echo(check.line())
-    if result.failures:
-        result.raise_first()
+    result.raise_first(host=strict)
+    host = [c for c in result.failures if c.host]
+    if host:
+        click.echo(f"the spec passes its {len(result.checks) - len(host)} other checks; this machine cannot run "
+                   f"{len(host)} of its stages (HOST lines: fine for a plan made away from the host that will run "
+                   "it; `experiment run` here would refuse)")
+        return
     click.echo(f"all {len(result.checks)} checks passed: `experiment run {spec_path} --out DIR` would start with "
                f"{stages[0].key}")
 

@@ -32,14 +32,21 @@ from reflectevo_bench.experiment.spec import Spec
 BACKEND_MODULES = {"vllm": "vllm", "local-chat-completions": "openai", "openai-chat-completions": "openai"}
 
 
+class HostMissing(BenchError):
+    """What THIS machine lacks for a stage (a backend package, uncached weights while offline), not a spec error:
+    `experiment plan` reports it (a plan may be made away from the GPU host), `experiment run` refuses it."""
+
+
 @dataclass
 class Check:
     what: str  # "tasks countdown (split test)", "model base", "recipe sft", "leak"
     ok: bool
     detail: str
+    host: bool = False  # failed only because this machine lacks something (HostMissing)
 
     def line(self) -> str:
-        return f"{'ok  ' if self.ok else 'FAIL'}  {self.what}: {self.detail}"
+        mark = "ok  " if self.ok else ("HOST" if self.host else "FAIL")
+        return f"{mark}  {self.what}: {self.detail}"
 
 
 @dataclass
@@ -51,8 +58,14 @@ class Preflight:
     def failures(self) -> list[Check]:
         return [c for c in self.checks if not c.ok]
 
-    def raise_first(self) -> None:
-        bad = self.failures
+    @property
+    def spec_failures(self) -> list[Check]:
+        """Failures of the spec itself (what fails on every machine)."""
+        return [c for c in self.checks if not c.ok and not c.host]
+
+    def raise_first(self, host: bool = True) -> None:
+        """Raise the first failed check; with ``host=False`` only a failure of the spec itself."""
+        bad = self.failures if host else self.spec_failures
         if bad:
             more = f" (and {len(bad) - 1} more failed check(s): see `experiment plan SPEC`)" if len(bad) > 1 else ""
             raise BenchError(f"{bad[0].what}: {bad[0].detail}{more}")
@@ -61,6 +74,9 @@ class Preflight:
 def _attempt(checks: list[Check], what: str, fn: Callable[[], str]) -> bool:
     try:
         detail = fn()
+    except HostMissing as exc:
+        checks.append(Check(what, False, str(exc), host=True))
+        return False
     except BenchError as exc:
         checks.append(Check(what, False, str(exc)))
         return False
@@ -164,7 +180,7 @@ def check_model(model: str, model_args: str) -> str:
 
     module = BACKEND_MODULES.get(model)
     if module and importlib.util.find_spec(module) is None:
-        raise BenchError(f"model type {model} needs the {module} package, which is not installed here")
+        raise HostMissing(f"model type {model} needs the {module} package, which is not installed here")
     try:
         get_model(model)
     except (ValueError, KeyError):
@@ -209,7 +225,7 @@ def _resolve_weights(key: str, value: str) -> str:
         except Exception:  # a malformed repo id
             cached = None
         if not isinstance(cached, str):
-            raise BenchError(f"{key}={value} is a hub id that is not in the local cache, and HF_HUB_OFFLINE is set")
+            raise HostMissing(f"{key}={value} is a hub id that is not in the local cache, and HF_HUB_OFFLINE is set")
         return f"{key} {value} (hub id, cached)"
     return f"{key} {value} (hub id, downloaded on first use)"
 
@@ -229,8 +245,13 @@ def _check_recipe(recipe: Any, num_processes: int, spec: Spec) -> str:
         raise BenchError(f"bad {recipe.trainer} config: {one_line(exc, 300, with_type=True)}") from None
     _check_recipe_template(recipe, args, spec)
     steps = "epochs " + str(args.num_train_epochs) if args.max_steps in (-1, None) else f"{args.max_steps} steps"
-    extra = f", G {args.num_generations}" if recipe.trainer == "grpo" else ""
-    return (f"train {recipe.trainer} on {', '.join(recipe.kinds())}: {steps}, batch {args.per_device_train_batch_size}"
+    extra, batch = "", args.per_device_train_batch_size
+    if recipe.trainer == "grpo":  # prompts per step = per-device batch x processes x accumulation / G
+        batch //= num_processes  # check_recipe_config parsed the batch of all processes (as TRL's parser counts)
+        per_step = batch * num_processes * args.gradient_accumulation_steps / args.num_generations
+        extra = (f", G {args.num_generations}; prompts per step = {batch} x {num_processes}"
+                 f" x {args.gradient_accumulation_steps} / {args.num_generations} = {per_step:g}")
+    return (f"train {recipe.trainer} on {', '.join(recipe.kinds())}: {steps}, batch {batch}"
             f" x {num_processes} process(es){extra}, lr {args.learning_rate}")
 
 

@@ -14,6 +14,7 @@ from reflectevo_bench.experiment.execute import Experiment
 from reflectevo_bench.experiment.specs import __file__ as SPECS_INIT
 from reflectevo_bench.experiment.spec import load_spec
 from reflectevo_bench.experiment import honesty
+from reflectevo_bench.experiment.preflight import run_preflight
 
 SPECS = {name: Path(SPECS_INIT).parent / f"{name}.yaml" for name in ("rrr-qwen2.5-1.5b", "rrr-qwen2.5-7b")}
 
@@ -55,8 +56,13 @@ def test_rrr_spec_recipe_matches_the_paper(name):
 def test_rrr_spec_plans_offline_with_zero_overlap(name, local_data, tmp_path):
     spec = load_spec(SPECS[name])
     spec.data_dir = str(local_data)
-    Experiment(spec, tmp_path / "exp", Console(file=open("/dev/null", "w"))).preflight()  # raises on any leak
-    train = honesty.task_doc_hashes(spec.data.tasks, "train", spec.data.limit, spec.data_dir)
-    test = honesty.task_doc_hashes(spec.eval.tasks, "test", None, spec.data_dir)
+    exp = Experiment(spec, tmp_path / "exp", Console(file=open("/dev/null", "w")))
+    result = run_preflight(spec, exp.stages)
+    result.raise_first(host=False)  # the spec itself: tasks, splits, recipes, batch arithmetic, the leak check
+    assert all(c.host for c in result.failures)  # here: only what a GPU host has (vllm, the Qwen weights)
+    recipes = [c.detail for c in result.checks if c.what.startswith("recipe ")]
+    assert recipes and all("prompts per step" in d and "= 256," in d for d in recipes), recipes
+    train = {t.task: t.hashes for t in honesty.task_docs(spec.data.tasks, "train", spec.data.limit, spec.data_dir)}
+    test = {t.task: t.hashes for t in honesty.task_docs(spec.eval.tasks, "test", None, spec.data_dir)}
     assert all(train[t] and test[t] and not train[t] & test[t] for t in spec.eval.tasks)
     assert len(test["xlam_fc"]) == 100 and len(test["countdown_tinyzero"]) >= 15000
