@@ -19,10 +19,10 @@ How an assert is split (``tests`` may be MBPP strings or the asserts inside Huma
   ``zip``, ``range``, dict views) travel as a tuple-like snapshot, see :mod:`codec`;
 * names bound inside the assert itself (lambda parameters, comprehension variables) are local to the
   verdict: ``sorted(f(x), key=lambda t: t[1])`` keeps the lambda outside;
-* the assert stays whole ("general", run inside the candidate) when the split would change its meaning or
-  cannot be trusted: a comparison whose every side is tainted (``f(x) == Pair(1, 2)``), tainted code under
-  ``or``/``if-else``/comprehensions/lambdas (conditional evaluation), or statements that are not a single
-  assert (HumanEval checks with loops).
+* the assert stays whole ("general", run by the trusted check process, which calls into the candidate
+  for values only) when the split would change its meaning or cannot be trusted: a comparison whose every
+  side is tainted (``f(x) == Pair(1, 2)``), tainted code under ``or``/``if-else``/comprehensions/lambdas
+  (conditional evaluation), or statements that are not a single assert (HumanEval checks with loops).
 """
 
 from __future__ import annotations

@@ -28,7 +28,9 @@ limits, priority or CPUs; a program can only stop or kill it (or exhaust the san
 which the worker notices after the job: it retires and the harness starts a fresh sandbox.
 
 What the child sends on fd 3 is a claim, not a verdict: one JSON line per event carrying the job's nonce;
-the harness checks order and completeness and computes pass/fail itself (see ``judge.py``).
+the harness checks order and completeness and computes pass/fail itself (see ``judge.py``). Test units that
+cannot be split into values and a verdict run in a trusted check process forked before the program loads
+(:func:`check_main`); it alone holds fd 4, the channel their verdicts are read from.
 
 Standard library only; ``codec.py`` and ``seccomp.py`` are copied next to this file inside the sandbox.
 """
