@@ -233,13 +233,15 @@ def _trim(text: str | None, limit: int = 600) -> str | None:
     return text
 
 
-def parse_report(raw: str, nonce: str, expected: list[int], needs_load: bool = True,
+def parse_report(raw: str, nonce: str, expected: list[int] | int, needs_load: bool = True,
                  channel: str = "report channel") -> tuple[dict | None, list[dict], bool, str | None]:
     """Check one claim stream: returns (load record, unit records in order, complete, tamper reason).
 
-    ``expected`` lists the unit indices this stream must report, in order. The candidate's stream starts
-    with a load record; the check process's stream (``needs_load=False``) has none.
+    ``expected`` lists the unit indices this stream must report, in order (an int n means 0..n-1). The
+    candidate's stream starts with a load record; the check process's stream (``needs_load=False``) has none.
     """
+    if isinstance(expected, int):
+        expected = list(range(expected))
     load, units, complete = None, [], False
     n_units = len(expected)
     for line in raw.split("\n"):  # only "\n" ends a record: str.splitlines would also split at U+2028, ...
