@@ -361,6 +361,8 @@ def check_main(nonce, checks, r, w):
     import json
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a KeyboardInterrupt could unwind a check's try/except
+    if "random" in sys.modules:
+        sys.modules["random"].seed()  # not the state the program's process starts from
     report = make_reporter(nonce, CHECK_FD)
     link = _Link(r, w, json.loads)
     ns = _check_globals(link)
