@@ -480,7 +480,8 @@ HUMANEVAL_CHECK_ATTACKS: list[Attack] = [
            "make_reporter) and report the check as passed on fd 3 and on the check channel's fd 4",
            _HE_STEAL + "for m in list(sys.modules.values()):\n    mk = getattr(m, 'make_reporter', None)\n"
            "    if callable(mk):\n        for n in _nonces():\n            try:\n                r = mk(n, 4)\n"
-           "                r({'k': 't', 'i': 0, 'ok': 1})\n                r({'k': 'end'})\n            except Exception:\n"
+           "                r({'k': 't', 'i': 0, 'ok': 1})\n                r({'k': 'end'})\n"
+           "            except Exception:\n"
            "                pass\n"
            "for o in gc.get_objects():\n"
            "    if callable(o) and getattr(o, '__name__', '') == 'report' and getattr(o, '__closure__', None):\n"
@@ -505,21 +506,25 @@ HUMANEVAL_CHECK_ATTACKS: list[Attack] = [
            "pidfd_getfd)",
            _HE_STEAL + "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\ndef _spray():\n"
            "    data = b''.join(_records(n) for n in _nonces())\n    targets = list(range(256))\n"
-           "    for p in os.listdir('/proc'):\n        if not p.isdigit() or int(p) == os.getpid():\n            continue\n"
+           "    for p in os.listdir('/proc'):\n        if not p.isdigit() or int(p) == os.getpid():\n"
+           "            continue\n"
            "        for fd in range(3, 16):\n            try:\n"
-           "                targets.append(os.open('/proc/%s/fd/%d' % (p, fd), os.O_WRONLY))\n            except OSError:\n"
+           "                targets.append(os.open('/proc/%s/fd/%d' % (p, fd), os.O_WRONLY))\n"
+           "            except OSError:\n"
            "                pass\n        try:\n            os.close(os.open('/proc/%s/mem' % p, os.O_RDWR))\n"
            "            print('ESCAPED: opened the memory of process', p)\n        except OSError:\n            pass\n"
            "        pidfd = libc.syscall(434, int(p), 0)\n        if pidfd >= 0:\n            for fd in range(3, 16):\n"
            "                got = libc.syscall(438, pidfd, fd, 0)\n                if got >= 0:\n"
-           "                    targets.append(got)\n    for fd in targets:\n        if fd in (0, 1, 2):\n            continue\n"
+           "                    targets.append(got)\n    for fd in targets:\n        if fd in (0, 1, 2):\n"
+           "            continue\n"
            "        try:\n            os.write(fd, data)\n        except OSError:\n            pass\n"
            "_spray()\nos._exit(0)\ndef f(x):\n    return None\n", (_HE_CHECK,), entry_point="f"),
     Attack("humaneval_check_monkeypatch", "forgery",
            "HumanEval check with a loop: rebind range/len/AssertionError (module globals and builtins), define "
            "its own check() and candidate, and swap random and math in sys.modules",
            "import builtins, json, sys, types  # json first: the runner answers the check with it\n"
-           "class Nope(BaseException):\n    pass\nbuiltins.range = lambda *a: []\nbuiltins.AssertionError = Nope\nbuiltins.all = lambda *a: True\n"
+           "class Nope(BaseException):\n    pass\nbuiltins.range = lambda *a: []\nbuiltins.AssertionError = Nope\n"
+           "builtins.all = lambda *a: True\n"
            "range = lambda *a: []\nAssertionError = Nope\nall = lambda *a: True\n"
            "for name in ('random', 'math'):\n    fake = types.ModuleType(name)\n    fake.randint = lambda *a: 0\n"
            "    fake.isclose = lambda *a, **k: True\n    sys.modules[name] = fake\n"
@@ -545,7 +550,8 @@ HUMANEVAL_CHECK_ATTACKS: list[Attack] = [
            "HumanEval check with a loop: kill or stop every other process of the sandbox (the check process "
            "among them) and return wrong values",
            "import os, signal\nfor p in os.listdir('/proc'):\n    if p.isdigit() and int(p) not in (1, os.getpid()):\n"
-           "        for sig in (signal.SIGINT, signal.SIGTERM):\n            try:\n                os.kill(int(p), sig)\n"
+           "        for sig in (signal.SIGINT, signal.SIGTERM):\n            try:\n"
+           "                os.kill(int(p), sig)\n"
            "            except OSError:\n                pass\ndef f(x):\n    return None\n", (_HE_CHECK,),
            entry_point="f"),
 ]

@@ -386,10 +386,19 @@ def check_main(nonce, checks, r, w):
 
 
 def start_checker(nonce, checks):
-    """Fork the check process (before any program code runs); our ends of its pipes, or None."""
-    c2k_r, c2k_w = os.pipe()
-    k2c_r, k2c_w = os.pipe()
-    pid = os.fork()
+    """Fork the check process (before any program code runs); our ends of its pipes, or None if it cannot
+    start (its units then never report: the run fails closed)."""
+    pipes = []
+    try:
+        c2k_r, c2k_w = os.pipe()
+        pipes += [c2k_r, c2k_w]
+        k2c_r, k2c_w = os.pipe()
+        pipes += [k2c_r, k2c_w]
+        pid = os.fork()
+    except OSError:
+        for fd in pipes:
+            os.close(fd)
+        return None
     if pid == 0:
         try:
             for fd in (3, c2k_w, k2c_r):

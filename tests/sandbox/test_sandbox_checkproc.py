@@ -7,6 +7,8 @@ forgeries end to end; these tests pin the semantics and the harness-side rule.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from reflectevo_bench.sandbox import Limits, get_executor
@@ -111,3 +113,16 @@ def test_a_general_verdict_counts_only_from_the_check_channel() -> None:
     assert missing.status == "failed" and missing.tests[0].error.startswith("not run")
     real = _interpret(plan, _answer(load + "\n" + end + "\n", ok + "\n" + end + "\n"))
     assert real.passed
+
+
+def test_check_process_that_cannot_start_fails_closed(monkeypatch) -> None:
+    from reflectevo_bench.sandbox import runner
+
+    before = set(os.listdir("/proc/self/fd"))
+
+    def no_fork():
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(runner.os, "fork", no_fork)
+    assert runner.start_checker("N", [{"i": 0, "src": "pass"}]) is None
+    assert set(os.listdir("/proc/self/fd")) == before  # its pipes are closed again
