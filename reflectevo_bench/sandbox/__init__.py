@@ -29,15 +29,24 @@ sent to it, and the comparison runs in the harness or in a separate trusted judg
 ``os._exit(0)``, raising SystemExit/KeyboardInterrupt, replacing ``AssertionError``/builtins/``sys.modules``,
 always-equal objects, fake success markers, reading the test source and killing the runner all fail.
 
-What remains forgeable, honestly:
+General units (statements that cannot be split into program values and a verdict: HumanEval checks with
+loops or helpers, 6 of 164; asserts using ``or``, ``if/else``, comprehensions or lambdas around program
+calls; comparisons whose every side comes from the program) run in a **trusted check process**, forked
+before the program is loaded. There the statement's names are the real builtins and standard-library
+modules (a program cannot rebind ``range``, ``AssertionError`` or ``math`` for the check), the test's own
+code, and, for the program's names, values fetched from the program's process through the exact codec or
+stubs whose calls run there (arguments go over as copies). Only the check process holds the channel its
+verdicts are read from (fd 4; it is non-dumpable, so no ``/proc/<pid>/fd``, no ptrace under seccomp):
+nothing the program can find in its own memory (``gc``, frames, the runner's reporter, the nonce) or write
+to its own descriptors can pass a general unit. A program exception reaches the check as the same builtin
+exception type (``StopIteration`` excepted: it would end a check's loop early), with the program's message.
 
-* "General" units run inside the program's process: HumanEval checks with loops/helpers (6 of 164),
-  asserts that compare program-defined objects (``f(x) == Pair(1, 2)``), and asserts using ``or``,
-  ``if/else``, comprehensions or lambdas around program calls. A determined program can patch what such a
-  statement calls (builtins, ``math``) or find the runner's reporter in its own memory (``gc``, frames) and
-  write forged records. The nonce and the one-record-per-unit rule stop naive forgery only.
-  ``TestOutcome.judged_outside`` tells the two kinds apart. A program cannot *add* general units: only
-  names it binds with unconditional module-level statements count (``if 0: tuple = ...`` does not).
+What remains, honestly:
+
+* A general test that needs a program object other than builtin values and functions
+  (``f(x) == Pair(1, 2)``) fails with "cannot compare a value of type Pair outside the program" (no
+  shipped task has one). Helpers the check calls (``poly`` for HumanEval/32) are the program's: a program
+  that redefines the prompt's helper is judged with its own version, as in every HumanEval harness.
 * The values a split unit returns are whatever the program computes: a program that knows the test inputs
   (MBPP prompts show the asserts) can hard-code answers. That is a task-design issue, not a sandbox one.
 * Names the program really binds are taken at face value inside holes: a test such as

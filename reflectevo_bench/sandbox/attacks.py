@@ -287,12 +287,11 @@ ATTACKS: list[Attack] = [
            " '{\"k\":\"end\",\"n\":\"%s\"}'):\n        os.write(3, (line % nonce + '\\n').encode())\n    os._exit(0)\n"
            "def add(a, b):\n    return 0\n", ("assert add(1, 2) == 3",)),
     Attack("forge_general_unit_via_reporter", "forgery",
-           "documented weakness: for a general (non-split) test, call the runner's own reporter from gc",
+           "for a general (non-split) test, call the runner's own reporter found through gc",
            "import gc, os\nfor o in gc.get_objects():\n    if callable(o) and getattr(o, '__name__', '') == 'report'"
            " and getattr(o, '__closure__', None):\n        o({'k': 'load'})\n        o({'k': 't', 'i': 0, 'ok': 1})\n"
            "        o({'k': 'end'})\n        os._exit(0)\ndef add(a, b):\n    return 0\n",
-           ("for a, b in [(1, 2), (3, 4)]:\n    assert add(a, b) == a + b",),
-           weak_on=("bwrap", "unshare", "docker", "none")),
+           ("for a, b in [(1, 2), (3, 4)]:\n    assert add(a, b) == a + b",)),
     Attack("read_expected_values", "forgery", "search memory, stdin and files for the expected value",
            "import gc, os, sys\ndef f(x):\n    for o in gc.get_objects():\n        if isinstance(o, (dict, list)):\n"
            "            for v in (o.values() if isinstance(o, dict) else o):\n                if isinstance(v, str) and '==' in v:\n"
@@ -458,6 +457,105 @@ TRUST_ATTACKS: list[Attack] = [
            ("assert sorted(f(), key=lambda t: t[1]) == [(1, 0)]",)),
 ]
 ATTACKS += TRUST_ATTACKS
+
+
+# ------------------------------------------------------- issue 17: HumanEval checks that run as one unit
+# A check with loops cannot be split into program values and a verdict; it runs in a trusted check process
+# that calls into the program's process. Each program below is wrong (f returns None) and tries to make such
+# a check pass anyway from inside its own process.
+_HE_CHECK = "def check(candidate):\n    for x in range(3):\n        assert candidate(x) == x + 100\n"
+_HE_STEAL = ("import gc, os, sys\n"
+             "def _nonces():\n    found = set()\n    for o in gc.get_objects():\n"
+             "        for c in (getattr(o, '__closure__', None) or ()) if callable(o) else ():\n            try:\n"
+             "                v = c.cell_contents\n            except ValueError:\n                continue\n"
+             "            if isinstance(v, str) and len(v) == 32:\n                found.add(v)\n"
+             "        if isinstance(o, dict) and isinstance(o.get('nonce'), str):\n            found.add(o['nonce'])\n"
+             "    return found\n"
+             "def _records(n):\n    return ''.join('{\"k\":\"%s\",%s\"n\":\"%s\"}\\n' % (k, x, n) for k, x in"
+             " (('load', ''), ('t', '\"i\":0,\"ok\":1,'), ('end', ''))).encode()\n")
+
+HUMANEVAL_CHECK_ATTACKS: list[Attack] = [
+    Attack("humaneval_check_gc_reporter", "forgery",
+           "HumanEval check with a loop: find every reporter closure through gc (and the runner module's "
+           "make_reporter) and report the check as passed on fd 3 and on the check channel's fd 4",
+           _HE_STEAL + "for m in list(sys.modules.values()):\n    mk = getattr(m, 'make_reporter', None)\n"
+           "    if callable(mk):\n        for n in _nonces():\n            try:\n                r = mk(n, 4)\n"
+           "                r({'k': 't', 'i': 0, 'ok': 1})\n                r({'k': 'end'})\n"
+           "            except Exception:\n"
+           "                pass\n"
+           "for o in gc.get_objects():\n"
+           "    if callable(o) and getattr(o, '__name__', '') == 'report' and getattr(o, '__closure__', None):\n"
+           "        for rec in ({'k': 'load'}, {'k': 't', 'i': 0, 'ok': 1}, {'k': 'end'}):\n            try:\n"
+           "                o(dict(rec))\n            except Exception:\n                pass\n        os._exit(0)\n"
+           "def f(x):\n    return None\n", (_HE_CHECK,), entry_point="f"),
+    Attack("humaneval_check_frame_walk", "forgery",
+           "HumanEval check with a loop: walk the stack (sys._getframe, a traceback's frames) from inside the "
+           "function for the runner's reporter, the check's link and the nonce, and forge the check's records",
+           "import os, sys\ndef _walk(frame):\n    while frame is not None:\n"
+           "        for v in list(frame.f_locals.values()) + list(frame.f_globals.values()):\n"
+           "            if callable(v) and getattr(v, '__name__', '') == 'report':\n"
+           "                for rec in ({'k': 't', 'i': 0, 'ok': 1}, {'k': 'end'}):\n                    try:\n"
+           "                        v(dict(rec))\n                    except Exception:\n                        pass\n"
+           "                os._exit(0)\n"
+           "        frame = frame.f_back\ndef f(x):\n    _walk(sys._getframe())\n    try:\n        raise ValueError\n"
+           "    except ValueError as e:\n        _walk(e.__traceback__.tb_frame)\n    return None\n",
+           (_HE_CHECK,), entry_point="f"),
+    Attack("humaneval_check_fd_forgery", "forgery",
+           "HumanEval check with a loop: write forged records with the stolen nonce to every descriptor it "
+           "holds, and try to reach the check process's descriptors and memory (/proc/<pid>/fd, /proc/<pid>/mem, "
+           "pidfd_getfd)",
+           _HE_STEAL + "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\ndef _spray():\n"
+           "    data = b''.join(_records(n) for n in _nonces())\n    targets = list(range(256))\n"
+           "    for p in os.listdir('/proc'):\n        if not p.isdigit() or int(p) == os.getpid():\n"
+           "            continue\n"
+           "        for fd in range(3, 16):\n            try:\n"
+           "                targets.append(os.open('/proc/%s/fd/%d' % (p, fd), os.O_WRONLY))\n"
+           "            except OSError:\n"
+           "                pass\n        try:\n            os.close(os.open('/proc/%s/mem' % p, os.O_RDWR))\n"
+           "            print('ESCAPED: opened the memory of process', p)\n        except OSError:\n            pass\n"
+           "        pidfd = libc.syscall(434, int(p), 0)\n        if pidfd >= 0:\n            for fd in range(3, 16):\n"
+           "                got = libc.syscall(438, pidfd, fd, 0)\n                if got >= 0:\n"
+           "                    targets.append(got)\n    for fd in targets:\n        if fd in (0, 1, 2):\n"
+           "            continue\n"
+           "        try:\n            os.write(fd, data)\n        except OSError:\n            pass\n"
+           "_spray()\nos._exit(0)\ndef f(x):\n    return None\n", (_HE_CHECK,), entry_point="f"),
+    Attack("humaneval_check_monkeypatch", "forgery",
+           "HumanEval check with a loop: rebind range/len/AssertionError (module globals and builtins), define "
+           "its own check() and candidate, and swap random and math in sys.modules",
+           "import builtins, json, sys, types  # json first: the runner answers the check with it\n"
+           "class Nope(BaseException):\n    pass\nbuiltins.range = lambda *a: []\nbuiltins.AssertionError = Nope\n"
+           "builtins.all = lambda *a: True\n"
+           "range = lambda *a: []\nAssertionError = Nope\nall = lambda *a: True\n"
+           "for name in ('random', 'math'):\n    fake = types.ModuleType(name)\n    fake.randint = lambda *a: 0\n"
+           "    fake.isclose = lambda *a, **k: True\n    sys.modules[name] = fake\n"
+           "def check(candidate):\n    pass\ncandidate = lambda *a: None\ndef f(x):\n    return None\n",
+           ("import random\nimport math\n\ndef check(candidate):\n    for x in range(3):\n"
+            "        assert math.isclose(candidate(x), x + random.randint(100, 100))\n"
+            "    assert all(candidate(x) == x + 100 for x in range(3))\n",), entry_point="f"),
+    Attack("humaneval_check_exit_before_asserts", "forgery",
+           "HumanEval check with a loop: sys.exit(0) while loading, before the check runs",
+           "import sys\ndef f(x):\n    return None\nsys.exit(0)\n", (_HE_CHECK,), entry_point="f", expect=("error",)),
+    Attack("humaneval_check_exit_inside", "forgery",
+           "HumanEval check with a loop: the function calls os._exit(0) (and raises SystemExit) while the check "
+           "runs it",
+           "import os\ndef f(x):\n    if x == 0:\n        raise SystemExit(0)\n    os._exit(0)\n", (_HE_CHECK,),
+           entry_point="f"),
+    Attack("humaneval_check_stop_iteration", "forgery",
+           "HumanEval check with a loop: the function raises StopIteration so that map() inside the check ends "
+           "early and all() over nothing passes",
+           "def f(x):\n    raise StopIteration\n",
+           ("def check(candidate):\n    for _ in range(1):\n        assert all(map(candidate, [1, 2, 3]))\n",),
+           entry_point="f"),
+    Attack("humaneval_check_kill_checker", "forgery",
+           "HumanEval check with a loop: kill or stop every other process of the sandbox (the check process "
+           "among them) and return wrong values",
+           "import os, signal\nfor p in os.listdir('/proc'):\n    if p.isdigit() and int(p) not in (1, os.getpid()):\n"
+           "        for sig in (signal.SIGINT, signal.SIGTERM):\n            try:\n"
+           "                os.kill(int(p), sig)\n"
+           "            except OSError:\n                pass\ndef f(x):\n    return None\n", (_HE_CHECK,),
+           entry_point="f"),
+]
+ATTACKS += HUMANEVAL_CHECK_ATTACKS
 
 
 # --------------------------------------------- untrusted output must cost the harness bounded work, one row

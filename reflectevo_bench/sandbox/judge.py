@@ -3,11 +3,15 @@
 Only this module decides whether a program passed. Exit codes and stdout count for nothing. The report
 channel (fd 3 in the candidate's process) is read as claims:
 
-* every line must be JSON carrying the job's nonce; records must come in order: ``load``, one ``t`` per unit
-  in unit order, then ``end``. A duplicate, out-of-order, foreign or malformed record marks the channel as
-  tampered and the run as failed. Missing records mean the tests did not run (status failed/killed/...);
+* every line must be JSON carrying the job's nonce; records must come in order: ``load``, one ``t`` per split
+  unit in unit order, then ``end``. A duplicate, out-of-order, foreign or malformed record marks the channel
+  as tampered and the run as failed. Missing records mean the tests did not run (status failed/killed/...);
 * split units (see :mod:`plan`) carry only values; the verdict expression is evaluated here by a tiny
-  evaluator over builtin values (:func:`safe_eval`), or by the trusted judge process when it needs more.
+  evaluator over builtin values (:func:`safe_eval`), or by the trusted judge process when it needs more;
+* general units (statements that need the program throughout, e.g. HumanEval checks with loops) are
+  judged by the trusted check process (see ``runner.check_main``), which runs the statement itself and gets
+  only values from the program's process. Their ``ok``/``err`` records are read from the check channel
+  (fd 4 of that process) only; the program's process never holds it, so nothing it writes can pass one.
 
 The evaluator accepts constants, containers, hole names, comparisons, ``and``/``not``, arithmetic on
 numbers, a fixed set of pure builtins and a few ``math`` functions; anything else goes to the judge process.
@@ -229,39 +233,48 @@ def _trim(text: str | None, limit: int = 600) -> str | None:
     return text
 
 
-def parse_report(raw: str, nonce: str, n_units: int) -> tuple[dict | None, list[dict], bool, str | None]:
-    """Check the claim stream: returns (load record, unit records in order, complete, tamper reason)."""
+def parse_report(raw: str, nonce: str, expected: list[int] | int, needs_load: bool = True,
+                 channel: str = "report channel") -> tuple[dict | None, list[dict], bool, str | None]:
+    """Check one claim stream: returns (load record, unit records in order, complete, tamper reason).
+
+    ``expected`` lists the unit indices this stream must report, in order (an int n means 0..n-1). The
+    candidate's stream starts with a load record; the check process's stream (``needs_load=False``) has none.
+    """
+    if isinstance(expected, int):
+        expected = list(range(expected))
     load, units, complete = None, [], False
+    n_units = len(expected)
     for line in raw.split("\n"):  # only "\n" ends a record: str.splitlines would also split at U+2028, ...
         if not line:
             continue
         try:
             rec = json.loads(line)
         except (ValueError, RecursionError, MemoryError):
-            return load, units, False, "malformed record on the report channel"
+            return load, units, False, f"malformed record on the {channel}"
         if not isinstance(rec, dict) or rec.get("n") != nonce:
-            return load, units, False, "record without the job's nonce on the report channel"
+            return load, units, False, f"record without the job's nonce on the {channel}"
         if "err" in rec and not isinstance(rec["err"], str):
-            return load, units, False, "malformed error record on the report channel"
+            return load, units, False, f"malformed error record on the {channel}"
         kind = rec.get("k")
         if complete:
-            return load, units, False, "record after the end of the report"
-        if kind == "load":
+            return load, units, False, f"record after the end of the {channel}"
+        loaded = load is not None or not needs_load
+        if kind == "load" and needs_load:
             if load is not None or units:
                 return load, units, False, "duplicate load record"
             load = rec
         elif kind == "t":
-            if load is None or "err" in load:
+            if not loaded or (load is not None and "err" in load):
                 return load, units, False, "test record before the program loaded"
-            if rec.get("i") != len(units) or len(units) >= n_units:
+            if len(units) >= n_units or rec.get("i") != expected[len(units)]:
                 return load, units, False, f"out-of-order or duplicate record for test {rec.get('i')!r}"
             units.append(rec)
         elif kind == "end":
-            if load is None or len(units) != n_units:
+            if not loaded or len(units) != n_units:
                 return load, units, False, "end record before every test reported"
             complete = True
         else:
-            return load, units, False, "unknown record on the report channel"
+            return load, units, False, f"unknown record on the {channel}"
     return load, units, complete, None
 
 
@@ -269,15 +282,26 @@ def interpret(plan: Plan, nonce: str, answer: dict, backend: str, mode: str, dur
               oom: bool, run_judge: Callable[[dict], dict | None], limits_wire: dict,
               warnings: list[str]) -> SandboxResult:
     """Turn a worker's answer about a candidate job into a SandboxResult."""
-    n = len(plan.units)
     end = answer.get("end")
-    load, records, complete, tamper = parse_report(answer.get("report", ""), nonce, n)
+    split = [u.index for u in plan.units if u.split]
+    general = [u.index for u in plan.units if not u.split]
+    load, records, complete, tamper = parse_report(answer.get("report", ""), nonce, split)
+    if general:  # their verdicts come only from the check process's channel, which the program never holds
+        _, checked, checks_complete, check_tamper = parse_report(
+            str(answer.get("check", "")), nonce, general, needs_load=False, channel="check channel")
+        complete, tamper = complete and checks_complete, tamper or check_tamper
+        records += checked
+    by_unit = {rec["i"]: rec for rec in records}
     outcomes: list[TestOutcome] = []
+    missing: list[TestOutcome] = []
     pending: list[tuple[Unit, list[Any], list[Any]]] = []  # (unit, decoded values, raw trees)
-    for unit, rec in zip(plan.units, records):
-        out = TestOutcome(unit.index, unit.source, False, None, unit.split)
+    for unit in plan.units:
+        out = TestOutcome(unit.index, unit.source, False, None, True)
         outcomes.append(out)
-        if "err" in rec:
+        rec = by_unit.get(unit.index)
+        if rec is None:
+            missing.append(out)
+        elif "err" in rec:
             out.error = _trim(str(rec["err"]))
         elif unit.split:
             vals = rec.get("v")
@@ -335,8 +359,8 @@ def interpret(plan: Plan, nonce: str, answer: dict, backend: str, mode: str, dur
         missing_reason = "not run: output limit reached"
     else:
         missing_reason = "not run: the program stopped before this test"
-    for unit in plan.units[len(outcomes):]:
-        outcomes.append(TestOutcome(unit.index, unit.source, False, missing_reason, unit.split))
+    for out in missing:
+        out.error = missing_reason
 
     errors = [load.get("err")] if load and "err" in load else []
     errors += [o.error for o in outcomes if o.error]

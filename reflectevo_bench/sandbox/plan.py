@@ -19,10 +19,10 @@ How an assert is split (``tests`` may be MBPP strings or the asserts inside Huma
   ``zip``, ``range``, dict views) travel as a tuple-like snapshot, see :mod:`codec`;
 * names bound inside the assert itself (lambda parameters, comprehension variables) are local to the
   verdict: ``sorted(f(x), key=lambda t: t[1])`` keeps the lambda outside;
-* the assert stays whole ("general", run inside the candidate) when the split would change its meaning or
-  cannot be trusted: a comparison whose every side is tainted (``f(x) == Pair(1, 2)``), tainted code under
-  ``or``/``if-else``/comprehensions/lambdas (conditional evaluation), or statements that are not a single
-  assert (HumanEval checks with loops).
+* the assert stays whole ("general", run by the trusted check process, which calls into the candidate
+  for values only) when the split would change its meaning or cannot be trusted: a comparison whose every
+  side is tainted (``f(x) == Pair(1, 2)``), tainted code under ``or``/``if-else``/comprehensions/lambdas
+  (conditional evaluation), or statements that are not a single assert (HumanEval checks with loops).
 """
 
 from __future__ import annotations
@@ -47,7 +47,8 @@ class Unit:
     source: str
     holes: list[str] | None = None  # split: expressions evaluated in the candidate's process
     verdict: str | None = None      # split: expression over __h0, __h1, ... evaluated outside
-    general: str | None = None      # general: statement run inside the candidate's process
+    general: str | None = None      # general: statement run in the trusted check process (program calls are
+    #                                 forwarded to the candidate's process, values only)
 
     @property
     def split(self) -> bool:
@@ -299,9 +300,9 @@ def make_plan(program: str, tests: list[str], setup: str = "", entry_point: str 
         if tree is not None and entry_point:
             check = next((s for s in tree.body if isinstance(s, ast.FunctionDef) and s.name == "check"), None)
         if check is not None:
-            prelude = [s for s in tree.body if s is not check]
-            if prelude:
-                setup_parts.append(ast.unparse(ast.Module(body=prelude, type_ignores=[])))
+            module_prelude = [s for s in tree.body if s is not check]
+            if module_prelude:
+                setup_parts.append(ast.unparse(ast.Module(body=module_prelude, type_ignores=[])))
             arg = check.args.args[0].arg if check.args.args else "candidate"
             asserts, prelude, ok = _split_check_body(check.body, arg, prog_names, trusted_prelude_names)
             if ok and asserts:
@@ -310,8 +311,9 @@ def make_plan(program: str, tests: list[str], setup: str = "", entry_point: str 
                 for s in asserts:
                     node = _Rename(arg, entry_point).visit(s)
                     raw.append((ast.unparse(node), node, None))
-            else:
-                raw.append((f"check({entry_point})", None, ast.unparse(check) + f"\ncheck({entry_point})"))
+            else:  # the whole test file runs in the trusted check process, calling into the program
+                whole = ast.unparse(ast.Module(body=[*module_prelude, check], type_ignores=[]))
+                raw.append((f"check({entry_point})", None, whole + f"\ncheck({entry_point})"))
             continue
         if tree is not None and entry_point:
             tree = _Rename("candidate", entry_point).visit(tree)

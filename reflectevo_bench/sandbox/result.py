@@ -19,9 +19,10 @@ STATUSES = ("passed", "failed", "error", "timeout", "memory", "output-limit", "k
 class TestOutcome:
     """One test unit. ``index`` counts units in order; ``source`` is the unit's statement.
 
-    ``judged_outside`` is True when the verdict was computed by the harness from values the program
-    returned (``assert f(x) == expected`` and similar shapes), False when the whole statement had to run
-    inside the candidate's process (general code: see the package docstring for what that leaves open).
+    ``judged_outside`` is True when the verdict was computed outside the candidate's process: by the harness
+    from values the program returned (``assert f(x) == expected`` and similar shapes), or by the trusted
+    check process for general code (HumanEval checks with loops), which gets only values from the program.
+    Since issue 17 every unit is judged outside; the field stays for readers of older records.
     """
 
     __test__ = False  # not a pytest class

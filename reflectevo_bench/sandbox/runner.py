@@ -28,13 +28,16 @@ limits, priority or CPUs; a program can only stop or kill it (or exhaust the san
 which the worker notices after the job: it retires and the harness starts a fresh sandbox.
 
 What the child sends on fd 3 is a claim, not a verdict: one JSON line per event carrying the job's nonce;
-the harness checks order and completeness and computes pass/fail itself (see ``judge.py``).
+the harness checks order and completeness and computes pass/fail itself (see ``judge.py``). Test units that
+cannot be split into values and a verdict run in a trusted check process forked before the program loads
+(:func:`check_main`); it alone holds fd 4, the channel their verdicts are read from.
 
 Standard library only; ``codec.py`` and ``seccomp.py`` are copied next to this file inside the sandbox.
 """
 
 from __future__ import annotations
 
+import builtins
 import gc
 import marshal
 import os
@@ -53,7 +56,7 @@ else:  # inside the sandbox, imported by launch.py (which put this directory on 
     import seccomp  # type: ignore[no-redef]
 
 MAX_FRAME = 256 * 1024 * 1024
-PRELOAD = ("math", "re", "collections", "itertools", "functools", "heapq", "bisect", "string", "operator",
+PRELOAD = ("math", "re", "json", "collections", "itertools", "functools", "heapq", "bisect", "string", "operator",
            "copy", "typing", "random")
 PROGRAM_FILE = "<program>"
 EXIT_SETUP_FAILED = 71  # the child could not lock itself down; it never ran the program
@@ -158,7 +161,7 @@ def describe_error(exc):
     return text
 
 
-def make_reporter(nonce):
+def make_reporter(nonce, fd=3):
     write, _dumps, _bytes = os.write, dumps, to_bytes
 
     def report(obj):
@@ -166,14 +169,26 @@ def make_reporter(nonce):
         data = _bytes(_dumps(obj) + "\n")
         view = memoryview(data)
         while view:
-            view = view[write(3, view):]
+            view = view[write(fd, view):]
 
     return report
 
 
 def run_candidate(job):
-    """Run program, setup and units in one namespace; report per-unit claims on fd 3."""
-    report = make_reporter(job.pop("nonce"))  # only the reporter's closure keeps it (raises the bar a little)
+    """Run program, setup and units in one namespace; report per-unit claims on fd 3.
+
+    Split units send only values. General units (statements that need the program, e.g. a HumanEval check
+    with loops) run in a separate trusted check process forked here before any program code exists (see
+    :func:`start_checker`): this process only answers its calls with values, and only the check process holds
+    the channel (fd 4) on which a general unit's verdict is written.
+    """
+    nonce = job.pop("nonce")
+    checks = [u for u in job["units"] if "src" in u]
+    link = start_checker(nonce, checks) if checks else None
+    if link is None:
+        os.close(CHECK_FD)
+    report = make_reporter(nonce)  # only the reporter's closure keeps it (raises the bar a little)
+    del nonce
     encode, CodecError = codec.encode, codec.CodecError
     g = {"__name__": "__candidate__", "__builtins__": __builtins__}
     try:
@@ -186,23 +201,252 @@ def run_candidate(job):
     report({"k": "load"})
     for unit in job["units"]:
         i = unit["i"]
+        if "src" in unit:  # judged by the check process: we only answer its calls
+            if link is not None:
+                link = serve_check(link, i, g)
+            continue
         try:
-            holes = unit.get("holes")
-            if holes is not None:
-                values = []
-                for src in holes:
-                    value = eval(compile(src, "<test>", "eval"), g)
-                    try:
-                        values.append(encode(value))
-                    except RecursionError:
-                        raise CodecError("value nested too deeply") from None
-                report({"k": "t", "i": i, "v": values})
-            else:
-                exec(compile(unit["src"], "<test>", "exec"), g)
-                report({"k": "t", "i": i, "ok": 1})
+            values = []
+            for src in unit["holes"]:
+                value = eval(compile(src, "<test>", "eval"), g)
+                try:
+                    values.append(encode(value))
+                except RecursionError:
+                    raise CodecError("value nested too deeply") from None
+            report({"k": "t", "i": i, "v": values})
         except BaseException as exc:
             report({"k": "t", "i": i, "err": describe_error(exc)})
     report({"k": "end"})
+
+
+# ------------------------------------------------------------------------------- the trusted check process
+# A general unit (a statement the harness cannot split into program values and a verdict) runs in a process
+# of its own, forked by the candidate's child before the program is loaded, so it never holds a program
+# object. Its names resolve to real builtins, the real standard-library modules, or, for the program's
+# names, to values fetched from the candidate's process (builtin values through the exact codec) and to
+# stubs whose calls run there. Only the check process holds CHECK_FD, where verdicts go; the candidate's
+# process holds the other end of two private pipes and can only answer calls (or not). The check process
+# inherits the child's rlimits, seccomp filter and non-dumpability (no /proc/<pid>/fd or mem access).
+
+CHECK_FD = 4
+LINK_CAP = 64 * 1024 * 1024  # one answer from the candidate's process, at most (bytes)
+_NOT_MAPPED = ("StopIteration", "StopAsyncIteration")  # they would end the check's loops early
+
+
+def _send_msg(fd, obj, trusted=False):
+    """A framed message: marshal from the check process (trusted direction), JSON from the program's side."""
+    data = marshal.dumps(obj) if trusted else to_bytes(dumps(obj))
+    view = memoryview(struct.pack(">I", len(data)) + data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _recv_msg(fd, cap, loads):
+    """One framed JSON message; None on EOF. Raises ValueError on a malformed or oversized frame."""
+    head = read_exact(fd, 4)
+    if head is None:
+        return None
+    (size,) = struct.unpack(">I", head)
+    if size > cap:
+        raise ValueError("oversized message")
+    body = read_exact(fd, size)
+    if body is None:
+        return None
+    msg = loads(body)
+    if type(msg) is not dict:
+        raise ValueError("malformed message")
+    return msg
+
+
+class ProgramError(Exception):
+    """An exception the program raised (or an unusable answer), raised inside the check."""
+
+
+class _Link:
+    """The check process's end of the pipes to the candidate's process: ask, get one answer."""
+
+    def __init__(self, r, w, loads):
+        self.r, self.w, self.loads = r, w, loads
+
+    def recv(self):
+        try:
+            return _recv_msg(self.r, LINK_CAP, self.loads)
+        except (ValueError, RecursionError, MemoryError, OSError):
+            return None
+
+    def ask(self, msg):
+        try:
+            _send_msg(self.w, msg, trusted=True)
+        except OSError:
+            raise ProgramError("the program's process is gone") from None
+        answer = self.recv()
+        if answer is None:
+            raise ProgramError("the program's process gave no usable answer")
+        if "v" in answer:
+            try:
+                return codec.decode(answer["v"])
+            except codec.CodecError as exc:
+                raise ProgramError(f"unusable value: {exc}") from None
+        if answer.get("fn") == 1 and "c" not in msg:
+            return _Remote(self, msg["g"])
+        text, kind = answer.get("e"), answer.get("t")
+        if type(text) is not str or type(kind) is not str:
+            raise ProgramError("the program's process gave a malformed answer")
+        cls = getattr(builtins, kind, None)
+        if not (isinstance(cls, type) and issubclass(cls, Exception)) or kind in _NOT_MAPPED:
+            cls = ProgramError
+        exc = cls(text[:400])
+        exc.rb_text = text[:400]
+        raise exc
+
+
+class _Remote:
+    """A function of the program: calling it runs it in the candidate's process, values only both ways."""
+
+    __slots__ = ("_link", "_name")
+
+    def __init__(self, link, name):
+        self._link, self._name = link, name
+
+    def __call__(self, *args, **kwargs):
+        try:
+            msg = {"c": self._name, "a": [codec.encode(a) for a in args],
+                   "k": [[k, codec.encode(v)] for k, v in kwargs.items()]}
+        except RecursionError:
+            raise codec.CodecError("argument nested too deeply") from None
+        return self._link.ask(msg)
+
+    def __repr__(self):
+        return f"<program function {self._name}>"
+
+
+def _check_globals(link):
+    import builtins
+
+    names = frozenset(builtins.__dict__)
+    stdlib = frozenset(getattr(sys, "stdlib_module_names", ())) - {"this", "antigravity", "idlelib", "tkinter",
+                                                                     "turtle", "turtledemo"}
+
+    class CheckGlobals(dict):
+        """Test code's own names first; then real builtins, real stdlib modules, then the program's names."""
+
+        def __missing__(self, name):
+            if name in names:
+                raise KeyError(name)  # the real builtin (a program cannot rebind what the check calls)
+            if name in stdlib:
+                try:
+                    return __import__(name)
+                except ImportError:
+                    pass
+            try:
+                value = link.ask({"g": name})
+            except ProgramError as exc:
+                raise NameError(f"name {name!r} is not defined ({exc})") from None
+            if type(value) is _Remote:  # a stub looks its function up at each call: keep it, save a round trip
+                dict.__setitem__(self, name, value)
+            return value
+
+    ns = CheckGlobals()
+    ns.update({"__name__": "__check__", "__builtins__": builtins})
+    return ns
+
+
+def _check_error(exc):
+    text = getattr(exc, "rb_text", None)
+    if type(text) is str:
+        return text  # the program's own error, as its process described it
+    if isinstance(exc, AssertionError):
+        return "AssertionError"  # the check's message belongs to the hidden test
+    return describe_error(exc)
+
+
+def check_main(nonce, checks, r, w):
+    """The trusted check process: run each general unit when the candidate's process hands it over."""
+    import json
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a KeyboardInterrupt could unwind a check's try/except
+    if "random" in sys.modules:
+        sys.modules["random"].seed()  # not the state the program's process starts from
+    report = make_reporter(nonce, CHECK_FD)
+    link = _Link(r, w, json.loads)
+    ns = _check_globals(link)
+    last = checks[-1]["i"]
+    for unit in checks:
+        msg = link.recv()
+        if msg is None or msg.get("go") != unit["i"]:
+            return
+        try:
+            exec(compile(unit["src"], "<test>", "exec"), ns)
+            rec = {"k": "t", "i": unit["i"], "ok": 1}
+        except BaseException as exc:
+            rec = {"k": "t", "i": unit["i"], "err": _check_error(exc)}
+        report(rec)
+        if unit["i"] == last:
+            report({"k": "end"})
+        try:
+            _send_msg(w, {"done": unit["i"]}, trusted=True)
+        except OSError:
+            return
+
+
+def start_checker(nonce, checks):
+    """Fork the check process (before any program code runs); our ends of its pipes, or None if it cannot
+    start (its units then never report: the run fails closed)."""
+    pipes = []
+    try:
+        c2k_r, c2k_w = os.pipe()
+        pipes += [c2k_r, c2k_w]
+        k2c_r, k2c_w = os.pipe()
+        pipes += [k2c_r, k2c_w]
+        pid = os.fork()
+    except OSError:
+        for fd in pipes:
+            os.close(fd)
+        return None
+    if pid == 0:
+        try:
+            for fd in (3, c2k_w, k2c_r):
+                os.close(fd)
+            null = os.open("/dev/null", os.O_RDWR)
+            os.dup2(null, 1)
+            os.dup2(null, 2)
+            os.close(null)
+            check_main(nonce, checks, c2k_r, k2c_w)
+        except BaseException:
+            pass
+        os._exit(0)
+    for fd in (CHECK_FD, c2k_r, k2c_w):
+        os.close(fd)
+    return (k2c_r, c2k_w)
+
+
+def serve_check(link, i, g):
+    """Hand unit ``i`` to the check process and answer its calls until it is done; the link, or None."""
+    r, w = link
+    encode = codec.encode
+    try:
+        _send_msg(w, {"go": i})
+        while True:
+            msg = _recv_msg(r, LINK_CAP, marshal.loads)  # from the check process: the trusted direction
+            if msg is None:
+                return None
+            if "done" in msg:
+                return link
+            try:
+                if "g" in msg:
+                    if msg["g"] not in g:
+                        raise NameError(f"name {msg['g']!r} is not defined")
+                    value = g[msg["g"]]
+                    answer = {"fn": 1} if callable(value) else {"v": encode(value)}
+                else:
+                    args = [codec.decode(a) for a in msg["a"]]
+                    kwargs = {k: codec.decode(v) for k, v in msg["k"]}
+                    answer = {"v": encode(g[msg["c"]](*args, **kwargs))}
+            except BaseException as exc:
+                answer = {"e": describe_error(exc), "t": type(exc).__name__}
+            _send_msg(w, answer)
+    except (OSError, ValueError, EOFError, TypeError):
+        return None
 
 
 def run_judge(job):
@@ -211,6 +455,7 @@ def run_judge(job):
     No candidate code runs in this process; it sees only the test's own expression, replayed import
     statements and builtin values.
     """
+    os.close(CHECK_FD)
     report = make_reporter(job["nonce"])
     g = {"__name__": "__judge__", "__builtins__": __builtins__}
     for src in job.get("imports", ()):
@@ -229,14 +474,15 @@ def run_judge(job):
     report({"k": "end"})
 
 
-def child_main(job_r, out_w, err_w, rep_w, workdir, install_filter):
+def child_main(job_r, out_w, err_w, rep_w, chk_w, workdir, install_filter):
     """A pre-forked child: hold only its own pipes, wait for one job, lock itself down, run it, exit."""
     try:
         os.dup2(job_r, 0)
         os.dup2(out_w, 1)
         os.dup2(err_w, 2)
         os.dup2(rep_w, 3)
-        os.closerange(4, 1 << 16)  # the worker's control pipes included: nothing but fds 0-3 stays open
+        os.dup2(chk_w, CHECK_FD)
+        os.closerange(5, 1 << 16)  # the worker's control pipes included: nothing but fds 0-4 stays open
         job = read_frame(0)
         if job is None:  # the worker went away before sending a job
             os._exit(0)
@@ -277,7 +523,7 @@ def child_main(job_r, out_w, err_w, rep_w, workdir, install_filter):
                 stream.flush()
             except BaseException:
                 pass
-        os.closerange(0, 4)  # EOF for the worker now, before the (slow) address-space teardown
+        os.closerange(0, 5)  # EOF for the worker now, before the (slow) address-space teardown
         os._exit(0)
 
 
@@ -287,7 +533,7 @@ def zygote_main(sock, workdir, install_filter):
     """The fork server: forked by the worker before any job existed, it never sees job data.
 
     Requests on ``sock`` (a SOCK_SEQPACKET pair with the worker): ``f`` forks a new child and answers with its
-    pid and the worker's ends of the child's four pipes (SCM_RIGHTS); ``w`` + pid waits for that child and
+    pid and the worker's ends of the child's five pipes (SCM_RIGHTS); ``w`` + pid waits for that child and
     answers with its wait status and CPU time. The child reads its job from its own pipe, so no job, answer or
     value of any earlier program is ever in the memory a program starts from.
     """
@@ -315,13 +561,14 @@ def zygote_main(sock, workdir, install_filter):
                 out_r, out_w = os.pipe()
                 err_r, err_w = os.pipe()
                 rep_r, rep_w = os.pipe()
-                ends = (job_w, out_r, err_r, rep_r)
+                chk_r, chk_w = os.pipe()
+                ends = (job_w, out_r, err_r, rep_r, chk_r)
                 try:
                     pid = os.fork()
                     if pid == 0:
-                        child_main(job_r, out_w, err_w, rep_w, workdir, install_filter)
+                        child_main(job_r, out_w, err_w, rep_w, chk_w, workdir, install_filter)
                 finally:
-                    for fd in (job_r, out_w, err_w, rep_w):
+                    for fd in (job_r, out_w, err_w, rep_w, chk_w):
                         os.close(fd)
                 return pid, ends
             except OSError:
@@ -345,7 +592,7 @@ def zygote_main(sock, workdir, install_filter):
                     continue
             pid, ends = spawn()
             if pid > 0:
-                sock.sendmsg([head + struct.pack("=i", pid)], [(rights[0], rights[1], struct.pack("=4i", *ends))])
+                sock.sendmsg([head + struct.pack("=i", pid)], [(rights[0], rights[1], struct.pack("=5i", *ends))])
             else:
                 sock.send(head + struct.pack("=i", 0))
             for fd in ends:
@@ -573,7 +820,7 @@ class Worker:
         if self.zygote is not None and self._zygote_state() in (b"S", b"R", b"D"):  # stopped: do not wait on it
             try:
                 self.zygote[1].send((b"W" if fork_next and self.next is None else b"w") + struct.pack("=i", pid))
-                data, anc, _, _ = self.zygote[1].recvmsg(64, _socket.CMSG_SPACE(4 * 4))
+                data, anc, _, _ = self.zygote[1].recvmsg(64, _socket.CMSG_SPACE(5 * 4))
                 if len(data) == 28:
                     self._take_child(data[24:], anc)
                 if len(data) >= 24:
@@ -595,7 +842,7 @@ class Worker:
             if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
                 fds += struct.unpack(f"={len(data) // 4}i", data[: len(data) // 4 * 4])
         pid = struct.unpack("=i", raw)[0] if len(raw) == 4 else -1
-        if pid <= 0 or len(fds) != 4:
+        if pid <= 0 or len(fds) != 5:
             for fd in fds:
                 os.close(fd)
             return False
@@ -635,7 +882,7 @@ class Worker:
         sock = self.zygote[1]
         try:
             sock.send(b"f")
-            msg, anc, _, _ = sock.recvmsg(16, _socket.CMSG_SPACE(4 * 4))
+            msg, anc, _, _ = sock.recvmsg(16, _socket.CMSG_SPACE(5 * 4))
         except OSError as exc:
             raise Dirty(f"the fork server does not answer ({type(exc).__name__})") from None
         if not self._take_child(msg, anc):
@@ -658,7 +905,7 @@ class Worker:
         except OSError:
             pass  # the child died before reading: reported below as a lost program
         os.close(job_w)
-        out_fd, err_fd, rep_fd = fds
+        out_fd, err_fd, rep_fd, chk_fd = fds
         bufs = {fd: bytearray() for fd in fds}
         sizes = {fd: 0 for fd in fds}
         keep, cap = lim["excerpt"], lim["output"]
@@ -697,12 +944,13 @@ class Worker:
                     open_fds.discard(fd)
                     continue
                 sizes[fd] += len(chunk)
-                if fd == rep_fd:
+                if fd == rep_fd or fd == chk_fd:
                     if sizes[fd] <= cap:
                         bufs[fd] += chunk
                 elif len(bufs[fd]) < keep:
                     bufs[fd] += chunk[: keep - len(bufs[fd])]
-                if end is None and (sizes[out_fd] + sizes[err_fd] > cap or sizes[rep_fd] > cap):
+                if end is None and (sizes[out_fd] + sizes[err_fd] > cap or sizes[rep_fd] > cap
+                                    or sizes[chk_fd] > cap):
                     end = "output"
                     self._kill_child(pid)
                     killed = True
@@ -738,6 +986,7 @@ class Worker:
             "stderr": bytes(bufs[err_fd]).decode("utf-8", "replace"),
             "stdout_bytes": sizes[out_fd], "stderr_bytes": sizes[err_fd],
             "report": bytes(bufs[rep_fd]).decode("utf-8", "replace"),
+            "check": bytes(bufs[chk_fd]).decode("utf-8", "replace"),
         }
 
     def cleanup(self):

@@ -200,5 +200,5 @@ def test_humaneval_canonical_solutions_pass() -> None:
                                 "entry_point": r["entry_point"]} for r in rows])
     failed = [(row["task_id"], res.status, res.feedback) for row, res in zip(rows, results) if not res.passed]
     assert not failed, failed[:5]
-    general = sum(any(not t.judged_outside for t in res.tests) for res in results)
-    assert general <= 6  # checks with loops/helpers run inside the program's process (documented)
+    # checks with loops (6 of 164) run in the trusted check process: every verdict is judged outside the program
+    assert all(t.judged_outside for res in results for t in res.tests)
