@@ -48,7 +48,8 @@ def main() -> None:
 @click.option("--seed", type=int, default=1234, show_default=True)
 @click.option("--batch-size", default="16", show_default=True, help="Backend batch size, or auto.")
 @click.option("--gen-kwargs", default=None, help="K=V,... over the task's (default do_sample=False,max_gen_toks=512).")
-@click.option("--data-dir", default=None, help="Folder with local benchmark files (instead of the hub).")
+@click.option("--data-dir", default=None, envvar="REFLECTEVO_DATA_DIR", show_envvar=True,
+              help="Folder with local benchmark files (instead of the hub).")
 @click.option("--output", default=None, help="Run dir (default runs/<time>-<protocol>).")
 @click.option("--resume", is_flag=True, help="Continue the run in --output without redoing finished docs.")
 @click.option("--chunk-size", type=int, default=256, show_default=True, help="Docs per chunk (one call per phase per chunk).")
@@ -106,7 +107,8 @@ def merge(run_dir: Path) -> None:
 @click.option("--predictions", required=True, type=click.Path(path_type=Path),
               help='JSONL rows {"doc": <dataset row>, "response": "..."} or {"doc_id": N, "response": "..."}.')
 @click.option("--output", required=True, type=click.Path(path_type=Path))
-@click.option("--data-dir", default=None)
+@click.option("--data-dir", default=None, envvar="REFLECTEVO_DATA_DIR", show_envvar=True,
+              help="Folder with local benchmark files (instead of the hub).")
 @friendly_errors
 def score(task_name: str, predictions: Path, output: Path, data_dir: str | None) -> None:
     """Score existing model outputs with a task's verifier (no model call)."""

@@ -12,7 +12,8 @@ eval: {tasks: [countdown], split: test, limit: 1000, protocol: reflect, controls
 report: {metric: acc@t2, max_drop: 1.0, alpha: 0.05}
 ```
 Optional keys beyond the issue's: top level ``seed`` (1234), ``batch_size`` ("16"), ``data_dir`` (local benchmark
-files, as ``run --data-dir``), ``title``; ``data.protocol`` (reflect), ``data.eval_fraction`` (0.1),
+files, as ``run --data-dir``; default ``$REFLECTEVO_DATA_DIR``), ``title``; ``data.protocol`` (reflect),
+``data.eval_fraction`` (0.1),
 ``data.judge`` ({model, model_args}: needed by kind ``dpref``); ``eval.gen_kwargs``, ``eval.attempts``;
 ``report.scope`` (both). Relative task-YAML and model paths are taken relative to the spec file's folder when
 they exist there. Every problem is a ``BenchError``: one line, exit 2.
@@ -21,6 +22,7 @@ they exist there. Every problem is a ``BenchError``: one line, exit 2.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -162,7 +164,7 @@ def parse_spec(raw: dict[str, Any], path: Path) -> Spec:
     seed = raw.get("seed", 1234)
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise BenchError(f"{where}: seed must be an integer, got {seed!r}")
-    data_dir = raw.get("data_dir")
+    data_dir = raw.get("data_dir") or os.environ.get("REFLECTEVO_DATA_DIR") or None  # as run's --data-dir
     if data_dir is not None:
         d = _rel(str(data_dir), folder)
         if not Path(d).is_dir():

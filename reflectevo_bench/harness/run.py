@@ -239,7 +239,7 @@ def _environment(tasks: list[EvalTask], feedback_mode: str, seeds: dict[str, int
         "tasks": [t.name for t in tasks],
         "task_configs": {t.name: _stable(t.task.dump_config()) for t in tasks},
         "task_versions": {t.name: t.version for t in tasks},
-        "task_sizes": {t.name: len(t.task.eval_docs) for t in tasks},
+        "task_sizes": {t.name: len(t.task.dataset[t.split]) if t.split else len(t.task.eval_docs) for t in tasks},
         "task_sizes_limited": {t.name: len(t.docs) for t in tasks},
         "splits": {t.name: t.split for t in tasks},
         "reflection_pools": {name: {"source": p.source, "entries": p.entries} for name, p in pools.items()},
