@@ -63,7 +63,11 @@ def main() -> None:
 @click.option("--reflections", type=int, default=1, show_default=True,
               help="Reflection branches per doc that goes on after attempt 1, each with its own retry (needs sampling).")
 @click.option("--reflection-pool", default=None,
-              help="YAML list of reflection-request templates to draw from (or the built-in 'reflectevo').")
+              help="YAML list of reflection-request templates to draw from, one per doc (or the built-in 'reflectevo').")
+@click.option("--reflection-instruction", default=None, metavar="NAME",
+              help="Use this one pool entry (its name, or index) for every doc instead of a per-doc draw.")
+@click.option("--reflection-gen-kwargs", default=None,
+              help="K=V,... over --gen-kwargs for reflection turns only (ReflectEvo: do_sample=true,temperature=0.8).")
 @click.option("--shard", default=None, metavar="i/N",
               help="Run shard i of N (i from 0) into the shared --output; default: RANK/WORLD_SIZE or "
                    "SLURM_PROCID/SLURM_NTASKS when the launcher starts several processes. The last shard merges.")

@@ -6,6 +6,9 @@ so a crash loses at most the chunk's unfinished docs, and their already-returned
 With ``reflections`` N > 1 every doc that goes on after attempt 1 splits into N branches (lanes), each with its
 own reflection and retries; the lanes of all docs share each phase's backend call, and the doc's record is
 written once all its lanes have finished (the record shape is in :mod:`reflectevo_bench.harness.records`).
+
+Attempts use the run's generation settings, reflections those plus ``reflection_gen_overrides`` (ReflectEvo:
+greedy attempts, reflections sampled at T = 0.8); every turn records the settings it was generated with.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ class DocState:
     doc: dict
     prompter: Prompter
     gen_kwargs: dict[str, Any]
+    reflection_gen_kwargs: dict[str, Any] = field(default_factory=dict)
     branch: int = 1
     messages: list[dict[str, str]] = field(default_factory=list)
     turns: list[Turn] = field(default_factory=list)
@@ -51,6 +55,8 @@ class EngineConfig:
     seed: int = 1234
     pools: dict[str, ReflectionPool] = field(default_factory=dict)  # task name -> its reflection-request pool
     split: str | None = None
+    reflection_gen_overrides: dict[str, Any] = field(default_factory=dict)  # over gen_overrides, reflections only
+    reflection_instruction: str | None = None  # one pool entry for every doc instead of a per-doc draw
 
 
 class Engine:
@@ -72,7 +78,9 @@ class Engine:
     def _state(self, task: EvalTask, doc_id: int) -> DocState:
         prompter = Prompter(self.cfg.protocol, task.reflection.templates, task.reflection.answer_format)
         gen_kwargs = task.generation_kwargs(self.cfg.gen_defaults, self.cfg.gen_overrides)
-        state = DocState(task, doc_id, task.docs[doc_id], prompter, gen_kwargs)
+        reflection_kwargs = task.generation_kwargs(self.cfg.gen_defaults, {**self.cfg.gen_overrides,
+                                                                           **self.cfg.reflection_gen_overrides})
+        state = DocState(task, doc_id, task.docs[doc_id], prompter, gen_kwargs, reflection_kwargs)
         state.lanes = [state]
         return state
 
@@ -100,23 +108,26 @@ class Engine:
     def _branch(self, state: DocState) -> list[DocState]:
         """Branches 2…N of a doc after attempt 1: each continues from the same conversation on its own."""
         for b in range(2, self.cfg.reflections + 1):
-            state.lanes.append(DocState(state.task, state.doc_id, state.doc, state.prompter, state.gen_kwargs, b,
-                                        list(state.messages), [], list(state.verdicts), owner=state))
+            state.lanes.append(DocState(state.task, state.doc_id, state.doc, state.prompter, state.gen_kwargs,
+                                        state.reflection_gen_kwargs, b, list(state.messages), [],
+                                        list(state.verdicts), owner=state))
         return state.lanes
 
     def _generate(self, backend: Backend, phase: str, states: list[DocState], label: str,
-                  requests: list[tuple[list[dict[str, str]], str]]) -> list[Any]:
+                  requests: list[tuple[list[dict[str, str]], str]], reflection: bool = False) -> list[Any]:
         if self.progress is not None:
             self.progress.start_phase(phase + label, len(states))
         advance = self.progress.advance if self.progress is not None else None
         salts = [f"{s.task.name}/{s.doc_id}/{phase}" + (f"/b{s.branch}" if s.branch > 1 else "") for s in states]
-        outs = backend.generate([(prompt, s.gen_kwargs) for s, (_, prompt) in zip(states, requests)], advance, salts)
+        outs = backend.generate([(prompt, s.reflection_gen_kwargs if reflection else s.gen_kwargs)
+                                 for s, (_, prompt) in zip(states, requests)], advance, salts)
         if self.progress is not None:
             self.progress.end_phase()
         return outs
 
     def _turn(self, backend: Backend, kind: str, number: int, state: DocState, messages: list[dict[str, str]],
               prompt: Any, out: Any, prompt_tokens: int | None) -> Turn:
+        gen_kwargs = state.reflection_gen_kwargs if kind == "reflection" else state.gen_kwargs
         return {
             "kind": kind,
             "round": number,
@@ -124,7 +135,7 @@ class Engine:
             "model": "reflector" if backend is not self.generator else "generator",
             "messages": messages,
             "prompt": getattr(prompt, "prompt", prompt),  # chat APIs get lm-eval's JsonChatStr
-            "gen_kwargs": state.gen_kwargs,
+            "gen_kwargs": gen_kwargs,
             "response": out.text,
             "prompt_tokens": prompt_tokens,
             "completion_tokens": out.completion_tokens,
@@ -169,13 +180,18 @@ class Engine:
         requests, instructions = [], []
         for state in states:
             pool = self.cfg.pools.get(state.task.name)
-            drawn = pool.draw(self.cfg.protocol, self.cfg.seed, state.task.name, state.doc_id, state.branch) if pool else None
+            drawn = None
+            if pool is not None and self.cfg.reflection_instruction is not None:
+                drawn = pool.choose(self.cfg.protocol, self.cfg.reflection_instruction)
+            elif pool is not None:
+                drawn = pool.draw(self.cfg.protocol, self.cfg.seed, state.task.name, state.doc_id)
             template = drawn[1] if drawn else None
-            instructions.append({"pool": pool.source, "index": drawn[0]} if drawn else None)
+            instructions.append({"pool": pool.source, "index": drawn[0],
+                                 "name": pool.name_of(self.cfg.protocol, drawn[0])} if pool and drawn else None)
             request = state.prompter.reflection_request(state.verdicts[-1], template)
             messages = state.messages + [{"role": "user", "content": request}]
             requests.append((messages, self.reflector.render(messages)))
-        outs = self._generate(self.reflector, f"reflection {k - 1}", states, label, requests)
+        outs = self._generate(self.reflector, f"reflection {k - 1}", states, label, requests, reflection=True)
         prompt_tokens = self.reflector.count_tokens_many([prompt for _, prompt in requests])
         for state, (messages, prompt), out, n, drawn in zip(states, requests, outs, prompt_tokens, instructions):
             turn = self._turn(self.reflector, "reflection", k, state, messages, prompt, out, n)

@@ -26,9 +26,9 @@ def split_key_values(text: str | None, option: str) -> dict[str, str]:
 DEFAULT_GEN_KWARGS: dict[str, Any] = {"do_sample": False, "max_gen_toks": 512}
 
 
-def parse_gen_kwargs(text: str | None) -> dict[str, Any]:
+def parse_gen_kwargs(text: str | None, option: str = "--gen-kwargs") -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for key, raw in split_key_values(text, "--gen-kwargs").items():
+    for key, raw in split_key_values(text, option).items():
         try:
             out[key] = yaml.safe_load(raw) if raw else ""
         except yaml.YAMLError:
