@@ -236,7 +236,8 @@ def run_argv(opts: Any) -> list[str]:
                         ("--protocol", opts.protocol), ("--attempts", opts.attempts), ("--limit", opts.limit),
                         ("--seed", opts.seed), ("--batch-size", opts.batch_size), ("--gen-kwargs", opts.gen_kwargs),
                         ("--data-dir", opts.data_dir), ("--output", opts.output), ("--split", opts.split),
-                        ("--reflections", opts.reflections)):
+                        ("--reflections", opts.reflections), ("--reflection-gen-kwargs", opts.reflection_gen_kwargs),
+                        ("--reflection-instruction", opts.reflection_instruction)):
         if value is not None:
             argv += [flag, str(value)]
     return argv + (["--resume"] if opts.resume else [])
@@ -251,7 +252,7 @@ def _subprocess(stage_key: str, argv: list[str]) -> None:
 
 def _harness_run(exp: Experiment, path: Path, model: str, model_args: str, tasks: list[str], split: str,
                  limit: int | None, protocol: str, gen_kwargs: str | None, reflections: int = 1,
-                 attempts: int | None = None, stage_key: str = "") -> None:
+                 attempts: int | None = None, stage_key: str = "", **run_extra: Any) -> None:
     from reflectevo_bench.harness.run import RunOptions, run
 
     if path.exists() and not (path / "run.json").is_file():
@@ -259,7 +260,7 @@ def _harness_run(exp: Experiment, path: Path, model: str, model_args: str, tasks
     opts = RunOptions(model=model, model_args=model_args, tasks=",".join(tasks), protocol=protocol, attempts=attempts,
                       limit=limit, seed=exp.spec.seed, batch_size=exp.spec.batch_size, gen_kwargs=gen_kwargs,
                       data_dir=exp.spec.data_dir, output=str(path), resume=(path / "run.json").is_file(),
-                      split=split, reflections=reflections)
+                      split=split, reflections=reflections, **run_extra)
     if exp.spec.isolate:
         _subprocess(stage_key, run_argv(opts))
     else:
@@ -270,7 +271,8 @@ def run_data_run(exp: Experiment, stage: Stage) -> None:
     d = exp.spec.data
     assert d is not None
     _harness_run(exp, stage_path(exp.out, stage), exp.spec.base.model, exp.spec.base.model_args, d.tasks, d.split,
-                 d.limit, d.protocol, d.gen_kwargs, d.reflections, stage_key=stage.key)
+                 d.limit, d.protocol, d.gen_kwargs, d.reflections, stage_key=stage.key,
+                 reflection_gen_kwargs=d.reflection_gen_kwargs, reflection_instruction=d.reflection_instruction)
 
 
 def run_eval(exp: Experiment, stage: Stage) -> None:

@@ -66,7 +66,11 @@ def plan(spec: Spec) -> list[Stage]:
         d = spec.data
         add(Stage("data-run", "run", {**_model_inputs(spec.base), "tasks": d.tasks, "split": d.split,
                                       "limit": d.limit, "reflections": d.reflections, "gen_kwargs": d.gen_kwargs,
-                                      "protocol": d.protocol, "seed": spec.seed, "data_dir": spec.data_dir}),
+                                      "protocol": d.protocol, "seed": spec.seed, "data_dir": spec.data_dir,
+                                      **({"reflection_gen_kwargs": d.reflection_gen_kwargs}
+                                         if d.reflection_gen_kwargs else {}),
+                                      **({"reflection_instruction": d.reflection_instruction}
+                                         if d.reflection_instruction is not None else {})}),
             "runs", "data")
         needed = list(dict.fromkeys(k for r in spec.recipes for k in r.kinds()))
         for kind in [k for k in d.kinds if k in needed]:

@@ -35,7 +35,8 @@ from reflectevo_bench.yaml_files import read_yaml
 TOP_KEYS = {"base", "references", "candidates", "data", "recipes", "eval", "report", "seed", "batch_size",
             "data_dir", "title", "isolate"}
 MODEL_KEYS = {"name", "model", "model_args"}
-DATA_KEYS = {"tasks", "split", "limit", "reflections", "gen_kwargs", "kinds", "protocol", "eval_fraction", "judge"}
+DATA_KEYS = {"tasks", "split", "limit", "reflections", "gen_kwargs", "kinds", "protocol", "eval_fraction", "judge",
+             "reflection_gen_kwargs", "reflection_instruction"}
 RECIPE_KEYS = {"trainer", "data", "config", "launch"}
 LAUNCH_KEYS = {"accelerate", "num_processes"}
 EVAL_KEYS = {"tasks", "split", "limit", "protocol", "controls", "gen_kwargs", "attempts"}
@@ -75,6 +76,8 @@ class DataSpec:
     protocol: str = "reflect"
     eval_fraction: float = 0.1
     judge: dict[str, str] | None = None
+    reflection_gen_kwargs: str | None = None  # run --reflection-gen-kwargs (reflection turns only)
+    reflection_instruction: str | None = None  # run --reflection-instruction (one pool entry per run)
 
 
 @dataclass
@@ -293,9 +296,12 @@ def _data(d: Any, where: str, folder: Path) -> DataSpec:
     if not isinstance(reflections, int) or isinstance(reflections, bool) or reflections < 1:
         raise BenchError(f"{where}: reflections must be a positive integer, got {reflections!r}")
     gen = _gen(d.get("gen_kwargs"), where)
+    rgen = _gen(d.get("reflection_gen_kwargs"), where)
     protocol = _protocol(d.get("protocol", "reflect"), where)
-    if reflections > 1 and not _sampling(gen):
-        raise BenchError(f"{where}: reflections {reflections} needs sampling: gen_kwargs: \"do_sample=true,temperature=0.8\"")
+    if reflections > 1 and not _sampling(",".join(g for g in (gen, rgen) if g) or None):
+        raise BenchError(f"{where}: reflections {reflections} needs sampled reflections: reflection_gen_kwargs: "
+                         "\"do_sample=true,temperature=0.8\" (or gen_kwargs to sample attempts too)")
+    instruction = d.get("reflection_instruction")
     if {"dpm", "dpref"} & set(kinds) and reflections < 2:
         raise BenchError(f"{where}: kinds dpm/dpref pair two reflections of one failure: set reflections: 2 or more")
     frac = d.get("eval_fraction", 0.1)
@@ -309,7 +315,8 @@ def _data(d: Any, where: str, folder: Path) -> DataSpec:
     return DataSpec(tasks=_tasks(d.get("tasks"), where, folder), split=str(d["split"]),
                     limit=_limit(d.get("limit"), where), reflections=reflections, gen_kwargs=gen,
                     kinds=list(dict.fromkeys(kinds)), protocol=protocol, eval_fraction=float(frac),
-                    judge={k: str(v) for k, v in judge.items()} if judge else None)
+                    judge={k: str(v) for k, v in judge.items()} if judge else None, reflection_gen_kwargs=rgen,
+                    reflection_instruction=None if instruction is None else str(instruction))
 
 
 def _recipe(name: Any, r: Any, where: str) -> Recipe:
