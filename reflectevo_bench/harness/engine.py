@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from reflectevo_bench.harness.backend import Backend
-from reflectevo_bench.harness.protocols import Prompter, Protocol
+from reflectevo_bench.harness.protocols import Prompter, Protocol, split_one_turn
 from reflectevo_bench.harness.records import SampleRecord, Turn
 from reflectevo_bench.harness.reflection_pool import ReflectionPool
 from reflectevo_bench.tasks.eval_task import EvalTask, doc_hash
@@ -99,6 +99,9 @@ class Engine:
             states = going
             if not states:
                 return
+            if self.cfg.protocol.one_turn:
+                self._one_turn_phase(states, k, label)
+                continue
             if self.cfg.protocol.reflects:
                 self._reflection_phase(states, k, label)
             self._attempt_phase(states, k, label)
@@ -176,18 +179,52 @@ class Engine:
                 verdicts[i] = verdict
         return verdicts  # type: ignore[return-value]
 
+    def _instruction(self, state: DocState) -> tuple[str | None, dict[str, Any] | None]:
+        """(template, record) of this doc's reflection request: the fixed entry, a per-doc pool draw, or none."""
+        pool = self.cfg.pools.get(state.task.name)
+        if pool is None:
+            return None, None
+        if self.cfg.reflection_instruction is not None:
+            drawn = pool.choose(self.cfg.protocol, self.cfg.reflection_instruction)
+        else:
+            drawn = pool.draw(self.cfg.protocol, self.cfg.seed, state.task.name, state.doc_id)
+        if drawn is None:
+            return None, None
+        return drawn[1], {"pool": pool.source, "index": drawn[0], "name": pool.name_of(self.cfg.protocol, drawn[0])}
+
+    def _one_turn_phase(self, states: list[DocState], k: int, label: str) -> None:
+        """``reflect-answer``: reflection + corrected answer in one generation (the Reflector's, with the
+        reflection settings); the verifier reads only the part after the last ``New answer:`` line."""
+        requests, instructions = [], []
+        for state in states:
+            template, instruction = self._instruction(state)
+            instructions.append(instruction)
+            messages = state.messages + [{"role": "user", "content":
+                                          state.prompter.reflect_answer_request(state.verdicts[-1], template)}]
+            requests.append((messages, self.reflector.render(messages)))
+        outs = self._generate(self.reflector, f"attempt {k}", states, label, requests, reflection=True)
+        parts = [split_one_turn(out.text) for out in outs]
+        verdicts = self._verify(states, [out.text if answer is None else answer
+                                         for out, (_, answer) in zip(outs, parts)])
+        prompt_tokens = self.reflector.count_tokens_many([prompt for _, prompt in requests])
+        for state, (messages, prompt), out, verdict, n, (reflection, answer), instruction in zip(
+                states, requests, outs, verdicts, prompt_tokens, parts, instructions):
+            turn = self._turn(self.reflector, "attempt", k, state, messages, prompt, out, n)
+            turn["gen_kwargs"] = state.reflection_gen_kwargs
+            turn["one_turn"] = {"reflection": reflection, "answer": answer}
+            if instruction is not None:
+                turn["instruction"] = instruction
+            turn["extracted"] = verdict.extracted
+            turn["verdict"] = verdict.to_dict()
+            state.turns.append(turn)
+            state.verdicts.append(verdict)
+            state.messages = with_reply(messages, out.text)
+
     def _reflection_phase(self, states: list[DocState], k: int, label: str) -> None:
         requests, instructions = [], []
         for state in states:
-            pool = self.cfg.pools.get(state.task.name)
-            drawn = None
-            if pool is not None and self.cfg.reflection_instruction is not None:
-                drawn = pool.choose(self.cfg.protocol, self.cfg.reflection_instruction)
-            elif pool is not None:
-                drawn = pool.draw(self.cfg.protocol, self.cfg.seed, state.task.name, state.doc_id)
-            template = drawn[1] if drawn else None
-            instructions.append({"pool": pool.source, "index": drawn[0],
-                                 "name": pool.name_of(self.cfg.protocol, drawn[0])} if pool and drawn else None)
+            template, instruction = self._instruction(state)
+            instructions.append(instruction)
             request = state.prompter.reflection_request(state.verdicts[-1], template)
             messages = state.messages + [{"role": "user", "content": request}]
             requests.append((messages, self.reflector.render(messages)))

@@ -142,7 +142,7 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any] | None
             raise BenchError(f"--reflections {opts.reflections} needs sampling (greedy would write the same reflection "
                              f"on task '{task.name}'): pass --reflection-gen-kwargs do_sample=true,temperature=0.8 "
                              "(or --gen-kwargs to sample attempts too)")
-    if (opts.reflection_gen_kwargs or opts.reflection_instruction) and not protocol.reflects:
+    if (opts.reflection_gen_kwargs or opts.reflection_instruction) and not (protocol.reflects or protocol.one_turn):
         raise BenchError(f"--reflection-gen-kwargs / --reflection-instruction need a protocol that reflects, "
                          f"not '{protocol.name}'")
     pools = _reflection_pools(tasks, opts.reflection_pool, "reflectevo" if opts.reflection_instruction else None)
@@ -227,7 +227,7 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any] | None
 def _check_branches(reflections: int, protocol: Any, attempts: int) -> None:
     if reflections < 1:
         raise BenchError(f"--reflections must be at least 1, got {reflections}")
-    if reflections > 1 and not protocol.reflects:
+    if reflections > 1 and not (protocol.reflects or protocol.one_turn):
         raise BenchError(f"--reflections {reflections} needs a protocol that reflects (reflect or self-refine), "
                          f"not '{protocol.name}'")
 

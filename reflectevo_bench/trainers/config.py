@@ -31,7 +31,7 @@ from reflectevo_bench.errors import BenchError, one_line
 from reflectevo_bench.yaml_files import read_yaml
 
 OWN_KEYS = ("model", "data", "stage", "peft", "merge", "objective")
-SFT_KINDS = ("dplus", "reflection", "correction", "qa")
+SFT_KINDS = ("dplus", "dplus-oneturn", "reflection", "correction", "qa")
 DPO_KINDS = ("dpm", "dpref")
 ALL_KINDS = SFT_KINDS + DPO_KINDS + ("failures",)
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"

@@ -90,6 +90,11 @@ def build(kind: str, run_dirs: list[Path], out: Path, eval_fraction: float = 0.1
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise BenchError(f"--out {out} exists and is not empty: choose a new directory")
     sources = [Source(p) for p in run_dirs]
+    if kind == "dplus-oneturn":
+        for src in sources:
+            if not (PROTOCOLS[src.protocol].reflects or PROTOCOLS[src.protocol].one_turn):
+                raise BenchError(f"{src.path} ran --protocol {src.protocol}, which writes no reflections: --kind {kind} "
+                                 "needs a reflect-answer or reflect run")
     if kind in NEEDS_REFLECTIONS:
         for src in sources:
             if not PROTOCOLS[src.protocol].reflects:
@@ -148,6 +153,12 @@ def _rows(kind: str, src: Source, task: str, recs: list[SampleRecord], judge: Ju
     if kind == "dpref":
         yield from _dpref_rows(failures, judge, extra)  # type: ignore[arg-type]
         return
+    if kind == "dplus-oneturn":
+        request = R.oneturn_request_builder((src.environment.get("task_configs") or {}).get(task) or {})
+        for rec in failures:
+            for row in R.dplus_oneturn(rec, request):
+                yield {**row, "doc_hash": rec["doc_hash"]}
+        return
     make = {"dplus": R.dplus, "reflection": R.reflection, "correction": R.correction, "dpm": R.dpm}[kind]
     for rec in failures:
         for row in make(rec):
@@ -194,7 +205,7 @@ def _qa_rows(src: Source, task: str, recs: list[SampleRecord], extra: dict[str, 
 
 
 def _no_rows_message(kind: str, c: R.Counts) -> str:
-    if kind in ("dplus", "reflection", "correction"):
+    if kind in ("dplus", "dplus-oneturn", "reflection", "correction"):
         return (f"0 of {c.failures} failures had a passing retry ({c.branches} reflections in all): "
                 "sample more reflections with --reflections N")
     if kind == "dpm":
