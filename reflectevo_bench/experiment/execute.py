@@ -200,12 +200,22 @@ class Experiment:
         return parse_model_args(self.spec.base.model_args)["pretrained"]
 
     def model_of(self, stage: Stage) -> tuple[str, str]:
-        """(model type, model_args) of an eval stage; a checkpoint's from its reflectevo_checkpoint.json."""
+        """(model type, model_args) of an eval stage's (answering) model; a checkpoint's from its
+        reflectevo_checkpoint.json."""
+        reflector_row = "reflector" in stage.inputs  # the base model answers; reflector_of gives the Reflector
+        return self.resolve_model(stage.inputs, self.spec.base.name if reflector_row else stage.extra["model_name"])
+
+    def reflector_of(self, stage: Stage) -> tuple[str, str] | None:
+        """(model type, model_args) of the Reflector of an ``eval.roles: reflector`` stage, else None."""
+        if "reflector" not in stage.inputs:
+            return None
+        return self.resolve_model(stage.inputs["reflector"], stage.extra["reflector_of"])
+
+    def resolve_model(self, inputs: dict[str, Any], name: str) -> tuple[str, str]:
         from reflectevo_bench.harness.backend import format_model_args, parse_model_args
 
-        name = stage.extra["model_name"]
-        if "checkpoint_of" in stage.inputs:
-            ckpt = stage_path(self.out, self.by_key[stage.inputs["checkpoint_of"]])
+        if "checkpoint_of" in inputs:
+            ckpt = stage_path(self.out, self.by_key[inputs["checkpoint_of"]])
             record = json.loads((ckpt / "reflectevo_checkpoint.json").read_text(encoding="utf-8"))
             saved = record.get("saved") or {}
             args = {k: v for k, v in parse_model_args(self.spec.base.model_args).items() if k not in ("pretrained", "peft")}
@@ -237,7 +247,9 @@ def run_argv(opts: Any) -> list[str]:
                         ("--seed", opts.seed), ("--batch-size", opts.batch_size), ("--gen-kwargs", opts.gen_kwargs),
                         ("--data-dir", opts.data_dir), ("--output", opts.output), ("--split", opts.split),
                         ("--reflections", opts.reflections), ("--reflection-gen-kwargs", opts.reflection_gen_kwargs),
-                        ("--reflection-instruction", opts.reflection_instruction)):
+                        ("--reflection-instruction", opts.reflection_instruction),
+                        ("--reflector-model", opts.reflector_model),
+                        ("--reflector-model-args", opts.reflector_model_args)):
         if value is not None:
             argv += [flag, str(value)]
     return argv + (["--resume"] if opts.resume else [])
@@ -278,8 +290,10 @@ def run_data_run(exp: Experiment, stage: Stage) -> None:
 def run_eval(exp: Experiment, stage: Stage) -> None:
     model, model_args = exp.model_of(stage)
     e = exp.spec.eval
+    reflector = exp.reflector_of(stage)
+    extra = {"reflector_model": reflector[0], "reflector_model_args": reflector[1]} if reflector else {}
     _harness_run(exp, stage_path(exp.out, stage), model, model_args, e.tasks, e.split, e.limit,
-                 stage.extra["protocol"], e.gen_kwargs, 1, e.attempts, stage_key=stage.key)
+                 stage.extra["protocol"], e.gen_kwargs, 1, e.attempts, stage_key=stage.key, **extra)
 
 
 def run_data(exp: Experiment, stage: Stage) -> None:

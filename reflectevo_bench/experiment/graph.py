@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from reflectevo_bench.experiment.spec import ModelSpec, Spec
+from reflectevo_bench.harness.protocols import PROTOCOLS
 
 HASH_CHARS = 10
+REFLECTOR_SUFFIX = "@reflector"  # a candidate's row as Reflector beside the base model (eval.roles: reflector)
 FORMAT = 1
 
 
@@ -92,11 +94,24 @@ def plan(spec: Spec) -> list[Stage]:
     models += [("reference", m.name, _model_inputs(m), []) for m in spec.references]
     evals = []
     for role, name, model_inputs, deps in models:
-        for protocol in spec.eval.protocols:
-            st = add(Stage(f"eval:{name}:{protocol}", "eval", {**model_inputs, **_eval_inputs(spec, protocol)}, deps,
-                           extra={"role": role, "model_name": name, "protocol": protocol,
-                                  "main": protocol == spec.eval.protocol}), "runs", f"eval-{name}-{protocol}")
-            evals.append(st.key)
+        if role != "candidate" or "self" in spec.eval.roles:
+            for protocol in spec.eval.protocols:
+                st = add(Stage(f"eval:{name}:{protocol}", "eval", {**model_inputs, **_eval_inputs(spec, protocol)},
+                               deps, extra={"role": role, "model_name": name, "protocol": protocol,
+                                            "main": protocol == spec.eval.protocol}), "runs", f"eval-{name}-{protocol}")
+                evals.append(st.key)
+        if role == "candidate" and "reflector" in spec.eval.roles:
+            # ReflectEvo's evaluation: the base model answers (Generator), the candidate reflects (Reflector);
+            # protocols that write no reflection would only repeat the base's run
+            label = f"{name}{REFLECTOR_SUFFIX}"
+            for protocol in (p for p in spec.eval.protocols if PROTOCOLS[p].reflects or PROTOCOLS[p].one_turn):
+                st = add(Stage(f"eval:{label}:{protocol}", "eval",
+                               {**_model_inputs(spec.base), "reflector": model_inputs, **_eval_inputs(spec, protocol)},
+                               deps, extra={"role": role, "model_name": label, "protocol": protocol,
+                                            "main": protocol == spec.eval.protocol, "eval_role": "reflector",
+                                            "reflector_of": name}),
+                         "runs", f"eval-{label}-{protocol}")
+                evals.append(st.key)
     report = {"metric": spec.report.metric, "max_drop": spec.report.max_drop, "alpha": spec.report.alpha,
               "scope": spec.report.scope}
     add(Stage("leaderboard", "leaderboard", {"title": spec.title, "alpha": spec.report.alpha}, evals), "", "leaderboard")

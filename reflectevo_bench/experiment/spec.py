@@ -39,7 +39,8 @@ DATA_KEYS = {"tasks", "split", "limit", "reflections", "gen_kwargs", "kinds", "p
              "reflection_gen_kwargs", "reflection_instruction"}
 RECIPE_KEYS = {"trainer", "data", "config", "launch"}
 LAUNCH_KEYS = {"accelerate", "num_processes"}
-EVAL_KEYS = {"tasks", "split", "limit", "protocol", "controls", "gen_kwargs", "attempts"}
+EVAL_KEYS = {"tasks", "split", "limit", "protocol", "controls", "gen_kwargs", "attempts", "roles"}
+ROLES = ("self", "reflector")  # eval.roles: the candidate does everything, or only reflects beside the base
 REPORT_KEYS = {"metric", "max_drop", "alpha", "scope"}
 TRAINER_KINDS = {"sft": ("dplus", "dplus-oneturn", "reflection", "correction", "qa"), "dpo": ("dpm", "dpref"), "grpo": ("failures",)}
 SET_BY_EXPERIMENT = ("model", "data", "output_dir", "resume_from_checkpoint")
@@ -89,6 +90,7 @@ class EvalSpec:
     controls: list[str]
     gen_kwargs: str | None = None
     attempts: int | None = None
+    roles: list[str] = field(default_factory=lambda: ["self"])
 
     @property
     def protocols(self) -> list[str]:
@@ -413,8 +415,19 @@ def _eval(e: Any, where: str, folder: Path) -> EvalSpec:
         raise BenchError(f"{where}: attempts must be an integer of at least 2, got {attempts!r}")
     if protocol == "single":
         raise BenchError(f"{where}: protocol single makes one attempt; use reflect (controls: retry, self-refine)")
+    roles = e.get("roles", ["self"])
+    roles = [roles] if isinstance(roles, str) else roles
+    if not isinstance(roles, list) or not roles or any(r not in ROLES for r in roles) or len(set(roles)) != len(roles):
+        raise BenchError(f"{where}: roles must be a non-empty list of {' and '.join(ROLES)} (reflector: the candidate "
+                         f"writes the reflections and the base model answers), got {roles!r}")
+    if "reflector" in roles:
+        from reflectevo_bench.harness.protocols import PROTOCOLS
+
+        if not (PROTOCOLS[protocol].reflects or PROTOCOLS[protocol].one_turn):
+            raise BenchError(f"{where}: roles: reflector needs a protocol that reflects (reflect, reflect-answer), "
+                             f"not {protocol}")
     return EvalSpec(tasks=_tasks(e.get("tasks"), where, folder), split=str(e["split"]), limit=_limit(e.get("limit"), where),
-                    protocol=protocol, controls=controls, gen_kwargs=gen, attempts=attempts)
+                    protocol=protocol, controls=controls, gen_kwargs=gen, attempts=attempts, roles=list(roles))
 
 
 def _report(r: Any, where: str, ev: EvalSpec) -> ReportSpec:
