@@ -137,6 +137,31 @@ def build(kind: str, run_dirs: list[Path], out: Path, eval_fraction: float = 0.1
     return card
 
 
+def write_imported(kind: str, rows: list[dict[str, Any]], extra: dict[str, Any], out: Path, eval_fraction: float,
+                   seed: int, command: list[str]) -> dict[str, Any]:
+    """Rows converted from a released set (``data import``) → a data dir like ``build``'s, split by doc."""
+    if not 0 <= eval_fraction < 1:
+        raise BenchError(f"--eval-fraction must be in [0, 1), got {eval_fraction}")
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise BenchError(f"--out {out} exists and is not empty: choose a new directory")
+    train = [r for r in rows if not in_eval(r["task"], r["doc_hash"], eval_fraction, seed)]
+    held = [r for r in rows if in_eval(r["task"], r["doc_hash"], eval_fraction, seed)]
+    if not train:
+        raise BenchError(f"all {len(rows)} rows fell in the eval split: lower --eval-fraction")
+    card = {
+        "format": FORMAT, "kind": kind, "rows": {"train": len(train), "eval": len(held)},
+        "docs": {"train": len({(r["task"], r["doc_hash"]) for r in train}),
+                 "eval": len({(r["task"], r["doc_hash"]) for r in held})},
+        "eval_fraction": eval_fraction, "seed": seed, "split_by": "sha256(seed/task/doc_hash)",
+        "source_runs": [], "models": [], "mixed_models": False, "protocols": [],
+        "tasks": sorted({r["task"] for r in rows}), **extra, "command": command,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    _write(out, train, held, card)
+    return card
+
+
 def _rows(kind: str, src: Source, task: str, recs: list[SampleRecord], judge: Judge | None,
           extra: dict[str, Any]) -> Iterator[dict[str, Any]]:
     if kind == "qa":
