@@ -3,6 +3,8 @@ data run (plan inputs, RunOptions, the isolated stage's command line); data_dir 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -103,3 +105,52 @@ def test_roles_are_checked(tiny_model, big_tiny, toy_task, tmp_path):
     spec["eval"].update(roles=["reflector"], protocol="retry", controls=[])
     with pytest.raises(BenchError, match="reflector needs a protocol that reflects"):
         _load(tmp_path, spec)
+
+
+def test_shipped_reflectevo_spec_loads_train_and_test_offline_with_zero_overlap(shared_data, tmp_path, monkeypatch):
+    """The shipped spec's data run and evals load from one local data dir (REFLECTEVO_DATA_DIR), offline; its
+    stages are the paper's: greedy attempts, sampled reflections, the one-turn and two-stage builds, the paper
+    recipes and both eval roles; no train item is a test item (test items planted in the train files are dropped)."""
+    import json
+    import shutil
+
+    from reflectevo_bench.experiment.graph import plan
+    from reflectevo_bench.experiment.spec import load_spec
+    from reflectevo_bench.experiment.specs import __file__ as specs_init
+    from reflectevo_bench.tasks.common.splits import content_key
+    from reflectevo_bench.tasks.reflectevo_keys import KEY_TEXT
+    from reflectevo_bench.tasks.registry import load_eval_tasks
+
+    data = tmp_path / "data"
+    (data / "reflectevo").mkdir(parents=True)
+    fresh = {"logiqa": {"id": 1, "question": "New passage.\nWhich?\nA.w\nB.x\nC.y\nD.z", "answer": "a"},
+             "math": {"problem": "What is $2+2$?", "level": "Level 1", "type": "Algebra", "solution": "$\\boxed{4}$"},
+             "mbpp": {"text": "Write a function to add one.", "code": "def f(x): return x+1", "task_id": 700,
+                      "test_setup_code": "", "test_list": ["assert f(1) == 2"], "challenge_test_list": []},
+             "bigbench": {"question": "Is water wet?\nOptions:\nA. Yes\nB. No", "answer": "a"}}
+    for name, row in fresh.items():
+        test = shared_data / "reflectevo" / f"{name}_test.jsonl"
+        shutil.copy(test, data / "reflectevo" / test.name)
+        planted = json.loads(test.read_text().splitlines()[3])
+        if name == "mbpp":
+            planted["task_id"] = 650
+        (data / "reflectevo" / f"{name}_train.jsonl").write_text(json.dumps(planted) + "\n" + json.dumps(row) + "\n")
+    monkeypatch.setenv("REFLECTEVO_DATA_DIR", str(data))
+    spec = load_spec(Path(specs_init).parent / "reflectevo-llama3-8b.yaml")
+    assert spec.data_dir == str(data.resolve())
+    for task in spec.data.tasks:
+        [train] = load_eval_tasks(task, spec.data_dir, None, None, {}, spec.data.split)
+        [test] = load_eval_tasks(task, spec.data_dir, None, None, {}, spec.eval.split)
+        text_of = KEY_TEXT[task][1]
+        assert len(train.docs) == 1 and len(test.docs) == 500
+        assert not {content_key(text_of(d)) for d in train.docs} & {content_key(text_of(d)) for d in test.docs}
+    stages = {s.key: s for s in plan(spec)}
+    run = stages["data-run"].inputs
+    assert run["gen_kwargs"] == "max_gen_toks=512" and run["reflection_gen_kwargs"] == "do_sample=true,temperature=0.8"
+    assert {"data:dplus-oneturn", "data:reflection", "data:correction", "data:dpm"} <= set(stages)
+    assert {"train:paper-oneturn-qlora", "train:paper-twostage", "train:paper-dpo"} <= set(stages)
+    assert "eval:ckpt-paper-dpo@reflector:reflect" in stages and "eval:ckpt-paper-dpo:reflect" in stages
+    cfg = next(r for r in spec.recipes if r.name == "paper-oneturn-qlora").config
+    assert cfg["peft"] == {"r": 8, "alpha": 32, "dropout": 0.1, "target_modules": "q_proj,k_proj,v_proj"}
+    assert cfg["learning_rate"] == 1e-3 and cfg["num_train_epochs"] == 5
+    assert cfg["per_device_train_batch_size"] * cfg["gradient_accumulation_steps"] == 64
