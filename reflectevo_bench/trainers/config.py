@@ -38,6 +38,7 @@ TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 # short names for the chat templates shipped in trainers/templates (usable as `chat_template_path`)
 SHIPPED_TEMPLATES = {
     "smollm2-generation": TEMPLATES_DIR / "smollm2_generation.jinja",
+    "mistral-v0.2-generation": TEMPLATES_DIR / "mistral_v02_generation.jinja",
     "chatml-generation": TEMPLATES_DIR / "chatml_generation.jinja",
 }
 ACCELERATE_DIR = Path(__file__).resolve().parent / "accelerate"
@@ -539,7 +540,8 @@ def _check_chat_template(job: TrainJob) -> None:
         raise BenchError(
             f"the chat template of {job.model_spec} has no {{% generation %}} markers, which assistant_only_loss "
             f"needs to train only the assistant turns of {kinds} completions: set chat_template_path: "
-            f"smollm2-generation (SmolLM2, renders identically) or chatml-generation (plain ChatML), or a .jinja "
+            f"smollm2-generation (SmolLM2, renders identically), mistral-v0.2-generation (Mistral-7B-Instruct-v0.2, "
+            f"renders identically) or chatml-generation (plain ChatML), or a .jinja "
             f"template of your own with the markers")
 
 
