@@ -282,7 +282,9 @@ def _harness_run(exp: Experiment, path: Path, model: str, model_args: str, tasks
 def run_data_run(exp: Experiment, stage: Stage) -> None:
     d = exp.spec.data
     assert d is not None
-    _harness_run(exp, stage_path(exp.out, stage), exp.spec.base.model, exp.spec.base.model_args, d.tasks, d.split,
+    # round 1: the base model; round k+1 (rounds: N): round k's chosen checkpoint generates and reflects
+    model, model_args = exp.resolve_model(stage.inputs, exp.spec.base.name)
+    _harness_run(exp, stage_path(exp.out, stage), model, model_args, d.tasks, d.split,
                  d.limit, d.protocol, d.gen_kwargs, d.reflections, stage_key=stage.key,
                  reflection_gen_kwargs=d.reflection_gen_kwargs, reflection_instruction=d.reflection_instruction)
 
@@ -304,7 +306,7 @@ def run_data(exp: Experiment, stage: Stage) -> None:
     for tmp in out.parent.glob(f".{out.name}.*"):  # a build killed before its rename
         _clear(tmp)
     kind = stage.inputs["kind"]
-    src = stage_path(exp.out, exp.by_key["data-run"])
+    src = stage_path(exp.out, exp.by_key[stage.extra.get("run_key", "data-run")])
     judge = None
     if kind == "dpref":
         from reflectevo_bench.trainers.data.judge import DEFAULT_TEMPLATE, Judge
@@ -337,7 +339,8 @@ def run_train(exp: Experiment, stage: Stage) -> None:
 
     recipe = next(r for r in exp.spec.recipes if r.name == stage.extra["recipe"])
     out = stage_path(exp.out, stage)
-    data_dir = {k: str(stage_path(exp.out, exp.by_key[f"data:{k}"])) for k in recipe.kinds()}
+    keys = stage.extra.get("data_keys") or {k: f"data:{k}" for k in recipe.kinds()}  # this round's data
+    data_dir = {k: str(stage_path(exp.out, exp.by_key[keys[k]])) for k in recipe.kinds()}
     data: Any = ({"reflection": data_dir[recipe.data["reflection"]], "correction": data_dir[recipe.data["correction"]]}
                  if isinstance(recipe.data, dict) else data_dir[recipe.data])
     config = {**recipe.config, "model": exp.base_pretrained(), "data": data, "output_dir": str(out)}

@@ -25,6 +25,11 @@ REFLECTOR_SUFFIX = "@reflector"  # a candidate's row as Reflector beside the bas
 FORMAT = 1
 
 
+def round_suffix(round_no: int) -> str:
+    """Stage-key and name suffix of a self-evolution round (round 1 has none, so a one-round plan is unchanged)."""
+    return "" if round_no == 1 else f"@r{round_no}"
+
+
 @dataclass
 class Stage:
     key: str  # "data-run", "data:dplus", "train:sft", "eval:base:reflect", "leaderboard", "gate"
@@ -64,32 +69,46 @@ def plan(spec: Spec) -> list[Stage]:
         by_key[stage.key] = stage
         return stage
 
+    ckpts: list[tuple[str, str]] = []  # (candidate name, its train stage key), every round
     if spec.data is not None and spec.recipes:
         d = spec.data
-        add(Stage("data-run", "run", {**_model_inputs(spec.base), "tasks": d.tasks, "split": d.split,
-                                      "limit": d.limit, "reflections": d.reflections, "gen_kwargs": d.gen_kwargs,
-                                      "protocol": d.protocol, "seed": spec.seed, "data_dir": spec.data_dir,
-                                      **({"reflection_gen_kwargs": d.reflection_gen_kwargs}
-                                         if d.reflection_gen_kwargs else {}),
-                                      **({"reflection_instruction": d.reflection_instruction}
-                                         if d.reflection_instruction is not None else {})}),
-            "runs", "data")
-        needed = list(dict.fromkeys(k for r in spec.recipes for k in r.kinds()))
-        for kind in [k for k in d.kinds if k in needed]:
-            add(Stage(f"data:{kind}", "data", {"kind": kind, "eval_fraction": d.eval_fraction, "seed": 0,
-                                                "judge": d.judge if kind == "dpref" else None}, ["data-run"]),
-                "data", kind)
-        for r in spec.recipes:
-            deps = [f"data:{k}" for k in r.kinds()]
-            add(Stage(f"train:{r.name}", "train", {"trainer": r.trainer, "data": r.data, "config": r.config,
-                                                   "base": _model_inputs(spec.base),
-                                                   **({"launch": r.launch} if r.launch else {})}, deps,
-                      extra={"recipe": r.name}), "ckpt", r.name)
+        for r_no in range(1, spec.rounds + 1):
+            sfx = round_suffix(r_no)
+            generator = _model_inputs(spec.base)
+            deps: list[str] = []
+            if r_no > 1:  # the previous round's chosen checkpoint generates (and reflects)
+                prev = f"train:{spec.evolve}{round_suffix(r_no - 1)}"
+                generator, deps = {"checkpoint_of": prev, "model": spec.base.model}, [prev]
+            add(Stage(f"data-run{sfx}", "run", {**generator, "tasks": d.tasks, "split": d.split,
+                                                "limit": d.limit, "reflections": d.reflections,
+                                                "gen_kwargs": d.gen_kwargs,
+                                                "protocol": d.protocol, "seed": spec.seed, "data_dir": spec.data_dir,
+                                                **({"reflection_gen_kwargs": d.reflection_gen_kwargs}
+                                                   if d.reflection_gen_kwargs else {}),
+                                                **({"reflection_instruction": d.reflection_instruction}
+                                                   if d.reflection_instruction is not None else {})},
+                      deps, extra={"round": r_no} if r_no > 1 else {}),
+                "runs", f"data{sfx}")
+            needed = list(dict.fromkeys(k for r in spec.recipes for k in r.kinds()))
+            for kind in [k for k in d.kinds if k in needed]:
+                add(Stage(f"data:{kind}{sfx}", "data", {"kind": kind, "eval_fraction": d.eval_fraction, "seed": 0,
+                                                        "judge": d.judge if kind == "dpref" else None},
+                          [f"data-run{sfx}"], extra={"run_key": f"data-run{sfx}"} if r_no > 1 else {}),
+                    "data", f"{kind}{sfx}")
+            for r in spec.recipes:
+                deps = [f"data:{k}{sfx}" for k in r.kinds()]
+                extra: dict[str, Any] = {"recipe": r.name}
+                if r_no > 1:
+                    extra.update(round=r_no, data_keys={k: f"data:{k}{sfx}" for k in r.kinds()})
+                add(Stage(f"train:{r.name}{sfx}", "train", {"trainer": r.trainer, "data": r.data, "config": r.config,
+                                                            "base": _model_inputs(spec.base),
+                                                            **({"launch": r.launch} if r.launch else {})}, deps,
+                          extra=extra), "ckpt", f"{r.name}{sfx}")
+                ckpts.append((f"ckpt-{r.name}{sfx}", f"train:{r.name}{sfx}"))
 
     models: list[tuple[str, str, dict[str, Any], list[str]]] = [("base", spec.base.name, _model_inputs(spec.base), [])]
-    for r in spec.recipes:
-        models.append(("candidate", f"ckpt-{r.name}",
-                       {"checkpoint_of": f"train:{r.name}", "model": spec.base.model}, [f"train:{r.name}"]))
+    for name, train_key in ckpts:
+        models.append(("candidate", name, {"checkpoint_of": train_key, "model": spec.base.model}, [train_key]))
     models += [("candidate", m.name, _model_inputs(m), []) for m in spec.candidates]
     models += [("reference", m.name, _model_inputs(m), []) for m in spec.references]
     evals = []
