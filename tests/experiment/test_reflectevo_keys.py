@@ -150,6 +150,8 @@ def test_shipped_reflectevo_spec_loads_train_and_test_offline_with_zero_overlap(
     assert {"data:dplus-oneturn", "data:reflection", "data:correction", "data:dpm"} <= set(stages)
     assert {"train:paper-oneturn-qlora", "train:paper-twostage", "train:paper-dpo"} <= set(stages)
     assert "eval:ckpt-paper-dpo@reflector:reflect" in stages and "eval:ckpt-paper-dpo:reflect" in stages
+    assert stages["data-run@r2"].inputs["checkpoint_of"] == "train:paper-twostage"  # 2 rounds: "Evo"
+    assert "eval:ckpt-paper-dpo@r2@reflector:reflect" in stages
     cfg = next(r for r in spec.recipes if r.name == "paper-oneturn-qlora").config
     assert cfg["peft"] == {"r": 8, "alpha": 32, "dropout": 0.1, "target_modules": "q_proj,k_proj,v_proj"}
     assert cfg["learning_rate"] == 1e-3 and cfg["num_train_epochs"] == 5
