@@ -42,7 +42,8 @@ def main() -> None:
 @click.option("--reflector-model", default=None, help="A separate model type that writes the reflection turns.")
 @click.option("--reflector-model-args", default=None, help="K=V,... for the Reflector model.")
 @click.option("--tasks", default=None, help="Task names or YAML paths, comma-separated (default: countdown,arith_1op).")
-@click.option("--protocol", default="reflect", show_default=True, help="reflect | reflect-answer | retry | self-refine | resample | single")
+@click.option("--protocol", default="reflect", show_default=True,
+              help="reflect | reflect-answer | retry | self-refine | resample | single")
 @click.option("--attempts", type=int, default=None, help="Rounds K (default 2; 1 for single).")
 @click.option("--limit", type=int, default=None, help="First N docs per task (default 10 with no --tasks).")
 @click.option("--seed", type=int, default=1234, show_default=True)
@@ -63,7 +64,7 @@ def main() -> None:
 @click.option("--reflections", type=int, default=1, show_default=True,
               help="Reflection branches per doc that goes on after attempt 1, each with its own retry (needs sampling).")
 @click.option("--reflection-pool", default=None,
-              help="YAML list of reflection-request templates to draw from, one per doc (or the built-in 'reflectevo').")
+              help="YAML list of reflection-request templates, one drawn per doc (or the built-in 'reflectevo').")
 @click.option("--reflection-instruction", default=None, metavar="NAME",
               help="Use this one pool entry (its name, or index) for every doc instead of a per-doc draw.")
 @click.option("--reflection-gen-kwargs", default=None,

@@ -42,7 +42,8 @@ LAUNCH_KEYS = {"accelerate", "num_processes"}
 EVAL_KEYS = {"tasks", "split", "limit", "protocol", "controls", "gen_kwargs", "attempts", "roles"}
 ROLES = ("self", "reflector")  # eval.roles: the candidate does everything, or only reflects beside the base
 REPORT_KEYS = {"metric", "max_drop", "alpha", "scope"}
-TRAINER_KINDS = {"sft": ("dplus", "dplus-oneturn", "reflection", "correction", "qa"), "dpo": ("dpm", "dpref"), "grpo": ("failures",)}
+TRAINER_KINDS = {"sft": ("dplus", "dplus-oneturn", "reflection", "correction", "qa"), "dpo": ("dpm", "dpref"),
+                 "grpo": ("failures",)}
 SET_BY_EXPERIMENT = ("model", "data", "output_dir", "resume_from_checkpoint")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 

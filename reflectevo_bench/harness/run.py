@@ -232,7 +232,8 @@ def _check_branches(reflections: int, protocol: Any, attempts: int) -> None:
                          f"not '{protocol.name}'")
 
 
-def _reflection_pools(tasks: list[EvalTask], spec: str | None, fallback: str | None = None) -> dict[str, ReflectionPool]:
+def _reflection_pools(tasks: list[EvalTask], spec: str | None,
+                      fallback: str | None = None) -> dict[str, ReflectionPool]:
     """Per task, the pool its reflection requests come from: --reflection-pool for all, else the task's own, else
     ``fallback`` (the built-in pool when --reflection-instruction names an entry)."""
     if spec:

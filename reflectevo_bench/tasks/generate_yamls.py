@@ -281,7 +281,8 @@ MBPP_TASKS: dict[str, tuple[list[str], list[str], str]] = {
          "--split train: task_ids 601-974 (hub train split; locally DIR/reflectevo/mbpp_train.jsonl or",
          "DIR/mbpp/mbpp.jsonl filtered to 601-974).",
          "Answers between [BEGIN] and [END] as in ReflectEvo (a ```python fence is accepted too)."],
-        ["custom_dataset: !function data.load_reflectevo", "training_split: train", "doc_to_text: !function prompts.reflectevo_doc_to_text",
+        ["custom_dataset: !function data.load_reflectevo", "training_split: train",
+         "doc_to_text: !function prompts.reflectevo_doc_to_text",
          "process_results: !function verifier.process_results_reflectevo"],
         "Give the complete Python code (the function and any imports it needs) between [BEGIN] and [END]."),
     "mbpp_sanitized": (

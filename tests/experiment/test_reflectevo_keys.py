@@ -90,7 +90,7 @@ def test_roles_reflector_rows_share_attempt_1_with_the_base(tiny_model, big_tiny
     assert itself != base  # positive control: the candidate answering itself differs
     run_dir = next(out.glob("runs/eval-big@reflector-reflect-*"))
     manifest = json.loads((run_dir / "run.json").read_text())
-    assert manifest["identity"]["reflector_model_args"] and str(big_tiny) in manifest["identity"]["reflector_model_args"]
+    assert str(big_tiny) in (manifest["identity"]["reflector_model_args"] or "")
     for rec in read_records(run_dir)["toy"]:
         assert all(t["model"] == ("reflector" if t["kind"] == "reflection" else "generator") for t in rec["turns"])
     board = (out / "leaderboard" / "leaderboard.md").read_text()

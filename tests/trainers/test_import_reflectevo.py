@@ -16,7 +16,8 @@ from reflectevo_bench.cli import main
 from reflectevo_bench.trainers.data.importers.reflectevo import strip_transcript
 
 HEAD = "In this task. You are required to solve a question...\nYou are solving the following question: {q}\n"
-TAIL = "\nBelow is the history of what your solving progress so far:\n(BEGIN)\n{t}\n(END)\n\xa0\nPlease complete the current step."
+TAIL = ("\nBelow is the history of what your solving progress so far:\n(BEGIN)\n{t}\n(END)\n\xa0\n"
+        "Please complete the current step.")
 
 
 def dplus_row(i: int) -> dict:

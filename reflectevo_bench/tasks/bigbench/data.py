@@ -22,7 +22,8 @@ from typing import Any
 
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.tasks.bigbench.docs import LETTERS, to_doc
-from reflectevo_bench.tasks.common.data import hub_rows, limit_rows, load_rows, local_file, read_records, to_dataset_dict
+from reflectevo_bench.tasks.common.data import (hub_rows, limit_rows, load_rows, local_file, read_records,
+                                                to_dataset_dict)
 from reflectevo_bench.tasks.common.splits import SPLIT_KEY, content_key, held_out_keys, load_split, question_body
 
 REFLECTEVO_SOURCES = ("vitaminc_fact_verification", "squad_shifts", "strategyqa", "social_iqa")

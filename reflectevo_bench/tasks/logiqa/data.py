@@ -18,11 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from reflectevo_bench.errors import BenchError
-from reflectevo_bench.tasks.common.data import hub_rows, limit_rows, load_rows, local_file, read_records, to_dataset_dict
+from reflectevo_bench.tasks.common.data import (hub_rows, limit_rows, load_rows, local_file, read_records,
+                                                to_dataset_dict)
 from reflectevo_bench.tasks.common.splits import SPLIT_KEY, drop_test_items, load_split, question_body
 
 HUB = "lucasmccabe/logiqa"
-HUB_PARQUET = {"path": HUB, "revision": "refs/convert/parquet", "data_dir": "default"}  # the loading script fails under datasets >= 4
+# the hub copy's loading script is refused by datasets >= 4: its parquet conversion loads
+HUB_PARQUET = {"path": HUB, "revision": "refs/convert/parquet", "data_dir": "default"}
 
 
 def read_original(path: Path) -> list[dict[str, Any]]:

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from reflectevo_bench.tasks.common.data import hub_rows, limit_rows, load_rows, local_file, read_records, to_dataset_dict
+from reflectevo_bench.tasks.common.data import (hub_rows, limit_rows, load_rows, local_file, read_records,
+                                                to_dataset_dict)
 from reflectevo_bench.tasks.common.splits import SPLIT_KEY, drop_test_items, load_split
 
 HUB = "google-research-datasets/mbpp"

@@ -93,8 +93,8 @@ def build(kind: str, run_dirs: list[Path], out: Path, eval_fraction: float = 0.1
     if kind == "dplus-oneturn":
         for src in sources:
             if not (PROTOCOLS[src.protocol].reflects or PROTOCOLS[src.protocol].one_turn):
-                raise BenchError(f"{src.path} ran --protocol {src.protocol}, which writes no reflections: --kind {kind} "
-                                 "needs a reflect-answer or reflect run")
+                raise BenchError(f"{src.path} ran --protocol {src.protocol}, which writes no reflections: "
+                                 f"--kind {kind} needs a reflect-answer or reflect run")
     if kind in NEEDS_REFLECTIONS:
         for src in sources:
             if not PROTOCOLS[src.protocol].reflects:

@@ -52,9 +52,11 @@ def build_cmd(run_dirs: tuple[Path, ...], kind: str, out: Path, eval_fraction: f
 @click.option("--format", "fmt", required=True, type=click.Choice(["reflectevo"]),
               help="The released set's format (reflectevo: ReflectEvo-460K D+, D±, Dpref rows).")
 @click.option("--kind", required=True, help="dplus, dplus-oneturn, dpm or dpref.")
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="New data dir (train/eval.jsonl, card.json).")
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="New data dir (train/eval.jsonl, card.json).")
 @click.option("--task", default="reflectevo", show_default=True, help="Task name written on every row.")
-@click.option("--eval-fraction", type=float, default=0.1, show_default=True, help="Share of docs held out in eval.jsonl.")
+@click.option("--eval-fraction", type=float, default=0.1, show_default=True,
+              help="Share of docs held out in eval.jsonl.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the doc-hash train/eval split.")
 @friendly_errors
 def import_cmd(file: Path, fmt: str, kind: str, out: Path, task: str, eval_fraction: float, seed: int) -> None:

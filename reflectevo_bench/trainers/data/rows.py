@@ -119,8 +119,8 @@ def oneturn_request_builder(task_config: dict[str, Any]) -> Callable[[str], str]
     """Appends the task's ``reflect_answer`` request (its own template override, else the default) to a recorded
     reflection request."""
     block = ((task_config or {}).get("metadata") or {}).get("reflection") or {}
-    prompter = Prompter(PROTOCOLS["reflect-answer"], {str(k): str(v) for k, v in (block.get("templates") or {}).items()},
-                        str(block.get("answer_format") or ""))
+    templates = {str(k): str(v) for k, v in (block.get("templates") or {}).items()}
+    prompter = Prompter(PROTOCOLS["reflect-answer"], templates, str(block.get("answer_format") or ""))
     suffix = prompter._fill("reflect_answer")
     return lambda request: f"{request}\n\n{suffix}"
 
