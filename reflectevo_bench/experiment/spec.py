@@ -13,11 +13,12 @@ report: {metric: acc@t2, max_drop: 1.0, alpha: 0.05}
 ```
 Optional keys beyond the issue's: top level ``seed`` (1234), ``batch_size`` ("16"), ``data_dir`` (local benchmark
 files, as ``run --data-dir``; default ``$REFLECTEVO_DATA_DIR``), ``title``; ``data.protocol`` (reflect),
-``data.eval_fraction`` (0.1), ``data.judge`` ({model, model_args}: needed by kind ``dpref``); ``eval.gen_kwargs``, ``eval.attempts``;
-``report.scope`` (both); ``data.reflection_gen_kwargs`` / ``data.reflection_instruction`` (as ``run``'s options),
+``data.eval_fraction`` (0.1), ``data.judge`` ({model, model_args}: needed by kind ``dpref``); ``eval.gen_kwargs``,
+``eval.attempts``; ``report.scope`` (both); ``data.reflection_gen_kwargs`` / ``data.reflection_instruction`` (as ``run``'s options),
 ``eval.roles`` ([self]; ``reflector``: the base answers, each candidate reflects), ``rounds`` (1) and ``evolve``
 (the recipe whose checkpoint generates round k+1's data; default the first). Relative task-YAML and model paths
-are taken relative to the spec file's folder when they exist there. Every problem is a ``BenchError``: one line, exit 2.
+are taken relative to the spec file's folder when they exist there. Every problem is a ``BenchError``: one line,
+exit 2.
 """
 
 from __future__ import annotations
