@@ -42,13 +42,15 @@ def main() -> None:
 @click.option("--reflector-model", default=None, help="A separate model type that writes the reflection turns.")
 @click.option("--reflector-model-args", default=None, help="K=V,... for the Reflector model.")
 @click.option("--tasks", default=None, help="Task names or YAML paths, comma-separated (default: countdown,arith_1op).")
-@click.option("--protocol", default="reflect", show_default=True, help="reflect | retry | self-refine | resample | single")
+@click.option("--protocol", default="reflect", show_default=True,
+              help="reflect | reflect-answer | retry | self-refine | resample | single")
 @click.option("--attempts", type=int, default=None, help="Rounds K (default 2; 1 for single).")
 @click.option("--limit", type=int, default=None, help="First N docs per task (default 10 with no --tasks).")
 @click.option("--seed", type=int, default=1234, show_default=True)
 @click.option("--batch-size", default="16", show_default=True, help="Backend batch size, or auto.")
 @click.option("--gen-kwargs", default=None, help="K=V,... over the task's (default do_sample=False,max_gen_toks=512).")
-@click.option("--data-dir", default=None, help="Folder with local benchmark files (instead of the hub).")
+@click.option("--data-dir", default=None, envvar="REFLECTEVO_DATA_DIR", show_envvar=True,
+              help="Folder with local benchmark files (instead of the hub).")
 @click.option("--output", default=None, help="Run dir (default runs/<time>-<protocol>).")
 @click.option("--resume", is_flag=True, help="Continue the run in --output without redoing finished docs.")
 @click.option("--chunk-size", type=int, default=256, show_default=True, help="Docs per chunk (one call per phase per chunk).")
@@ -66,7 +68,11 @@ def main() -> None:
               help="Attempt-1 answers sampled per doc, all recorded (failure mining for `data build --kind failures`; "
                    "needs sampling); sample 1 goes on through the protocol.")
 @click.option("--reflection-pool", default=None,
-              help="YAML list of reflection-request templates to draw from (or the built-in 'reflectevo').")
+              help="YAML list of reflection-request templates, one drawn per doc (or the built-in 'reflectevo').")
+@click.option("--reflection-instruction", default=None, metavar="NAME",
+              help="Use this one pool entry (its name, or index) for every doc instead of a per-doc draw.")
+@click.option("--reflection-gen-kwargs", default=None,
+              help="K=V,... over --gen-kwargs for reflection turns only (ReflectEvo: do_sample=true,temperature=0.8).")
 @click.option("--shard", default=None, metavar="i/N",
               help="Run shard i of N (i from 0) into the shared --output; default: RANK/WORLD_SIZE or "
                    "SLURM_PROCID/SLURM_NTASKS when the launcher starts several processes. The last shard merges.")
@@ -114,7 +120,8 @@ def merge(run_dir: Path) -> None:
 @click.option("--predictions", required=True, type=click.Path(path_type=Path),
               help='JSONL rows {"doc": <dataset row>, "response": "..."} or {"doc_id": N, "response": "..."}.')
 @click.option("--output", required=True, type=click.Path(path_type=Path))
-@click.option("--data-dir", default=None)
+@click.option("--data-dir", default=None, envvar="REFLECTEVO_DATA_DIR", show_envvar=True,
+              help="Folder with local benchmark files (instead of the hub).")
 @friendly_errors
 def score(task_name: str, predictions: Path, output: Path, data_dir: str | None) -> None:
     """Score existing model outputs with a task's verifier (no model call)."""

@@ -106,8 +106,14 @@ def test_reflection_pool_draws_are_seeded_recorded_and_shown(tmp_path, toy_yaml)
             asked = turn["messages"][-1]["content"]
             assert asked.startswith("Your answer is incorrect.")  # the oracle feedback is always shown
             assert entries[ins["index"]].split("\n")[1].split(" {")[0] in asked
+            assert ins["name"] == str(ins["index"])
             drawn.append(ins["index"])
-    assert len(set(drawn)) > 1  # 12 draws from 3 entries are not all the same
+    # one draw per doc: the 4 branches of a doc share their request (D± / Dpref pairs share the prompt)
+    per_doc = [drawn[i:i + 4] for i in range(0, 12, 4)]
+    assert all(len(set(d)) == 1 for d in per_doc)
+    for i in (1, 2, 4):
+        asked = {t["messages"][-1]["content"] for t in recs[i]["turns"] if t["kind"] == "reflection"}
+        assert len(asked) == 1
     assert drawn == [t["instruction"]["index"] for i in (1, 2, 4) for t in again[i]["turns"] if t["kind"] == "reflection"]
     manifest = json.loads((tmp_path / "a" / "run.json").read_text())
     assert manifest["identity"]["reflection_pool"] == str(pool.resolve())
@@ -125,7 +131,7 @@ def test_builtin_pool_and_task_pool(tmp_path, toy_yaml):
     toy_yaml.write_text(text)
     _, recs = _run(tmp_path / "b", toy_yaml, protocol="reflect")
     turn = next(t for t in recs[1]["turns"] if t["kind"] == "reflection")
-    assert turn["instruction"] == {"pool": "task:toy_scripted", "index": 0}
+    assert turn["instruction"] == {"pool": "task:toy_scripted", "index": 0, "name": "0"}
     assert turn["messages"][-1]["content"].endswith("Task-pool request.")
 
 
@@ -188,3 +194,50 @@ def test_surrogates_in_model_text_are_written_and_read_back(tmp_path):
     writer.close()
     (tmp_path / "samples_t.jsonl").read_text(encoding="utf-8")  # valid UTF-8
     assert read_records(tmp_path)["t"][0]["response"] == "bad \ud800 text \udfff"
+
+
+def test_docs_draw_different_entries_from_the_pool(tmp_path):
+    """Per-doc draws still spread over the pool (seeded by run seed, task and doc)."""
+    from reflectevo_bench.harness.protocols import PROTOCOLS
+    from reflectevo_bench.harness.reflection_pool import ReflectionPool
+
+    pool = ReflectionPool.load("reflectevo")
+    draws = [pool.draw(PROTOCOLS["reflect"], 1234, "t", i)[0] for i in range(40)]
+    assert len(set(draws)) > 3 and draws == [pool.draw(PROTOCOLS["reflect"], 1234, "t", i)[0] for i in range(40)]
+
+
+def test_fixed_reflection_instruction_by_name(tmp_path, toy_yaml):
+    """--reflection-instruction NAME uses one named entry for every doc (ReflectEvo's --demand_type)."""
+    pool = _pool_file(tmp_path, {"reflect": {"1-1-1": "{feedback}\\nTrace it step by step.",
+                                             "2-1-1": "{feedback}\\nQuickly go through it."}})
+    _, recs = _run(tmp_path / "a", toy_yaml, protocol="reflect", reflections=2, gen_kwargs=SAMPLED,
+                   reflection_pool=str(pool), reflection_instruction="2-1-1")
+    turns = [t for r in recs.values() for t in r["turns"] if t["kind"] == "reflection"]
+    assert len(turns) == 6 and all(t["instruction"]["name"] == "2-1-1" for t in turns)
+    assert all(t["messages"][-1]["content"].endswith("Quickly go through it.") for t in turns)
+    manifest = json.loads((tmp_path / "a" / "run.json").read_text())
+    assert manifest["identity"]["reflection_instruction"] == "2-1-1"
+    with pytest.raises(BenchError, match=r"no such entry .*\(choose one of: 1-1-1, 2-1-1\)"):
+        _run(tmp_path / "b", toy_yaml, protocol="reflect", reflection_pool=str(pool), reflection_instruction="9")
+    assert not (tmp_path / "b").exists()
+    _, recs = _run(tmp_path / "c", toy_yaml, protocol="reflect", reflection_instruction="3")  # built-in pool
+    turn = next(t for t in recs[1]["turns"] if t["kind"] == "reflection")
+    assert turn["instruction"] == {"pool": "builtin:reflectevo", "index": 3, "name": "3"}
+
+
+def test_reflection_gen_kwargs_apply_to_reflections_only_and_are_recorded_per_turn(tmp_path, toy_yaml):
+    """ReflectEvo's data setting: greedy attempts, sampled reflections; branches need only the latter."""
+    _, recs = _run(tmp_path / "a", toy_yaml, protocol="reflect", reflections=2,
+                   reflection_gen_kwargs="do_sample=true,temperature=0.8")
+    turns = [t for r in recs.values() for t in r["turns"]]
+    attempts_ = [t for t in turns if t["kind"] == "attempt"]
+    reflections = [t for t in turns if t["kind"] == "reflection"]
+    assert attempts_ and reflections
+    assert all(not t["gen_kwargs"].get("do_sample") for t in attempts_)
+    assert all(t["gen_kwargs"]["do_sample"] is True and t["gen_kwargs"]["temperature"] == 0.8 for t in reflections)
+    manifest = json.loads((tmp_path / "a" / "run.json").read_text())
+    assert manifest["identity"]["reflection_gen_kwargs"] == {"do_sample": True, "temperature": 0.8}
+    with pytest.raises(BenchError, match="--reflections 2 needs sampling"):
+        _run(tmp_path / "b", toy_yaml, protocol="reflect", reflections=2, reflection_gen_kwargs="temperature=0.8")
+    with pytest.raises(BenchError, match="need a protocol that reflects"):
+        _run(tmp_path / "c", toy_yaml, protocol="retry", reflection_gen_kwargs="do_sample=true")

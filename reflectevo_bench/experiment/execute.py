@@ -191,12 +191,22 @@ class Experiment:
         return parse_model_args(self.spec.base.model_args)["pretrained"]
 
     def model_of(self, stage: Stage) -> tuple[str, str]:
-        """(model type, model_args) of an eval stage; a checkpoint's from its reflectevo_checkpoint.json."""
+        """(model type, model_args) of an eval stage's (answering) model; a checkpoint's from its
+        reflectevo_checkpoint.json."""
+        reflector_row = "reflector" in stage.inputs  # the base model answers; reflector_of gives the Reflector
+        return self.resolve_model(stage.inputs, self.spec.base.name if reflector_row else stage.extra["model_name"])
+
+    def reflector_of(self, stage: Stage) -> tuple[str, str] | None:
+        """(model type, model_args) of the Reflector of an ``eval.roles: reflector`` stage, else None."""
+        if "reflector" not in stage.inputs:
+            return None
+        return self.resolve_model(stage.inputs["reflector"], stage.extra["reflector_of"])
+
+    def resolve_model(self, inputs: dict[str, Any], name: str) -> tuple[str, str]:
         from reflectevo_bench.harness.backend import format_model_args, parse_model_args
 
-        name = stage.extra["model_name"]
-        if "checkpoint_of" in stage.inputs:
-            ckpt = stage_path(self.out, self.by_key[stage.inputs["checkpoint_of"]])
+        if "checkpoint_of" in inputs:
+            ckpt = stage_path(self.out, self.by_key[inputs["checkpoint_of"]])
             record = json.loads((ckpt / "reflectevo_checkpoint.json").read_text(encoding="utf-8"))
             saved = record.get("saved") or {}
             args = {k: v for k, v in parse_model_args(self.spec.base.model_args).items() if k not in ("pretrained", "peft")}
@@ -227,7 +237,10 @@ def run_argv(opts: Any) -> list[str]:
                         ("--protocol", opts.protocol), ("--attempts", opts.attempts), ("--limit", opts.limit),
                         ("--seed", opts.seed), ("--batch-size", opts.batch_size), ("--gen-kwargs", opts.gen_kwargs),
                         ("--data-dir", opts.data_dir), ("--output", opts.output), ("--split", opts.split),
-                        ("--reflections", opts.reflections),
+                        ("--reflections", opts.reflections), ("--reflection-gen-kwargs", opts.reflection_gen_kwargs),
+                        ("--reflection-instruction", opts.reflection_instruction),
+                        ("--reflector-model", opts.reflector_model),
+                        ("--reflector-model-args", opts.reflector_model_args),
                         ("--samples", opts.samples if getattr(opts, "samples", 1) > 1 else None)):
         if value is not None:
             argv += [flag, str(value)]
@@ -243,7 +256,7 @@ def _subprocess(stage_key: str, argv: list[str]) -> None:
 
 def _harness_run(exp: Experiment, path: Path, model: str, model_args: str, tasks: list[str], split: str,
                  limit: int | None, protocol: str, gen_kwargs: str | None, reflections: int = 1,
-                 attempts: int | None = None, stage_key: str = "", samples: int = 1) -> None:
+                 attempts: int | None = None, stage_key: str = "", **run_extra: Any) -> None:
     from reflectevo_bench.harness.run import RunOptions, run
 
     if path.exists() and not (path / "run.json").is_file():
@@ -251,7 +264,7 @@ def _harness_run(exp: Experiment, path: Path, model: str, model_args: str, tasks
     opts = RunOptions(model=model, model_args=model_args, tasks=",".join(tasks), protocol=protocol, attempts=attempts,
                       limit=limit, seed=exp.spec.seed, batch_size=exp.spec.batch_size, gen_kwargs=gen_kwargs,
                       data_dir=exp.spec.data_dir, output=str(path), resume=(path / "run.json").is_file(),
-                      split=split, reflections=reflections, samples=samples)
+                      split=split, reflections=reflections, **run_extra)
     if exp.spec.isolate:
         _subprocess(stage_key, run_argv(opts))
     else:
@@ -261,15 +274,21 @@ def _harness_run(exp: Experiment, path: Path, model: str, model_args: str, tasks
 def run_data_run(exp: Experiment, stage: Stage) -> None:
     d = exp.spec.data
     assert d is not None
-    _harness_run(exp, stage_path(exp.out, stage), exp.spec.base.model, exp.spec.base.model_args, d.tasks, d.split,
-                 d.limit, d.protocol, d.gen_kwargs, d.reflections, stage_key=stage.key, samples=d.samples)
+    # round 1: the base model; round k+1 (rounds: N): round k's chosen checkpoint generates and reflects
+    model, model_args = exp.resolve_model(stage.inputs, exp.spec.base.name)
+    _harness_run(exp, stage_path(exp.out, stage), model, model_args, d.tasks, d.split,
+                 d.limit, d.protocol, d.gen_kwargs, d.reflections, stage_key=stage.key,
+                 reflection_gen_kwargs=d.reflection_gen_kwargs, reflection_instruction=d.reflection_instruction,
+                 samples=d.samples)
 
 
 def run_eval(exp: Experiment, stage: Stage) -> None:
     model, model_args = exp.model_of(stage)
     e = exp.spec.eval
+    reflector = exp.reflector_of(stage)
+    extra = {"reflector_model": reflector[0], "reflector_model_args": reflector[1]} if reflector else {}
     _harness_run(exp, stage_path(exp.out, stage), model, model_args, e.tasks, e.split, e.limit,
-                 stage.extra["protocol"], e.gen_kwargs, 1, e.attempts, stage_key=stage.key)
+                 stage.extra["protocol"], e.gen_kwargs, 1, e.attempts, stage_key=stage.key, **extra)
 
 
 def run_data(exp: Experiment, stage: Stage) -> None:
@@ -280,7 +299,7 @@ def run_data(exp: Experiment, stage: Stage) -> None:
     for tmp in out.parent.glob(f".{out.name}.*"):  # a build killed before its rename
         _clear(tmp)
     kind = stage.inputs["kind"]
-    src = stage_path(exp.out, exp.by_key["data-run"])
+    src = stage_path(exp.out, exp.by_key[stage.extra.get("run_key", "data-run")])
     judge = None
     if kind == "dpref":
         from reflectevo_bench.trainers.data.judge import DEFAULT_TEMPLATE, Judge
@@ -313,7 +332,8 @@ def run_train(exp: Experiment, stage: Stage) -> None:
 
     recipe = next(r for r in exp.spec.recipes if r.name == stage.extra["recipe"])
     out = stage_path(exp.out, stage)
-    data_dir = {k: str(stage_path(exp.out, exp.by_key[f"data:{k}"])) for k in recipe.kinds()}
+    keys = stage.extra.get("data_keys") or {k: f"data:{k}" for k in recipe.kinds()}  # this round's data
+    data_dir = {k: str(stage_path(exp.out, exp.by_key[keys[k]])) for k in recipe.kinds()}
     data: Any = ({"reflection": data_dir[recipe.data["reflection"]], "correction": data_dir[recipe.data["correction"]]}
                  if isinstance(recipe.data, dict) else data_dir[recipe.data])
     config = {**recipe.config, "model": exp.base_pretrained(), "data": data, "output_dir": str(out)}

@@ -18,9 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from reflectevo_bench.experiment.spec import ModelSpec, Spec
+from reflectevo_bench.harness.protocols import PROTOCOLS
 
 HASH_CHARS = 10
+REFLECTOR_SUFFIX = "@reflector"  # a candidate's row as Reflector beside the base model (eval.roles: reflector)
 FORMAT = 1
+
+
+def round_suffix(round_no: int) -> str:
+    """Stage-key and name suffix of a self-evolution round (round 1 has none, so a one-round plan is unchanged)."""
+    return "" if round_no == 1 else f"@r{round_no}"
 
 
 @dataclass
@@ -62,38 +69,69 @@ def plan(spec: Spec) -> list[Stage]:
         by_key[stage.key] = stage
         return stage
 
+    ckpts: list[tuple[str, str]] = []  # (candidate name, its train stage key), every round
     if spec.data is not None and spec.recipes:
         d = spec.data
-        add(Stage("data-run", "run", {**_model_inputs(spec.base), "tasks": d.tasks, "split": d.split,
-                                      "limit": d.limit, "reflections": d.reflections, "gen_kwargs": d.gen_kwargs,
-                                      "protocol": d.protocol, "seed": spec.seed, "data_dir": spec.data_dir,
-                                      **({"samples": d.samples} if d.samples > 1 else {})}),
-            "runs", "data")
-        needed = list(dict.fromkeys(k for r in spec.recipes for k in r.kinds()))
-        for kind in [k for k in d.kinds if k in needed]:
-            add(Stage(f"data:{kind}", "data", {"kind": kind, "eval_fraction": d.eval_fraction, "seed": 0,
-                                                "judge": d.judge if kind == "dpref" else None}, ["data-run"]),
-                "data", kind)
-        for r in spec.recipes:
-            deps = [f"data:{k}" for k in r.kinds()]
-            add(Stage(f"train:{r.name}", "train", {"trainer": r.trainer, "data": r.data, "config": r.config,
-                                                   "base": _model_inputs(spec.base),
-                                                   **({"launch": r.launch} if r.launch else {})}, deps,
-                      extra={"recipe": r.name}), "ckpt", r.name)
+        for r_no in range(1, spec.rounds + 1):
+            sfx = round_suffix(r_no)
+            generator = _model_inputs(spec.base)
+            deps: list[str] = []
+            if r_no > 1:  # the previous round's chosen checkpoint generates (and reflects)
+                prev = f"train:{spec.evolve}{round_suffix(r_no - 1)}"
+                generator, deps = {"checkpoint_of": prev, "model": spec.base.model}, [prev]
+            add(Stage(f"data-run{sfx}", "run", {**generator, "tasks": d.tasks, "split": d.split,
+                                                "limit": d.limit, "reflections": d.reflections,
+                                                "gen_kwargs": d.gen_kwargs,
+                                                "protocol": d.protocol, "seed": spec.seed, "data_dir": spec.data_dir,
+                                                **({"reflection_gen_kwargs": d.reflection_gen_kwargs}
+                                                   if d.reflection_gen_kwargs else {}),
+                                                **({"reflection_instruction": d.reflection_instruction}
+                                                   if d.reflection_instruction is not None else {}),
+                                                **({"samples": d.samples} if d.samples > 1 else {})},
+                      deps, extra={"round": r_no} if r_no > 1 else {}),
+                "runs", f"data{sfx}")
+            needed = list(dict.fromkeys(k for r in spec.recipes for k in r.kinds()))
+            for kind in [k for k in d.kinds if k in needed]:
+                add(Stage(f"data:{kind}{sfx}", "data", {"kind": kind, "eval_fraction": d.eval_fraction, "seed": 0,
+                                                        "judge": d.judge if kind == "dpref" else None},
+                          [f"data-run{sfx}"], extra={"run_key": f"data-run{sfx}"} if r_no > 1 else {}),
+                    "data", f"{kind}{sfx}")
+            for r in spec.recipes:
+                deps = [f"data:{k}{sfx}" for k in r.kinds()]
+                extra: dict[str, Any] = {"recipe": r.name}
+                if r_no > 1:
+                    extra.update(round=r_no, data_keys={k: f"data:{k}{sfx}" for k in r.kinds()})
+                add(Stage(f"train:{r.name}{sfx}", "train", {"trainer": r.trainer, "data": r.data, "config": r.config,
+                                                            "base": _model_inputs(spec.base),
+                                                            **({"launch": r.launch} if r.launch else {})}, deps,
+                          extra=extra), "ckpt", f"{r.name}{sfx}")
+                ckpts.append((f"ckpt-{r.name}{sfx}", f"train:{r.name}{sfx}"))
 
     models: list[tuple[str, str, dict[str, Any], list[str]]] = [("base", spec.base.name, _model_inputs(spec.base), [])]
-    for r in spec.recipes:
-        models.append(("candidate", f"ckpt-{r.name}",
-                       {"checkpoint_of": f"train:{r.name}", "model": spec.base.model}, [f"train:{r.name}"]))
+    for name, train_key in ckpts:
+        models.append(("candidate", name, {"checkpoint_of": train_key, "model": spec.base.model}, [train_key]))
     models += [("candidate", m.name, _model_inputs(m), []) for m in spec.candidates]
     models += [("reference", m.name, _model_inputs(m), []) for m in spec.references]
     evals = []
     for role, name, model_inputs, deps in models:
-        for protocol in spec.eval.protocols:
-            st = add(Stage(f"eval:{name}:{protocol}", "eval", {**model_inputs, **_eval_inputs(spec, protocol)}, deps,
-                           extra={"role": role, "model_name": name, "protocol": protocol,
-                                  "main": protocol == spec.eval.protocol}), "runs", f"eval-{name}-{protocol}")
-            evals.append(st.key)
+        if role != "candidate" or "self" in spec.eval.roles:
+            for protocol in spec.eval.protocols:
+                st = add(Stage(f"eval:{name}:{protocol}", "eval", {**model_inputs, **_eval_inputs(spec, protocol)},
+                               deps, extra={"role": role, "model_name": name, "protocol": protocol,
+                                            "main": protocol == spec.eval.protocol}), "runs", f"eval-{name}-{protocol}")
+                evals.append(st.key)
+        if role == "candidate" and "reflector" in spec.eval.roles:
+            # ReflectEvo's evaluation: the base model answers (Generator), the candidate reflects (Reflector);
+            # protocols that write no reflection would only repeat the base's run
+            label = f"{name}{REFLECTOR_SUFFIX}"
+            for protocol in (p for p in spec.eval.protocols if PROTOCOLS[p].reflects or PROTOCOLS[p].one_turn):
+                st = add(Stage(f"eval:{label}:{protocol}", "eval",
+                               {**_model_inputs(spec.base), "reflector": model_inputs, **_eval_inputs(spec, protocol)},
+                               deps, extra={"role": role, "model_name": label, "protocol": protocol,
+                                            "main": protocol == spec.eval.protocol, "eval_role": "reflector",
+                                            "reflector_of": name}),
+                         "runs", f"eval-{label}-{protocol}")
+                evals.append(st.key)
     report = {"metric": spec.report.metric, "max_drop": spec.report.max_drop, "alpha": spec.report.alpha,
               "scope": spec.report.scope}
     add(Stage("leaderboard", "leaderboard", {"title": spec.title, "alpha": spec.report.alpha}, evals), "", "leaderboard")

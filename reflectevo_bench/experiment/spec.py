@@ -12,15 +12,19 @@ eval: {tasks: [countdown], split: test, limit: 1000, protocol: reflect, controls
 report: {metric: acc@t2, max_drop: 1.0, alpha: 0.05}
 ```
 Optional keys beyond the issue's: top level ``seed`` (1234), ``batch_size`` ("16"), ``data_dir`` (local benchmark
-files, as ``run --data-dir``), ``title``; ``data.protocol`` (reflect), ``data.eval_fraction`` (0.1),
-``data.judge`` ({model, model_args}: needed by kind ``dpref``); ``eval.gen_kwargs``, ``eval.attempts``;
-``report.scope`` (both). Relative task-YAML and model paths are taken relative to the spec file's folder when
-they exist there. Every problem is a ``BenchError``: one line, exit 2.
+files, as ``run --data-dir``; default ``$REFLECTEVO_DATA_DIR``), ``title``; ``data.protocol`` (reflect),
+``data.eval_fraction`` (0.1), ``data.judge`` ({model, model_args}: needed by kind ``dpref``); ``eval.gen_kwargs``,
+``eval.attempts``; ``report.scope`` (both); ``data.reflection_gen_kwargs`` / ``data.reflection_instruction`` (as ``run``'s options),
+``eval.roles`` ([self]; ``reflector``: the base answers, each candidate reflects), ``rounds`` (1) and ``evolve``
+(the recipe whose checkpoint generates round k+1's data; default the first). Relative task-YAML and model paths
+are taken relative to the spec file's folder when they exist there. Every problem is a ``BenchError``: one line,
+exit 2.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,15 +35,17 @@ from reflectevo_bench.errors import BenchError
 from reflectevo_bench.yaml_files import read_yaml
 
 TOP_KEYS = {"base", "references", "candidates", "data", "recipes", "eval", "report", "seed", "batch_size",
-            "data_dir", "title", "isolate"}
+            "data_dir", "title", "isolate", "rounds", "evolve"}
 MODEL_KEYS = {"name", "model", "model_args"}
 DATA_KEYS = {"tasks", "split", "limit", "reflections", "gen_kwargs", "kinds", "protocol", "eval_fraction", "judge",
-             "samples"}
+             "samples", "reflection_gen_kwargs", "reflection_instruction"}
 RECIPE_KEYS = {"trainer", "data", "config", "launch"}
 LAUNCH_KEYS = {"accelerate", "num_processes"}
-EVAL_KEYS = {"tasks", "split", "limit", "protocol", "controls", "gen_kwargs", "attempts"}
+EVAL_KEYS = {"tasks", "split", "limit", "protocol", "controls", "gen_kwargs", "attempts", "roles"}
+ROLES = ("self", "reflector")  # eval.roles: the candidate does everything, or only reflects beside the base
 REPORT_KEYS = {"metric", "max_drop", "alpha", "scope"}
-TRAINER_KINDS = {"sft": ("dplus", "reflection", "correction", "qa"), "dpo": ("dpm", "dpref"), "grpo": ("failures",)}
+TRAINER_KINDS = {"sft": ("dplus", "dplus-oneturn", "reflection", "correction", "qa"), "dpo": ("dpm", "dpref"),
+                 "grpo": ("failures",)}
 SET_BY_EXPERIMENT = ("model", "data", "output_dir", "resume_from_checkpoint")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -75,6 +81,8 @@ class DataSpec:
     eval_fraction: float = 0.1
     judge: dict[str, str] | None = None
     samples: int = 1  # run --samples K: attempt-1 answers per doc (failure mining)
+    reflection_gen_kwargs: str | None = None  # run --reflection-gen-kwargs (reflection turns only)
+    reflection_instruction: str | None = None  # run --reflection-instruction (one pool entry per run)
 
 
 @dataclass
@@ -86,6 +94,7 @@ class EvalSpec:
     controls: list[str]
     gen_kwargs: str | None = None
     attempts: int | None = None
+    roles: list[str] = field(default_factory=lambda: ["self"])
 
     @property
     def protocols(self) -> list[str]:
@@ -116,6 +125,8 @@ class Spec:
     title: str | None = None
     isolate: bool = False  # every run and train stage in its own process (GPU memory is freed between stages)
     raw: dict[str, Any] = field(default_factory=dict)
+    rounds: int = 1  # self-evolution: round k+1's data run uses round k's `evolve` checkpoint (ReflectEvo's "Evo")
+    evolve: str | None = None  # the recipe whose checkpoint generates the next round's data (default: the first)
 
     def as_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
@@ -164,7 +175,7 @@ def parse_spec(raw: dict[str, Any], path: Path) -> Spec:
     seed = raw.get("seed", 1234)
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise BenchError(f"{where}: seed must be an integer, got {seed!r}")
-    data_dir = raw.get("data_dir")
+    data_dir = raw.get("data_dir") or os.environ.get("REFLECTEVO_DATA_DIR") or None  # as run's --data-dir
     if data_dir is not None:
         d = _rel(str(data_dir), folder)
         if not Path(d).is_dir():
@@ -173,9 +184,20 @@ def parse_spec(raw: dict[str, Any], path: Path) -> Spec:
     isolate = raw.get("isolate", False)
     if not isinstance(isolate, bool):
         raise BenchError(f"{where}: isolate must be true or false, got {isolate!r}")
+    rounds, evolve = raw.get("rounds", 1), raw.get("evolve")
+    if not isinstance(rounds, int) or isinstance(rounds, bool) or rounds < 1:
+        raise BenchError(f"{where}: rounds must be a positive integer, got {rounds!r}")
+    if (rounds > 1 or evolve is not None) and (data is None or not recipes):
+        raise BenchError(f"{where}: rounds / evolve need a data section and recipes (each round trains on data "
+                         "generated by the previous round's checkpoint)")
+    if evolve is not None and evolve not in [r.name for r in recipes]:
+        raise BenchError(f"{where}: evolve names no recipe: {evolve!r} (recipes: {', '.join(r.name for r in recipes)})")
+    if rounds > 1 and evolve is None:
+        evolve = recipes[0].name
     return Spec(path=path, base=base, references=refs, candidates=cands, data=data, recipes=recipes, eval=ev,
                 report=report, seed=seed, batch_size=str(raw.get("batch_size", "16")), data_dir=data_dir,
-                title=str(raw["title"]) if raw.get("title") else None, isolate=isolate, raw=raw)
+                title=str(raw["title"]) if raw.get("title") else None, isolate=isolate, raw=raw, rounds=rounds,
+                evolve=evolve)
 
 
 # --- sections -----------------------------------------------------------------------------------------------------
@@ -293,9 +315,12 @@ def _data(d: Any, where: str, folder: Path) -> DataSpec:
     if not isinstance(reflections, int) or isinstance(reflections, bool) or reflections < 1:
         raise BenchError(f"{where}: reflections must be a positive integer, got {reflections!r}")
     gen = _gen(d.get("gen_kwargs"), where)
+    rgen = _gen(d.get("reflection_gen_kwargs"), where)
     protocol = _protocol(d.get("protocol", "reflect"), where)
-    if reflections > 1 and not _sampling(gen):
-        raise BenchError(f"{where}: reflections {reflections} needs sampling: gen_kwargs: \"do_sample=true,temperature=0.8\"")
+    if reflections > 1 and not _sampling(",".join(g for g in (gen, rgen) if g) or None):
+        raise BenchError(f"{where}: reflections {reflections} needs sampled reflections: reflection_gen_kwargs: "
+                         "\"do_sample=true,temperature=0.8\" (or gen_kwargs to sample attempts too)")
+    instruction = d.get("reflection_instruction")
     samples = d.get("samples", 1)
     if not isinstance(samples, int) or isinstance(samples, bool) or samples < 1:
         raise BenchError(f"{where}: samples must be a positive integer, got {samples!r}")
@@ -314,7 +339,8 @@ def _data(d: Any, where: str, folder: Path) -> DataSpec:
     return DataSpec(tasks=_tasks(d.get("tasks"), where, folder), split=str(d["split"]),
                     limit=_limit(d.get("limit"), where), reflections=reflections, gen_kwargs=gen,
                     kinds=list(dict.fromkeys(kinds)), protocol=protocol, eval_fraction=float(frac),
-                    judge={k: str(v) for k, v in judge.items()} if judge else None, samples=samples)
+                    judge={k: str(v) for k, v in judge.items()} if judge else None, reflection_gen_kwargs=rgen,
+                    reflection_instruction=None if instruction is None else str(instruction), samples=samples)
 
 
 def _recipe(name: Any, r: Any, where: str) -> Recipe:
@@ -411,8 +437,19 @@ def _eval(e: Any, where: str, folder: Path) -> EvalSpec:
         raise BenchError(f"{where}: attempts must be an integer of at least 2, got {attempts!r}")
     if protocol == "single":
         raise BenchError(f"{where}: protocol single makes one attempt; use reflect (controls: retry, self-refine)")
+    roles = e.get("roles", ["self"])
+    roles = [roles] if isinstance(roles, str) else roles
+    if not isinstance(roles, list) or not roles or any(r not in ROLES for r in roles) or len(set(roles)) != len(roles):
+        raise BenchError(f"{where}: roles must be a non-empty list of {' and '.join(ROLES)} (reflector: the candidate "
+                         f"writes the reflections and the base model answers), got {roles!r}")
+    if "reflector" in roles:
+        from reflectevo_bench.harness.protocols import PROTOCOLS
+
+        if not (PROTOCOLS[protocol].reflects or PROTOCOLS[protocol].one_turn):
+            raise BenchError(f"{where}: roles: reflector needs a protocol that reflects (reflect, reflect-answer), "
+                             f"not {protocol}")
     return EvalSpec(tasks=_tasks(e.get("tasks"), where, folder), split=str(e["split"]), limit=_limit(e.get("limit"), where),
-                    protocol=protocol, controls=controls, gen_kwargs=gen, attempts=attempts)
+                    protocol=protocol, controls=controls, gen_kwargs=gen, attempts=attempts, roles=list(roles))
 
 
 def _report(r: Any, where: str, ev: EvalSpec) -> ReportSpec:

@@ -6,6 +6,9 @@ so a crash loses at most the chunk's unfinished docs, and their already-returned
 With ``reflections`` N > 1 every doc that goes on after attempt 1 splits into N branches (lanes), each with its
 own reflection and retries; the lanes of all docs share each phase's backend call, and the doc's record is
 written once all its lanes have finished (the record shape is in :mod:`reflectevo_bench.harness.records`).
+
+Attempts use the run's generation settings, reflections those plus ``reflection_gen_overrides`` (ReflectEvo:
+greedy attempts, reflections sampled at T = 0.8); every turn records the settings it was generated with.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from reflectevo_bench.harness.backend import Backend
-from reflectevo_bench.harness.protocols import Prompter, Protocol
+from reflectevo_bench.harness.protocols import Prompter, Protocol, split_one_turn
 from reflectevo_bench.harness.records import SampleRecord, Turn
 from reflectevo_bench.harness.reflection_pool import ReflectionPool
 from reflectevo_bench.tasks.eval_task import EvalTask, doc_hash
@@ -30,6 +33,7 @@ class DocState:
     doc: dict
     prompter: Prompter
     gen_kwargs: dict[str, Any]
+    reflection_gen_kwargs: dict[str, Any] = field(default_factory=dict)
     branch: int = 1
     messages: list[dict[str, str]] = field(default_factory=list)
     turns: list[Turn] = field(default_factory=list)
@@ -53,6 +57,8 @@ class EngineConfig:
     pools: dict[str, ReflectionPool] = field(default_factory=dict)  # task name -> its reflection-request pool
     split: str | None = None
     samples: int = 1  # attempt-1 answers sampled per doc (failure mining); sample 1 drives the protocol
+    reflection_gen_overrides: dict[str, Any] = field(default_factory=dict)  # over gen_overrides, reflections only
+    reflection_instruction: str | None = None  # one pool entry for every doc instead of a per-doc draw
 
 
 class Engine:
@@ -74,7 +80,9 @@ class Engine:
     def _state(self, task: EvalTask, doc_id: int) -> DocState:
         prompter = Prompter(self.cfg.protocol, task.reflection.templates, task.reflection.answer_format)
         gen_kwargs = task.generation_kwargs(self.cfg.gen_defaults, self.cfg.gen_overrides)
-        state = DocState(task, doc_id, task.docs[doc_id], prompter, gen_kwargs)
+        reflection_kwargs = task.generation_kwargs(self.cfg.gen_defaults, {**self.cfg.gen_overrides,
+                                                                           **self.cfg.reflection_gen_overrides})
+        state = DocState(task, doc_id, task.docs[doc_id], prompter, gen_kwargs, reflection_kwargs)
         state.lanes = [state]
         return state
 
@@ -93,6 +101,9 @@ class Engine:
             states = going
             if not states:
                 return
+            if self.cfg.protocol.one_turn:
+                self._one_turn_phase(states, k, label)
+                continue
             if self.cfg.protocol.reflects:
                 self._reflection_phase(states, k, label)
             self._attempt_phase(states, k, label)
@@ -102,25 +113,29 @@ class Engine:
     def _branch(self, state: DocState) -> list[DocState]:
         """Branches 2…N of a doc after attempt 1: each continues from the same conversation on its own."""
         for b in range(2, self.cfg.reflections + 1):
-            state.lanes.append(DocState(state.task, state.doc_id, state.doc, state.prompter, state.gen_kwargs, b,
-                                        list(state.messages), [], list(state.verdicts), owner=state))
+            state.lanes.append(DocState(state.task, state.doc_id, state.doc, state.prompter, state.gen_kwargs,
+                                        state.reflection_gen_kwargs, b, list(state.messages), [],
+                                        list(state.verdicts), owner=state))
         return state.lanes
 
     def _generate(self, backend: Backend, phase: str, states: list[DocState], label: str,
-                  requests: list[tuple[list[dict[str, str]], str]], suffixes: list[str] | None = None) -> list[Any]:
+                  requests: list[tuple[list[dict[str, str]], str]], suffixes: list[str] | None = None,
+                  reflection: bool = False) -> list[Any]:
         if self.progress is not None:
             self.progress.start_phase(phase + label, len(states))
         advance = self.progress.advance if self.progress is not None else None
         salts = [f"{s.task.name}/{s.doc_id}/{phase}" + (f"/b{s.branch}" if s.branch > 1 else "") for s in states]
         if suffixes is not None:  # several samples of one request: each its own cache entry
             salts = [salt + suffix for salt, suffix in zip(salts, suffixes)]
-        outs = backend.generate([(prompt, s.gen_kwargs) for s, (_, prompt) in zip(states, requests)], advance, salts)
+        outs = backend.generate([(prompt, s.reflection_gen_kwargs if reflection else s.gen_kwargs)
+                                 for s, (_, prompt) in zip(states, requests)], advance, salts)
         if self.progress is not None:
             self.progress.end_phase()
         return outs
 
     def _turn(self, backend: Backend, kind: str, number: int, state: DocState, messages: list[dict[str, str]],
               prompt: Any, out: Any, prompt_tokens: int | None) -> Turn:
+        gen_kwargs = state.reflection_gen_kwargs if kind == "reflection" else state.gen_kwargs
         return {
             "kind": kind,
             "round": number,
@@ -128,7 +143,7 @@ class Engine:
             "model": "reflector" if backend is not self.generator else "generator",
             "messages": messages,
             "prompt": getattr(prompt, "prompt", prompt),  # chat APIs get lm-eval's JsonChatStr
-            "gen_kwargs": state.gen_kwargs,
+            "gen_kwargs": gen_kwargs,
             "response": out.text,
             "prompt_tokens": prompt_tokens,
             "completion_tokens": out.completion_tokens,
@@ -193,17 +208,56 @@ class Engine:
                 verdicts[i] = verdict
         return verdicts  # type: ignore[return-value]
 
+    def _instruction(self, state: DocState) -> tuple[str | None, dict[str, Any] | None]:
+        """(template, record) of this doc's reflection request: the fixed entry, a per-doc pool draw, or none."""
+        pool = self.cfg.pools.get(state.task.name)
+        if pool is None:
+            return None, None
+        if self.cfg.reflection_instruction is not None:
+            drawn = pool.choose(self.cfg.protocol, self.cfg.reflection_instruction)
+        else:
+            drawn = pool.draw(self.cfg.protocol, self.cfg.seed, state.task.name, state.doc_id)
+        if drawn is None:
+            return None, None
+        return drawn[1], {"pool": pool.source, "index": drawn[0], "name": pool.name_of(self.cfg.protocol, drawn[0])}
+
+    def _one_turn_phase(self, states: list[DocState], k: int, label: str) -> None:
+        """``reflect-answer``: reflection + corrected answer in one generation (the Reflector's, with the
+        reflection settings); the verifier reads only the part after the last ``New answer:`` line."""
+        requests, instructions = [], []
+        for state in states:
+            template, instruction = self._instruction(state)
+            instructions.append(instruction)
+            messages = state.messages + [{"role": "user", "content":
+                                          state.prompter.reflect_answer_request(state.verdicts[-1], template)}]
+            requests.append((messages, self.reflector.render(messages)))
+        outs = self._generate(self.reflector, f"attempt {k}", states, label, requests, reflection=True)
+        parts = [split_one_turn(out.text) for out in outs]
+        verdicts = self._verify(states, [out.text if answer is None else answer
+                                         for out, (_, answer) in zip(outs, parts)])
+        prompt_tokens = self.reflector.count_tokens_many([prompt for _, prompt in requests])
+        for state, (messages, prompt), out, verdict, n, (reflection, answer), instruction in zip(
+                states, requests, outs, verdicts, prompt_tokens, parts, instructions):
+            turn = self._turn(self.reflector, "attempt", k, state, messages, prompt, out, n)
+            turn["gen_kwargs"] = state.reflection_gen_kwargs
+            turn["one_turn"] = {"reflection": reflection, "answer": answer}
+            if instruction is not None:
+                turn["instruction"] = instruction
+            turn["extracted"] = verdict.extracted
+            turn["verdict"] = verdict.to_dict()
+            state.turns.append(turn)
+            state.verdicts.append(verdict)
+            state.messages = with_reply(messages, out.text)
+
     def _reflection_phase(self, states: list[DocState], k: int, label: str) -> None:
         requests, instructions = [], []
         for state in states:
-            pool = self.cfg.pools.get(state.task.name)
-            drawn = pool.draw(self.cfg.protocol, self.cfg.seed, state.task.name, state.doc_id, state.branch) if pool else None
-            template = drawn[1] if drawn else None
-            instructions.append({"pool": pool.source, "index": drawn[0]} if drawn else None)
+            template, instruction = self._instruction(state)
+            instructions.append(instruction)
             request = state.prompter.reflection_request(state.verdicts[-1], template)
             messages = state.messages + [{"role": "user", "content": request}]
             requests.append((messages, self.reflector.render(messages)))
-        outs = self._generate(self.reflector, f"reflection {k - 1}", states, label, requests)
+        outs = self._generate(self.reflector, f"reflection {k - 1}", states, label, requests, reflection=True)
         prompt_tokens = self.reflector.count_tokens_many([prompt for _, prompt in requests])
         for state, (messages, prompt), out, n, drawn in zip(states, requests, outs, prompt_tokens, instructions):
             turn = self._turn(self.reflector, "reflection", k, state, messages, prompt, out, n)

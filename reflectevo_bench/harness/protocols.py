@@ -7,6 +7,9 @@
 - ``self-refine`` (intrinsic, no oracle): every doc reflects without being told whether it was right.
 - ``resample`` (compute-matched control): wrong docs get a fresh sample of the attempt-1 prompt, with no
   feedback and no reflection in context (needs sampling); the oracle only picks which docs go again.
+- ``reflect-answer`` (ReflectEvo's one-stage model, ``run_PEFT``): wrong docs hear the feedback and write the
+  reflection AND the corrected answer in ONE generation (by the Reflector when there is one); the answer is the
+  text after the last ``New answer:`` line (:func:`split_one_turn`), and only it is verified.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+
+import re
 
 import yaml
 
@@ -36,6 +41,7 @@ class Protocol:
     reflects: bool
     stop_when_correct: bool
     fresh_context: bool = False  # every attempt starts again from the attempt-1 prompt
+    one_turn: bool = False  # attempts after the first are reflection + answer in one generation
 
     @property
     def reflection_key(self) -> str:
@@ -65,7 +71,21 @@ PROTOCOLS = {
     "retry": Protocol("retry", "oracle", reflects=False, stop_when_correct=True),
     "self-refine": Protocol("self-refine", "none", reflects=True, stop_when_correct=False),
     "resample": Protocol("resample", "oracle", reflects=False, stop_when_correct=True, fresh_context=True),
+    "reflect-answer": Protocol("reflect-answer", "oracle", reflects=False, stop_when_correct=True, one_turn=True),
 }
+
+ANSWER_MARKER = "New answer:"
+_MARKER = re.compile(r"^[ \t>*_#]*new[ \t]+answer[ \t*_]*:[ \t*_]*", re.IGNORECASE | re.MULTILINE)
+
+
+def split_one_turn(text: str) -> tuple[str, str | None]:
+    """(reflection, answer) of a one-turn response: split at the last ``New answer:`` line; answer None when
+    the response has no such line (then the whole response is verified, as a model that ignored the format)."""
+    marks = list(_MARKER.finditer(text))
+    if not marks:
+        return text, None
+    last = marks[-1]
+    return text[:last.start()].rstrip(), text[last.end():]
 
 
 def get_protocol(name: str, attempts: int) -> Protocol:
@@ -102,6 +122,11 @@ class Prompter:
         if self.protocol.feedback_mode == "oracle":
             return self._fill("reflect", self.feedback(last), template)
         return self._fill("self_refine_review", template=template)
+
+    def reflect_answer_request(self, last: Verdict, template: str | None = None) -> str:
+        """The one user turn of ``reflect-answer``: the reflection request (a pool draw replaces it, as for
+        ``reflect``), then the task's request for the corrected answer after a ``New answer:`` line."""
+        return self.reflection_request(last, template) + "\n\n" + self._fill("reflect_answer")
 
     def retry_request(self, last: Verdict) -> str:
         if not self.protocol.reflects:

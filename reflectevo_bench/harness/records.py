@@ -70,7 +70,8 @@ class Turn(TypedDict, total=False):
     timing: Timing
     extracted: Any  # attempts only
     verdict: VerdictDict  # attempts only
-    instruction: dict[str, Any]  # reflections only: which request template asked for it (pool draws)
+    instruction: dict[str, Any]  # reflections (and one-turn attempts): which request template asked (pool draws)
+    one_turn: dict[str, str | None]  # reflect-answer attempts: {"reflection", "answer"} parts of the response
 
 
 class SampleRecord(TypedDict, total=False):

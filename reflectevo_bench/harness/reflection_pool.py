@@ -4,10 +4,13 @@ A pool is a list of request templates per protocol template key: ``reflect`` (or
 must show the verifier's ``{feedback}``) and ``self_refine_review`` (no-oracle; entries must not use
 ``{feedback}``). ``{answer_format}`` is allowed in both. It comes from ``run --reflection-pool FILE.yaml`` (or
 the built-in name ``reflectevo``), or from a task's ``metadata.reflection.reflection_pool``; the file or block is
-a plain list (meaning ``reflect``) or a mapping of key → list.
+a plain list (meaning ``reflect``) or a mapping of key → list; a key's entries may also be a mapping name →
+template (ReflectEvo's ``--demand_type`` keys such as ``1-1-1``). Unnamed entries are named by their index.
 
-Each reflection turn draws one entry, seeded by (run seed, task, doc id, branch), so a resumed run and an
-uninterrupted one draw the same, and records which (``turn["instruction"] = {"pool", "index"}``).
+Each doc draws one entry, seeded by (run seed, task, doc id): every reflection branch (and round) of a doc gets
+the same request, so the D± and Dpref pairs built from its branches share their prompt, a resumed run and an
+uninterrupted one draw the same, and the record says which (``turn["instruction"] = {"pool", "index", "name"}``).
+``run --reflection-instruction NAME`` instead uses the one entry NAME for every doc (ReflectEvo's ``--demand_type``).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import random
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +35,7 @@ ALLOWED_FIELDS = {"reflect": {"feedback", "answer_format"}, "self_refine_review"
 class ReflectionPool:
     source: str  # where the pool came from: a file path, "builtin:<name>" or "task:<name>"
     entries: dict[str, tuple[str, ...]]
+    names: dict[str, tuple[str, ...]] = field(default_factory=dict)  # per key, the entries' names (default: index)
 
     @classmethod
     def from_value(cls, value: Any, source: str) -> "ReflectionPool":
@@ -41,15 +45,20 @@ class ReflectionPool:
             raise BenchError(f"reflection pool {source} must be a list of templates or a mapping "
                              f"{{{', '.join(KEYS)}}} → list")
         entries: dict[str, tuple[str, ...]] = {}
+        names: dict[str, tuple[str, ...]] = {}
         for key, items in value.items():
             if key not in KEYS:
                 raise BenchError(f"reflection pool {source}: unknown key '{key}' (allowed: {', '.join(KEYS)})")
+            labels = [str(k) for k in items] if isinstance(items, dict) else None
+            items = list(items.values()) if isinstance(items, dict) else items
             if not isinstance(items, list) or not items or not all(isinstance(i, str) and i.strip() for i in items):
-                raise BenchError(f"reflection pool {source}: '{key}' must be a non-empty list of non-empty strings")
+                raise BenchError(f"reflection pool {source}: '{key}' must be a non-empty list (or name → template "
+                                 "mapping) of non-empty strings")
             for i, item in enumerate(items):
-                _check_template(item, key, f"{source} {key}[{i}]")
+                _check_template(item, key, f"{source} {key}[{labels[i] if labels else i}]")
             entries[key] = tuple(items)
-        return cls(source, entries)
+            names[key] = tuple(labels or (str(i) for i in range(len(items))))
+        return cls(source, entries, names)
 
     @classmethod
     def load(cls, spec: str) -> "ReflectionPool":
@@ -61,13 +70,33 @@ class ReflectionPool:
             raise BenchError(f"--reflection-pool {spec}: no such file (or built-in pool: {', '.join(BUILTIN_POOLS)})")
         return cls.from_value(read_yaml(path, "--reflection-pool"), source)
 
-    def draw(self, protocol: Any, seed: int, task: str, doc_id: int, branch: int) -> tuple[int, str] | None:
-        """(index, template) for this reflection turn, or None when the pool has nothing for the protocol."""
+    def name_of(self, protocol: Any, index: int) -> str:
+        names = self.names.get(protocol.reflection_key) or ()
+        return names[index] if index < len(names) else str(index)
+
+    def draw(self, protocol: Any, seed: int, task: str, doc_id: int) -> tuple[int, str] | None:
+        """(index, template) for this doc's reflection turns (all its branches and rounds), or None when the pool
+        has nothing for the protocol."""
         items = self.entries.get(protocol.reflection_key)
         if not items:
             return None
-        digest = hashlib.sha256(f"{seed}/{task}/{doc_id}/{branch}".encode()).digest()
+        digest = hashlib.sha256(f"{seed}/{task}/{doc_id}".encode()).digest()
         index = random.Random(digest).randrange(len(items))
+        return index, items[index]
+
+    def choose(self, protocol: Any, name: str) -> tuple[int, str]:
+        """(index, template) of the entry named ``name`` (or at index ``name``) for the protocol's key."""
+        key = protocol.reflection_key
+        items = self.entries.get(key)
+        if not items:
+            raise BenchError(f"--reflection-instruction {name}: reflection pool {self.source} has no '{key}' entries "
+                             f"(protocol {protocol.name})")
+        names = self.names.get(key) or tuple(str(i) for i in range(len(items)))
+        if name not in names:
+            shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+            raise BenchError(f"--reflection-instruction {name}: no such entry in reflection pool {self.source} "
+                             f"'{key}' (choose one of: {shown})")
+        index = names.index(name)
         return index, items[index]
 
 

@@ -61,6 +61,8 @@ class RunOptions:
     reflections: int = 1
     samples: int = 1  # attempt-1 answers sampled per doc (failure mining: data build --kind failures)
     reflection_pool: str | None = None
+    reflection_gen_kwargs: str | None = None  # K=V over gen_kwargs for the reflection turns only
+    reflection_instruction: str | None = None  # one pool entry (name or index) for every doc
     shard: str | None = None  # "i/N"; None: from torchrun/accelerate or Slurm when they start several processes
     summary_format: str = "auto"  # the printed summary: auto (table on a TTY, else md), table, md or json
 
@@ -134,6 +136,7 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any] | None
     attempts = opts.attempts if opts.attempts is not None else (1 if opts.protocol == "single" else 2)
     protocol = get_protocol(opts.protocol, attempts)
     gen_overrides = parse_gen_kwargs(opts.gen_kwargs)
+    reflection_overrides = parse_gen_kwargs(opts.reflection_gen_kwargs, "--reflection-gen-kwargs")
     batch_size = _batch_size(opts.batch_size)
     if opts.chunk_size < 1:
         raise BenchError("--chunk-size must be at least 1")
@@ -146,13 +149,25 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any] | None
     if opts.samples < 1:
         raise BenchError(f"--samples must be at least 1, got {opts.samples}")
     for task in tasks:
-        if (protocol.fresh_context or opts.reflections > 1 or opts.samples > 1) and \
-                not task.generation_kwargs(DEFAULT_GEN_KWARGS, gen_overrides).get("do_sample"):
-            why = (f"--protocol {protocol.name} needs sampling (greedy would repeat attempt 1" if protocol.fresh_context
-                   else f"--reflections {opts.reflections} needs sampling (greedy would write the same reflection"
-                   if opts.reflections > 1 else f"--samples {opts.samples} needs sampling (greedy would give one answer")
-            raise BenchError(f"{why} on task '{task.name}'): pass --gen-kwargs do_sample=true,temperature=0.8")
-    pools = _reflection_pools(tasks, opts.reflection_pool)
+        attempt_kwargs = task.generation_kwargs(DEFAULT_GEN_KWARGS, gen_overrides)
+        reflection_kwargs = task.generation_kwargs(DEFAULT_GEN_KWARGS, {**gen_overrides, **reflection_overrides})
+        if protocol.fresh_context and not attempt_kwargs.get("do_sample"):
+            raise BenchError(f"--protocol {protocol.name} needs sampling (greedy would repeat attempt 1 on task "
+                             f"'{task.name}'): pass --gen-kwargs do_sample=true,temperature=0.8")
+        if opts.reflections > 1 and not reflection_kwargs.get("do_sample"):
+            raise BenchError(f"--reflections {opts.reflections} needs sampling (greedy would write the same reflection "
+                             f"on task '{task.name}'): pass --reflection-gen-kwargs do_sample=true,temperature=0.8 "
+                             "(or --gen-kwargs to sample attempts too)")
+        if opts.samples > 1 and not attempt_kwargs.get("do_sample"):
+            raise BenchError(f"--samples {opts.samples} needs sampling (greedy would give one answer on task "
+                             f"'{task.name}'): pass --gen-kwargs do_sample=true,temperature=0.8")
+    if (opts.reflection_gen_kwargs or opts.reflection_instruction) and not (protocol.reflects or protocol.one_turn):
+        raise BenchError(f"--reflection-gen-kwargs / --reflection-instruction need a protocol that reflects, "
+                         f"not '{protocol.name}'")
+    pools = _reflection_pools(tasks, opts.reflection_pool, "reflectevo" if opts.reflection_instruction else None)
+    if opts.reflection_instruction is not None:
+        for pool in {id(p): p for p in pools.values()}.values():
+            pool.choose(protocol, opts.reflection_instruction)  # an unknown name fails before anything is written
     for task in tasks:  # code tasks start their sandbox now: no sandbox fails the run before any generation
         task.prepare()
     model_args = resolve_model_args(opts.model, opts.model_args, console, opts.seed)
@@ -172,6 +187,7 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any] | None
         "split": opts.split, "reflections": opts.reflections, "samples": opts.samples,
         "fewshot_as_multiturn": opts.fewshot_as_multiturn if any(t.task.config.num_fewshot for t in tasks) else None,
         "reflection_pool": pools[tasks[0].name].source if opts.reflection_pool and tasks else None,
+        "reflection_gen_kwargs": reflection_overrides, "reflection_instruction": opts.reflection_instruction,
     }
     out_dir = Path(opts.output or f"runs/{dt.datetime.now():%Y%m%d-%H%M%S}-{protocol.name}")
     manifest = rd.check_output_dir(out_dir, identity, opts.resume, shard)
@@ -201,7 +217,8 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any] | None
         console.print(f"resuming: {len(done)} docs already finished, {len(pending)} to go")
 
     config = EngineConfig(protocol, attempts, DEFAULT_GEN_KWARGS, gen_overrides, opts.chunk_size,
-                          opts.system_instruction, opts.reflections, opts.seed, pools, opts.split, opts.samples)
+                          opts.system_instruction, opts.reflections, opts.seed, pools, opts.split, opts.samples,
+                          reflection_overrides, opts.reflection_instruction)
     writer = SampleWriter(work_dir)
     started = time.time()
     rd.open_session(work_dir, manifest, started, len(pending))
@@ -230,18 +247,24 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any] | None
 def _check_branches(reflections: int, protocol: Any, attempts: int) -> None:
     if reflections < 1:
         raise BenchError(f"--reflections must be at least 1, got {reflections}")
-    if reflections > 1 and not protocol.reflects:
+    if reflections > 1 and not (protocol.reflects or protocol.one_turn):
         raise BenchError(f"--reflections {reflections} needs a protocol that reflects (reflect or self-refine), "
                          f"not '{protocol.name}'")
 
 
-def _reflection_pools(tasks: list[EvalTask], spec: str | None) -> dict[str, ReflectionPool]:
-    """Per task, the pool its reflection requests are drawn from: --reflection-pool for all, else the task's own."""
+def _reflection_pools(tasks: list[EvalTask], spec: str | None,
+                      fallback: str | None = None) -> dict[str, ReflectionPool]:
+    """Per task, the pool its reflection requests come from: --reflection-pool for all, else the task's own, else
+    ``fallback`` (the built-in pool when --reflection-instruction names an entry)."""
     if spec:
         pool = ReflectionPool.load(spec)
         return {t.name: pool for t in tasks}
-    return {t.name: ReflectionPool.from_value(t.reflection.reflection_pool, f"task:{t.name}")
-            for t in tasks if t.reflection.reflection_pool is not None}
+    pools = {t.name: ReflectionPool.from_value(t.reflection.reflection_pool, f"task:{t.name}")
+             for t in tasks if t.reflection.reflection_pool is not None}
+    if fallback:
+        default = ReflectionPool.load(fallback)
+        pools.update({t.name: default for t in tasks if t.name not in pools})
+    return pools
 
 
 def make_backend(role: str, model: str, model_args: dict[str, str], batch_size: int | str, device: str | None) -> Backend:
@@ -257,7 +280,7 @@ def _environment(tasks: list[EvalTask], feedback_mode: str, seeds: dict[str, int
         "tasks": [t.name for t in tasks],
         "task_configs": {t.name: _stable(t.task.dump_config()) for t in tasks},
         "task_versions": {t.name: t.version for t in tasks},
-        "task_sizes": {t.name: len(t.task.eval_docs) for t in tasks},
+        "task_sizes": {t.name: len(t.task.dataset[t.split]) if t.split else len(t.task.eval_docs) for t in tasks},
         "task_sizes_limited": {t.name: len(t.docs) for t in tasks},
         "splits": {t.name: t.split for t in tasks},
         "reflection_pools": {name: {"source": p.source, "entries": p.entries} for name, p in pools.items()},

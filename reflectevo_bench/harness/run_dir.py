@@ -79,7 +79,8 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
 
 # Identity keys added after format 1 run dirs were written, with the value an older run implicitly had.
 IDENTITY_DEFAULTS: dict[str, Any] = {"split": None, "reflections": 1, "reflection_pool": None,
-                                     "fewshot_as_multiturn": None, "samples": 1}
+                                     "fewshot_as_multiturn": None, "samples": 1, "reflection_gen_kwargs": {},
+                                     "reflection_instruction": None}
 
 
 def with_identity_defaults(identity: dict[str, Any]) -> dict[str, Any]:

@@ -278,8 +278,11 @@ MBPP_TASKS: dict[str, tuple[list[str], list[str], str]] = {
         ["ReflectEvo's 500-problem MBPP test split.",
          "Data: bigai-nlco/ReflectEvo data/data_source/mbpp_test.jsonl (task_ids 11-510, MBPP schema);",
          "--data-dir DIR reads DIR/reflectevo/mbpp_test.jsonl, without it the hub test split stands in.",
+         "--split train: task_ids 601-974 (hub train split; locally DIR/reflectevo/mbpp_train.jsonl or",
+         "DIR/mbpp/mbpp.jsonl filtered to 601-974).",
          "Answers between [BEGIN] and [END] as in ReflectEvo (a ```python fence is accepted too)."],
-        ["custom_dataset: !function data.load_reflectevo", "doc_to_text: !function prompts.reflectevo_doc_to_text",
+        ["custom_dataset: !function data.load_reflectevo", "training_split: train",
+         "doc_to_text: !function prompts.reflectevo_doc_to_text",
          "process_results: !function verifier.process_results_reflectevo"],
         "Give the complete Python code (the function and any imports it needs) between [BEGIN] and [END]."),
     "mbpp_sanitized": (

@@ -90,6 +90,10 @@ def load_eval_tasks(specs: str, data_dir: str | None, limit: int | None, num_few
         raise BenchError(f"--limit must be at least 1, got {limit}")
     if num_fewshot is not None and num_fewshot < 0:
         raise BenchError(f"--num-fewshot must be 0 or more, got {num_fewshot}")
+    if split is not None:  # multi-split loaders (tasks/common/splits.py) then load only this split
+        from reflectevo_bench.tasks.common.splits import SPLIT_KEY
+
+        metadata = {**(metadata or {}), SPLIT_KEY: split}
     loaded = load_lm_eval_tasks(names, data_dir, metadata)
     if num_fewshot is not None:
         for task in loaded.values():

@@ -31,13 +31,14 @@ from reflectevo_bench.errors import BenchError, one_line
 from reflectevo_bench.yaml_files import read_yaml
 
 OWN_KEYS = ("model", "data", "stage", "peft", "merge", "objective", "retry_temperature", "retry_max_length")
-SFT_KINDS = ("dplus", "reflection", "correction", "qa")
+SFT_KINDS = ("dplus", "dplus-oneturn", "reflection", "correction", "qa")
 DPO_KINDS = ("dpm", "dpref")
 ALL_KINDS = SFT_KINDS + DPO_KINDS + ("failures",)
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 # short names for the chat templates shipped in trainers/templates (usable as `chat_template_path`)
 SHIPPED_TEMPLATES = {
     "smollm2-generation": TEMPLATES_DIR / "smollm2_generation.jinja",
+    "mistral-v0.2-generation": TEMPLATES_DIR / "mistral_v02_generation.jinja",
     "chatml-generation": TEMPLATES_DIR / "chatml_generation.jinja",
 }
 ACCELERATE_DIR = Path(__file__).resolve().parent / "accelerate"
@@ -684,7 +685,8 @@ def check_chat_template(args, model: str, model_spec: str, explicit_keys: list[s
         raise BenchError(
             f"the chat template of {model_spec} has no {{% generation %}} markers, which assistant_only_loss "
             f"needs to train only the assistant turns of {kinds} completions: set chat_template_path: "
-            f"smollm2-generation (SmolLM2, renders identically) or chatml-generation (plain ChatML), or a .jinja "
+            f"smollm2-generation (SmolLM2, renders identically), mistral-v0.2-generation (Mistral-7B-Instruct-v0.2, "
+            f"renders identically) or chatml-generation (plain ChatML), or a .jinja "
             f"template of your own with the markers")
 
 

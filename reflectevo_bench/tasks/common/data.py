@@ -56,12 +56,14 @@ def read_records(path: Path) -> Rows:
 def local_file(data_dir: str | Path, relative: str, task: str, alternatives: Iterable[str] = ()) -> Path:
     """``<data_dir>/<relative>`` (or the first existing alternative); one clear error naming the expected path."""
     base = Path(data_dir).expanduser()
+    alternatives = list(alternatives)
     for rel in (relative, *alternatives):
         path = base / rel
         if path.is_file():
             return path
+    others = f" (or {' or '.join(alternatives)})" if alternatives else ""
     raise BenchError(f"task '{task}': data file {base / relative} not found: --data-dir must point at a folder "
-                     f"holding {relative}")
+                     f"holding {relative}{others}")
 
 
 def hub_rows(task: str, path: str, name: str | None = None, split: str = "test", local_hint: str = "",

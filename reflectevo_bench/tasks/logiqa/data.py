@@ -3,8 +3,12 @@
 - ``logiqa``: hub ``lucasmccabe/logiqa`` (test). Rows: context, query, options (4 strings), correct_option (0-3).
   Locally ``<data_dir>/logiqa/test.jsonl`` in that schema, or the original release file ``<data_dir>/logiqa/Test.txt``
   (lgw863/LogiQA-dataset: blocks of a blank line, the answer letter, the passage, the question, 4 options).
-- ``logiqa_reflectevo``: ``<data_dir>/reflectevo/logiqa_test.jsonl`` (no hub copy). Rows: id, question (passage,
-  question and options ``A.``-``D.`` on separate lines), answer (``a``-``d``).
+- ``logiqa_reflectevo``: test = ``<data_dir>/reflectevo/logiqa_test.jsonl`` (no hub copy). Rows: id, question
+  (passage, question and options ``A.``-``D.`` on separate lines), answer (``a``-``d``). train = LogiQA's train split
+  (7,376) rendered in that schema, minus any item of the 500: hub ``lucasmccabe/logiqa`` through its parquet
+  conversion (its loading script is refused by datasets >= 4); locally ``<data_dir>/reflectevo/logiqa_train.jsonl``
+  (ReflectEvo's own file name and schema), else ``<data_dir>/logiqa/train.jsonl`` (hub schema) or the original
+  ``<data_dir>/logiqa/Train.txt``.
 """
 
 from __future__ import annotations
@@ -14,7 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from reflectevo_bench.errors import BenchError
-from reflectevo_bench.tasks.common.data import limit_rows, load_rows, read_records, to_dataset_dict
+from reflectevo_bench.tasks.common.data import (hub_rows, limit_rows, load_rows, local_file, read_records,
+                                                to_dataset_dict)
+from reflectevo_bench.tasks.common.splits import SPLIT_KEY, drop_test_items, load_split, question_body
+
+HUB = "lucasmccabe/logiqa"
+# the hub copy's loading script is refused by datasets >= 4: its parquet conversion loads
+HUB_PARQUET = {"path": HUB, "revision": "refs/convert/parquet", "data_dir": "default"}
 
 
 def read_original(path: Path) -> list[dict[str, Any]]:
@@ -41,10 +51,32 @@ def _read_logiqa(path: Path) -> list[dict[str, Any]]:
 
 def load_logiqa(data_dir: str | None = None, num_examples: Any = None, **_: Any):
     rows = load_rows("logiqa", data_dir, "logiqa/test.jsonl", alternatives=["logiqa/Test.txt"],
-                     hub={"path": "lucasmccabe/logiqa", "split": "test"}, reader=_read_logiqa)
+                     hub={**HUB_PARQUET, "split": "test"}, reader=_read_logiqa)
     return to_dataset_dict({"test": limit_rows(rows, num_examples)})
 
 
-def load_reflectevo(data_dir: str | None = None, num_examples: Any = None, **_: Any):
-    rows = load_rows("logiqa_reflectevo", data_dir, "reflectevo/logiqa_test.jsonl")
-    return to_dataset_dict({"test": limit_rows(rows, num_examples)})
+def to_reflectevo(row: dict[str, Any]) -> dict[str, Any]:
+    """A hub-schema row in ReflectEvo's schema (their layout: passage, question, ``A.option`` lines)."""
+    options = "\n".join(f"{letter}.{str(text).strip()}" for letter, text in zip("ABCD", row["options"]))
+    question = f"{str(row['context']).strip()}\n{str(row['query']).strip()}\n{options}"
+    return {"id": row.get("id", 0), "question": question, "answer": "abcd"[int(row["correct_option"])]}
+
+
+def _train_rows(data_dir: str | None) -> list[dict[str, Any]]:
+    task = "logiqa_reflectevo"
+    if data_dir:
+        path = local_file(data_dir, "reflectevo/logiqa_train.jsonl", task,
+                          alternatives=["logiqa/train.jsonl", "logiqa/Train.txt"])
+        rows = (read_records(path) if path.parent.name == "reflectevo"
+                else [to_reflectevo(r) for r in _read_logiqa(path)])
+    else:
+        rows = [to_reflectevo(r) for r in hub_rows(task, split="train", local_hint="logiqa/train.jsonl or "
+                                                   "logiqa/Train.txt", **HUB_PARQUET)]
+    rows = [{**r, "id": r.get("id") or i} for i, r in enumerate(rows, 1)]
+    return drop_test_items(task, rows, lambda r: question_body(r["question"]))
+
+
+def load_reflectevo(data_dir: str | None = None, num_examples: Any = None, **meta: Any):
+    return load_split("logiqa_reflectevo", {
+        "test": lambda: load_rows("logiqa_reflectevo", data_dir, "reflectevo/logiqa_test.jsonl"),
+        "train": lambda: _train_rows(data_dir)}, meta.get(SPLIT_KEY), num_examples)

@@ -8,17 +8,22 @@
   ``test_imports``, ``test_list``), or the four splits of hub config ``sanitized`` in task_id order.
 - ``mbpp_reflectevo``: ``<data_dir>/reflectevo/mbpp_test.jsonl`` (bigai-nlco/ReflectEvo, MBPP schema, task_ids
   11-510). Without --data-dir the hub's test split stands in: the same 500 problems and tests (ReflectEvo's copy
-  differs only in task 18's reference code, ``NO_OF_CHARS = 258`` instead of 256).
+  differs only in task 18's reference code, ``NO_OF_CHARS = 258`` instead of 256). ``--split train``: task_ids
+  601-974 (MBPP's train split): ``<data_dir>/reflectevo/mbpp_train.jsonl`` (ReflectEvo's own file name), else
+  ``<data_dir>/mbpp/mbpp.jsonl`` filtered, else the hub's train split.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from reflectevo_bench.tasks.common.data import hub_rows, limit_rows, load_rows, to_dataset_dict
+from reflectevo_bench.tasks.common.data import (hub_rows, limit_rows, load_rows, local_file, read_records,
+                                                to_dataset_dict)
+from reflectevo_bench.tasks.common.splits import SPLIT_KEY, drop_test_items, load_split
 
 HUB = "google-research-datasets/mbpp"
 TEST_IDS = range(11, 511)
+TRAIN_IDS = range(601, 975)
 SPLITS = ("prompt", "train", "validation", "test")
 
 
@@ -51,8 +56,20 @@ def load_sanitized(data_dir: str | None = None, num_examples: Any = None, **_: A
     return to_dataset_dict({"test": limit_rows(rows, num_examples)})
 
 
-def load_reflectevo(data_dir: str | None = None, num_examples: Any = None, **_: Any):
-    """``mbpp_reflectevo``: ReflectEvo's 500-problem test file."""
-    rows = load_rows("mbpp_reflectevo", data_dir, "reflectevo/mbpp_test.jsonl",
-                     hub={"path": HUB, "name": "full", "split": "test"})
-    return to_dataset_dict({"test": limit_rows(rows, num_examples)})
+def _train_rows(data_dir: str | None) -> list[dict[str, Any]]:
+    task = "mbpp_reflectevo"
+    if data_dir:
+        path = local_file(data_dir, "reflectevo/mbpp_train.jsonl", task, alternatives=["mbpp/mbpp.jsonl"])
+        rows = read_records(path)
+    else:
+        rows = hub_rows(task, HUB, "full", "train", local_hint="reflectevo/mbpp_train.jsonl or mbpp/mbpp.jsonl")
+    rows = [r for r in rows if int(r["task_id"]) in TRAIN_IDS]
+    return drop_test_items(task, rows, lambda r: str(r.get("text", "")))
+
+
+def load_reflectevo(data_dir: str | None = None, num_examples: Any = None, **meta: Any):
+    """``mbpp_reflectevo``: ReflectEvo's 500-problem test file; train = task_ids 601-974."""
+    return load_split("mbpp_reflectevo", {
+        "test": lambda: load_rows("mbpp_reflectevo", data_dir, "reflectevo/mbpp_test.jsonl",
+                                  hub={"path": HUB, "name": "full", "split": "test"}),
+        "train": lambda: _train_rows(data_dir)}, meta.get(SPLIT_KEY), num_examples)

@@ -138,6 +138,11 @@ def build(kind: str, run_dirs: list[Path], out: Path, eval_fraction: float = 0.1
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise BenchError(f"--out {out} exists and is not empty: choose a new directory")
     sources = [Source(p) for p in run_dirs]
+    if kind == "dplus-oneturn":
+        for src in sources:
+            if not (PROTOCOLS[src.protocol].reflects or PROTOCOLS[src.protocol].one_turn):
+                raise BenchError(f"{src.path} ran --protocol {src.protocol}, which writes no reflections: "
+                                 f"--kind {kind} needs a reflect-answer or reflect run")
     if kind in NEEDS_REFLECTIONS:
         for src in sources:
             if not PROTOCOLS[src.protocol].reflects:
@@ -202,6 +207,31 @@ def _mining(sources: list[Source], rule: str) -> dict[str, Any]:
             "rules": "any: at least one sample failed; all: every sample failed; first: sample 1 failed"}
 
 
+def write_imported(kind: str, rows: list[dict[str, Any]], extra: dict[str, Any], out: Path, eval_fraction: float,
+                   seed: int, command: list[str]) -> dict[str, Any]:
+    """Rows converted from a released set (``data import``) → a data dir like ``build``'s, split by doc."""
+    if not 0 <= eval_fraction < 1:
+        raise BenchError(f"--eval-fraction must be in [0, 1), got {eval_fraction}")
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise BenchError(f"--out {out} exists and is not empty: choose a new directory")
+    train = [r for r in rows if not in_eval(r["task"], r["doc_hash"], eval_fraction, seed)]
+    held = [r for r in rows if in_eval(r["task"], r["doc_hash"], eval_fraction, seed)]
+    if not train:
+        raise BenchError(f"all {len(rows)} rows fell in the eval split: lower --eval-fraction")
+    card = {
+        "format": FORMAT, "kind": kind, "rows": {"train": len(train), "eval": len(held)},
+        "docs": {"train": len({(r["task"], r["doc_hash"]) for r in train}),
+                 "eval": len({(r["task"], r["doc_hash"]) for r in held})},
+        "eval_fraction": eval_fraction, "seed": seed, "split_by": "sha256(seed/task/doc_hash)",
+        "source_runs": [], "models": [], "mixed_models": False, "protocols": [],
+        "tasks": sorted({r["task"] for r in rows}), **extra, "command": command,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    _write(out, train, held, card)
+    return card
+
+
 def _rows(kind: str, src: Source, task: str, recs: list[SampleRecord], judge: Judge | None,
           extra: dict[str, Any], failure_rule: str = DEFAULT_FAILURE_RULE) -> Iterator[dict[str, Any]]:
     if kind == "qa":
@@ -217,6 +247,12 @@ def _rows(kind: str, src: Source, task: str, recs: list[SampleRecord], judge: Ju
         return
     if kind == "dpref":
         yield from _dpref_rows(failures, judge, extra)  # type: ignore[arg-type]
+        return
+    if kind == "dplus-oneturn":
+        request = R.oneturn_request_builder((src.environment.get("task_configs") or {}).get(task) or {})
+        for rec in failures:
+            for row in R.dplus_oneturn(rec, request):
+                yield {**row, "doc_hash": rec["doc_hash"]}
         return
     make = {"dplus": R.dplus, "reflection": R.reflection, "correction": R.correction, "dpm": R.dpm}[kind]
     for rec in failures:
@@ -264,7 +300,7 @@ def _qa_rows(src: Source, task: str, recs: list[SampleRecord], extra: dict[str, 
 
 
 def _no_rows_message(kind: str, c: R.Counts) -> str:
-    if kind in ("dplus", "reflection", "correction"):
+    if kind in ("dplus", "dplus-oneturn", "reflection", "correction"):
         return (f"0 of {c.failures} failures had a passing retry ({c.branches} reflections in all): "
                 "sample more reflections with --reflections N")
     if kind == "dpm":

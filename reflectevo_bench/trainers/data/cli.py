@@ -51,3 +51,26 @@ def build_cmd(run_dirs: tuple[Path, ...], kind: str, out: Path, eval_fraction: f
     card = build(kind, list(run_dirs), out, eval_fraction, seed, judge, command, failure_rule)
     click.echo(f"{kind}: {card['rows']['train']} train rows, {card['rows']['eval']} eval rows "
                f"({card['docs']['train']} + {card['docs']['eval']} docs) → {out}")
+
+
+@data.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", required=True, type=click.Choice(["reflectevo"]),
+              help="The released set's format (reflectevo: ReflectEvo-460K D+, D±, Dpref rows).")
+@click.option("--kind", required=True, help="dplus, dplus-oneturn, dpm or dpref.")
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="New data dir (train/eval.jsonl, card.json).")
+@click.option("--task", default="reflectevo", show_default=True, help="Task name written on every row.")
+@click.option("--eval-fraction", type=float, default=0.1, show_default=True,
+              help="Share of docs held out in eval.jsonl.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the doc-hash train/eval split.")
+@friendly_errors
+def import_cmd(file: Path, fmt: str, kind: str, out: Path, task: str, eval_fraction: float, seed: int) -> None:
+    """Convert a released training set into this project's rows and card (prompts rebuilt pre-generation)."""
+    from reflectevo_bench.trainers.data.build import write_imported
+    from reflectevo_bench.trainers.data.importers.reflectevo import convert
+
+    rows, extra = convert(file, kind, task)
+    command = ["reflectevo-bench", "data", "import", "--format", fmt, str(file), "--kind", kind, "--out", str(out)]
+    card = write_imported(kind, rows, extra, out, eval_fraction, seed, command)
+    click.echo(f"{kind}: {card['rows']['train']} train rows, {card['rows']['eval']} eval rows → {out}")

@@ -15,11 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-from reflectevo_bench.harness.protocols import PROTOCOLS, Prompter
+from reflectevo_bench.harness.protocols import ANSWER_MARKER, PROTOCOLS, Prompter
 from reflectevo_bench.harness.records import SampleRecord, Turn, branch_numbers, branch_turns, first_attempt
 from reflectevo_bench.tasks.verdict import Verdict
 
-SFT_KINDS = ("dplus", "reflection", "correction", "qa")
+SFT_KINDS = ("dplus", "dplus-oneturn", "reflection", "correction", "qa")
 PREF_KINDS = ("dpm", "dpref")
 KINDS = SFT_KINDS + PREF_KINDS + ("failures",)
 
@@ -94,6 +94,35 @@ def dplus(rec: SampleRecord) -> Iterator[dict[str, Any]]:
             yield {"prompt": b.reflection["messages"],
                    "completion": [assistant(b.reflection["response"]), retry_request, assistant(b.retry["response"])],
                    "branch": b.number}
+
+
+def dplus_oneturn(rec: SampleRecord, oneturn_request: Callable[[str], str]) -> Iterator[dict[str, Any]]:
+    """ReflectEvo D+ for the one-stage model (``run_PEFT``): prompt → reflection and corrected answer in ONE
+    assistant turn. From a ``reflect-answer`` run: the recorded one-turn attempt that passed, as generated. From a
+    two-call ``reflect`` run: the reflection prompt with the one-turn answer request appended (what
+    ``reflect-answer`` would have sent, built from the state before generation) → the reflection, a
+    ``New answer:`` line and the passing retry."""
+    for b in branch_numbers(rec):
+        turn = next((t for t in branch_turns(rec, b) if t["round"] == 2 and t["kind"] == "attempt"
+                     and "one_turn" in t), None)
+        if turn is not None and turn["verdict"]["correct"]:
+            yield {"prompt": turn["messages"], "completion": [assistant(turn["response"])], "branch": b}
+    for b in branches(rec):
+        if b.passed:
+            *head, request = b.reflection["messages"]
+            prompt = [*head, {**request, "content": oneturn_request(request["content"])}]
+            text = f"{b.reflection['response'].rstrip()}\n\n{ANSWER_MARKER} {b.retry['response'].lstrip()}"
+            yield {"prompt": prompt, "completion": [assistant(text)], "branch": b.number}
+
+
+def oneturn_request_builder(task_config: dict[str, Any]) -> Callable[[str], str]:
+    """Appends the task's ``reflect_answer`` request (its own template override, else the default) to a recorded
+    reflection request."""
+    block = ((task_config or {}).get("metadata") or {}).get("reflection") or {}
+    templates = {str(k): str(v) for k, v in (block.get("templates") or {}).items()}
+    prompter = Prompter(PROTOCOLS["reflect-answer"], templates, str(block.get("answer_format") or ""))
+    suffix = prompter._fill("reflect_answer")
+    return lambda request: f"{request}\n\n{suffix}"
 
 
 def reflection(rec: SampleRecord) -> Iterator[dict[str, Any]]:
