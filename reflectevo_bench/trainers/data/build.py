@@ -76,6 +76,20 @@ class Source:
                 "feedback_mode": self.environment.get("feedback_mode"), "git_hash": self.environment.get("git_hash")}
 
 
+def _distinct(sources: list[Source]) -> list[Source]:
+    """The run dirs, each once: one run passed twice (by two spellings of its path, or as a copy) would double its
+    rows -- refused in one line."""
+    seen: dict[Any, Source] = {}
+    for src in sources:
+        for key in (src.path.resolve(), src.id):
+            if key in seen:
+                first = seen[key]
+                why = "the same dir" if key == first.path.resolve() else "the same run (a copy?)"
+                raise BenchError(f"{first.path} and {src.path} are {why}: pass each run dir once")
+            seen[key] = src
+    return sources
+
+
 def build(kind: str, run_dirs: list[Path], out: Path, eval_fraction: float = 0.1, seed: int = 0,
           judge: Judge | None = None, command: list[str] | None = None) -> dict[str, Any]:
     if kind not in R.KINDS:
@@ -89,7 +103,7 @@ def build(kind: str, run_dirs: list[Path], out: Path, eval_fraction: float = 0.1
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise BenchError(f"--out {out} exists and is not empty: choose a new directory")
-    sources = [Source(p) for p in run_dirs]
+    sources = _distinct([Source(p) for p in run_dirs])
     if kind in NEEDS_REFLECTIONS:
         for src in sources:
             if not PROTOCOLS[src.protocol].reflects:
