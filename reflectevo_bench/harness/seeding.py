@@ -77,10 +77,13 @@ def describe(lm: Any) -> str:
     method = method_of(lm)
     if method is not None:
         return f"{method}: {HOW[method]}"
-    batch = getattr(lm, "_batch_size", None)
-    why = (f"{type(lm).__name__} sends {batch} prompts per request with one seed" if isinstance(batch, int) and batch > 1
-           else f"{type(lm).__name__} (tokenized requests) takes no per-request seed here"
-           if getattr(lm, "tokenized_requests", None) else f"{type(lm).__name__} takes no per-request seed")
+    name, batch = type(lm).__name__, getattr(lm, "_batch_size", None)
+    if isinstance(batch, int) and batch > 1:
+        why = f"{name} sends {batch} prompts per request with one seed"
+    elif getattr(lm, "tokenized_requests", None):
+        why = f"{name} (tokenized requests) takes no per-request seed here"
+    else:
+        why = f"{name} takes no per-request seed"
     return f"unsupported: {why}; a sampled run resumed after a kill may differ from an uninterrupted one"
 
 

@@ -144,3 +144,29 @@ def test_sampled_run_killed_and_resumed_equals_uninterrupted(tiny_model, tmp_pat
     a = json.loads((whole / "results.json").read_text())
     b = json.loads((killed / "results.json").read_text())
     assert a["results"] == b["results"] and b["sessions"] == 2 and b["complete"] is True
+
+
+def test_a_backend_without_request_seeds_is_named_once_and_recorded():
+    from rich.console import Console
+
+    from reflectevo_bench.harness.run import _seed_requests
+
+    class BatchedAPI:  # e.g. a completions API sending 4 prompts per request body
+        _batch_size = 4
+
+        def generate_until(self, requests, disable_tqdm=False):
+            return []
+
+    class SampledTask:
+        def generation_kwargs(self, defaults, overrides):
+            return {**defaults, **overrides}
+
+    console = Console(record=True, width=300)
+    how = _seed_requests(console, [SampledTask()], {"do_sample": True}, 3, Backend(BatchedAPI(), "generator"), None)
+    assert how == {"generator": "unsupported: BatchedAPI sends 4 prompts per request with one seed; a sampled run "
+                                "resumed after a kill may differ from an uninterrupted one"}
+    lines = console.export_text().strip().splitlines()
+    assert len(lines) == 1 and "generator backend cannot seed each request (BatchedAPI sends 4" in lines[0]
+    quiet = Console(record=True)
+    _seed_requests(quiet, [SampledTask()], {"do_sample": False}, 3, Backend(BatchedAPI(), "generator"), None)
+    assert quiet.export_text() == ""  # greedy runs need no seeds: nothing to say
