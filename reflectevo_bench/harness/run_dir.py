@@ -89,7 +89,7 @@ def hold(run_dir: Path, shard: Shard | None = None) -> Iterator[None]:
     run_dir = Path(run_dir)
     if run_dir.exists() and not run_dir.is_dir():
         raise BenchError(f"--output {run_dir} is a file, not a directory")
-    made = not run_dir.exists()
+    made = [d for d in (run_dir, *run_dir.parents) if not d.exists()]  # leaf first
     run_dir.mkdir(parents=True, exist_ok=True)
     path = lock_path(run_dir, shard)
     what = f"shard {shard.label} of {run_dir}" if shard is not None else str(run_dir)
@@ -117,11 +117,11 @@ def hold(run_dir: Path, shard: Shard | None = None) -> Iterator[None]:
     finally:
         Path(path).unlink(missing_ok=True)  # while still locked: a waiting opener sees another inode and retries
         os.close(fd)
-        if made:
+        for folder in made:  # only while empty: a start refused before writing anything leaves no dir behind
             try:
-                run_dir.rmdir()  # only if empty: a start refused before writing anything leaves no dir
+                folder.rmdir()
             except OSError:
-                pass
+                break
 
 
 def _holder(path: Path) -> str:

@@ -64,9 +64,9 @@ def test_hold_is_exclusive_across_processes_and_dies_with_its_holder(tmp_path):
     with rd.hold(out):
         assert json.loads((out / rd.LOCK).read_text())["pid"] == os.getpid()
     assert not any(out.iterdir())  # the lock file goes with a holder that ends normally
-    with rd.hold(tmp_path / "new"):
-        assert (tmp_path / "new" / rd.LOCK).exists()
-    assert not (tmp_path / "new").exists()  # a dir made only to hold it (a refused start) is not left behind
+    with rd.hold(tmp_path / "new" / "run"):
+        assert (tmp_path / "new" / "run" / rd.LOCK).exists()
+    assert not (tmp_path / "new").exists()  # dirs made only to hold it (a refused start) are not left behind
 
 
 def test_hold_in_one_process_is_released_for_the_next(tmp_path):
@@ -114,3 +114,10 @@ def test_two_real_runs_of_one_shard(tiny_model, tmp_path):
     assert len(refused) == 1 and "being written by another process" in refused[0], refused
     lines = (out / "shards" / "1" / "samples_countdown.jsonl").read_text().splitlines()
     assert sorted(json.loads(x)["doc_id"] for x in lines) == [1, 3]
+
+
+def test_a_refused_start_leaves_no_dir(tiny_model, tmp_path):
+    out = tmp_path / "runs" / "new"
+    res = _run(tiny_model, out, "--resume")
+    assert res.exit_code == 2 and "holds no run to resume" in res.output, res.output
+    assert not (tmp_path / "runs").exists()
