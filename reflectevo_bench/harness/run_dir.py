@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import fcntl
 import json
 import os
@@ -73,34 +74,43 @@ def _is_temp(name: str) -> bool:
         (name.startswith(".shard-") and name.endswith(".lock"))
 
 
-LOCK = ".lock"  # held (flock) by the one process writing a plain run dir; a shard's is .shard-<i>.lock
+LOCK = ".lock"  # held (lockf) by the one process writing a plain run dir; a shard's is .shard-<i>.lock
 
 
 def lock_path(run_dir: Path, shard: Shard | None) -> Path:
     return Path(run_dir) / (LOCK if shard is None else f".shard-{shard.index}.lock")
 
 
+_HELD: set[str] = set()  # lock files this process holds (a POSIX lock does not exclude its own process)
+
+
 @contextmanager
 def hold(run_dir: Path, shard: Shard | None = None) -> Iterator[None]:
     """Be the one process writing ``run_dir`` (or shard i of it) while the block runs; a second one is refused at
-    once, in one line naming the holder. The lock is the OS's (``flock``), so a process that dies -- kill -9
-    included -- holds nothing; its lock file is removed on the way out (and a dir this call made, left empty by a
-    refused start, with it)."""
+    once, in one line naming the holder. The lock is the OS's (a POSIX record lock, ``lockf``): it goes with the
+    process that took it -- kill -9 included -- and, unlike ``flock``, is not kept alive by children it forked. Its
+    lock file is removed on the way out (and folders this call made, left empty by a refused start, with it)."""
     run_dir = Path(run_dir)
     if run_dir.exists() and not run_dir.is_dir():
         raise BenchError(f"--output {run_dir} is a file, not a directory")
     made = [d for d in (run_dir, *run_dir.parents) if not d.exists()]  # leaf first
     run_dir.mkdir(parents=True, exist_ok=True)
     path = lock_path(run_dir, shard)
+    key = os.path.realpath(path)
     what = f"shard {shard.label} of {run_dir}" if shard is not None else str(run_dir)
+    busy = BenchError(f"--output {what} is being written by another process (%s): wait for it to finish (or stop "
+                      "it), or choose another directory")
+    if key in _HELD:  # never open it a second time here: closing that would drop this process's lock
+        raise BenchError(str(busy) % f"this process, pid {os.getpid()}")
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
             os.close(fd)
-            raise BenchError(f"--output {what} is being written by another process ({_holder(path)}): wait for it "
-                             "to finish (or stop it), or choose another directory") from None
+            if exc.errno not in (errno.EACCES, errno.EAGAIN):
+                raise
+            raise BenchError(str(busy) % _holder(path)) from None
         try:
             same = os.fstat(fd).st_ino == os.stat(path).st_ino
         except FileNotFoundError:
@@ -108,6 +118,7 @@ def hold(run_dir: Path, shard: Shard | None = None) -> Iterator[None]:
         if same:
             break
         os.close(fd)  # the holder removed the file as we opened it: lock the one now there
+    _HELD.add(key)
     try:
         holder = {"host": socket.gethostname(), "pid": os.getpid(),
                   "since": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
@@ -116,6 +127,7 @@ def hold(run_dir: Path, shard: Shard | None = None) -> Iterator[None]:
         yield
     finally:
         Path(path).unlink(missing_ok=True)  # while still locked: a waiting opener sees another inode and retries
+        _HELD.discard(key)
         os.close(fd)
         for folder in made:  # only while empty: a start refused before writing anything leaves no dir behind
             try:

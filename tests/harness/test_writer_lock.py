@@ -20,14 +20,17 @@ from reflectevo_bench.harness import run_dir as rd
 from reflectevo_bench.harness.shard import Shard
 
 ARGS = ["--tasks", "countdown", "--limit", "4", "--gen-kwargs", "max_gen_toks=8"]
-HOLDER = ("import sys, time; from pathlib import Path; from reflectevo_bench.harness import run_dir as rd; "
+HOLDER = ("import os, sys, time; from pathlib import Path; from reflectevo_bench.harness import run_dir as rd; "
           "from reflectevo_bench.harness.shard import parse_shard; "
-          "shard = parse_shard(sys.argv[2]) if len(sys.argv) > 2 else None\n"
-          "with rd.hold(Path(sys.argv[1]), shard):\n    print('held', flush=True); time.sleep(600)")
+          "shard = parse_shard(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2] != '-' else None\n"
+          "with rd.hold(Path(sys.argv[1]), shard):\n"
+          "    if len(sys.argv) > 3 and os.fork() == 0:\n        time.sleep(600); os._exit(0)\n"
+          "    print('held', flush=True); time.sleep(600)")
 
 
 def _holder(out: Path, *shard: str) -> subprocess.Popen:
-    """Another process holding ``out`` (or a shard of it), as a `run` would while it writes."""
+    """Another process holding ``out`` (or a shard of it), as a `run` would while it writes (``shard`` "-", "fork":
+    the whole dir, by a process that forked a child, as a verifier pool or a backend's worker would)."""
     proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(out), *shard], stdout=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
     assert proc.stdout.readline().strip() == "held"
@@ -69,13 +72,35 @@ def test_hold_is_exclusive_across_processes_and_dies_with_its_holder(tmp_path):
     assert not (tmp_path / "new").exists()  # dirs made only to hold it (a refused start) are not left behind
 
 
+def test_a_child_of_a_killed_holder_does_not_keep_the_lock(tmp_path):
+    out = tmp_path / "run"
+    proc = _holder(out, "-", "fork")
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    assert len(children) == 1
+    try:
+        with pytest.raises(BenchError, match=f"pid {proc.pid}"):
+            with rd.hold(out):
+                pass
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert Path(f"/proc/{children[0]}").exists()  # the child lives on, holding the lock file open
+        with rd.hold(out):
+            pass
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.kill(int(children[0]), signal.SIGKILL)
+
+
 def test_hold_in_one_process_is_released_for_the_next(tmp_path):
     out = tmp_path / "run"
     out.mkdir()
     with rd.hold(out):
         with pytest.raises(BenchError, match="being written by another process"):
-            with rd.hold(out):  # even from this process (a second flock on a new open file)
+            with rd.hold(out):  # even from this process
                 pass
+        assert (out / rd.LOCK).exists()
     with rd.hold(out):
         pass
     assert out.is_dir() and not any(out.iterdir())  # the dir existed before: kept
