@@ -183,8 +183,8 @@ def test_torchrun_two_ranks_equal_single_process(tiny_model, single, tmp_path):
     assert_same_as_single(out, single)
     sources = rd.read_manifest(out)["sharding"]["sources"]
     assert [s["source"] for s in sources] == [f"torchrun/accelerate (RANK={i}, WORLD_SIZE=2)" for i in (0, 1)]
-    per_shard = {i: {t: [r["doc_id"] for r in recs] for t, recs in read_records(out / "shards" / str(i)).items()}
-                 for i in (0, 1)}
+    per_shard = {i: {t: [r["doc_id"] for r in recs]
+                     for t, recs in read_records(out / "shards" / str(i), shard=True).items()} for i in (0, 1)}
     assert per_shard == {0: {"arith_1op": [0, 2, 4], "countdown": [0, 2, 4]},  # uneven: 3 and 2 docs per task
                          1: {"arith_1op": [1, 3], "countdown": [1, 3]}}
     assert len(rd.read_manifest(out)["sessions"]) == 2

@@ -16,6 +16,7 @@ from typing import Any, Callable
 from reflectevo_bench.errors import BenchError, one_line
 from reflectevo_bench.harness.gen_kwargs import split_key_values
 from reflectevo_bench.harness.response_cache import ResponseCache, request_key
+from reflectevo_bench.harness.seeding import describe, request_seed, samples, seeded
 
 
 BACKEND_COUNT = "backend"  # the LM's own count (HF generate's ids, vLLM's token_ids, an API's usage.completion_tokens)
@@ -137,6 +138,7 @@ class Backend:
     def __init__(self, lm: Any, role: str, cache: ResponseCache | None = None) -> None:
         self.lm = lm
         self.role = role
+        self.seed: int | None = None  # set: every sampled request with a salt gets its own seed (seed_requests)
         self.use_cache(cache or ResponseCache(None))
         self._quiet = "disable_tqdm" in inspect.signature(lm.generate_until).parameters
 
@@ -145,6 +147,12 @@ class Backend:
         self.cache = cache
         if hasattr(self.lm, "set_cache_hook"):
             self.lm.set_cache_hook(cache)
+
+    def seed_requests(self, seed: int) -> str:
+        """Seed each sampled request from ``seed`` and its salt (so a resumed run samples what an uninterrupted one
+        does); returns how this LM takes the seeds, or why it cannot (for run.json)."""
+        self.seed = seed
+        return describe(self.lm)
 
     def render(self, messages: list[dict[str, str]], add_generation_prompt: bool = True) -> str:
         return self.lm.apply_chat_template(messages, add_generation_prompt=add_generation_prompt)
@@ -256,9 +264,12 @@ class Backend:
             instances = [
                 Instance("generate_until", {}, (requests[i][0], copy.deepcopy(requests[i][1])), 0) for i in misses
             ]
+            seeds = [request_seed(self.seed, salts[i]) if self.seed is not None and salts[i] and
+                     samples(requests[i][1]) else None for i in misses]
             start = time.perf_counter()
             try:
-                with self._backend_counts():
+                with self._backend_counts(), seeded(self.lm, [requests[i][0] for i in misses],
+                                                    [inst.args[1] for inst in instances], seeds):
                     texts = self.lm.generate_until(instances, disable_tqdm=True) if self._quiet else \
                         self.lm.generate_until(instances)
             finally:

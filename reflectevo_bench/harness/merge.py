@@ -132,7 +132,7 @@ def _merge(run_dir: Path) -> dict[str, Any]:
         if with_identity_defaults(own.get("identity", {})) != ident or (own.get("shard") or {}).get("count") != count \
                 or own["shard"].get("index") != i:
             raise BenchError(f"{where} holds a shard of a different run: move it away and run shard {i}/{count} again")
-        records = read_records(where)
+        records = read_records(where, shard=True)
         for task in sorted(set(records) | set(sizes)):
             got = {r["doc_id"] for r in records.get(task, [])}
             expected = set(range(i, sizes.get(task, 0), count))

@@ -29,9 +29,9 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterator, Literal, TypedDict
+from typing import Any, Callable, Iterator, Literal, TypedDict
 
-from reflectevo_bench.errors import BenchError
+from reflectevo_bench.errors import BenchError, one_line
 from reflectevo_bench.harness.run_dir import check_merged
 
 SAMPLES_GLOB = "samples_*.jsonl"
@@ -95,24 +95,43 @@ def samples_path(run_dir: Path, task: str) -> Path:
     return run_dir / f"samples_{safe}.jsonl"
 
 
-def _complete_lines(path: Path) -> tuple[list[bytes], int]:
+def complete_lines(path: Path, check: Callable[[Any], str | None] | None = None) -> tuple[list[Any], int]:
+    """The parsed lines of an append-only JSONL file and the byte length they span. Only the last line may be
+    torn (a kill cut it short: no newline, or not JSON): it is left out. Any other line that is not JSON, or that
+    ``check`` rejects (it returns what is wrong), is corruption: one line naming the file and line, never a
+    silent stop that would pass the lines before it off as the whole file."""
     data = path.read_bytes()
-    lines, good = [], 0
-    for line in data.splitlines(keepends=True):
-        if not line.endswith(b"\n"):
-            break
+    pieces = data.split(b"\n")
+    rows, good = [], 0
+    for number, piece in enumerate(pieces[:-1], 1):  # pieces[-1]: what follows the last newline (a torn tail)
         try:
-            json.loads(line)
-        except json.JSONDecodeError:
-            break
-        lines.append(line)
-        good += len(line)
-    return lines, good
+            row = json.loads(piece)
+        except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8
+            if number == len(pieces) - 1 and not pieces[-1]:
+                break  # the last line: torn by a crash mid-write (e.g. zeros the file system left)
+            raise BenchError(f"{path}: line {number} is not JSON ({one_line(exc, 80)}): the file is corrupt; only a "
+                             "torn last line is repaired, so restore the file or remove that line by hand") from None
+        problem = check(row) if check is not None else None
+        if problem is not None:
+            raise BenchError(f"{path}: line {number} {problem}: the file is corrupt; restore it or remove that line "
+                             "by hand")
+        rows.append(row)
+        good += len(piece) + 1
+    return rows, good
 
 
-def repair_tail(path: Path) -> None:
-    """Drop a last line that a kill cut short, so appends start on a clean line."""
-    _, good = _complete_lines(path)
+def _record_problem(row: Any) -> str | None:
+    if not isinstance(row, dict):
+        return f"is a JSON {type(row).__name__}, not a record object"
+    if not isinstance(row.get("task"), str) or isinstance(row.get("doc_id"), bool) or \
+            not isinstance(row.get("doc_id"), int):
+        return "is not a sample record (it needs a string 'task' and an integer 'doc_id')"
+    return None
+
+
+def repair_tail(path: Path, check: Callable[[Any], str | None] | None = _record_problem) -> None:
+    """Drop a last line that a kill cut short, so appends start on a clean line (corruption elsewhere: one line)."""
+    _, good = complete_lines(path, check)
     if good != path.stat().st_size:
         with open(path, "r+b") as fh:
             fh.truncate(good)
@@ -134,21 +153,24 @@ def normalize_record(rec: dict[str, Any]) -> SampleRecord:
 
 
 def iter_records(path: Path) -> Iterator[SampleRecord]:
-    lines, _ = _complete_lines(path)
-    for line in lines:
-        yield normalize_record(json.loads(line))
+    rows, _ = complete_lines(path, _record_problem)
+    for row in rows:
+        yield normalize_record(row)
 
 
-def read_records(run_dir: Path) -> dict[str, list[SampleRecord]]:
+def read_records(run_dir: Path, shard: bool = False) -> dict[str, list[SampleRecord]]:
     """Every finished record of a run, per task, ordered by doc id; a torn last line is skipped (a kill cut it
-    short), a doc recorded twice is an error. A sharded run dir is read once merged (one line until then)."""
-    check_merged(Path(run_dir))
+    short), a corrupt line anywhere else or a doc recorded twice is an error naming the file and line. A sharded
+    run dir is read once merged (one line until then); a shard's own dir (``OUT/shards/<i>``) is refused as a run,
+    unless ``shard`` (the shard's own process and the merge read it)."""
+    check_merged(Path(run_dir), shard)
     by_task: dict[str, dict[int, SampleRecord]] = {}
     for path in sorted(Path(run_dir).glob(SAMPLES_GLOB)):
-        for rec in iter_records(path):
+        for number, rec in enumerate(iter_records(path), 1):
             docs = by_task.setdefault(rec["task"], {})
             if rec["doc_id"] in docs:
-                raise BenchError(f"{path} holds doc {rec['doc_id']} twice: the run dir is corrupt")
+                raise BenchError(f"{path}: line {number} records doc {rec['doc_id']} of task '{rec['task']}' twice"
+                                 ": the run dir is corrupt")
             docs[rec["doc_id"]] = rec
     return {task: [docs[i] for i in sorted(docs)] for task, docs in sorted(by_task.items())}
 

@@ -13,12 +13,20 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
+from reflectevo_bench.harness.records import complete_lines
+
 
 def request_key(context: Any, gen_kwargs: dict[str, Any], salt: str = "") -> str:
     """Cache key of one request. ``salt`` names the doc and phase, so that two requests with the same text
     (a duplicated doc, or a resample of the same prompt) never share one sampled response."""
     blob = json.dumps([context, gen_kwargs, salt], sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _entry_problem(row: Any) -> str | None:
+    if not isinstance(row, dict) or not isinstance(row.get("key"), str) or not isinstance(row.get("response"), str):
+        return "is not a cache entry (it needs a string 'key' and a string 'response')"
+    return None
 
 
 class ResponseCache:
@@ -42,22 +50,13 @@ class ResponseCache:
             self._fh = open(path, "a", encoding="utf-8")
 
     def _load(self, path: Path) -> None:
-        with open(path, "rb") as fh:
-            data = fh.read()
-        good = 0
-        for line in data.splitlines(keepends=True):
-            if not line.endswith(b"\n"):
-                break  # a line cut by a kill: drop it
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                break
+        rows, good = complete_lines(path, _entry_problem)  # a line cut by a kill is dropped; corruption: one line
+        for row in rows:
             self.entries[row["key"]] = row["response"]
             extra = {k: v for k, v in row.items() if k not in ("key", "response")}
             if extra:
                 self.meta[row["key"]] = extra
-            good += len(line)
-        if good != len(data):
+        if good != path.stat().st_size:
             with open(path, "r+b") as fh:
                 fh.truncate(good)
 

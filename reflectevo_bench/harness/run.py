@@ -20,13 +20,14 @@ from reflectevo_bench.harness.environment import git_hash, package_versions, set
 from reflectevo_bench.harness.gen_kwargs import DEFAULT_GEN_KWARGS, parse_gen_kwargs, split_key_values
 from reflectevo_bench.harness.merge import finish_shard
 from reflectevo_bench.harness.progress import RunProgress
+from reflectevo_bench.harness.protocols import Protocol, get_protocol
 from reflectevo_bench.harness.summary import print_summary
-from reflectevo_bench.harness.protocols import get_protocol
 from reflectevo_bench.harness.records import SampleWriter, read_records
 from reflectevo_bench.harness.reflection_pool import ReflectionPool
 from reflectevo_bench.harness.response_cache import ResponseCache
 from reflectevo_bench.harness.results import write_results
-from reflectevo_bench.harness.shard import detect_shard, run_alone, shard_dir
+from reflectevo_bench.harness.seeding import samples
+from reflectevo_bench.harness.shard import Shard, detect_shard, run_alone, shard_dir
 from reflectevo_bench.tasks.eval_task import EvalTask, doc_hash
 from reflectevo_bench.tasks.registry import load_eval_tasks
 
@@ -190,6 +191,16 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any] | None
         "reflection_gen_kwargs": reflection_overrides, "reflection_instruction": opts.reflection_instruction,
     }
     out_dir = Path(opts.output or f"runs/{dt.datetime.now():%Y%m%d-%H%M%S}-{protocol.name}")
+    with rd.hold(out_dir, shard):  # one process writes a run dir (or one shard of it) at a time
+        return _run_held(opts, console, out_dir, shard, pinned, identity, tasks, protocol, attempts, gen_overrides,
+                         reflection_overrides, model_args, reflector_args, batch_size, pools)
+
+
+def _run_held(opts: RunOptions, console: Console, out_dir: Path, shard: Shard | None, pinned: str | None,
+              identity: dict[str, Any], tasks: list[EvalTask], protocol: Protocol, attempts: int,
+              gen_overrides: dict[str, Any], reflection_overrides: dict[str, Any], model_args: dict[str, str],
+              reflector_args: dict[str, str] | None,
+              batch_size: int | str, pools: dict[str, ReflectionPool]) -> tuple[Path, dict[str, Any] | None]:
     manifest = rd.check_output_dir(out_dir, identity, opts.resume, shard)
     work_dir = out_dir if shard is None else shard_dir(out_dir, shard.index)  # where this process writes
     if manifest is not None:
@@ -201,13 +212,16 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any] | None
     if reflector_args is not None:
         reflector = make_backend("reflector", identity["reflector_model"], reflector_args, batch_size, opts.device)
 
+    request_seeds = _seed_requests(console, tasks, [gen_overrides, {**gen_overrides, **reflection_overrides}],
+                                   opts.seed, generator, reflector)
     if manifest is None:
-        manifest = rd.start_manifest(out_dir, identity, _environment(tasks, protocol.feedback_mode, seeds, pools), shard)
+        environment = {**_environment(tasks, protocol.feedback_mode, seeds, pools), "request_seeds": request_seeds}
+        manifest = rd.start_manifest(out_dir, identity, environment, shard)
     generator.use_cache(ResponseCache(work_dir / "cache" / "generator.jsonl"))
     if reflector is not None:
         reflector.use_cache(ResponseCache(work_dir / "cache" / "reflector.jsonl"))
 
-    done = {(t, r["doc_id"]) for t, recs in read_records(work_dir).items() for r in recs}
+    done = {(t, r["doc_id"]) for t, recs in read_records(work_dir, shard=True).items() for r in recs}
     pending = [(t, i) for t in tasks for i in (shard.doc_ids(len(t.docs)) if shard else range(len(t.docs)))
                if (t.name, i) not in done]
     if shard is not None:
@@ -242,6 +256,20 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any] | None
     if opts.summary_format != "json":  # stdout stays one JSON document
         console.print(f"records and results in {out_dir}")
     return out_dir, results
+
+
+def _seed_requests(console: Console, tasks: list[EvalTask], overrides: list[dict[str, Any]], seed: int,
+                   generator: Backend, reflector: Backend | None) -> dict[str, str]:
+    """Seed every sampled request from --seed and its doc/phase/branch (exact resume); say in one line where a
+    backend cannot take such seeds and the run samples. Returns what run.json records."""
+    how = {"generator": generator.seed_requests(seed)}
+    if reflector is not None:
+        how["reflector"] = reflector.seed_requests(seed)
+    if any(samples(t.generation_kwargs(DEFAULT_GEN_KWARGS, o)) for t in tasks for o in overrides):
+        for role, text in how.items():
+            if text.startswith("unsupported"):
+                console.print(f"[yellow]note:[/] the {role} backend cannot seed each request ({text[13:]})")
+    return how
 
 
 def _check_branches(reflections: int, protocol: Any, attempts: int) -> None:
@@ -315,7 +343,7 @@ def _task_specs(specs: str | None) -> list[str]:
 
 def _check_docs_unchanged(out_dir: Path, tasks: list[EvalTask]) -> None:
     by_name = {t.name: t for t in tasks}
-    for task, recs in read_records(out_dir).items():
+    for task, recs in read_records(out_dir, shard=True).items():
         t = by_name.get(task)
         for rec in recs:
             if t is None or rec["doc_id"] >= len(t.docs) or doc_hash(t.docs[rec["doc_id"]]) != rec["doc_hash"]:

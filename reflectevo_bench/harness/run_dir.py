@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import errno
+import fcntl
 import json
 import os
+import socket
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.harness.shard import Shard, shard_dir, shard_list
@@ -64,7 +69,79 @@ def create_json_exclusive(path: Path, data: Any) -> bool:
 
 
 def _is_temp(name: str) -> bool:
-    return name.startswith(f".{MANIFEST}.") and name.endswith(".tmp")  # a sibling shard's manifest being written
+    """A sibling shard's manifest being written, or a writer's lock file: neither makes a dir hold a run."""
+    return (name.startswith(f".{MANIFEST}.") and name.endswith(".tmp")) or name == LOCK or \
+        (name.startswith(".shard-") and name.endswith(".lock"))
+
+
+LOCK = ".lock"  # held (lockf) by the one process writing a plain run dir; a shard's is .shard-<i>.lock
+
+
+def lock_path(run_dir: Path, shard: Shard | None) -> Path:
+    return Path(run_dir) / (LOCK if shard is None else f".shard-{shard.index}.lock")
+
+
+_HELD: set[str] = set()  # lock files this process holds (a POSIX lock does not exclude its own process)
+
+
+@contextmanager
+def hold(run_dir: Path, shard: Shard | None = None) -> Iterator[None]:
+    """Be the one process writing ``run_dir`` (or shard i of it) while the block runs; a second one is refused at
+    once, in one line naming the holder. The lock is the OS's (a POSIX record lock, ``lockf``): it goes with the
+    process that took it -- kill -9 included -- and, unlike ``flock``, is not kept alive by children it forked. Its
+    lock file is removed on the way out (and folders this call made, left empty by a refused start, with it)."""
+    run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise BenchError(f"--output {run_dir} is a file, not a directory")
+    made = [d for d in (run_dir, *run_dir.parents) if not d.exists()]  # leaf first
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = lock_path(run_dir, shard)
+    key = os.path.realpath(path)
+    what = f"shard {shard.label} of {run_dir}" if shard is not None else str(run_dir)
+    busy = BenchError(f"--output {what} is being written by another process (%s): wait for it to finish (or stop "
+                      "it), or choose another directory")
+    if key in _HELD:  # never open it a second time here: closing that would drop this process's lock
+        raise BenchError(str(busy) % f"this process, pid {os.getpid()}")
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno not in (errno.EACCES, errno.EAGAIN):
+                raise
+            raise BenchError(str(busy) % _holder(path)) from None
+        try:
+            same = os.fstat(fd).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)  # the holder removed the file as we opened it: lock the one now there
+    _HELD.add(key)
+    try:
+        holder = {"host": socket.gethostname(), "pid": os.getpid(),
+                  "since": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps(holder).encode())
+        yield
+    finally:
+        Path(path).unlink(missing_ok=True)  # while still locked: a waiting opener sees another inode and retries
+        _HELD.discard(key)
+        os.close(fd)
+        for folder in made:  # only while empty: a start refused before writing anything leaves no dir behind
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+
+
+def _holder(path: Path) -> str:
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+        return f"host {info['host']}, pid {info['pid']}, since {info['since']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "holder unknown"
 
 
 def read_manifest(run_dir: Path) -> dict[str, Any]:
@@ -175,11 +252,18 @@ def unfinished_shards(run_dir: Path, count: int) -> list[int]:
     return [i for i, m in shard_manifests(run_dir, count).items() if m is None or not m.get("complete")]
 
 
-def check_merged(run_dir: Path) -> None:
-    """Readers of records: a sharded run dir holds its records only once merged -- say so in one line."""
-    if not (Path(run_dir) / MANIFEST).is_file() or not shard_dir(run_dir, 0).parent.is_dir():
+def check_merged(run_dir: Path, shard_ok: bool = False) -> None:
+    """Readers of records: a sharded run dir holds its records only once merged -- say so in one line; a shard's
+    own dir is not a run (reading it alone would skip that check), unless ``shard_ok``."""
+    if not (Path(run_dir) / MANIFEST).is_file():
         return
-    sharding = read_manifest(run_dir).get("sharding") or {}
+    manifest = read_manifest(run_dir)
+    own = manifest.get("shard")
+    if own and not shard_ok:
+        top = Path(run_dir).parent.parent
+        raise BenchError(f"{run_dir} is shard {own.get('index', '?')}/{own.get('count', '?')} of a run, not a run: "
+                         f"pass the run dir ({top}), merged once every shard finished")
+    sharding = manifest.get("sharding") or {}
     if sharding.get("shards") and not sharding.get("merged"):
         waiting = unfinished_shards(run_dir, sharding["shards"])
         todo = (f"{shard_list(waiting)} not finished; then run `reflectevo-bench merge {run_dir}`"

@@ -120,6 +120,18 @@ class record_shape:
             return False
         raise BenchError(f"{self.where} holds records of another shape ({one_line(exc, 200, with_type=True)}): "
                          "pass run dirs written by `reflectevo-bench run`") from None
+def _distinct(sources: list[Source]) -> list[Source]:
+    """The run dirs, each once: one run passed twice (by two spellings of its path, or as a copy) would double its
+    rows -- refused in one line."""
+    seen: dict[Any, Source] = {}
+    for src in sources:
+        for key in (src.path.resolve(), src.id):
+            if key in seen:
+                first = seen[key]
+                why = "the same dir" if key == first.path.resolve() else "the same run (a copy?)"
+                raise BenchError(f"{first.path} and {src.path} are {why}: pass each run dir once")
+            seen[key] = src
+    return sources
 
 
 def build(kind: str, run_dirs: list[Path], out: Path, eval_fraction: float = 0.1, seed: int = 0,
@@ -137,7 +149,7 @@ def build(kind: str, run_dirs: list[Path], out: Path, eval_fraction: float = 0.1
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise BenchError(f"--out {out} exists and is not empty: choose a new directory")
-    sources = [Source(p) for p in run_dirs]
+    sources = _distinct([Source(p) for p in run_dirs])
     if kind == "dplus-oneturn":
         for src in sources:
             if not (PROTOCOLS[src.protocol].reflects or PROTOCOLS[src.protocol].one_turn):
