@@ -162,11 +162,11 @@ def test_a_backend_without_request_seeds_is_named_once_and_recorded():
             return {**defaults, **overrides}
 
     console = Console(record=True, width=300)
-    how = _seed_requests(console, [SampledTask()], {"do_sample": True}, 3, Backend(BatchedAPI(), "generator"), None)
+    how = _seed_requests(console, [SampledTask()], [{"do_sample": True}], 3, Backend(BatchedAPI(), "generator"), None)
     assert how == {"generator": "unsupported: BatchedAPI sends 4 prompts per request with one seed; a sampled run "
                                 "resumed after a kill may differ from an uninterrupted one"}
     lines = console.export_text().strip().splitlines()
     assert len(lines) == 1 and "generator backend cannot seed each request (BatchedAPI sends 4" in lines[0]
     quiet = Console(record=True)
-    _seed_requests(quiet, [SampledTask()], {"do_sample": False}, 3, Backend(BatchedAPI(), "generator"), None)
+    _seed_requests(quiet, [SampledTask()], [{"do_sample": False}], 3, Backend(BatchedAPI(), "generator"), None)
     assert quiet.export_text() == ""  # greedy runs need no seeds: nothing to say
