@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from reflectevo_bench.harness.metrics import filter_scores, phase_stats, retry_stats, task_metrics
+from reflectevo_bench.harness.metrics import filter_scores, phase_stats, retry_stats, task_metrics, verifier_errors
 from reflectevo_bench.harness.records import read_records
 from reflectevo_bench.harness.run_dir import read_manifest, write_json_atomic
 
@@ -20,7 +20,8 @@ def build_results(manifest: dict[str, Any], records: dict[str, list[dict[str, An
     results = {}
     for task in env["tasks"]:
         recs = records.get(task, [])
-        results[task] = {"alias": task, **task_metrics(recs, attempts, mode), **retry_stats(recs)}
+        results[task] = {"alias": task, **task_metrics(recs, attempts, mode), **retry_stats(recs),
+                         "verifier_errors": verifier_errors(recs)}
         scores = filter_scores(recs)
         if scores:
             results[task]["attempt_1_filters"] = scores  # lm-eval's own per-filter numbers, for attempt 1

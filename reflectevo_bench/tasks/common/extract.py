@@ -15,7 +15,11 @@ Policy (documented once, used everywhere):
   line at the end (or, failing that, the start) of the response; callers that follow the strict rule of the
   benchmark's authors (BBH: "So the answer is X") pass ``require_marker=True`` and get no answer instead.
 - A final answer that names two different options (``A or C``, ``Finish[A, B]``, a first line ``A`` and a last
-  line ``B``) is ambiguous and never accepted.
+  line ``B``, two committed markers on the final line: ``Answer("B") and Answer("E")``) is ambiguous and never
+  accepted. "final answer" in prose ("double-check your final answer.") is no marker: it needs ``is``, ``:`` or the
+  end of its line.
+- Bounded work: a marker's segment is at most ``SEGMENT_CHARS`` characters, a ``Finish[...]`` at most that long,
+  and the look-back for a quoting word is a few dozen characters, so extraction is linear in the response.
 """
 
 from __future__ import annotations
@@ -75,8 +79,11 @@ def last_boxed(text: str) -> str | None:
 
 # ----------------------------------------------------------------------------------------------- markers
 
+SEGMENT_CHARS = 1000  # an answer segment never runs longer: the answer is at its start
+_LOOKBACK = 40  # characters before a marker searched for a quoting word ("Previous answer:")
 _MARKER = re.compile(
-    r"(?P<committed>\bso\s+the\s+answer\s+is|\b(?:my\s+|the\s+)?final\s+answer\s*(?:is|:)?|\banswer\s*[:：])|"
+    r"(?P<committed>\bso\s+the\s+answer\s+is|\b(?:my\s+|the\s+)?final\s+answer(?:\s*(?:is\b|:)|[ \t]*(?=\n|$))|"
+    r"\banswer\s*[:：])|"
     r"(?P<prose>\bthe\s+(?:correct|right|best)\s+(?:answer|option|choice)\s+(?:is|would\s+be|should\s+be)|"
     r"\bthe\s+answer\s+(?:is|would\s+be|should\s+be)|\banswer\s+is)"
     r"\s*[:：=]?\s*",
@@ -84,7 +91,7 @@ _MARKER = re.compile(
 )
 # a marker preceded by one of these words quotes an earlier answer ("Previous answer: C"), it does not commit one
 _QUOTED = re.compile(r"\b(?:previous|prior|earlier|original|initial|old|wrong|incorrect|first|last)\s*$", re.I)
-_FINISH = re.compile(r"\bFinish\s*\[([^\]\n]*)\]", re.I)
+_FINISH = re.compile(r"\bFinish\s*\[([^\]\n\[]{0,%d})\]" % SEGMENT_CHARS, re.I)
 _ACTION = re.compile(r"\bAnswer\(\s*([^()\n]{0,200}?)\s*\)", re.I)  # ReAct: Answer("C"), Answer(C)
 _HASHES = re.compile(r"####\s*")
 
@@ -104,27 +111,31 @@ def markers(text: str) -> list[Marker]:
     text = clean(text)
     out: list[Marker] = []
     for m in _MARKER.finditer(text):
-        line_start = text.rfind("\n", 0, m.start()) + 1
-        if _QUOTED.search(text[line_start:m.start()]):
+        line_start = text.rfind("\n", max(0, m.start() - _LOOKBACK), m.start()) + 1
+        if _QUOTED.search(text, max(line_start, m.start() - _LOOKBACK), m.start()):
             continue
-        end = text.find("\n", m.end())
-        seg = text[m.end(): end if end >= 0 else len(text)]
+        seg, end = _line_from(text, m.end())
         if not seg.strip() and end >= 0:  # "Answer:\n(B)" -- the answer sits on the next line
-            nxt = text.find("\n", end + 1)
-            seg = text[end + 1: nxt if nxt >= 0 else len(text)]
+            seg, _ = _line_from(text, end + 1)
         out.append(Marker(m.start(), seg, m.group("committed") is not None))
     for m in _FINISH.finditer(text):
         out.append(Marker(m.start(), m.group(1), True))
     for m in _ACTION.finditer(text):
         out.append(Marker(m.start(), m.group(1), True))
     for m in _HASHES.finditer(text):
-        end = text.find("\n", m.end())
-        out.append(Marker(m.start(), text[m.end(): end if end >= 0 else len(text)], True))
+        out.append(Marker(m.start(), _line_from(text, m.end())[0], True))
     for pos, content in boxed_spans(text):
         out.append(Marker(pos, content, True))
     out.sort(key=lambda mk: mk.pos)
     last_nl = text.rstrip().rfind("\n")
     return [Marker(mk.pos, mk.segment, mk.committed, mk.pos > last_nl) for mk in out]
+
+
+def _line_from(text: str, start: int) -> tuple[str, int]:
+    """(the rest of the line from ``start``, at most ``SEGMENT_CHARS`` long; the index of its newline or -1)."""
+    stop = min(len(text), start + SEGMENT_CHARS)
+    end = text.find("\n", start, stop)
+    return text[start: end if end >= 0 else stop], end
 
 
 def marker_segments(text: str) -> list[tuple[int, str]]:
@@ -232,7 +243,7 @@ def extract_choice(response: str, letters: str = "ABCD", options: dict[str, str]
         seg = mk.segment
         found = _parse_letters(seg, letters, strict=False)
         if found:
-            return Choice(tuple(found), "marker", seg.strip())
+            return Choice(tuple(_hedged(found, found_markers, i, text, letters)), "marker", seg.strip())
         if options:
             by_text = _match_option_text(seg, options)
             if by_text:
@@ -263,6 +274,20 @@ def extract_choice(response: str, letters: str = "ABCD", options: dict[str, str]
             if by_text:
                 return Choice(by_text, "option_text", line)
     return Choice()
+
+
+def _hedged(found: list[str], found_markers: list[Marker], i: int, text: str, letters: str) -> list[str]:
+    """The deciding marker's letters plus those of every other committed marker on its line (``Answer("B") and
+    Answer("E")`` commits two letters: a hedge, so ambiguous)."""
+    pos = found_markers[i].pos
+    line_start = text.rfind("\n", 0, pos) + 1
+    out = list(found)
+    for mk in reversed(found_markers[:i]):
+        if mk.pos < line_start:
+            break
+        if mk.committed:
+            out.extend(_parse_letters(mk.segment, letters, strict=False))
+    return list(dict.fromkeys(out))
 
 
 def _match_option_text(segment: str, options: dict[str, str]) -> tuple[str, ...]:
@@ -315,7 +340,7 @@ def numbers_in(text: str) -> list[str]:
 def extract_number(response: str) -> tuple[Fraction | None, str | None, str]:
     """(value, matched text, source): ``#### N``, then ``\\boxed{N}``, then an answer marker, then the last number."""
     text = clean(response)
-    hashes = re.findall(r"####\s*([^\n]*)", text)
+    hashes = [m.group(1)[:SEGMENT_CHARS] for m in re.finditer(r"####[ \t]*([^\n]*)", text)]
     candidates: list[tuple[str, str]] = []
     if hashes:
         candidates.append((hashes[-1], "####"))
