@@ -30,9 +30,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from reflectevo_bench.errors import BenchError
+from reflectevo_bench.tasks.common.extract import PARSED_CHARS
 from reflectevo_bench.tasks.verdict import Verdict, batch_form, FunctionVerifier
 
-TAIL_CHARS = 32_768  # characters of a response a verifier sees: the final answer is in the last 32 K
+TAIL_CHARS = PARSED_CHARS  # characters of a response a verifier sees: the final answer is in the last 32 K
 MAX_RESPONSE_CHARS = 16_000_000  # beyond this a response is not verified at all
 ROW_BUDGET_S = 5.0  # wall-clock seconds one row may take in a pure (non-sandbox) verifier
 VERIFIER_ERROR = "verifier_error"

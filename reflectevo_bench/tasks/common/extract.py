@@ -18,7 +18,8 @@ Policy (documented once, used everywhere):
   line ``B``, two committed markers on the final line: ``Answer("B") and Answer("E")``) is ambiguous and never
   accepted. "final answer" in prose ("double-check your final answer.") is no marker: it needs ``is``, ``:`` or the
   end of its line.
-- Bounded work: a marker's segment is at most ``SEGMENT_CHARS`` characters, a ``Finish[...]`` at most that long,
+- Bounded work: only the last ``PARSED_CHARS`` characters of a response are read (``clean`` keeps them; the final
+  answer is at the end; ``tasks.guard`` notes the cut in the verdict); a marker's segment is at most ``SEGMENT_CHARS`` characters, a ``Finish[...]`` at most that long,
   and the look-back for a quoting word is a few dozen characters, so extraction is linear in the response.
 """
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import re
 import string
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass
 from fractions import Fraction
@@ -33,13 +35,15 @@ from typing import Iterable
 
 # ----------------------------------------------------------------------------------------------- cleaning
 
+PARSED_CHARS = 32_768  # the tail of a response that extraction reads
 _EMPHASIS = re.compile(r"\*\*|__|`")
 _TEXT_WRAPPER = re.compile(r"\\(?:text|textbf|mathrm|mathbf|texttt)\s*\{([^{}]*)\}")
 
 
 def clean(text: str) -> str:
-    """Drop markdown emphasis/backticks and LaTeX text wrappers; unify the minus sign."""
-    text = _EMPHASIS.sub("", text or "")
+    """The last ``PARSED_CHARS`` characters, without markdown emphasis/backticks and LaTeX text wrappers; one minus
+    sign."""
+    text = _EMPHASIS.sub("", (text or "")[-PARSED_CHARS:])
     text = _TEXT_WRAPPER.sub(r"\1", text)
     return text.replace("\u2212", "-").replace("\u00a0", " ")
 
@@ -60,15 +64,21 @@ def _matching_braces(text: str) -> dict[int, int]:
 
 def boxed_spans(text: str) -> list[tuple[int, str]]:
     """(position, content) of every ``\\boxed{...}`` with balanced braces, in linear time (untrusted text)."""
+    return [(pos, content) for pos, content, _ in _boxed(text[-PARSED_CHARS:])]
+
+
+def _boxed(text: str) -> list[tuple[int, str, int]]:
+    """(position, content, content start) of every balanced ``\\boxed{...}``."""
     matches = list(_BOXED.finditer(text))
     if not matches:
         return []
     pairs = _matching_braces(text)
-    return [(m.start(), text[m.end(): pairs[m.end() - 1]]) for m in matches if m.end() - 1 in pairs]
+    return [(m.start(), text[m.end(): pairs[m.end() - 1]], m.end()) for m in matches if m.end() - 1 in pairs]
 
 
 def last_boxed(text: str) -> str | None:
     """Content of the last ``\\boxed{...}`` (or ``\\fbox{...}``), braces balanced; None if there is none."""
+    text = text[-PARSED_CHARS:]
     spans = boxed_spans(text)
     if spans:
         return spans[-1][1]
@@ -104,31 +114,37 @@ class Marker:
     segment: str
     committed: bool
     last_line: bool = False
+    start: int = -1  # where the segment starts in the cleaned text
 
 
 def markers(text: str) -> list[Marker]:
     """Every final-answer marker in text order (see the module policy); quoted earlier answers are left out."""
-    text = clean(text)
+    return _markers_of(clean(text))
+
+
+def _markers_of(text: str) -> list[Marker]:
     out: list[Marker] = []
     for m in _MARKER.finditer(text):
         line_start = text.rfind("\n", max(0, m.start() - _LOOKBACK), m.start()) + 1
         if _QUOTED.search(text, max(line_start, m.start() - _LOOKBACK), m.start()):
             continue
         seg, end = _line_from(text, m.end())
+        start = m.end()
         if not seg.strip() and end >= 0:  # "Answer:\n(B)" -- the answer sits on the next line
             seg, _ = _line_from(text, end + 1)
-        out.append(Marker(m.start(), seg, m.group("committed") is not None))
+            start = end + 1
+        out.append(Marker(m.start(), seg, m.group("committed") is not None, start=start))
     for m in _FINISH.finditer(text):
-        out.append(Marker(m.start(), m.group(1), True))
+        out.append(Marker(m.start(), m.group(1), True, start=m.start(1)))
     for m in _ACTION.finditer(text):
-        out.append(Marker(m.start(), m.group(1), True))
+        out.append(Marker(m.start(), m.group(1), True, start=m.start(1)))
     for m in _HASHES.finditer(text):
-        out.append(Marker(m.start(), _line_from(text, m.end())[0], True))
-    for pos, content in boxed_spans(text):
-        out.append(Marker(pos, content, True))
+        out.append(Marker(m.start(), _line_from(text, m.end())[0], True, start=m.end()))
+    for pos, content, start in _boxed(text):
+        out.append(Marker(pos, content, True, start=start))
     out.sort(key=lambda mk: mk.pos)
     last_nl = text.rstrip().rfind("\n")
-    return [Marker(mk.pos, mk.segment, mk.committed, mk.pos > last_nl) for mk in out]
+    return [Marker(mk.pos, mk.segment, mk.committed, mk.pos > last_nl, mk.start) for mk in out]
 
 
 def _line_from(text: str, start: int) -> tuple[str, int]:
@@ -347,9 +363,8 @@ def extract_number(response: str) -> tuple[Fraction | None, str | None, str]:
     boxed = last_boxed(text)
     if boxed is not None:
         candidates.append((boxed, "boxed"))
-    segs = [s for _, s in marker_segments(text) if numbers_in(s)]
-    if segs:
-        seg = segs[-1]
+    seg = _last_numeric_segment(clean(text))
+    if seg is not None:
         if "=" in seg:
             seg = seg.rsplit("=", 1)[1]
         candidates.append((seg, "marker"))
@@ -365,6 +380,17 @@ def extract_number(response: str) -> tuple[Fraction | None, str | None, str]:
         if value is not None:
             return value, raw.strip(), "last_number"
     return None, None, "none"
+
+
+def _last_numeric_segment(text: str) -> str | None:
+    """The last marker segment that holds a number: the numbers of the text are found once (segments overlap, so
+    searching each segment would read a line of 5,000 markers 5,000 times)."""
+    starts = [m.start() for m in _NUMBER.finditer(text)]
+    for mk in reversed(_markers_of(text)):
+        i = bisect_left(starts, mk.start)
+        if i < len(starts) and starts[i] < mk.start + len(mk.segment) and numbers_in(mk.segment):
+            return mk.segment
+    return None
 
 
 def format_number(value: Fraction) -> str:

@@ -8,6 +8,7 @@ from fractions import Fraction
 from typing import Any
 
 from reflectevo_bench.errors import BenchError
+from reflectevo_bench.tasks.common.extract import PARSED_CHARS
 from reflectevo_bench.tasks.countdown.expression import ExpressionError, evaluate, numbers_used, parse
 from reflectevo_bench.tasks.verdict import Verdict, process_results_from
 
@@ -19,7 +20,9 @@ _EXPR_CHARS = re.compile(r"^[\d\s()+\-*/×÷x−=.]+$")
 
 
 def extract_answer(response: str) -> str | None:
-    """The final expression: last <answer>…</answer>, else last 'Answer: …' line, else last expression line."""
+    """The final expression: last <answer>…</answer>, else last 'Answer: …' line, else last expression line (in
+    the last ``PARSED_CHARS`` characters)."""
+    response = (response or "")[-PARSED_CHARS:]
     tag = _last_tag(response)
     if tag is not None:
         candidate = tag

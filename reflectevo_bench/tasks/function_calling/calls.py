@@ -10,7 +10,7 @@ Accepted forms:
 Calls inside fenced code blocks are preferred; otherwise calls are looked for in the whole response, so a short
 explanation around them does no harm. ``[]`` is an explicit "no call".
 
-Bounds (untrusted text): values nest at most ``MAX_DEPTH`` levels; a number has at most ``MAX_NUMBER_CHARS``
+Bounds (untrusted text): only the last ``PARSED_CHARS`` characters are read; values nest at most ``MAX_DEPTH`` levels; a number has at most ``MAX_NUMBER_CHARS``
 characters; a call block is at most ``MAX_BLOCK_CHARS`` long; the scan of free text for call blocks reads and
 parses at most ``SCAN_BUDGET`` characters in all. Past a bound the text is simply not a call.
 """
@@ -22,6 +22,8 @@ import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from reflectevo_bench.tasks.common.extract import PARSED_CHARS
 
 
 @dataclass(frozen=True)
@@ -320,7 +322,7 @@ def _scan(text: str) -> tuple[list[Call] | None, str | None, str]:
 
 def parse_calls(response: str) -> Parsed:
     """The calls in a model response (see the module docstring for the accepted forms)."""
-    text = _drop_thinking(response or "")
+    text = _drop_thinking((response or "")[-PARSED_CHARS:])  # the calls are at the end: only the tail is read
     tags = _TOOL_TAG.findall(text)
     if tags:
         out: list[Call] = []
