@@ -9,7 +9,8 @@ A verifier judges untrusted model text, so the guard makes three promises per ro
   batch goes on.
 - **time**: a row that runs past ``ROW_BUDGET_S`` is interrupted (an asynchronous exception in the verifying
   thread, so the budget holds off the main thread too, where ``signal.alarm`` does not). Work that can stall inside
-  one C call (sympy's big-integer powers) runs in a worker process that is killed at its limit: :class:`Isolated`.
+  one C call (sympy's big-integer powers) runs in a worker process that is killed at a CPU-time limit (the same
+  verdict on a busy and an idle host): :class:`Isolated`.
 
 Every such row gets ``Verdict(correct=False, details={"reason": "verifier_error", "error": ...})``; results count
 them per task (``verifier_errors``). The verifiers themselves are bounded by construction (linear extraction,
@@ -112,8 +113,10 @@ def call_with_budget(fn: Callable[..., Any], *args: Any, budget_s: float = ROW_B
 # ------------------------------------------------------------------------------------------------ the guard
 
 def guarded(verifier: Callable[[dict, str], Verdict], doc: dict[str, Any], response: Any,
-            budget_s: float = ROW_BUDGET_S) -> Verdict:
-    """One row's verdict, whatever the verifier does (see the module docstring)."""
+            budget_s: float | None = None) -> Verdict:
+    """One row's verdict, whatever the verifier does (see the module docstring); ``budget_s`` defaults to
+    ``ROW_BUDGET_S``."""
+    budget_s = ROW_BUDGET_S if budget_s is None else budget_s
     text, cut = _checked_input(response)
     if text is None:
         return error_verdict(f"response of {len(response)} characters is over the {MAX_RESPONSE_CHARS} limit")
@@ -174,8 +177,8 @@ class IsolatedTimeout(Exception):
 
 
 class Isolated:
-    """Call one importable function (``"module:name"``, JSON arguments and result) under a hard ``limit_s``: the
-    limit holds on any thread and inside C calls.
+    """Call one importable function (``"module:name"``, JSON arguments and result) under a hard limit of
+    ``limit_s`` CPU seconds (and a wall-clock backstop): the limit holds on any thread and inside C calls.
 
     A worker process (started on first use, ``preload`` modules imported once) forks a child per call and kills it
     at the limit, so a killed call costs no fresh imports (a fork: ~ms). Should the worker itself stop answering,
@@ -216,7 +219,7 @@ class Isolated:
             assert proc.stdin is not None
             proc.stdin.write((json.dumps({"fn": ref, "args": list(args), "limit_s": limit_s}) + "\n").encode())
             proc.stdin.flush()
-            line = _read_line(proc, limit_s + 5.0)  # the worker kills its child at limit_s; this is a backstop
+            line = _read_line(proc, max(ROW_BUDGET_S, 4 * limit_s) + 5.0)  # the worker kills its child: a backstop
             if line is None:
                 _kill(proc)
                 self._proc = None
@@ -265,6 +268,17 @@ def _read_line(proc: subprocess.Popen, timeout_s: float) -> bytes | None:
     return buf
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) a child has used so far (``/proc``), so the limit counts the work itself, not
+    the wait on a loaded host: the same answer gets the same verdict on a busy and an idle machine."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0  # no /proc: the wall-clock backstop applies
+
+
 def _worker_main() -> None:  # pragma: no cover - runs in the worker process
     """Read one JSON request a line; run each in a forked child killed at the request's limit; write one reply a
     line. The worker itself (its imports done once) never runs the untrusted work, so it never has to die."""
@@ -296,16 +310,18 @@ def _worker_main() -> None:  # pragma: no cover - runs in the worker process
                 fh.write((json.dumps(reply) + "\n").encode())
             os._exit(0)
         os.close(write_fd)
-        deadline = time.monotonic() + float(request["limit_s"])
+        limit = float(request["limit_s"])
+        wall_deadline = time.monotonic() + max(ROW_BUDGET_S, 4 * limit)  # backstop if the host is starved
         chunks = []
         with os.fdopen(read_fd, "rb", buffering=0) as fh:
             while True:
-                left = deadline - time.monotonic()
-                ready = select.select([fh], [], [], max(0.0, left))[0] if left > 0 else []
+                ready = select.select([fh], [], [], 0.02)[0]
                 if not ready:
-                    os.kill(pid, signal.SIGKILL)
-                    chunks = [json.dumps({"timeout": True}).encode() + b"\n"]
-                    break
+                    if _cpu_seconds(pid) > limit or time.monotonic() > wall_deadline:
+                        os.kill(pid, signal.SIGKILL)
+                        chunks = [json.dumps({"timeout": True}).encode() + b"\n"]
+                        break
+                    continue
                 chunk = fh.read(1 << 16)
                 if not chunk:
                     break

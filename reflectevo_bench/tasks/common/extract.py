@@ -20,7 +20,8 @@ Policy (documented once, used everywhere):
   end of its line.
 - Bounded work: only the last ``PARSED_CHARS`` characters of a response are read (``clean`` keeps them; the final
   answer is at the end; ``tasks.guard`` notes the cut in the verdict); a marker's segment is at most ``SEGMENT_CHARS`` characters, a ``Finish[...]`` at most that long,
-  and the look-back for a quoting word is a few dozen characters, so extraction is linear in the response.
+  the look-back for a quoting word is a few dozen characters, and only the last ``MAX_MARKERS`` markers are read, so
+  extraction is linear in the response.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Iterable
+from typing import Any, Iterable
 
 # ----------------------------------------------------------------------------------------------- cleaning
 
@@ -90,6 +91,7 @@ def last_boxed(text: str) -> str | None:
 # ----------------------------------------------------------------------------------------------- markers
 
 SEGMENT_CHARS = 1000  # an answer segment never runs longer: the answer is at its start
+MAX_MARKERS = 256  # only the last markers of a response are read: the final one decides
 _LOOKBACK = 40  # characters before a marker searched for a quoting word ("Previous answer:")
 _MARKER = re.compile(
     r"(?P<committed>\bso\s+the\s+answer\s+is|\b(?:my\s+|the\s+)?final\s+answer(?:\s*(?:is\b|:)|[ \t]*(?=\n|$))|"
@@ -123,28 +125,35 @@ def markers(text: str) -> list[Marker]:
 
 
 def _markers_of(text: str) -> list[Marker]:
-    out: list[Marker] = []
+    """Markers of cleaned text; only the last ``MAX_MARKERS`` get segments (the last markers decide)."""
+    found: list[tuple[int, str, Any]] = []
     for m in _MARKER.finditer(text):
         line_start = text.rfind("\n", max(0, m.start() - _LOOKBACK), m.start()) + 1
-        if _QUOTED.search(text, max(line_start, m.start() - _LOOKBACK), m.start()):
-            continue
-        seg, end = _line_from(text, m.end())
-        start = m.end()
-        if not seg.strip() and end >= 0:  # "Answer:\n(B)" -- the answer sits on the next line
-            seg, _ = _line_from(text, end + 1)
-            start = end + 1
-        out.append(Marker(m.start(), seg, m.group("committed") is not None, start=start))
-    for m in _FINISH.finditer(text):
-        out.append(Marker(m.start(), m.group(1), True, start=m.start(1)))
-    for m in _ACTION.finditer(text):
-        out.append(Marker(m.start(), m.group(1), True, start=m.start(1)))
-    for m in _HASHES.finditer(text):
-        out.append(Marker(m.start(), _line_from(text, m.end())[0], True, start=m.end()))
-    for pos, content, start in _boxed(text):
-        out.append(Marker(pos, content, True, start=start))
-    out.sort(key=lambda mk: mk.pos)
+        if not _QUOTED.search(text, max(line_start, m.start() - _LOOKBACK), m.start()):
+            found.append((m.start(), "marker", m))
+    found += [(m.start(), "group", m) for m in _FINISH.finditer(text)]
+    found += [(m.start(), "group", m) for m in _ACTION.finditer(text)]
+    found += [(m.start(), "hashes", m) for m in _HASHES.finditer(text)]
+    found += [(pos, "boxed", (content, start)) for pos, content, start in _boxed(text)]
+    found.sort(key=lambda item: item[0])
     last_nl = text.rstrip().rfind("\n")
-    return [Marker(mk.pos, mk.segment, mk.committed, mk.pos > last_nl, mk.start) for mk in out]
+    out: list[Marker] = []
+    for pos, kind, m in found[-MAX_MARKERS:]:
+        if kind == "marker":
+            seg, end = _line_from(text, m.end())
+            start = m.end()
+            if not seg.strip() and end >= 0:  # "Answer:\n(B)" -- the answer sits on the next line
+                seg, _ = _line_from(text, end + 1)
+                start = end + 1
+            committed = m.group("committed") is not None
+        elif kind == "group":
+            seg, start, committed = m.group(1), m.start(1), True
+        elif kind == "hashes":
+            seg, start, committed = _line_from(text, m.end())[0], m.end(), True
+        else:
+            (seg, start), committed = m, True
+        out.append(Marker(pos, seg, committed, pos > last_nl, start))
+    return out
 
 
 def _line_from(text: str, start: int) -> tuple[str, int]:

@@ -6,8 +6,8 @@ If math-verify cannot parse the *gold* answer at all, the two answers are compar
 
 Bounds: math-verify (sympy) can stall for seconds on a short answer (``\\boxed{`` + 50 nested parentheses) or for
 ever inside one C call (``9^{9^{9^{9}}}``), and its own ``signal.alarm`` timeout works only on the main thread. So
-math-verify runs with its own timeout off in a worker process (``tasks.guard.Isolated``) that is killed after
-``LIMIT_S``, on any thread: such a row is wrong with reason ``verifier_error``. An answer longer than
+math-verify runs with its own timeout off in a forked child of a worker process (``tasks.guard.Isolated``),
+killed after ``LIMIT_S`` CPU seconds, on any thread: such a row is wrong with reason ``verifier_error``. An answer longer than
 ``MAX_ANSWER_CHARS`` or nested deeper than ``MAX_DEPTH`` brackets is not given to math-verify: it is compared as a
 string.
 """
@@ -23,9 +23,9 @@ from reflectevo_bench.tasks.common.extract import clean, last_boxed, marker_segm
 from reflectevo_bench.tasks.guard import Isolated, IsolatedTimeout, error_verdict
 from reflectevo_bench.tasks.verdict import Verdict, process_results_from
 
-LIMIT_S = 0.8  # hard wall-clock limit of one math-verify comparison (legit answers: 13 ms mean, 0.25 s max)
+LIMIT_S = 0.8  # CPU seconds one math-verify comparison may use (MATH gold vs itself: 13 ms mean, 0.25 s max)
 MAX_ANSWER_CHARS = 400
-MAX_DEPTH = 8
+MAX_DEPTH = 6
 logging.getLogger("math_verify").setLevel(logging.ERROR)
 _WORKER = Isolated(preload=("math_verify", __name__), warm_up=f"{__name__}:warm_up")
 
