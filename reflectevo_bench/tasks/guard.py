@@ -189,6 +189,7 @@ class Isolated:
         self._lock = threading.Lock()
         self._proc: subprocess.Popen | None = None
         self._spare: subprocess.Popen | None = None
+        self._owner = os.getpid()
 
     def _start(self) -> subprocess.Popen:
         root = str(Path(__file__).resolve().parents[2])
@@ -215,11 +216,19 @@ class Isolated:
 
     def call(self, ref: str, *args: Any, limit_s: float) -> Any:
         with self._lock:
+            if self._owner != os.getpid():  # a forked copy of this process: never share the parent's pipes
+                self._proc = self._spare = None
+                self._owner = os.getpid()
             proc = self._worker()
             assert proc.stdin is not None
-            proc.stdin.write((json.dumps({"fn": ref, "args": list(args), "limit_s": limit_s}) + "\n").encode())
-            proc.stdin.flush()
-            line = _read_line(proc, max(ROW_BUDGET_S, 4 * limit_s) + 5.0)  # the worker kills its child: a backstop
+            try:
+                proc.stdin.write((json.dumps({"fn": ref, "args": list(args), "limit_s": limit_s}) + "\n").encode())
+                proc.stdin.flush()
+                line = _read_line(proc, max(ROW_BUDGET_S, 4 * limit_s) + 5.0)  # the worker kills its child: backstop
+            except BaseException:  # interrupted (the guard's budget) or a broken pipe: never leave a reply unread
+                _kill(proc)
+                self._proc = None
+                raise
             if line is None:
                 _kill(proc)
                 self._proc = None
