@@ -6,7 +6,7 @@ Each class of the issue's hostile outputs (crashing inputs, repeated markers, de
 of one character, control and surrogate characters) is repeated to ``--size`` characters and verified once per
 task through ``EvalTask.verify_batch`` (the guarded path of run, score, rescore, GRPO and data build). Prints, per
 task, the slowest case, its wall seconds, the CPU seconds of this process for that row (the math worker's forked
-child is not counted: it is killed after 0.8 CPU seconds) and its verdict reason, then the slowest row overall.
+child is not counted: it is killed after 0.5 CPU seconds) and its verdict reason, then the slowest row overall.
 On a shared, loaded host the wall figures are inflated; the CPU figures are not. Tasks whose data is
 missing (also from the tests' one-row fixture data) are listed as skipped. Code tasks (mbpp, humaneval) need the sandbox. Exit 2 with one line on bad input.
 """

@@ -23,8 +23,8 @@ from reflectevo_bench.tasks.common.extract import clean, last_boxed, marker_segm
 from reflectevo_bench.tasks.guard import Isolated, IsolatedTimeout, error_verdict
 from reflectevo_bench.tasks.verdict import Verdict, process_results_from
 
-LIMIT_S = 0.8  # CPU seconds one math-verify comparison may use (MATH gold vs itself: 13 ms mean, 0.25 s max)
-MAX_ANSWER_CHARS = 400
+LIMIT_S = 0.5  # CPU seconds one math-verify comparison may use (MATH gold vs itself: 13 ms mean, 0.25 s max)
+MAX_ANSWER_CHARS = 200  # the longest gold answer of MATH (1,000 checked) has 53 characters, depth 2
 MAX_DEPTH = 6
 logging.getLogger("math_verify").setLevel(logging.ERROR)
 _WORKER = Isolated(preload=("math_verify", __name__), warm_up=f"{__name__}:warm_up")
