@@ -27,7 +27,8 @@ LIMIT_S = 0.5  # CPU seconds one math-verify comparison may use (MATH gold vs it
 MAX_ANSWER_CHARS = 200  # the longest gold answer of MATH (1,000 checked) has 53 characters, depth 2
 MAX_DEPTH = 6
 logging.getLogger("math_verify").setLevel(logging.ERROR)
-_WORKER = Isolated(preload=("math_verify", __name__), warm_up=f"{__name__}:warm_up")
+_MODULE = "reflectevo_bench.tasks.hendrycks_math.verifier"  # not __name__: lm-eval may load this file as "verifier"
+_WORKER = Isolated(preload=("math_verify", _MODULE), warm_up=f"{_MODULE}:warm_up")
 
 
 def warm_up() -> None:
@@ -101,7 +102,7 @@ def equivalent(gold: str, answer: str) -> tuple[bool, str]:
     a string comparison for answers beyond ``MAX_ANSWER_CHARS`` / ``MAX_DEPTH``."""
     if len(answer) > MAX_ANSWER_CHARS or _depth(answer) > MAX_DEPTH:
         return _plain(gold) == _plain(answer), "string_bounded"
-    ok, method = _WORKER.call(f"{__name__}:equivalent_unbounded", gold, answer, limit_s=LIMIT_S)
+    ok, method = _WORKER.call(f"{_MODULE}:equivalent_unbounded", gold, answer, limit_s=LIMIT_S)
     return bool(ok), str(method)
 
 
