@@ -26,6 +26,7 @@ WORST_CASES: dict[str, str] = {
     "finish_x50000": "Finish[" * 50000,
     "boxed_nested_parens": "\\boxed{" + "(" * 50 + "1" + ")" * 50 + "}",
     "boxed_power_tower": "\\boxed{9^{9^{9^{9}}}}",
+    "boxed_big_factorial": "\\boxed{(10^{10})!}",
     "answer_tag_x20000": "<answer>" * 20000,
     "unstructured_50k": ("ab(c[d{e\"f'g " * 4000)[:50000],
     "think_x20000": "<think>" * 20000,

@@ -257,7 +257,7 @@ def test_math_hard_limit_holds_off_the_main_thread():
     def work():
         verify({"answer": "2"}, "\\boxed{2}")  # the worker starts
         start = time.perf_counter()
-        out["tower"] = verify({"answer": "2"}, "\\boxed{9^{9^{9^{9}}}}")
+        out["tower"] = verify({"answer": "2"}, "\\boxed{(10^{10})!}")  # sympy computes the factorial in C
         out["took"] = time.perf_counter() - start
         out["after"] = verify({"answer": "2"}, "\\boxed{\\frac{4}{2}}")
 

@@ -8,8 +8,8 @@ Bounds: math-verify (sympy) can stall for seconds on a short answer (``\\boxed{`
 ever inside one C call (``9^{9^{9^{9}}}``), and its own ``signal.alarm`` timeout works only on the main thread. So
 math-verify runs with its own timeout off in a forked child of a worker process (``tasks.guard.Isolated``),
 killed after ``LIMIT_S`` CPU seconds, on any thread: such a row is wrong with reason ``verifier_error``. An answer longer than
-``MAX_ANSWER_CHARS`` or nested deeper than ``MAX_DEPTH`` brackets is not given to math-verify: it is compared as a
-string.
+``MAX_ANSWER_CHARS``, nested deeper than ``MAX_DEPTH`` brackets or holding a power tower (``9^{9^{9}}``) is not
+given to math-verify: it is compared as a string.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from reflectevo_bench.tasks.verdict import Verdict, process_results_from
 LIMIT_S = 0.5  # CPU seconds one math-verify comparison may use (MATH gold vs itself: 13 ms mean, 0.25 s max)
 MAX_ANSWER_CHARS = 200  # the longest gold answer of MATH (1,000 checked) has 53 characters, depth 2
 MAX_DEPTH = 6
+_TOWER = re.compile(r"\^\s*\{[^{}]*\^|\^[\w.]*\^|\*\*[\w.]*\*\*")  # a power in an exponent: sympy computes it
 logging.getLogger("math_verify").setLevel(logging.ERROR)
 _MODULE = "reflectevo_bench.tasks.hendrycks_math.verifier"  # not __name__: lm-eval may load this file as "verifier"
 _WORKER = Isolated(preload=("math_verify", _MODULE), warm_up=f"{_MODULE}:warm_up")
@@ -100,7 +101,7 @@ def equivalent_unbounded(gold: str, answer: str) -> tuple[bool, str]:
 def equivalent(gold: str, answer: str) -> tuple[bool, str]:
     """(equal, method): math-verify in the worker process under ``LIMIT_S`` (raises ``IsolatedTimeout`` past it);
     a string comparison for answers beyond ``MAX_ANSWER_CHARS`` / ``MAX_DEPTH``."""
-    if len(answer) > MAX_ANSWER_CHARS or _depth(answer) > MAX_DEPTH:
+    if len(answer) > MAX_ANSWER_CHARS or _depth(answer) > MAX_DEPTH or _TOWER.search(answer):
         return _plain(gold) == _plain(answer), "string_bounded"
     ok, method = _WORKER.call(f"{_MODULE}:equivalent_unbounded", gold, answer, limit_s=LIMIT_S)
     return bool(ok), str(method)
