@@ -73,4 +73,5 @@ def test_score_by_doc_id_and_raw_doc(tmp_path):
     scores = [json.loads(line) for line in (out / "scores.jsonl").read_text().splitlines()]
     assert [s["correct"] for s in scores] == [True, False, True]
     assert "exactly once" in scores[1]["feedback"] and scores[2]["extracted"] == "(2 + 3) * 4"
-    assert json.loads((out / "score.json").read_text()) == {"task": "countdown", "n": 3, "accuracy": 2 / 3}
+    assert json.loads((out / "score.json").read_text()) == {"task": "countdown", "n": 3, "accuracy": 2 / 3,
+                                                           "verifier_errors": 0}

@@ -68,6 +68,13 @@ def retry_stats(records: list[dict[str, Any]]) -> dict[str, Any]:
     return {"retries": len(verdicts), "retry_pass_rate": sum(verdicts) / len(verdicts), "branches": branches}
 
 
+def verifier_errors(records: list[dict[str, Any]]) -> int:
+    """Attempts the verifier could not judge (``tasks.guard``: exception, time or size budget); each counts wrong."""
+    from reflectevo_bench.tasks.guard import is_verifier_error
+
+    return sum(1 for r in records for t in r["turns"] if t["kind"] == "attempt" and is_verifier_error(t.get("verdict")))
+
+
 def filter_scores(records: list[dict[str, Any]]) -> dict[str, float]:
     """Attempt 1's mean of every metric/filter score the verifier reports (lm-eval's ``metric,filter`` keys)."""
     sums: dict[str, list[float]] = {}

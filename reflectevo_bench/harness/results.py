@@ -7,7 +7,7 @@ from typing import Any
 
 from reflectevo_bench.harness.analytics import reflection_analytics
 from reflectevo_bench.harness.groups import group_results
-from reflectevo_bench.harness.metrics import filter_scores, phase_stats, retry_stats, task_metrics
+from reflectevo_bench.harness.metrics import filter_scores, phase_stats, retry_stats, task_metrics, verifier_errors
 from reflectevo_bench.harness.mining import sample_stats
 from reflectevo_bench.harness.records import read_records
 from reflectevo_bench.harness.run_dir import read_manifest, write_json_atomic
@@ -23,7 +23,8 @@ def build_results(manifest: dict[str, Any], records: dict[str, list[dict[str, An
     results = {}
     for task in env["tasks"]:
         recs = records.get(task, [])
-        results[task] = {"alias": task, **task_metrics(recs, attempts, mode), **retry_stats(recs)}
+        results[task] = {"alias": task, **task_metrics(recs, attempts, mode), **retry_stats(recs),
+                         "verifier_errors": verifier_errors(recs)}
         mined = sample_stats(recs)
         if mined:
             results[task]["attempt_1_samples"] = mined  # run --samples K: pass@1, pass@K, share kept per rule

@@ -127,7 +127,10 @@ def _refuse_bad_doc(task: EvalTask, docs: list[dict[str, Any]], own: list[bool],
 def write_scores(out_dir: Path, task: str, scores: list[dict[str, Any]]) -> dict[str, Any]:
     if out_dir.exists() and not out_dir.is_dir():
         raise BenchError(f"--output {out_dir} is a file, not a directory")
-    summary = {"task": task, "n": len(scores), "accuracy": sum(s["correct"] for s in scores) / len(scores)}
+    from reflectevo_bench.tasks.guard import is_verifier_error
+
+    summary = {"task": task, "n": len(scores), "accuracy": sum(s["correct"] for s in scores) / len(scores),
+               "verifier_errors": sum(1 for s in scores if is_verifier_error(s))}
     out_dir.mkdir(parents=True, exist_ok=True)
     lines = "".join(json.dumps(s, ensure_ascii=False, default=str) + "\n" for s in scores)
     tmp = out_dir / ".scores.jsonl.tmp"

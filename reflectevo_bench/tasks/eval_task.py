@@ -12,7 +12,8 @@ from reflectevo_bench.tasks.lmeval_verifier import LmEvalVerifier
 from reflectevo_bench.tasks.reflection_config import (
     ReflectionConfig, callable_ref, check_named_once, resolve_callable,
 )
-from reflectevo_bench.tasks.verdict import Verdict, check_verifier, prepare_verifier, verify_many
+from reflectevo_bench.tasks.guard import guarded_many
+from reflectevo_bench.tasks.verdict import Verdict, check_verifier, prepare_verifier
 
 FEWSHOT_SEED = 1234  # lm-eval's default fewshot_random_seed, so attempt 1 matches stock runs
 FEWSHOT_AS_MULTITURN = True  # lm_eval.simple_evaluate's default (0.4.x): exemplars as user/assistant turns
@@ -114,8 +115,10 @@ class EvalTask:
 
     def verify_batch(self, docs: list[dict], responses: list[str]) -> list[Verdict]:
         """Verdicts for many responses at once: the verifier's batch form where it has one (``Verifier`` in
-        ``tasks.verdict``; e.g. code tasks fan out over a sandbox pool), otherwise one call per response."""
-        return verify_many(self.verify, docs, responses)
+        ``tasks.verdict``; e.g. code tasks fan out over a sandbox pool), otherwise one call per response. Every
+        verifier call of the harness goes through here, under ``tasks.guard``: a row the verifier cannot judge
+        (exception, time or size budget) is wrong with reason ``verifier_error``, and the batch goes on."""
+        return guarded_many(self.verify, docs, responses)
 
     def gold_response(self, doc: dict) -> str | None:
         """A response in the task's answer format that its verifier should accept: the task's

@@ -146,7 +146,9 @@ def process_results_from(verifier: Verifier, extra: Callable[[Verdict], dict[str
     ``process_results`` is made here need not name the verifier again."""
 
     def process_results(doc: dict[str, Any], results: list[str]) -> dict[str, float]:
-        verdict = _checked(verifier, verifier(doc, results[0]))
+        from reflectevo_bench.tasks.guard import guarded  # the same guard as the harness (no import cycle)
+
+        verdict = guarded(verifier, doc, results[0])
         return {metric: int(verdict.correct), **(extra(verdict) if extra else {})}
 
     process_results.verifier = verifier  # type: ignore[attr-defined]

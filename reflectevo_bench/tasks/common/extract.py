@@ -15,27 +15,36 @@ Policy (documented once, used everywhere):
   line at the end (or, failing that, the start) of the response; callers that follow the strict rule of the
   benchmark's authors (BBH: "So the answer is X") pass ``require_marker=True`` and get no answer instead.
 - A final answer that names two different options (``A or C``, ``Finish[A, B]``, a first line ``A`` and a last
-  line ``B``) is ambiguous and never accepted.
+  line ``B``, two committed markers on the final line: ``Answer("B") and Answer("E")``) is ambiguous and never
+  accepted. "final answer" in prose ("double-check your final answer.") is no marker: it needs ``is``, ``:`` or the
+  end of its line.
+- Bounded work: only the last ``PARSED_CHARS`` characters of a response are read (``clean`` keeps them; the final
+  answer is at the end; ``tasks.guard`` notes the cut in the verdict); a marker's segment is at most ``SEGMENT_CHARS`` characters, a ``Finish[...]`` at most that long,
+  the look-back for a quoting word is a few dozen characters, and only the last ``MAX_MARKERS`` markers are read, so
+  extraction is linear in the response.
 """
 
 from __future__ import annotations
 
 import re
 import string
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Iterable
+from typing import Any, Iterable
 
 # ----------------------------------------------------------------------------------------------- cleaning
 
+PARSED_CHARS = 32_768  # the tail of a response that extraction reads
 _EMPHASIS = re.compile(r"\*\*|__|`")
 _TEXT_WRAPPER = re.compile(r"\\(?:text|textbf|mathrm|mathbf|texttt)\s*\{([^{}]*)\}")
 
 
 def clean(text: str) -> str:
-    """Drop markdown emphasis/backticks and LaTeX text wrappers; unify the minus sign."""
-    text = _EMPHASIS.sub("", text or "")
+    """The last ``PARSED_CHARS`` characters, without markdown emphasis/backticks and LaTeX text wrappers; one minus
+    sign."""
+    text = _EMPHASIS.sub("", (text or "")[-PARSED_CHARS:])
     text = _TEXT_WRAPPER.sub(r"\1", text)
     return text.replace("\u2212", "-").replace("\u00a0", " ")
 
@@ -56,15 +65,21 @@ def _matching_braces(text: str) -> dict[int, int]:
 
 def boxed_spans(text: str) -> list[tuple[int, str]]:
     """(position, content) of every ``\\boxed{...}`` with balanced braces, in linear time (untrusted text)."""
+    return [(pos, content) for pos, content, _ in _boxed(text[-PARSED_CHARS:])]
+
+
+def _boxed(text: str) -> list[tuple[int, str, int]]:
+    """(position, content, content start) of every balanced ``\\boxed{...}``."""
     matches = list(_BOXED.finditer(text))
     if not matches:
         return []
     pairs = _matching_braces(text)
-    return [(m.start(), text[m.end(): pairs[m.end() - 1]]) for m in matches if m.end() - 1 in pairs]
+    return [(m.start(), text[m.end(): pairs[m.end() - 1]], m.end()) for m in matches if m.end() - 1 in pairs]
 
 
 def last_boxed(text: str) -> str | None:
     """Content of the last ``\\boxed{...}`` (or ``\\fbox{...}``), braces balanced; None if there is none."""
+    text = text[-PARSED_CHARS:]
     spans = boxed_spans(text)
     if spans:
         return spans[-1][1]
@@ -75,8 +90,12 @@ def last_boxed(text: str) -> str | None:
 
 # ----------------------------------------------------------------------------------------------- markers
 
+SEGMENT_CHARS = 1000  # an answer segment never runs longer: the answer is at its start
+MAX_MARKERS = 256  # only the last markers of a response are read: the final one decides
+_LOOKBACK = 40  # characters before a marker searched for a quoting word ("Previous answer:")
 _MARKER = re.compile(
-    r"(?P<committed>\bso\s+the\s+answer\s+is|\b(?:my\s+|the\s+)?final\s+answer\s*(?:is|:)?|\banswer\s*[:：])|"
+    r"(?P<committed>\bso\s+the\s+answer\s+is|\b(?:my\s+|the\s+)?final\s+answer(?:\s*(?:is\b|:)|[ \t]*(?=\n|$))|"
+    r"\banswer\s*[:：])|"
     r"(?P<prose>\bthe\s+(?:correct|right|best)\s+(?:answer|option|choice)\s+(?:is|would\s+be|should\s+be)|"
     r"\bthe\s+answer\s+(?:is|would\s+be|should\s+be)|\banswer\s+is)"
     r"\s*[:：=]?\s*",
@@ -84,7 +103,7 @@ _MARKER = re.compile(
 )
 # a marker preceded by one of these words quotes an earlier answer ("Previous answer: C"), it does not commit one
 _QUOTED = re.compile(r"\b(?:previous|prior|earlier|original|initial|old|wrong|incorrect|first|last)\s*$", re.I)
-_FINISH = re.compile(r"\bFinish\s*\[([^\]\n]*)\]", re.I)
+_FINISH = re.compile(r"\bFinish\s*\[([^\]\n\[]{0,%d})\]" % SEGMENT_CHARS, re.I)
 _ACTION = re.compile(r"\bAnswer\(\s*([^()\n]{0,200}?)\s*\)", re.I)  # ReAct: Answer("C"), Answer(C)
 _HASHES = re.compile(r"####\s*")
 
@@ -97,34 +116,51 @@ class Marker:
     segment: str
     committed: bool
     last_line: bool = False
+    start: int = -1  # where the segment starts in the cleaned text
 
 
 def markers(text: str) -> list[Marker]:
     """Every final-answer marker in text order (see the module policy); quoted earlier answers are left out."""
-    text = clean(text)
-    out: list[Marker] = []
+    return _markers_of(clean(text))
+
+
+def _markers_of(text: str) -> list[Marker]:
+    """Markers of cleaned text; only the last ``MAX_MARKERS`` get segments (the last markers decide)."""
+    found: list[tuple[int, str, Any]] = []
     for m in _MARKER.finditer(text):
-        line_start = text.rfind("\n", 0, m.start()) + 1
-        if _QUOTED.search(text[line_start:m.start()]):
-            continue
-        end = text.find("\n", m.end())
-        seg = text[m.end(): end if end >= 0 else len(text)]
-        if not seg.strip() and end >= 0:  # "Answer:\n(B)" -- the answer sits on the next line
-            nxt = text.find("\n", end + 1)
-            seg = text[end + 1: nxt if nxt >= 0 else len(text)]
-        out.append(Marker(m.start(), seg, m.group("committed") is not None))
-    for m in _FINISH.finditer(text):
-        out.append(Marker(m.start(), m.group(1), True))
-    for m in _ACTION.finditer(text):
-        out.append(Marker(m.start(), m.group(1), True))
-    for m in _HASHES.finditer(text):
-        end = text.find("\n", m.end())
-        out.append(Marker(m.start(), text[m.end(): end if end >= 0 else len(text)], True))
-    for pos, content in boxed_spans(text):
-        out.append(Marker(pos, content, True))
-    out.sort(key=lambda mk: mk.pos)
+        line_start = text.rfind("\n", max(0, m.start() - _LOOKBACK), m.start()) + 1
+        if not _QUOTED.search(text, max(line_start, m.start() - _LOOKBACK), m.start()):
+            found.append((m.start(), "marker", m))
+    found += [(m.start(), "group", m) for m in _FINISH.finditer(text)]
+    found += [(m.start(), "group", m) for m in _ACTION.finditer(text)]
+    found += [(m.start(), "hashes", m) for m in _HASHES.finditer(text)]
+    found += [(pos, "boxed", (content, start)) for pos, content, start in _boxed(text)]
+    found.sort(key=lambda item: item[0])
     last_nl = text.rstrip().rfind("\n")
-    return [Marker(mk.pos, mk.segment, mk.committed, mk.pos > last_nl) for mk in out]
+    out: list[Marker] = []
+    for pos, kind, m in found[-MAX_MARKERS:]:
+        if kind == "marker":
+            seg, end = _line_from(text, m.end())
+            start = m.end()
+            if not seg.strip() and end >= 0:  # "Answer:\n(B)" -- the answer sits on the next line
+                seg, _ = _line_from(text, end + 1)
+                start = end + 1
+            committed = m.group("committed") is not None
+        elif kind == "group":
+            seg, start, committed = m.group(1), m.start(1), True
+        elif kind == "hashes":
+            seg, start, committed = _line_from(text, m.end())[0], m.end(), True
+        else:
+            (seg, start), committed = m, True
+        out.append(Marker(pos, seg, committed, pos > last_nl, start))
+    return out
+
+
+def _line_from(text: str, start: int) -> tuple[str, int]:
+    """(the rest of the line from ``start``, at most ``SEGMENT_CHARS`` long; the index of its newline or -1)."""
+    stop = min(len(text), start + SEGMENT_CHARS)
+    end = text.find("\n", start, stop)
+    return text[start: end if end >= 0 else stop], end
 
 
 def marker_segments(text: str) -> list[tuple[int, str]]:
@@ -232,7 +268,7 @@ def extract_choice(response: str, letters: str = "ABCD", options: dict[str, str]
         seg = mk.segment
         found = _parse_letters(seg, letters, strict=False)
         if found:
-            return Choice(tuple(found), "marker", seg.strip())
+            return Choice(tuple(_hedged(found, found_markers, i, text, letters)), "marker", seg.strip())
         if options:
             by_text = _match_option_text(seg, options)
             if by_text:
@@ -263,6 +299,20 @@ def extract_choice(response: str, letters: str = "ABCD", options: dict[str, str]
             if by_text:
                 return Choice(by_text, "option_text", line)
     return Choice()
+
+
+def _hedged(found: list[str], found_markers: list[Marker], i: int, text: str, letters: str) -> list[str]:
+    """The deciding marker's letters plus those of every other committed marker on its line (``Answer("B") and
+    Answer("E")`` commits two letters: a hedge, so ambiguous)."""
+    pos = found_markers[i].pos
+    line_start = text.rfind("\n", 0, pos) + 1
+    out = list(found)
+    for mk in reversed(found_markers[:i]):
+        if mk.pos < line_start:
+            break
+        if mk.committed:
+            out.extend(_parse_letters(mk.segment, letters, strict=False))
+    return list(dict.fromkeys(out))
 
 
 def _match_option_text(segment: str, options: dict[str, str]) -> tuple[str, ...]:
@@ -315,16 +365,15 @@ def numbers_in(text: str) -> list[str]:
 def extract_number(response: str) -> tuple[Fraction | None, str | None, str]:
     """(value, matched text, source): ``#### N``, then ``\\boxed{N}``, then an answer marker, then the last number."""
     text = clean(response)
-    hashes = re.findall(r"####\s*([^\n]*)", text)
+    hashes = [m.group(1)[:SEGMENT_CHARS] for m in re.finditer(r"####[ \t]*([^\n]*)", text)]
     candidates: list[tuple[str, str]] = []
     if hashes:
         candidates.append((hashes[-1], "####"))
     boxed = last_boxed(text)
     if boxed is not None:
         candidates.append((boxed, "boxed"))
-    segs = [s for _, s in marker_segments(text) if numbers_in(s)]
-    if segs:
-        seg = segs[-1]
+    seg = _last_numeric_segment(clean(text))
+    if seg is not None:
         if "=" in seg:
             seg = seg.rsplit("=", 1)[1]
         candidates.append((seg, "marker"))
@@ -340,6 +389,17 @@ def extract_number(response: str) -> tuple[Fraction | None, str | None, str]:
         if value is not None:
             return value, raw.strip(), "last_number"
     return None, None, "none"
+
+
+def _last_numeric_segment(text: str) -> str | None:
+    """The last marker segment that holds a number: the numbers of the text are found once (segments overlap, so
+    searching each segment would read a line of 5,000 markers 5,000 times)."""
+    starts = [m.start() for m in _NUMBER.finditer(text)]
+    for mk in reversed(_markers_of(text)):
+        i = bisect_left(starts, mk.start)
+        if i < len(starts) and starts[i] < mk.start + len(mk.segment) and numbers_in(mk.segment):
+            return mk.segment
+    return None
 
 
 def format_number(value: Fraction) -> str:

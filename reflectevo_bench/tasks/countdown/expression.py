@@ -9,6 +9,10 @@ _OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 _TRANSLATE = str.maketrans({"×": "*", "x": "*", "X": "*", "÷": "/", "−": "-", "–": "-", "·": "*"})
 
 
+MAX_CHARS = 200  # a Countdown answer uses a handful of numbers: longer text is not an answer
+MAX_DEPTH = 40  # nesting of the parsed tree (operators and parentheses)
+
+
 class ExpressionError(ValueError):
     """The text is not an arithmetic expression over integers with + - * / and parentheses."""
 
@@ -21,25 +25,40 @@ def normalise(text: str) -> str:
 
 
 def parse(text: str) -> ast.Expression:
+    """The checked tree of a bounded expression: at most ``MAX_CHARS`` characters and ``MAX_DEPTH`` levels, so
+    parsing, checking and evaluating never recurse deeply (hostile text: ``-`` x 300, a 1,000-term sum)."""
+    source = normalise(text)
+    if len(source) > MAX_CHARS:
+        raise ExpressionError(f"the expression is {len(source)} characters long; an answer is at most {MAX_CHARS}")
     try:
-        tree = ast.parse(normalise(text), mode="eval")
-    except SyntaxError as exc:
-        raise ExpressionError(f"not a valid expression ({exc.msg})") from None
+        tree = ast.parse(source, mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        raise ExpressionError(f"not a valid expression ({getattr(exc, 'msg', None) or type(exc).__name__})") from None
     _check(tree.body)
     return tree
 
 
-def _check(node: ast.AST) -> None:
-    if isinstance(node, ast.BinOp):
-        if type(node.op) not in _OPS:
-            raise ExpressionError(f"operator {type(node.op).__name__} is not allowed (use + - * /)")
-        _check(node.left)
-        _check(node.right)
-    elif isinstance(node, ast.Constant):
-        if not isinstance(node.value, int) or isinstance(node.value, bool):
-            raise ExpressionError(f"{node.value!r} is not a whole number")
-    else:
-        raise ExpressionError(f"'{ast.unparse(node)}' is not allowed (only numbers, + - * / and parentheses)")
+def _check(root: ast.AST) -> None:
+    stack = [(root, 1)]  # iterative: the depth is checked before anything recurses
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ExpressionError(f"the expression nests deeper than {MAX_DEPTH} levels")
+        if isinstance(node, ast.BinOp):
+            if type(node.op) not in _OPS:
+                raise ExpressionError(f"operator {type(node.op).__name__} is not allowed (use + - * /)")
+            stack += [(node.left, depth + 1), (node.right, depth + 1)]
+        elif isinstance(node, ast.Constant):
+            if not isinstance(node.value, int) or isinstance(node.value, bool):
+                raise ExpressionError(f"{str(node.value)[:20]!r} is not a whole number")
+        else:
+            raise ExpressionError(f"{_what(node)} is not allowed (only numbers, + - * / and parentheses)")
+
+
+def _what(node: ast.AST) -> str:
+    if isinstance(node, ast.UnaryOp):
+        return "a sign in front of a term (unary " + type(node.op).__name__ + ")"
+    return f"'{type(node).__name__}'"
 
 
 def numbers_used(tree: ast.Expression) -> list[int]:

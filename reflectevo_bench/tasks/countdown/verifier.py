@@ -7,20 +7,25 @@ from collections import Counter
 from fractions import Fraction
 from typing import Any
 
+from reflectevo_bench.errors import BenchError
+from reflectevo_bench.tasks.common.extract import PARSED_CHARS
 from reflectevo_bench.tasks.countdown.expression import ExpressionError, evaluate, numbers_used, parse
 from reflectevo_bench.tasks.verdict import Verdict, process_results_from
 
-_ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.S | re.I)
-_ANSWER_LINE = re.compile(r"answer\s*[:：]\s*(.+)", re.I)
+_OPEN_TAG = re.compile(r"<answer>", re.I)
+_CLOSE_TAG = re.compile(r"</answer>", re.I)
+_ANSWER_LINE = re.compile(r"answer[ \t]*[:：][ \t]*(.+)", re.I)
 _WRAPPING = re.compile(r"^[\s*`$]+|[\s*`$.]+$")  # markdown bold/code, LaTeX $, a closing full stop
 _EXPR_CHARS = re.compile(r"^[\d\s()+\-*/×÷x−=.]+$")
 
 
 def extract_answer(response: str) -> str | None:
-    """The final expression: last <answer>…</answer>, else last 'Answer: …' line, else last expression line."""
-    tags = _ANSWER_TAG.findall(response)
-    if tags:
-        candidate = tags[-1]
+    """The final expression: last <answer>…</answer>, else last 'Answer: …' line, else last expression line (in
+    the last ``PARSED_CHARS`` characters)."""
+    response = (response or "")[-PARSED_CHARS:]
+    tag = _last_tag(response)
+    if tag is not None:
+        candidate = tag
     else:
         lines = _ANSWER_LINE.findall(response)
         if lines:
@@ -34,17 +39,36 @@ def extract_answer(response: str) -> str | None:
     return candidate or None
 
 
+def _last_tag(response: str) -> str | None:
+    """Content of the last ``<answer>...</answer>`` (the last close tag and the last open tag before it), found in
+    one linear pass: a lazy regex rescans the rest of the text from every unclosed ``<answer>``."""
+    close = None
+    for close in _CLOSE_TAG.finditer(response):
+        pass
+    if close is None:
+        return None
+    start = None
+    for start in _OPEN_TAG.finditer(response, 0, close.start()):
+        pass
+    return None if start is None else response[start.end(): close.start()]
+
+
 def _drop_equation_side(expr: str, target: int) -> str:
     """'(3 + 5) * 3 = 24' → '(3 + 5) * 3': keep the side that is not just the target."""
     if "=" not in expr:
         return expr
     sides = [s.strip() for s in expr.split("=") if s.strip()]
+    if not sides:  # "Answer: ="
+        return ""
     non_target = [s for s in sides if s.strip("() ") != str(target)]
     return non_target[0] if non_target else sides[0]
 
 
 def verify(doc: dict[str, Any], response: str) -> Verdict:
-    nums, target = [int(n) for n in doc["nums"]], int(doc["target"])
+    try:
+        nums, target = [int(n) for n in doc["nums"]], int(doc["target"])
+    except (KeyError, TypeError, ValueError):
+        raise BenchError("countdown doc needs integer 'nums' (a list) and an integer 'target'") from None
     answer = extract_answer(response)
     if answer is None:
         return Verdict(False, 0.0, "No final answer was found: end with a line `Answer: <expression>`.", None,

@@ -9,6 +9,10 @@ Accepted forms:
   rejected with a message saying so.
 Calls inside fenced code blocks are preferred; otherwise calls are looked for in the whole response, so a short
 explanation around them does no harm. ``[]`` is an explicit "no call".
+
+Bounds (untrusted text): only the last ``PARSED_CHARS`` characters are read; values nest at most ``MAX_DEPTH`` levels; a number has at most ``MAX_NUMBER_CHARS``
+characters; a call block is at most ``MAX_BLOCK_CHARS`` long; the scan of free text for call blocks reads and
+parses at most ``SCAN_BUDGET`` characters in all. Past a bound the text is simply not a call.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from reflectevo_bench.tasks.common.extract import PARSED_CHARS
 
 
 @dataclass(frozen=True)
@@ -40,24 +46,66 @@ class Parsed:
     form: str = "none"  # json | python | none
 
 
+MAX_DEPTH = 32
+MAX_NUMBER_CHARS = 100
+MAX_BLOCK_CHARS = 20_000
+SCAN_BUDGET = 1_000_000
+
 # ----------------------------------------------------------------------------------------------- JSON
 
 _NAME = re.compile(r"^[A-Za-z_][\w.\-/]*$")
 
 
-def calls_from_json(value: Any) -> list[Call]:
+def _too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether a decoded value nests deeper than ``limit`` (iterative: never recurses itself)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (list, tuple, dict)):
+            if depth > limit:
+                return True
+            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return False
+
+
+def _loads(text: str) -> Any:
+    """``json.loads`` with bounded numbers and depth; ValueError for anything else (4,301-digit ints included)."""
+    try:
+        value = json.loads(text, parse_int=_bounded_int, parse_float=_bounded_float)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    if _too_deep(value):
+        raise ValueError("nested too deeply")
+    return value
+
+
+def _bounded_int(text: str) -> int:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise ValueError("number too long")
+    return int(text)
+
+
+def _bounded_float(text: str) -> float:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise ValueError("number too long")
+    return float(text)
+
+
+def calls_from_json(value: Any, _depth: int = 0) -> list[Call]:
     """Calls from a decoded JSON value; CallSyntaxError if it is not a call or list of calls."""
+    if _depth > 4:
+        raise CallSyntaxError("calls nest too deeply")
     if isinstance(value, list):
         out: list[Call] = []
         for item in value:
-            out.extend(calls_from_json(item))
+            out.extend(calls_from_json(item, _depth + 1))
         return out
     if not isinstance(value, dict):
         raise CallSyntaxError(f"expected a call object, got {type(value).__name__}")
     if isinstance(value.get("tool_calls"), list):
-        return calls_from_json(value["tool_calls"])
+        return calls_from_json(value["tool_calls"], _depth + 1)
     if isinstance(value.get("function"), dict) and "name" in value["function"]:
-        return calls_from_json(value["function"])
+        return calls_from_json(value["function"], _depth + 1)
     if isinstance(value.get("name"), str):
         args: Any = {}
         for key in ("arguments", "parameters", "args", "kwargs"):
@@ -66,8 +114,8 @@ def calls_from_json(value: Any) -> list[Call]:
                 break
         if isinstance(args, str):
             try:
-                args = json.loads(args) if args.strip() else {}
-            except json.JSONDecodeError:
+                args = _loads(args) if args.strip() else {}
+            except ValueError:
                 raise CallSyntaxError(f"the arguments of {value['name']} are not valid JSON") from None
         if args is None:
             args = {}
@@ -97,24 +145,29 @@ def _dotted(node: ast.AST) -> str | None:
     return None
 
 
-def _literal(node: ast.AST, name: str, arg: str) -> Any:
+def _literal(node: ast.AST, name: str, arg: str, depth: int = 0) -> Any:
+    if depth > MAX_DEPTH:
+        raise CallSyntaxError(f"argument '{arg}' of {name} nests deeper than {MAX_DEPTH} levels")
+    depth += 1
     if isinstance(node, ast.Constant):
         if node.value is Ellipsis:
             raise CallSyntaxError(f"argument '{arg}' of {name} is '...', not a value")
+        if isinstance(node.value, int) and abs(node.value).bit_length() > 4 * MAX_NUMBER_CHARS:
+            raise CallSyntaxError(f"argument '{arg}' of {name} is a number over {MAX_NUMBER_CHARS} digits")
         return node.value
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        value = _literal(node.operand, name, arg)
+        value = _literal(node.operand, name, arg, depth)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return -value if isinstance(node.op, ast.USub) else value
     if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
-        return [_literal(e, name, arg) for e in node.elts]
+        return [_literal(e, name, arg, depth) for e in node.elts]
     if isinstance(node, ast.Dict):
         if any(k is None for k in node.keys):
             raise CallSyntaxError(f"argument '{arg}' of {name} uses ** unpacking")
-        return {_literal(k, name, arg): _literal(v, name, arg) for k, v in zip(node.keys, node.values)}
+        return {_literal(k, name, arg, depth): _literal(v, name, arg, depth) for k, v in zip(node.keys, node.values)}
     if isinstance(node, ast.Name) and node.id in _LITERAL_NAMES:
         return _LITERAL_NAMES[node.id]
-    raise CallSyntaxError(f"argument '{arg}' of {name} is not a literal value ({ast.unparse(node)[:40]}): "
+    raise CallSyntaxError(f"argument '{arg}' of {name} is not a literal value (a {type(node).__name__}): "
                           "write the value itself, not a variable or an expression")
 
 
@@ -136,9 +189,12 @@ def _call_from_ast(node: ast.AST) -> Call:
 
 def calls_from_python(text: str) -> list[Call]:
     """Calls from ``f(a=1)``, ``[f(a=1), g(b=2)]`` or ``(f(a=1), g(b=2))``; CallSyntaxError otherwise."""
+    source = text.strip()
+    if len(source) > MAX_BLOCK_CHARS:
+        raise CallSyntaxError(f"a call block is longer than {MAX_BLOCK_CHARS} characters")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError:
+        tree = ast.parse(source, mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # ValueError: a 4,301-digit int
         raise CallSyntaxError("not valid call syntax") from None
     body = tree.body
     if isinstance(body, (ast.List, ast.Tuple)):
@@ -150,17 +206,32 @@ def calls_from_python(text: str) -> list[Call]:
 
 _FENCE = re.compile(r"```[\w+-]*[ \t]*\n?(.*?)```", re.S)
 _TOOL_TAG = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.S)
-_THINK = re.compile(r"<think>.*?</think>", re.S)
+_THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
 _CALL_START = re.compile(r"[A-Za-z_][\w.]*\s*\(")
 _OPEN = {"(": ")", "[": "]", "{": "}"}
 
 
-def _matching_end(text: str, start: int) -> int | None:
-    """Index one past the bracket closing ``text[start]`` (quotes respected), or None."""
+def _drop_thinking(text: str) -> str:
+    """The text without ``<think>...</think>`` blocks, in one pass (an unclosed ``<think>`` is kept)."""
+    out, pos = [], 0
+    while True:
+        start = text.find(_THINK_OPEN, pos)
+        end = text.find(_THINK_CLOSE, start + len(_THINK_OPEN)) if start >= 0 else -1
+        if start < 0 or end < 0:
+            out.append(text[pos:])
+            return "".join(out)
+        out.append(text[pos:start])
+        pos = end + len(_THINK_CLOSE)
+
+
+def _matching_end(text: str, start: int, limit: int = MAX_BLOCK_CHARS) -> int | None:
+    """Index one past the bracket closing ``text[start]`` (quotes respected) within ``limit`` characters, or
+    None."""
     stack: list[str] = []
     quote: str | None = None
     i = start
-    while i < len(text):
+    stop = min(len(text), start + limit)
+    while i < stop:
         ch = text[i]
         if quote:
             if ch == "\\":
@@ -187,9 +258,11 @@ def _parse_block(text: str) -> tuple[list[Call] | None, str | None, str]:
     if not s:
         return None, None, "none"
     error = None
+    if len(s) > MAX_BLOCK_CHARS:
+        return None, f"a call block is longer than {MAX_BLOCK_CHARS} characters", "none"
     try:
-        value = json.loads(s)
-    except json.JSONDecodeError:
+        value = _loads(s)
+    except ValueError:
         value = None
     else:
         try:
@@ -222,15 +295,18 @@ def _scan(text: str) -> tuple[list[Call] | None, str | None, str]:
     found: list[Call] = []
     forms: set[str] = set()
     error: str | None = None
+    budget = SCAN_BUDGET  # characters read by bracket matching plus characters parsed, over the whole scan
     i = 0
-    while i < len(text):
+    while i < len(text) and budget > 0:
         ch = text[i]
-        start_call = _CALL_START.match(text, i) if (ch.isalpha() or ch == "_") and (
+        start_call = _CALL_START.match(text, i, i + 200) if (ch.isalpha() or ch == "_") and (
             i == 0 or not (text[i - 1].isalnum() or text[i - 1] in "_.")) else None
         if ch in "[{" or start_call:
             open_at = i if ch in "[{" else start_call.end() - 1
-            end = _matching_end(text, open_at)
+            end = _matching_end(text, open_at, min(MAX_BLOCK_CHARS, budget))
+            budget -= (end or min(len(text), open_at + MAX_BLOCK_CHARS)) - open_at
             if end is not None:
+                budget -= end - i
                 calls, err, form = _parse_block(text[i:end])
                 if calls is not None and (calls or ch == "["):
                     found.extend(calls)
@@ -246,7 +322,7 @@ def _scan(text: str) -> tuple[list[Call] | None, str | None, str]:
 
 def parse_calls(response: str) -> Parsed:
     """The calls in a model response (see the module docstring for the accepted forms)."""
-    text = _THINK.sub("", response or "")
+    text = _drop_thinking((response or "")[-PARSED_CHARS:])  # the calls are at the end: only the tail is read
     tags = _TOOL_TAG.findall(text)
     if tags:
         out: list[Call] = []

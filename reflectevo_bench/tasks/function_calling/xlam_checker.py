@@ -25,7 +25,7 @@ def values_equal(a: Any, b: Any) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):
         return isinstance(a, bool) and isinstance(b, bool) and a == b
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return float(a) == float(b)
+        return a == b  # exact, and no OverflowError for an int too large for a float
     if isinstance(a, str) and isinstance(b, str):
         return a.strip() == b.strip()
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
