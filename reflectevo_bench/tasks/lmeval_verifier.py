@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from reflectevo_bench.errors import BenchError
+from reflectevo_bench.tasks.lmeval_api import filter_ensembles, metric_names
 from reflectevo_bench.tasks.verdict import Verdict
 
 
@@ -20,7 +21,7 @@ class LmEvalVerifier:
 
     def __init__(self, task: Any, metric: str | None = None, filter_name: str | None = None) -> None:
         self.task = task
-        ensembles = list(getattr(task, "_filters", []))
+        ensembles = filter_ensembles(task)
         self.ensembles = ensembles
         if not ensembles:
             raise BenchError(f"task '{task.task_name}' has no filter pipeline")
@@ -32,7 +33,7 @@ class LmEvalVerifier:
                 names = [e.name for e in ensembles]
                 raise BenchError(f"task '{task.task_name}': no filter named '{filter_name}' (has {names})")
             self.ensemble = named[0]
-        metrics = list(task._metric_fn_list.keys())
+        metrics = metric_names(task)
         if metric is None:
             if not metrics:
                 raise BenchError(f"task '{task.task_name}' declares no metric; add metric_list or a reflection verifier")

@@ -33,11 +33,11 @@ def task_manager(extra_paths: list[str] | None = None, data_dir: str | None = No
 
 def own_task_names() -> list[str]:
     """Names of the tasks that ship with reflectevo-bench (not lm-eval's)."""
-    from lm_eval.tasks._yaml_loader import load_yaml
+    from reflectevo_bench.tasks.lmeval_api import load_yaml_unresolved
 
     names = []
     for path in sorted(TASKS_ROOT.rglob("*.yaml")):
-        cfg = load_yaml(path, resolve_func=False)
+        cfg = load_yaml_unresolved(path)
         for key in ("task", "group"):
             if isinstance(cfg.get(key), str):
                 names.append(cfg[key])
@@ -110,7 +110,8 @@ def load_lm_eval_task_on_rows(spec: str, rows: list[dict[str, Any]], metadata: d
     """
     import datasets
     from lm_eval.api.task import ConfigurableTask
-    from lm_eval.tasks._index import Kind, TaskIndex
+
+    from reflectevo_bench.tasks.lmeval_api import full_config, index_entry, is_single_task
 
     if not rows:
         raise BenchError("no rows to build the task on")
@@ -120,13 +121,13 @@ def load_lm_eval_task_on_rows(spec: str, rows: list[dict[str, Any]], metadata: d
         raise BenchError(f"task file {spec} does not exist")
     paths = [str(Path(spec).resolve().parent)] if is_path else []
     tm = task_manager(paths, metadata=metadata)
-    entry = TaskIndex.entry_from_path(Path(spec).resolve()) if is_path else tm.task_index.get(spec)
+    entry = index_entry(tm, spec, is_path)
     if entry is None and not is_path:
         tm = task_manager(paths, with_lm_eval=True, metadata=metadata)
         entry = tm.task_index.get(spec)
     if entry is None:
         raise BenchError(f"unknown task '{spec}': see `reflectevo-bench tasks list`, or pass a path to a task YAML")
-    if entry.kind not in (Kind.TASK,):
+    if not is_single_task(entry):
         raise BenchError(f"--task {spec} is a group or tag, not one task: score one task at a time")
     one = datasets.Dataset.from_list([rows[0]])
 
@@ -134,7 +135,7 @@ def load_lm_eval_task_on_rows(spec: str, rows: list[dict[str, Any]], metadata: d
         return datasets.DatasetDict({split: one for split in splits})
 
     try:
-        cfg = tm._factory._load_full_config(entry, {"custom_dataset": inline_dataset})
+        cfg = full_config(tm, entry, {"custom_dataset": inline_dataset})
         splits = {cfg.get(k) for k in ("training_split", "validation_split", "test_split", "fewshot_split")} - {None}
         for key in ("tag", "group", "task_list"):
             cfg.pop(key, None)
