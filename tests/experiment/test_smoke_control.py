@@ -4,6 +4,11 @@ On the `reveal` task the verifier's feedback reveals the hidden digit, so a chai
 saves what it trained and evaluates that checkpoint MUST raise acc@t2 on the test split. Asserted on the
 leaderboard's own paired lines (exact McNemar). The negative control runs the same chain with the learning rate
 set to 0 (every trainer runs, saves and is evaluated; no update reaches the checkpoint) and must show no gain.
+
+D+ SFT (one- and two-stage) must learn. D± DPO and reflection GRPO are run and reported but not required to gain:
+they train the reflection only, and the random base's retry ignores its reflection, so their data carry no
+signal on this base (asserted as a measurement in test_smoke_why_reflection_only_objectives_do_not_learn_here).
+The answer-GRPO control is reported beside. Takes minutes: CI runs it with `pytest -k smoke`.
 """
 
 from __future__ import annotations
