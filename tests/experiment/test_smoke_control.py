@@ -4,6 +4,11 @@ On the `reveal` task the verifier's feedback reveals the hidden digit, so a chai
 saves what it trained and evaluates that checkpoint MUST raise acc@t2 on the test split. Asserted on the
 leaderboard's own paired lines (exact McNemar). The negative control runs the same chain with the learning rate
 set to 0 (every trainer runs, saves and is evaluated; no update reaches the checkpoint) and must show no gain.
+
+D+ SFT (one- and two-stage) must learn. D± DPO and reflection GRPO are run and reported but not required to gain:
+they train the reflection only, and the random base's retry ignores its reflection, so their data carry no
+signal on this base (asserted as a measurement in test_smoke_why_reflection_only_objectives_do_not_learn_here).
+The answer-GRPO control is reported beside. Takes minutes: CI runs it with `pytest -k smoke`.
 """
 
 from __future__ import annotations
@@ -72,9 +77,8 @@ def test_smoke_spec_is_shipped():
 
 
 def test_smoke_untrained_base_does_not_use_the_feedback(smoke):
-    base = _models(smoke["board"])["tiny"]
-    t1, t2 = base["metrics"]["acc@t1"], base["metrics"]["acc@t2"]
-    assert abs(t2 - t1) <= 0.05, (t1, t2)
+    base = _models(smoke["board"])["tiny"]["average"]
+    assert abs(base["acc@t2"] - base["acc@t1"]) <= 0.05 and base["acc@t1"] <= 0.35, base
 
 
 def test_smoke_trained_candidates_beat_the_base(smoke):
@@ -83,7 +87,12 @@ def test_smoke_trained_candidates_beat_the_base(smoke):
     for name in LEARNS:
         r = comps[name]["metrics"]["acc@t2"]["overall"]
         assert r["diff"] > 0 and r["mcnemar_p"] < ALPHA and r["significant"], (name, comps[name]["summary"])
-        assert "significant" in comps[name]["summary"], comps[name]["summary"]
+        assert ", significant (exact McNemar" in comps[name]["summary"], comps[name]["summary"]
+        own = _models(smoke["board"])[name]["average"]  # and it is the feedback it uses: wrong -> right flips
+        assert own["delta"] >= 0.1 and own["wrong_to_right"] > own["right_to_wrong"], (name, own)
+    answer = comps["ckpt-grpo-answer"]["metrics"]["acc@t2"]["overall"]  # the RLVR control, reported beside
+    print(f"answer-GRPO control: acc@t2 {answer['acc_a']:.2f} vs base {answer['acc_b']:.2f}, "
+          f"McNemar p = {answer['mcnemar_p']:.3f}")
 
 
 def test_smoke_reports_every_control(smoke):
@@ -94,6 +103,26 @@ def test_smoke_reports_every_control(smoke):
         assert models[label]["controls"]["intrinsic_delta"]["protocol"] == "self-refine"
     md = (smoke["out"] / "leaderboard" / "leaderboard.md").read_text()
     assert "candidate ckpt-grpo-answer acc@t2" in md and "reflect − retry @t2 [95% CI]" in md
+
+
+def test_smoke_why_reflection_only_objectives_do_not_learn_here(smoke):
+    """D± DPO and reflection GRPO train the reflection only; their signal is whether the retry after it passed.
+    The untrained random model's retry ignores its reflection: a sampled retry passes about as often when the
+    reflection holds the revealed digit as when it does not, so D± pairs and GRPO rewards carry no information
+    about the reflection (measured here on the data run's own records; see the issue-20 note)."""
+    from reflectevo_bench.harness.records import read_records
+    from reflectevo_bench.trainers.data.rows import branches, is_failure
+
+    (run,) = (smoke["out"] / "runs").glob("data-*")
+    tab = {True: [0, 0], False: [0, 0]}
+    for rec in read_records(run)["reveal"]:
+        if is_failure(rec):
+            for b in branches(rec):
+                tab[rec["doc"]["answer"] in b.reflection["response"]][b.passed] += 1
+    rates = {k: p / (f + p) for k, (f, p) in tab.items()}
+    print(f"retry pass rate | reflection holds the digit: {rates[True]:.3f} of {sum(tab[True])}; "
+          f"lacks it: {rates[False]:.3f} of {sum(tab[False])}")
+    assert min(map(sum, tab.values())) >= 100 and abs(rates[True] - rates[False]) < 0.03 and max(rates.values()) < 0.06
 
 
 def test_smoke_negative_control_without_learning_shows_no_gain(smoke):
