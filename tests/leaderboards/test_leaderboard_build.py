@@ -121,8 +121,9 @@ def test_numbers_agree_in_json_md_html(board_dir):
     parser = _Tables()
     parser.feed((board_dir / "leaderboard.html").read_text(encoding="utf-8"))
     md_tables = _md_tables(md)
-    assert len(md_tables) == 3 and len(parser.tables) == 3
-    html_tables = [parser.tables["models-1"], parser.tables["comparison-1-1"], parser.tables["comparison-1-2"]]
+    assert len(md_tables) == 4 and len(parser.tables) == 4
+    html_tables = [parser.tables["models-1"], parser.tables["analytics-1"], parser.tables["comparison-1-1"],
+                   parser.tables["comparison-1-2"]]
     for (md_cap, md_rows), html in zip(md_tables, html_tables):
         assert "protocol=reflect" in md_cap and "feedback=oracle" in md_cap  # on every table
         assert "protocol=reflect" in html["caption"] and "feedback=oracle" in html["caption"]
@@ -142,7 +143,7 @@ def test_numbers_agree_in_json_md_html(board_dir):
         _check_cell(avg[5], m["average"]["acc@t1"])
         _check_cell(avg[6], m["average"]["acc@t2"])
         _check_cell(avg[7], m["average"]["delta"])
-    for comp, (_, (_, *crow)) in zip(group["comparisons"], md_tables[1:]):
+    for comp, (_, (_, *crow)) in zip(group["comparisons"], md_tables[2:]):  # [1]: the analytics table
         cells = {(r[0], r[1]): r for r in crow}
         for metric, res in comp["metrics"].items():
             for task, r in list(res["tasks"].items()) + [("all (pooled)", res["overall"])]:
