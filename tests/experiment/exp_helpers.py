@@ -12,7 +12,7 @@ def make_spec(tiny_model: Path, big_tiny: Path, toy_task: Path, recipes: dict | 
     spec = {
         "base": {"name": "tiny", "model": "hf", "model_args": f"pretrained={tiny_model}"},
         "references": [{"name": "tiny-10x", "model": "hf", "model_args": f"pretrained={big_tiny}"}],
-        "data": {"tasks": [str(toy_task)], "split": "train", "limit": 12, "reflections": 2,
+        "data": {"tasks": [str(toy_task)], "split": "train", "limit": 20, "reflections": 3,
                  "gen_kwargs": "do_sample=true,temperature=1.0,max_gen_toks=5", "kinds": ["dplus", "dpm", "failures"],
                  "eval_fraction": 0.0},
         "recipes": recipes if recipes is not None else {
