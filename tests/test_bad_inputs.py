@@ -276,8 +276,8 @@ def test_failed_training_removes_the_empty_output_dir_it_made(tmp_path):
 # --- data build on records of another shape
 
 @pytest.mark.parametrize("line,needle", [
-    ("[1, 2]", "records of another shape"),
-    ('{"doc_id": 0, "turns": []}', "records of another shape"),
+    ("[1, 2]", "line 1 is a JSON list, not a record object"),  # the one record reader refuses it, naming the line
+    ('{"doc_id": 0, "turns": []}', "line 1"),
     ('{"task": "toy_scripted", "doc_id": 0, "doc_hash": "h", "doc": {}, "correct": [false], "turns": "abc"}',
      "records of another shape"),
     ('{"task": "toy_scripted", "doc_id": 0, "doc_hash": "h", "doc": {}, "correct": "no", '
