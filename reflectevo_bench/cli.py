@@ -15,6 +15,30 @@ from reflectevo_bench.cli_errors import friendly_errors
 console = Console(stderr=False)
 
 
+class LimitType(click.ParamType):
+    """``--limit`` as lm-eval reads it: an int is N docs, a float in (0, 1) that fraction of each task's docs."""
+
+    name = "N|FRACTION"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int | float:
+        if isinstance(value, (int, float)):
+            return value
+        text = str(value).strip()
+        try:
+            return int(text)
+        except ValueError:
+            pass
+        try:
+            number = float(text)
+        except ValueError:
+            self.fail(f"{value!r} is neither a whole number of docs nor a fraction such as 0.1", param, ctx)
+        if number.is_integer() and number >= 1:
+            return int(number)
+        if not 0 < number < 1:
+            self.fail(f"{value!r}: a fraction must lie between 0 and 1 (or give a whole number of docs)", param, ctx)
+        return number
+
+
 def _quiet_libraries() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -45,7 +69,13 @@ def main() -> None:
 @click.option("--protocol", default="reflect", show_default=True,
               help="reflect | reflect-answer | retry | self-refine | resample | single")
 @click.option("--attempts", type=int, default=None, help="Rounds K (default 2; 1 for single).")
-@click.option("--limit", type=int, default=None, help="First N docs per task (default 10 with no --tasks).")
+@click.option("--limit", type=LimitType(), default=None,
+              help="First N docs per task, or a fraction in (0, 1) of each task's docs, as lm-eval's --limit "
+                   "(default 10 with no --tasks).")
+@click.option("--include-path", "--include_path", "include_path", multiple=True, metavar="DIR",
+              help="A folder of task YAMLs whose names --tasks may use (as lm-eval's --include_path); repeatable.")
+@click.option("--log-samples", "--log_samples", "log_samples", is_flag=True,
+              help="Accepted for lm-eval users: samples are always logged (samples_<task>.jsonl).")
 @click.option("--seed", type=int, default=1234, show_default=True)
 @click.option("--batch-size", default="16", show_default=True, help="Backend batch size, or auto.")
 @click.option("--gen-kwargs", default=None, help="K=V,... over the task's (default do_sample=False,max_gen_toks=512).")

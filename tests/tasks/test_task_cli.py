@@ -1,0 +1,90 @@
+"""lm-eval's spellings on `run` (--include_path, --limit FRACTION, --log_samples) and `tasks list` / `tasks show`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
+
+from reflectevo_bench.cli import main
+from reflectevo_bench.tasks.registry import TASKS_ROOT, resolve_limit
+
+
+def _user_task_dir(tmp_path: Path) -> Path:
+    """A folder of one user YAML, named so that only --include_path makes it loadable."""
+    folder = tmp_path / "my_tasks"
+    folder.mkdir()
+    (folder / "my_sums.yaml").write_text(
+        f"include: {TASKS_ROOT / 'arith' / 'arith_1op.yaml'}\ntask: my_sums\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def include_run(tiny_model, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("spell")
+    folder = _user_task_dir(tmp)
+    out = tmp / "run"
+    res = CliRunner().invoke(main, [
+        "run", "--model-args", f"pretrained={tiny_model}", "--tasks", "my_sums", "--include_path", str(folder),
+        "--limit", "0.01", "--log_samples", "--gen-kwargs", "max_gen_toks=4", "--batch-size", "8",
+        "--output", str(out), "--format", "json"])
+    assert res.exit_code == 0, res.output + str(res.exception)
+    return out, res.output
+
+
+def test_include_path_fraction_limit_and_log_samples(include_run):
+    out, output = include_run
+    lines = (out / "samples_my_sums.jsonl").read_text().splitlines()
+    assert len(lines) == 5  # ceil(500 * 0.01), as lm-eval's get_sample_size
+    manifest = json.loads((out / "run.json").read_text())
+    assert manifest["identity"]["limit"] == 0.01
+    assert manifest["environment"]["task_sizes_limited"] == {"my_sums": 5}
+    assert manifest["environment"]["task_sizes"] == {"my_sums": 500}
+    assert manifest["identity"]["task_specs"] == [str((out.parent / "my_tasks" / "my_sums.yaml").resolve())]
+    assert output.count("samples are always logged") == 1
+
+
+def test_include_path_run_rescores_without_the_flag(include_run):
+    out, _ = include_run
+    res = CliRunner().invoke(main, ["results", str(out), "--rescore", "--format", "json"])
+    assert res.exit_code == 0, res.output + str(res.exception)
+    assert json.loads((out / "results.json").read_text())["results"]["my_sums"]["n"] == 5
+
+
+def test_user_task_needs_include_path(tmp_path):
+    _user_task_dir(tmp_path)
+    res = CliRunner().invoke(main, ["run", "--tasks", "my_sums", "--limit", "1", "--output", str(tmp_path / "r")])
+    assert res.exit_code == 2 and "unknown task 'my_sums'" in res.output
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("spelling", ["--include_path", "--include-path"])
+def test_include_path_not_a_folder_is_one_line(tmp_path, spelling):
+    res = CliRunner().invoke(main, ["run", "--tasks", "arith_1op", spelling, str(tmp_path / "nope"),
+                                    "--output", str(tmp_path / "r")])
+    assert res.exit_code == 2
+    assert "is not a directory" in res.output and len(res.output.strip().splitlines()) == 1
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("bad", ["1.5", "0", "-0.2", "ten", "0.0"])
+def test_bad_limit_is_refused(tmp_path, bad):
+    res = CliRunner().invoke(main, ["run", "--tasks", "arith_1op", "--limit", bad, "--output", str(tmp_path / "r")])
+    assert res.exit_code == 2, res.output
+    assert "--limit" in res.output
+    assert not (tmp_path / "r").exists()
+
+
+@given(st.integers(0, 5000), st.one_of(st.floats(0.0001, 0.9999), st.integers(1, 10000)))
+def test_resolve_limit_matches_lm_eval(n_docs, limit):
+    from types import SimpleNamespace
+
+    from lm_eval.evaluator_utils import get_sample_size
+
+    expected = get_sample_size(SimpleNamespace(eval_docs=[None] * n_docs), limit)
+    assert resolve_limit(limit, n_docs) == min(n_docs, expected)
+    assert len(list(range(n_docs))[: resolve_limit(limit, n_docs)]) == min(n_docs, expected)
