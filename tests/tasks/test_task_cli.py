@@ -88,3 +88,73 @@ def test_resolve_limit_matches_lm_eval(n_docs, limit):
     expected = get_sample_size(SimpleNamespace(eval_docs=[None] * n_docs), limit)
     assert resolve_limit(limit, n_docs) == min(n_docs, expected)
     assert len(list(range(n_docs))[: resolve_limit(limit, n_docs)]) == min(n_docs, expected)
+
+
+def _markdown_rows(text: str) -> list[list[str]]:
+    lines = [line for line in text.splitlines() if line.startswith("|")]
+    assert lines[1].replace("|", "").replace("-", "").replace(":", "") == ""  # the alignment row
+    return [[c.strip() for c in line.strip("|").split("|")] for line in [lines[0], *lines[2:]]]
+
+
+def test_tasks_list_is_markdown_without_a_tty():
+    from reflectevo_bench.tasks.registry import own_task_names
+
+    res = CliRunner().invoke(main, ["tasks", "list"])
+    assert res.exit_code == 0, res.output
+    header, *rows = _markdown_rows(res.output)
+    assert header == ["task", "family / group", "splits", "size", "data needed"]
+    by_name = {r[0].removesuffix(" (group)"): r for r in rows}
+    assert set(by_name) == set(own_task_names())
+    assert by_name["arith_1op"][1:] == ["arith / arith", "train, test", "500", "generated"]
+    assert by_name["gsm8k"][3] == "1319" and "hub openai/gsm8k" in by_name["gsm8k"][4]
+    assert "gsm8k/test.jsonl" in by_name["gsm8k"][4]
+    assert by_name["bbh"][0] == "bbh (group)" and by_name["bbh"][4] == "27 tasks"
+    assert by_name["bbh_snarks"][2:4] == ["test, fewshot", "178"]
+
+
+@pytest.mark.parametrize("args", [["bbh_*"], ["--filter", "bbh_*"]])
+def test_tasks_list_filter(args):
+    res = CliRunner().invoke(main, ["tasks", "list", *args, "--format", "names"])
+    names = res.output.split()
+    assert res.exit_code == 0 and len(names) == 27 and all(n.startswith("bbh_") for n in names)
+
+
+def test_tasks_list_filter_by_family_and_no_match():
+    res = CliRunner().invoke(main, ["tasks", "list", "function_calling", "--format", "names"])
+    assert "xlam_fc" in res.output.split() and "bfcl_simple" in res.output.split() and "gsm8k" not in res.output
+    res = CliRunner().invoke(main, ["tasks", "list", "zzz_nothing"])
+    assert res.exit_code == 0 and "no shipped task matches 'zzz_nothing'" in res.output
+
+
+def test_every_data_hook_has_a_source():
+    from reflectevo_bench.tasks.catalog import DATA_SOURCES, catalog
+
+    hooks = {i.hook for i in catalog() if i.kind == "task"}
+    assert None not in hooks and hooks <= set(DATA_SOURCES), hooks - set(DATA_SOURCES)
+
+
+def test_tasks_show_generated_task_offline():
+    res = CliRunner().invoke(main, ["tasks", "show", "arith_1op"])
+    assert res.exit_code == 0, res.output + str(res.exception)
+    out = res.output
+    yaml_line = next(line for line in out.splitlines() if line.startswith("yaml: "))
+    assert Path(yaml_line.removeprefix("yaml: ")).is_file()
+    assert "splits: training=train, test=test" in out and "data: generated" in out
+    assert "verifier: arith/verifier.process_results" in out
+    assert "example prompt (doc 0):" in out and "Calculate" in out
+    assert "feedback on the wrong answer" in out and "Your answer 0 is not the value of" in out
+
+
+def test_tasks_show_hub_task_says_what_it_needs(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    res = CliRunner().invoke(main, ["tasks", "show", "gsm8k", "--data-dir", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert "data: hub openai/gsm8k or --data-dir gsm8k/test.jsonl" in res.output
+    assert "example: not available here" in res.output and "gsm8k/test.jsonl" in res.output
+
+
+def test_tasks_show_unknown_is_one_line():
+    res = CliRunner().invoke(main, ["tasks", "show", "no_such_task"])
+    assert res.exit_code == 2 and "unknown task 'no_such_task'" in res.output
+    assert len(res.output.strip().splitlines()) == 1
