@@ -58,6 +58,8 @@ KNOWN_SIZES: dict[str, int] = {
         "sports_understanding", "temporal_sequences", "tracking_shuffled_objects_five_objects",
         "tracking_shuffled_objects_seven_objects", "tracking_shuffled_objects_three_objects", "web_of_lies",
         "word_sorting")},
+    "bfcl_simple": 400, "bfcl_multiple": 200, "bfcl_parallel": 200, "bfcl_parallel_multiple": 200,
+    "bfcl_live_simple": 258, "bfcl_live_multiple": 1053, "bfcl_irrelevance": 240,  # BFCL v4 (bfcl-eval) files
     "bbh_causal_judgement": 187, "bbh_penguins_in_a_table": 146, "bbh_snarks": 178,
 }
 
