@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reflectevo_bench.cli import main
@@ -19,7 +19,8 @@ def _user_task_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "my_tasks"
     folder.mkdir()
     (folder / "my_sums.yaml").write_text(
-        f"include: {TASKS_ROOT / 'arith' / 'arith_1op.yaml'}\ntask: my_sums\n", encoding="utf-8")
+        f"include: {TASKS_ROOT / 'arith' / 'arith_1op.yaml'}\ntask: my_sums\n", encoding="utf-8"
+    )
     return folder
 
 
@@ -28,10 +29,29 @@ def include_run(tiny_model, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("spell")
     folder = _user_task_dir(tmp)
     out = tmp / "run"
-    res = CliRunner().invoke(main, [
-        "run", "--model-args", f"pretrained={tiny_model}", "--tasks", "my_sums", "--include_path", str(folder),
-        "--limit", "0.01", "--log_samples", "--gen-kwargs", "max_gen_toks=4", "--batch-size", "8",
-        "--output", str(out), "--format", "json"])
+    res = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "--model-args",
+            f"pretrained={tiny_model}",
+            "--tasks",
+            "my_sums",
+            "--include_path",
+            str(folder),
+            "--limit",
+            "0.01",
+            "--log_samples",
+            "--gen-kwargs",
+            "max_gen_toks=4",
+            "--batch-size",
+            "8",
+            "--output",
+            str(out),
+            "--format",
+            "json",
+        ],
+    )
     assert res.exit_code == 0, res.output + str(res.exception)
     return out, res.output
 
@@ -64,8 +84,9 @@ def test_user_task_needs_include_path(tmp_path):
 
 @pytest.mark.parametrize("spelling", ["--include_path", "--include-path"])
 def test_include_path_not_a_folder_is_one_line(tmp_path, spelling):
-    res = CliRunner().invoke(main, ["run", "--tasks", "arith_1op", spelling, str(tmp_path / "nope"),
-                                    "--output", str(tmp_path / "r")])
+    res = CliRunner().invoke(
+        main, ["run", "--tasks", "arith_1op", spelling, str(tmp_path / "nope"), "--output", str(tmp_path / "r")]
+    )
     assert res.exit_code == 2
     assert "is not a directory" in res.output and len(res.output.strip().splitlines()) == 1
     assert not (tmp_path / "r").exists()
@@ -79,6 +100,7 @@ def test_bad_limit_is_refused(tmp_path, bad):
     assert not (tmp_path / "r").exists()
 
 
+@settings(deadline=None)
 @given(st.integers(0, 5000), st.one_of(st.floats(0.0001, 0.9999), st.integers(1, 10000)))
 def test_resolve_limit_matches_lm_eval(n_docs, limit):
     from types import SimpleNamespace
@@ -158,3 +180,23 @@ def test_tasks_show_unknown_is_one_line():
     res = CliRunner().invoke(main, ["tasks", "show", "no_such_task"])
     assert res.exit_code == 2 and "unknown task 'no_such_task'" in res.output
     assert len(res.output.strip().splitlines()) == 1
+
+
+@given(st.text(max_size=12))
+def test_limit_parser_never_crashes(text):
+    """Any --limit text is a count >= 0, a fraction in (0, 1), or one click usage error (never a traceback)."""
+    import click
+
+    from reflectevo_bench.cli import LimitType
+
+    try:
+        value = LimitType().convert(text, None, None)
+    except click.BadParameter:
+        return
+    if isinstance(value, int):
+        try:  # a count (run refuses one below 1 in one line); "1E0" and "2.0" are whole counts too
+            assert value == int(text.strip())
+        except ValueError:
+            assert value == float(text.strip()) >= 1
+    else:
+        assert isinstance(value, float) and 0 < value < 1
