@@ -15,6 +15,30 @@ from reflectevo_bench.cli_errors import friendly_errors
 console = Console(stderr=False)
 
 
+class LimitType(click.ParamType):
+    """``--limit`` as lm-eval reads it: an int is N docs, a float in (0, 1) that fraction of each task's docs."""
+
+    name = "N|FRACTION"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int | float:
+        if isinstance(value, (int, float)):
+            return value
+        text = str(value).strip()
+        try:
+            return int(text)
+        except ValueError:
+            pass
+        try:
+            number = float(text)
+        except ValueError:
+            self.fail(f"{value!r} is neither a whole number of docs nor a fraction such as 0.1", param, ctx)
+        if number.is_integer() and number >= 1:
+            return int(number)
+        if not 0 < number < 1:
+            self.fail(f"{value!r}: a fraction must lie between 0 and 1 (or give a whole number of docs)", param, ctx)
+        return number
+
+
 def _quiet_libraries() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -45,7 +69,13 @@ def main() -> None:
 @click.option("--protocol", default="reflect", show_default=True,
               help="reflect | reflect-answer | retry | self-refine | resample | single")
 @click.option("--attempts", type=int, default=None, help="Rounds K (default 2; 1 for single).")
-@click.option("--limit", type=int, default=None, help="First N docs per task (default 10 with no --tasks).")
+@click.option("--limit", type=LimitType(), default=None,
+              help="First N docs per task, or a fraction in (0, 1) of each task's docs, as lm-eval's --limit "
+                   "(default 10 with no --tasks).")
+@click.option("--include-path", "--include_path", "include_path", multiple=True, metavar="DIR",
+              help="A folder of task YAMLs whose names --tasks may use (as lm-eval's --include_path); repeatable.")
+@click.option("--log-samples", "--log_samples", "log_samples", is_flag=True,
+              help="Accepted for lm-eval users: samples are always logged (samples_<task>.jsonl).")
 @click.option("--seed", type=int, default=1234, show_default=True)
 @click.option("--batch-size", default="16", show_default=True, help="Backend batch size, or auto.")
 @click.option("--gen-kwargs", default=None, help="K=V,... over the task's (default do_sample=False,max_gen_toks=512).")
@@ -139,18 +169,53 @@ def tasks() -> None:
 
 
 @tasks.command("list")
-@click.option("--all", "show_all", is_flag=True, help="Also list lm-eval's own tasks.")
-def tasks_list(show_all: bool) -> None:
-    """List the tasks that ship with reflectevo-bench."""
-    from reflectevo_bench.tasks.registry import own_task_names, task_manager
+@click.argument("pattern", required=False)
+@click.option("--filter", "filter_", default=None, metavar="PATTERN",
+              help="Only tasks whose name, family or group holds this text (or matches this glob, e.g. 'bbh_*').")
+@click.option("--all", "show_all", is_flag=True, help="Also list lm-eval's own tasks (names only).")
+@click.option("--format", "fmt", type=click.Choice(["auto", "table", "md", "names"]), default="auto", show_default=True,
+              help="A table on a terminal, Markdown elsewhere (auto), or one name a line.")
+def tasks_list(pattern: str | None, filter_: str | None, show_all: bool, fmt: str) -> None:
+    """List the tasks that ship with reflectevo-bench: family/group, splits, size and the data each needs."""
+    from reflectevo_bench.tasks.catalog import LIST_HEADER, catalog, list_rows, markdown, matches
 
-    names = own_task_names()
-    for name in names:
-        click.echo(name)
+    wanted = pattern or filter_
+    infos = [i for i in catalog() if matches(i, wanted)]
+    if fmt == "auto":
+        fmt = "table" if console.is_terminal else "md"
+    if fmt == "names":
+        for info in infos:
+            click.echo(info.name)
+    elif fmt == "md":
+        click.echo(markdown(LIST_HEADER, list_rows(infos)))
+    else:
+        from rich.table import Table
+
+        table = Table(*LIST_HEADER, title="reflectevo-bench tasks")
+        for row in list_rows(infos):
+            table.add_row(*row)
+        console.print(table)
     if show_all:
+        from reflectevo_bench.tasks.registry import task_manager
+
+        own = {i.name for i in catalog()}
         for name in task_manager(with_lm_eval=True).all_tasks:
-            if name not in names:
+            if name not in own and (not wanted or wanted.lower() in name.lower()):
                 click.echo(name)
+    if not infos and not show_all:
+        click.echo(f"no shipped task matches '{wanted}' (`tasks list --all` adds lm-eval's own)", err=True)
+
+
+@tasks.command("show")
+@click.argument("name")
+@click.option("--data-dir", default=None, envvar="REFLECTEVO_DATA_DIR", show_envvar=True,
+              help="Folder with local benchmark files, for the example prompt.")
+@friendly_errors
+def tasks_show(name: str, data_dir: str | None) -> None:
+    """One task: its YAML, splits, verifier, feedback, data source and (when it loads offline) an example prompt."""
+    from reflectevo_bench.tasks.task_show import show_task
+
+    click.echo(show_task(name, data_dir))
 
 
 def _attach_optional_groups() -> None:

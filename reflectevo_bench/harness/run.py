@@ -29,7 +29,7 @@ from reflectevo_bench.harness.results import write_results
 from reflectevo_bench.harness.seeding import samples
 from reflectevo_bench.harness.shard import Shard, detect_shard, run_alone, shard_dir
 from reflectevo_bench.tasks.eval_task import EvalTask, doc_hash
-from reflectevo_bench.tasks.registry import load_eval_tasks
+from reflectevo_bench.tasks.registry import check_include_paths, include_path_specs, load_eval_tasks
 
 DEFAULT_TASKS = "countdown,arith_1op"
 DEFAULT_MODEL_ALIAS = "smollm2-135m"
@@ -45,7 +45,7 @@ class RunOptions:
     tasks: str | None = None
     protocol: str = "reflect"
     attempts: int | None = None
-    limit: int | None = None
+    limit: int | float | None = None  # N docs, or a float in (0, 1): that fraction of each task's docs (lm-eval's)
     seed: int = 1234
     batch_size: str = "16"
     gen_kwargs: str | None = None
@@ -66,6 +66,8 @@ class RunOptions:
     reflection_instruction: str | None = None  # one pool entry (name or index) for every doc
     shard: str | None = None  # "i/N"; None: from torchrun/accelerate or Slurm when they start several processes
     summary_format: str = "auto"  # the printed summary: auto (table on a TTY, else md), table, md or json
+    include_path: tuple[str, ...] = ()  # folders of task YAMLs whose names --tasks may use (lm-eval's --include_path)
+    log_samples: bool = False  # lm-eval's flag, accepted: samples are always logged
 
 
 def resolve_model_args(model: str, raw: str | None, console: Console | None, seed: int | None = None) -> dict[str, str]:
@@ -143,7 +145,11 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any] | None
         raise BenchError("--chunk-size must be at least 1")
     limit = opts.limit if opts.limit is not None else (DEFAULT_LIMIT if opts.tasks is None else None)
     metadata = parse_metadata(opts.metadata)
-    tasks = load_eval_tasks(opts.tasks or DEFAULT_TASKS, opts.data_dir, limit, opts.num_fewshot, metadata, opts.split)
+    include_path = check_include_paths(opts.include_path)
+    tasks = load_eval_tasks(opts.tasks or DEFAULT_TASKS, opts.data_dir, limit, opts.num_fewshot, metadata, opts.split,
+                            include_path)
+    if opts.log_samples:
+        console.print("[dim]--log_samples: samples are always logged (samples_<task>.jsonl in the run dir)[/]")
     for task in tasks:
         task.fewshot_as_multiturn = opts.fewshot_as_multiturn
     _check_branches(opts.reflections, protocol, attempts)
@@ -180,7 +186,7 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any] | None
         "model": opts.model, "model_args": format_model_args(model_args),
         "reflector_model": (opts.reflector_model or opts.model) if reflector_args is not None else None,
         "reflector_model_args": format_model_args(reflector_args) if reflector_args is not None else None,
-        "tasks": [t.name for t in tasks], "task_specs": _task_specs(opts.tasks), "protocol": protocol.name,
+        "tasks": [t.name for t in tasks], "task_specs": include_path_specs(_task_specs(opts.tasks), include_path), "protocol": protocol.name,
         "attempts": attempts, "limit": limit, "seed": opts.seed, "gen_kwargs": gen_overrides,
         "system_instruction": opts.system_instruction,
         "data_dir": str(Path(opts.data_dir).resolve()) if opts.data_dir else None,
@@ -189,6 +195,7 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any] | None
         "fewshot_as_multiturn": opts.fewshot_as_multiturn if any(t.task.config.num_fewshot for t in tasks) else None,
         "reflection_pool": pools[tasks[0].name].source if opts.reflection_pool and tasks else None,
         "reflection_gen_kwargs": reflection_overrides, "reflection_instruction": opts.reflection_instruction,
+        **({"include_path": include_path} if include_path else {}),  # absent when unused: older run dirs still match
     }
     out_dir = Path(opts.output or f"runs/{dt.datetime.now():%Y%m%d-%H%M%S}-{protocol.name}")
     with rd.hold(out_dir, shard):  # one process writes a run dir (or one shard of it) at a time

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +45,59 @@ def own_task_names() -> list[str]:
     return sorted(set(names))
 
 
+def check_include_paths(include_path: list[str] | tuple[str, ...] | None) -> list[str]:
+    """``--include_path`` folders (lm-eval's spelling), absolute; one that is not a folder is refused in one line."""
+    out = []
+    for raw in include_path or ():
+        path = Path(raw).expanduser()
+        if not path.is_dir():
+            raise BenchError(f"--include_path {raw} is not a directory: pass a folder of task YAML files")
+        out.append(str(path.resolve()))
+    return out
+
+
+def include_path_specs(specs: list[str], include_path: list[str] | None) -> list[str]:
+    """``specs`` with each name found in an ``--include_path`` folder replaced by its YAML path, so a run dir names
+    its tasks in a form that loads again without the flag (``results --rescore``, ``data build``)."""
+    if not include_path:
+        return list(specs)
+    from lm_eval.tasks import TaskManager
+
+    logging.getLogger("lm_eval").setLevel(logging.ERROR)
+    index = TaskManager(include_path=list(include_path), include_defaults=False).task_index
+    out = []
+    for spec in specs:
+        entry = index.get(spec)
+        yaml_path = getattr(entry, "yaml_path", None)
+        out.append(str(Path(yaml_path).resolve()) if yaml_path else spec)
+    return out
+
+
+def resolve_limit(limit: int | float | None, n_docs: int) -> int | None:
+    """Docs kept under ``--limit``, as lm-eval reads it: a float in (0, 1) is that fraction of the docs (rounded up),
+    anything else a count."""
+    if limit is None:
+        return None
+    if isinstance(limit, float) and 0 < limit < 1:
+        return min(n_docs, math.ceil(n_docs * limit))
+    return min(n_docs, int(limit))
+
+
+def check_limit(limit: int | float | None) -> None:
+    if limit is None:
+        return
+    if isinstance(limit, float) and not limit.is_integer():
+        if not 0 < limit < 1:
+            raise BenchError(f"--limit must be a whole number of docs or a fraction between 0 and 1, got {limit}")
+    elif limit < 1:
+        raise BenchError(f"--limit must be at least 1 (or a fraction between 0 and 1), got {limit}")
+
+
 def load_lm_eval_tasks(specs: list[str], data_dir: str | None = None,
-                       metadata: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Load registered names or YAML paths into lm-eval Task objects, one clear error per bad spec."""
+                       metadata: dict[str, Any] | None = None, include_path: list[str] | None = None
+                       ) -> dict[str, Any]:
+    """Load registered names or YAML paths (or names in ``include_path`` folders) into lm-eval Task objects, one
+    clear error per bad spec."""
     if not specs:
         raise BenchError("no tasks given: pass --tasks NAME[,NAME...] (see `reflectevo-bench tasks list`)")
     if data_dir is not None and not Path(data_dir).is_dir():
@@ -58,10 +109,11 @@ def load_lm_eval_tasks(specs: list[str], data_dir: str | None = None,
             if not Path(spec).is_file():
                 raise BenchError(f"task file {spec} does not exist")
             paths.append(str(Path(spec).resolve().parent))
-    tm = task_manager(sorted(set(paths)), data_dir, metadata=metadata)
+    paths = sorted(set(paths)) + check_include_paths(include_path)
+    tm = task_manager(paths, data_dir, metadata=metadata)
     names = [s for s in specs if not s.endswith((".yaml", ".yml"))]
     if any(name not in tm.all_tasks for name in names):
-        tm = task_manager(sorted(set(paths)), data_dir, with_lm_eval=True, metadata=metadata)
+        tm = task_manager(paths, data_dir, with_lm_eval=True, metadata=metadata)
     tasks: dict[str, Any] = {}
     for spec in specs:
         is_path = spec.endswith((".yaml", ".yml"))
@@ -80,25 +132,29 @@ def load_lm_eval_tasks(specs: list[str], data_dir: str | None = None,
     return tasks
 
 
-def load_eval_tasks(specs: str, data_dir: str | None, limit: int | None, num_fewshot: int | None = None,
-                    metadata: dict[str, Any] | None = None, split: str | None = None) -> list[Any]:
-    """Comma-separated task names / YAML paths → EvalTasks (docs of ``split``, the first ``limit``)."""
+def load_eval_tasks(specs: str, data_dir: str | None, limit: int | float | None, num_fewshot: int | None = None,
+                    metadata: dict[str, Any] | None = None, split: str | None = None,
+                    include_path: list[str] | None = None) -> list[Any]:
+    """Comma-separated task names / YAML paths → EvalTasks (docs of ``split``, the first ``limit``: a count, or a
+    float in (0, 1) for that fraction of each task's docs, as lm-eval's ``--limit``)."""
     from reflectevo_bench.tasks.eval_task import EvalTask
 
     names = [s.strip() for s in specs.split(",") if s.strip()]
-    if limit is not None and limit < 1:
-        raise BenchError(f"--limit must be at least 1, got {limit}")
+    check_limit(limit)
     if num_fewshot is not None and num_fewshot < 0:
         raise BenchError(f"--num-fewshot must be 0 or more, got {num_fewshot}")
     if split is not None:  # multi-split loaders (tasks/common/splits.py) then load only this split
         from reflectevo_bench.tasks.common.splits import SPLIT_KEY
 
         metadata = {**(metadata or {}), SPLIT_KEY: split}
-    loaded = load_lm_eval_tasks(names, data_dir, metadata)
+    loaded = load_lm_eval_tasks(names, data_dir, metadata, include_path)
     if num_fewshot is not None:
         for task in loaded.values():
             task.set_config(key="num_fewshot", value=num_fewshot)
-    return [EvalTask.from_lm_eval(name, task, limit, split) for name, task in loaded.items()]
+    out = [EvalTask.from_lm_eval(name, task, None, split) for name, task in loaded.items()]
+    for task in out:
+        task.docs = task.docs[: resolve_limit(limit, len(task.docs))]
+    return out
 
 
 def load_lm_eval_task_on_rows(spec: str, rows: list[dict[str, Any]], metadata: dict[str, Any] | None = None

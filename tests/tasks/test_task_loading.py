@@ -32,7 +32,7 @@ def _family_yamls():
 
 
 def test_tasks_list_shows_every_task_and_group():
-    res = CliRunner().invoke(main, ["tasks", "list"])
+    res = CliRunner().invoke(main, ["tasks", "list", "--format", "names"])
     assert res.exit_code == 0, res.output
     listed = set(res.output.split())
     assert set(LEAVES) | set(GROUPS) <= listed
