@@ -24,9 +24,9 @@ from reflectevo_bench.harness.protocols import PROTOCOLS
 from reflectevo_bench.harness.records import SampleRecord, first_attempt, json_line, read_records
 from reflectevo_bench.harness.run_dir import read_manifest, write_json_atomic
 from reflectevo_bench.trainers.data import rows as R
+from reflectevo_bench.trainers.data.kinds import CARD, EVAL_FILE, TRAIN_FILE
 from reflectevo_bench.trainers.data.judge import Judge
 
-CARD = "card.json"
 FORMAT = "reflectevo-bench/dataset-card"
 NEEDS_REFLECTIONS = {"dplus", "reflection", "correction", "dpm", "dpref"}
 
@@ -333,7 +333,7 @@ def _write(out: Path, train: list[dict[str, Any]], held: list[dict[str, Any]], c
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
     try:
         digest = hashlib.sha256()
-        for name, part in (("train.jsonl", train), ("eval.jsonl", held)):
+        for name, part in ((TRAIN_FILE, train), (EVAL_FILE, held)):
             with open(tmp / name, "w", encoding="utf-8") as fh:
                 for row in part:
                     line = json_line(row)
