@@ -28,7 +28,7 @@ from typing import Any
 import yaml
 
 from reflectevo_bench.errors import BenchError, one_line
-from reflectevo_bench.trainers.data.kinds import CARD, COLUMNS, EVAL_FILE, KEEP, KINDS, TRAIN_FILE
+from reflectevo_bench.trainers.data.kinds import CARD, COLUMNS, EVAL_FILE, KEEP, KINDS, NOTES, TRAIN_FILE
 from reflectevo_bench.yaml_files import read_yaml
 
 OWN_KEYS = ("model", "data", "stage", "peft", "merge", "objective", "retry_temperature", "retry_max_length")
@@ -506,8 +506,8 @@ def read_data_dir(path: Path, trainer: str) -> DataDir:
     wants = _spec(trainer).kinds
     if kind not in wants:
         others = " or ".join(f"train {t}" for t in trainers_of(kind)) or "no registered trainer"
-        raise BenchError(f"data {path} is a {kind!r} dir: train {trainer} needs {', '.join(wants)} "
-                         f"({kind} is for {others})")
+        why = f"are {NOTES[kind]}: " if kind in NOTES else "is for "
+        raise BenchError(f"data {path} is a {kind!r} dir: train {trainer} needs {', '.join(wants)} ({kind} {why}{others})")
     columns, keep = COLUMNS[kind], KEEP.get(kind)
     if not (path / TRAIN_FILE).is_file():
         raise BenchError(f"data dir {path} has no {TRAIN_FILE}")

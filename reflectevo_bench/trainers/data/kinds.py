@@ -20,5 +20,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 # kinds whose rows are kept whole (every one of these columns present), not reduced to their chat columns
 KEEP: dict[str, tuple[str, ...]] = {k: ("prompt", "attempt_prompt", "doc", "task", "doc_hash", "feedback")
                                     for k in FAILURE_KINDS}
+# what a kind's rows are, where the kind's name does not say it (for the messages of `train`)
+NOTES = {k: "prompts + docs for GRPO" for k in FAILURE_KINDS}
 # kinds whose completions hold a user turn (the retry request between reflection and retry)
 MULTI_MESSAGE_KINDS = ("dplus",)
