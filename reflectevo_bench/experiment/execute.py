@@ -55,7 +55,7 @@ def stage_complete(out: Path, stage: Stage) -> bool:
     if stage.kind in ("run", "eval"):
         return run_complete(path)
     if stage.kind == "data":
-        from reflectevo_bench.trainers.data.kinds import CARD
+        from reflectevo_bench.trainers.data.datadir import CARD
 
         return (path / CARD).is_file()
     if stage.kind == "train":

@@ -264,7 +264,7 @@ def _check_recipe_template(recipe: Any, args: Any, spec: Spec) -> None:
     if not pretrained or not (Path(pretrained).expanduser() / "config.json").is_file():
         return
     from reflectevo_bench.trainers.config import _load_tokenizer, check_chat_template
-    from reflectevo_bench.trainers.data.kinds import MULTI_MESSAGE_KINDS
+    from reflectevo_bench.trainers.data.datadir import MULTI_MESSAGE_KINDS
     from reflectevo_bench.trainers.registry import get
 
     if get(recipe.trainer).assistant_masks:

@@ -297,7 +297,7 @@ def _data(d: Any, where: str, folder: Path) -> DataSpec:
     if not isinstance(d, dict):
         raise BenchError(f"{where} must be a mapping (tasks, split, limit, reflections, gen_kwargs, kinds)")
     _keys(d, DATA_KEYS, where)
-    from reflectevo_bench.trainers.data.kinds import KINDS
+    from reflectevo_bench.trainers.data.datadir import KINDS
 
     kinds = d.get("kinds")
     if isinstance(kinds, str):

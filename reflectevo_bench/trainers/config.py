@@ -1,4 +1,4 @@
-"""`train sft|dpo --config FILE.yaml [--set key=value ...]`: one YAML → a validated `TrainJob`.
+"""`train NAME --config FILE.yaml [--set key=value ...]` (NAME: a registered trainer): one YAML → a validated `TrainJob`.
 
 The YAML holds TRL's own `SFTConfig` / `DPOConfig` keys (parsed with TRL's `TrlParser`, so a TRL config carries
 over) plus the keys of this project:
@@ -28,7 +28,8 @@ from typing import Any
 import yaml
 
 from reflectevo_bench.errors import BenchError, one_line
-from reflectevo_bench.trainers.data.kinds import CARD, COLUMNS, EVAL_FILE, KEEP, KINDS, NOTES, TRAIN_FILE
+from reflectevo_bench.trainers.data.datadir import NOTES, DataDir, read_card
+from reflectevo_bench.trainers.data.datadir import read_data_dir as read_rows_of
 from reflectevo_bench.yaml_files import read_yaml
 
 OWN_KEYS = ("model", "data", "stage", "peft", "merge", "objective", "retry_temperature", "retry_max_length")
@@ -48,27 +49,6 @@ LORA_DEFAULTS = {"r": 16, "lora_alpha": 32, "lora_dropout": 0.05, "target_module
 LORA_ALIASES = {"alpha": "lora_alpha", "dropout": "lora_dropout"}
 CHECKPOINT_FILE = "reflectevo_checkpoint.json"
 STAGE_FILE = "reflectevo_stage.json"
-
-
-@dataclass
-class DataDir:
-    """One `data build` dir: its card and its rows, reduced to the columns TRL reads."""
-
-    path: Path
-    kind: str
-    card: dict[str, Any]
-    train: list[dict[str, Any]]
-    eval: list[dict[str, Any]]
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "dir": str(self.path),
-            "kind": self.kind,
-            "content_hash": self.card.get("content_hash"),
-            "source_runs": self.card.get("source_runs"),
-            "models": self.card.get("models"),
-            "rows": {"train": len(self.train), "eval": len(self.eval)},
-        }
 
 
 @dataclass
@@ -488,19 +468,9 @@ def _load_data(trainer: str, stage: str, spec: Any) -> dict[str, DataDir]:
 
 
 def read_data_dir(path: Path, trainer: str) -> DataDir:
-    """Read a `data build` dir: card.json, train.jsonl (non-empty), eval.jsonl (may be empty or absent)."""
-    if not path.is_dir():
-        raise BenchError(f"data dir {path} does not exist (build one with `reflectevo-bench data build`)")
-    card_path = path / CARD
-    if not card_path.is_file():
-        raise BenchError(f"data dir {path} has no {CARD}: not a `reflectevo-bench data build` dir")
-    try:
-        card = json.loads(card_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BenchError(f"{card_path} is not valid JSON: {_one_line(exc)}") from exc
-    kind = card.get("kind") if isinstance(card, dict) else None
-    if kind not in KINDS:
-        raise BenchError(f"{card_path}: unknown kind {kind!r} (expected one of {', '.join(KINDS)})")
+    """A data dir (`trainers.data.datadir`) that train TRAINER takes: its kind is checked before its rows are read."""
+    card = read_card(path)
+    kind = card["kind"]
     from reflectevo_bench.trainers.registry import trainers_of
 
     wants = _spec(trainer).kinds
@@ -508,52 +478,7 @@ def read_data_dir(path: Path, trainer: str) -> DataDir:
         others = " or ".join(f"train {t}" for t in trainers_of(kind)) or "no registered trainer"
         why = f"are {NOTES[kind]}: " if kind in NOTES else "is for "
         raise BenchError(f"data {path} is a {kind!r} dir: train {trainer} needs {', '.join(wants)} ({kind} {why}{others})")
-    columns, keep = COLUMNS[kind], KEEP.get(kind)
-    if not (path / TRAIN_FILE).is_file():
-        raise BenchError(f"data dir {path} has no {TRAIN_FILE}")
-    train = _read_rows(path / TRAIN_FILE, columns, keep)
-    if not train:
-        raise BenchError(f"{path / TRAIN_FILE} has no rows: nothing to train on")
-    eval_rows = _read_rows(path / EVAL_FILE, columns, keep) if (path / EVAL_FILE).is_file() else []
-    return DataDir(path=path, kind=kind, card=card, train=train, eval=eval_rows)
-
-
-def _read_rows(path: Path, columns: tuple[str, ...], keep: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
-    """Rows with their chat columns checked; only the columns TRL reads, or ``keep`` (all of them present)."""
-    rows = []
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise BenchError(f"{path} line {n} is not valid JSON: {_one_line(exc)}") from exc
-            if not isinstance(row, dict):
-                raise BenchError(f"{path} line {n} is not a JSON object")
-            missing = [c for c in columns if c not in row]
-            if missing:
-                raise BenchError(f"{path} line {n} lacks {', '.join(missing)} (rows need {', '.join(columns)})")
-            for c in columns:
-                _check_messages(row[c], f"{path} line {n} {c}")
-            if keep is not None:
-                absent = [c for c in keep if c not in row]
-                if absent:
-                    raise BenchError(f"{path} line {n} lacks {', '.join(absent)}: rebuild it with "
-                                     "`reflectevo-bench data build --kind failures`")
-                rows.append({c: row[c] for c in keep})
-                continue
-            # only the columns TRL reads: task, doc_hash, source_run stay in the file and the card
-            rows.append({c: [{"role": m["role"], "content": m["content"]} for m in row[c]] for c in columns})
-    return rows
-
-
-def _check_messages(value: Any, where: str) -> None:
-    if not isinstance(value, list) or not value:
-        raise BenchError(f"{where} is not a non-empty list of chat messages")
-    for m in value:
-        if not isinstance(m, dict) or not isinstance(m.get("role"), str) or not isinstance(m.get("content"), str):
-            raise BenchError(f"{where}: each message needs a string role and content")
+    return read_rows_of(path, card)
 
 
 # --- LoRA ---------------------------------------------------------------------------------------------------------

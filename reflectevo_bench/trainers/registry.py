@@ -1,5 +1,5 @@
 """The trainer registry: one record per trainer -- its name, TRL config class, the data kinds it accepts (their
-columns come from `trainers.data.kinds`), its run function and its CLI help. `train` builds one command per
+columns come from `trainers.data.datadir`), its run function and its CLI help. `train` builds one command per
 record, `experiment` checks recipes and dispatches through it, and the docs describe it.
 
 Adding a trainer = a config class + a module with ``run(job) -> Path`` + one ``register(Trainer(...))`` call.
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from reflectevo_bench.errors import BenchError
-from reflectevo_bench.trainers.data.kinds import COLUMNS, FAILURE_KINDS, PREF_KINDS, SFT_KINDS
+from reflectevo_bench.trainers.data.datadir import COLUMNS, FAILURE_KINDS, PREF_KINDS, SFT_KINDS
 
 PLUGINS_ENV = "REFLECTEVO_PLUGINS"
 ENTRY_POINT_GROUP = "reflectevo_bench.trainers"

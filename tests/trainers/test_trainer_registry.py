@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from reflectevo_bench.trainers import registry
-from reflectevo_bench.trainers.data.kinds import KINDS
+from reflectevo_bench.trainers.data.datadir import KINDS
 
 REPO = Path(__file__).resolve().parents[2]
 PLUGIN = REPO / "tests" / "fixtures" / "plugins" / "toy_trainer.py"
