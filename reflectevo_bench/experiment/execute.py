@@ -55,9 +55,13 @@ def stage_complete(out: Path, stage: Stage) -> bool:
     if stage.kind in ("run", "eval"):
         return run_complete(path)
     if stage.kind == "data":
-        return (path / "card.json").is_file()
+        from reflectevo_bench.trainers.data.datadir import CARD
+
+        return (path / CARD).is_file()
     if stage.kind == "train":
-        return (path / "reflectevo_checkpoint.json").is_file()
+        from reflectevo_bench.trainers.config import CHECKPOINT_FILE
+
+        return (path / CHECKPOINT_FILE).is_file()
     if stage.kind == "leaderboard":
         return all((path / f"leaderboard.{x}").is_file() for x in ("json", "md", "html")) and \
             _report_hash(path / "leaderboard.json") == stage.hash
@@ -347,14 +351,10 @@ def run_train(exp: Experiment, stage: Stage) -> None:
         if not (out / "reflectevo_checkpoint.json").is_file():
             raise BenchError(f"stage {stage.key}: training ended without {out}/reflectevo_checkpoint.json")
         return
+    from reflectevo_bench.trainers.registry import get
+
     job = load_job(recipe.trainer, cfg_path, overrides)
-    if recipe.trainer == "sft":
-        from reflectevo_bench.trainers.sft import run_sft as run_fn
-    elif recipe.trainer == "dpo":
-        from reflectevo_bench.trainers.dpo import run_dpo as run_fn
-    else:
-        from reflectevo_bench.trainers.grpo import run_grpo as run_fn
-    run_fn(job)
+    get(recipe.trainer).run_fn()(job)
 
 
 def train_argv(recipe: Any, cfg_path: Path, overrides: list[str]) -> list[str]:

@@ -263,9 +263,11 @@ def _check_recipe_template(recipe: Any, args: Any, spec: Spec) -> None:
     pretrained = parse_model_args(spec.base.model_args).get("pretrained")
     if not pretrained or not (Path(pretrained).expanduser() / "config.json").is_file():
         return
-    from reflectevo_bench.trainers.config import MULTI_MESSAGE_KINDS, _load_tokenizer, check_chat_template
+    from reflectevo_bench.trainers.config import _load_tokenizer, check_chat_template
+    from reflectevo_bench.trainers.data.datadir import MULTI_MESSAGE_KINDS
+    from reflectevo_bench.trainers.registry import get
 
-    if recipe.trainer == "sft":
+    if get(recipe.trainer).assistant_masks:
         kinds = recipe.kinds()
         check_chat_template(args, str(Path(pretrained).expanduser()), pretrained, list(recipe.config),
                             ", ".join(kinds), lambda: any(k in MULTI_MESSAGE_KINDS for k in kinds))

@@ -44,8 +44,6 @@ LAUNCH_KEYS = {"accelerate", "num_processes"}
 EVAL_KEYS = {"tasks", "split", "limit", "protocol", "controls", "gen_kwargs", "attempts", "roles"}
 ROLES = ("self", "reflector")  # eval.roles: the candidate does everything, or only reflects beside the base
 REPORT_KEYS = {"metric", "max_drop", "alpha", "scope"}
-TRAINER_KINDS = {"sft": ("dplus", "dplus-oneturn", "reflection", "correction", "qa"), "dpo": ("dpm", "dpref"),
-                 "grpo": ("failures",)}
 SET_BY_EXPERIMENT = ("model", "data", "output_dir", "resume_from_checkpoint")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -299,7 +297,7 @@ def _data(d: Any, where: str, folder: Path) -> DataSpec:
     if not isinstance(d, dict):
         raise BenchError(f"{where} must be a mapping (tasks, split, limit, reflections, gen_kwargs, kinds)")
     _keys(d, DATA_KEYS, where)
-    from reflectevo_bench.trainers.data.rows import KINDS
+    from reflectevo_bench.trainers.data.datadir import KINDS
 
     kinds = d.get("kinds")
     if isinstance(kinds, str):
@@ -350,22 +348,27 @@ def _recipe(name: Any, r: Any, where: str) -> Recipe:
     if not isinstance(r, dict):
         raise BenchError(f"{w} must be a mapping {{trainer, data, config}}")
     _keys(r, RECIPE_KEYS, w)
+    from reflectevo_bench.trainers.registry import trainers
+
+    registered = trainers()
     trainer = r.get("trainer")
-    if trainer not in TRAINER_KINDS:
-        raise BenchError(f"{w}: trainer must be sft, dpo or grpo, got {trainer!r}")
+    if trainer not in registered:
+        names = list(registered)
+        raise BenchError(f"{w}: trainer must be {', '.join(names[:-1])} or {names[-1]}, got {trainer!r}")
+    accepted = registered[trainer].kinds
     data = r.get("data")
     config = r.get("config") or {}
     if not isinstance(config, dict):
         raise BenchError(f"{w}: config must be a mapping of TRL keys (and peft, merge, stage, objective)")
     if isinstance(data, dict):
-        if trainer != "sft" or set(data) != {"reflection", "correction"}:
+        if not registered[trainer].two_stage or set(data) != {"reflection", "correction"}:
             raise BenchError(f"{w}: a data mapping is for two-stage SFT: {{reflection: reflection, correction: correction}}")
     elif not isinstance(data, str):
-        raise BenchError(f"{w}: data must name a data kind ({', '.join(TRAINER_KINDS[trainer])})")
+        raise BenchError(f"{w}: data must name a data kind ({', '.join(accepted)})")
     recipe = Recipe(name=name, trainer=trainer, data=data, config=dict(config), launch=_launch(r.get("launch"), w))
-    bad = [k for k in recipe.kinds() if k not in TRAINER_KINDS[trainer]]
+    bad = [k for k in recipe.kinds() if k not in accepted]
     if bad:
-        raise BenchError(f"{w}: train {trainer} takes {', '.join(TRAINER_KINDS[trainer])}, not {', '.join(bad)}")
+        raise BenchError(f"{w}: train {trainer} takes {', '.join(accepted)}, not {', '.join(bad)}")
     _check_config(recipe, w)
     return recipe
 

@@ -1,16 +1,18 @@
-"""``reflectevo-bench train sft|dpo|grpo``: TRL SFT, DPO and GRPO on `data build` dirs, checkpoints runnable by `run`."""
+"""``reflectevo-bench train NAME``: one command per registered trainer (`trainers.registry`: TRL SFT, DPO, GRPO and
+plugins) on `data build` dirs, checkpoints runnable by `run`."""
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
 
 from reflectevo_bench.cli_errors import friendly_errors
 
-_CONFIG_HELP = ("YAML: TRL SFTConfig/DPOConfig/GRPOConfig keys plus model, data, peft, merge (stage for sft, "
-                "objective for grpo).")
+_CONFIG_HELP = ("YAML: the trainer's TRL config keys (SFTConfig, DPOConfig, GRPOConfig, ...) plus model, data, peft, "
+                "merge (stage for sft, objective for grpo).")
 _SET_HELP = "Override a config key: --set learning_rate=1e-5 --set peft.r=8 (repeatable)."
 
 
@@ -22,9 +24,45 @@ def _common(fn):
     return fn
 
 
-@click.group("train")
+class _TrainGroup(click.Group):
+    """`train`'s commands: `configs` plus one per registered trainer (plugins loaded on first use)."""
+
+    def list_commands(self, ctx):
+        return [*_registered(), *super().list_commands(ctx)]
+
+    def get_command(self, ctx, name):
+        spec = _registered().get(name)
+        return _command(spec) if spec is not None else super().get_command(ctx, name)
+
+
+def _registered() -> dict:
+    """The registry's trainers; a plugin that fails to load is one line and exit code 2."""
+    from reflectevo_bench.errors import BenchError
+    from reflectevo_bench.trainers.registry import trainers
+
+    try:
+        return trainers()
+    except BenchError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+
+
+@click.group("train", cls=_TrainGroup)
 def train() -> None:
     """Train on `data build` dirs with TRL: SFT (one- or two-stage), DPO and GRPO, LoRA or full."""
+
+
+def _command(spec) -> click.Command:
+    """The `train NAME` command of one registry record: the common options plus the record's own."""
+
+    def command(config_path: Path, overrides: tuple[str, ...], no_merge: bool, dry_run: bool, **extra) -> None:
+        overrides = (*overrides, *(f"{k}={v}" for k, v in extra.items() if v is not None))
+        _run(spec.name, config_path, overrides, no_merge, dry_run)
+
+    fn = friendly_errors(command)
+    for key, help_text in reversed(spec.options):
+        fn = click.option(f"--{key}", key, type=str, default=None, help=help_text)(fn)
+    return click.command(spec.name, help=spec.help)(_common(fn))
 
 
 def _run(trainer: str, config_path: Path, overrides: tuple[str, ...], no_merge: bool, dry_run: bool) -> None:
@@ -39,13 +77,9 @@ def _run(trainer: str, config_path: Path, overrides: tuple[str, ...], no_merge: 
     if dry_run:
         click.echo(json.dumps(job.resolved_config(), indent=2, default=str))
         return
-    if trainer == "sft":
-        from reflectevo_bench.trainers.sft import run_sft as run_fn
-    elif trainer == "dpo":
-        from reflectevo_bench.trainers.dpo import run_dpo as run_fn
-    else:
-        from reflectevo_bench.trainers.grpo import run_grpo as run_fn
-    out = run_fresh(run_fn, job)
+    from reflectevo_bench.trainers.registry import get
+
+    out = run_fresh(get(trainer).run_fn(), job)
     if job.args.process_index == 0:
         hint = (f"--model-args pretrained={job.model},peft={out}" if job.peft and not job.merge
                 else f"--model-args pretrained={out}")
@@ -62,34 +96,6 @@ def run_fresh(run_fn, job):
         if not existed and out.is_dir() and not any(out.iterdir()):
             out.rmdir()
         raise
-
-
-@train.command("sft")
-@_common
-@friendly_errors
-def sft(config_path: Path, overrides: tuple[str, ...], no_merge: bool, dry_run: bool) -> None:
-    """Supervised fine-tuning on dplus, reflection, correction or qa rows (loss on completions only)."""
-    _run("sft", config_path, overrides, no_merge, dry_run)
-
-
-@train.command("dpo")
-@_common
-@friendly_errors
-def dpo(config_path: Path, overrides: tuple[str, ...], no_merge: bool, dry_run: bool) -> None:
-    """Direct preference optimisation on dpm (D±) or dpref rows."""
-    _run("dpo", config_path, overrides, no_merge, dry_run)
-
-
-@train.command("grpo")
-@_common
-@click.option("--objective", type=str, default=None,
-              help="reflection (default: reward reflections whose retry passes) or answer (plain GRPO on attempt 1).")
-@friendly_errors
-def grpo(config_path: Path, overrides: tuple[str, ...], no_merge: bool, dry_run: bool, objective: str | None) -> None:
-    """GRPO on a failures dir: Reflect, Retry, Reward (or the answer-only RLVR control)."""
-    if objective is not None:
-        overrides = (*overrides, f"objective={objective}")
-    _run("grpo", config_path, overrides, no_merge, dry_run)
 
 
 @train.command("configs")

@@ -9,7 +9,8 @@ from typing import Any
 
 from reflectevo_bench.errors import BenchError, one_line
 from reflectevo_bench.trainers.checkpoint import StepTimer, save_final, write_checkpoint_record
-from reflectevo_bench.trainers.config import DataDir, TrainJob
+from reflectevo_bench.trainers.config import TrainJob
+from reflectevo_bench.trainers.data.datadir import DataDir
 
 log = logging.getLogger(__name__)
 

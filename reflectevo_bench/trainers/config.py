@@ -1,4 +1,4 @@
-"""`train sft|dpo --config FILE.yaml [--set key=value ...]`: one YAML → a validated `TrainJob`.
+"""`train NAME --config FILE.yaml [--set key=value ...]` (NAME: a registered trainer): one YAML → a validated `TrainJob`.
 
 The YAML holds TRL's own `SFTConfig` / `DPOConfig` keys (parsed with TRL's `TrlParser`, so a TRL config carries
 over) plus the keys of this project:
@@ -28,12 +28,11 @@ from typing import Any
 import yaml
 
 from reflectevo_bench.errors import BenchError, one_line
+from reflectevo_bench.trainers.data.datadir import NOTES, DataDir, read_card
+from reflectevo_bench.trainers.data.datadir import read_data_dir as read_rows_of
 from reflectevo_bench.yaml_files import read_yaml
 
 OWN_KEYS = ("model", "data", "stage", "peft", "merge", "objective", "retry_temperature", "retry_max_length")
-SFT_KINDS = ("dplus", "dplus-oneturn", "reflection", "correction", "qa")
-DPO_KINDS = ("dpm", "dpref")
-ALL_KINDS = SFT_KINDS + DPO_KINDS + ("failures",)
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 # short names for the chat templates shipped in trainers/templates (usable as `chat_template_path`)
 SHIPPED_TEMPLATES = {
@@ -53,36 +52,15 @@ STAGE_FILE = "reflectevo_stage.json"
 
 
 @dataclass
-class DataDir:
-    """One `data build` dir: its card and its rows, reduced to the columns TRL reads."""
-
-    path: Path
-    kind: str
-    card: dict[str, Any]
-    train: list[dict[str, Any]]
-    eval: list[dict[str, Any]]
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "dir": str(self.path),
-            "kind": self.kind,
-            "content_hash": self.card.get("content_hash"),
-            "source_runs": self.card.get("source_runs"),
-            "models": self.card.get("models"),
-            "rows": {"train": len(self.train), "eval": len(self.eval)},
-        }
-
-
-@dataclass
 class TrainJob:
-    trainer: str  # "sft" | "dpo"
+    trainer: str  # a registered trainer's name (trainers.registry): sft, dpo, grpo, ...
     model: str  # resolved local folder (or hub id)
     model_spec: str  # as written in the config
     stage: str  # "one" | "two" (dpo: "one")
     data: dict[str, DataDir]  # {"train": ...} or {"reflection": ..., "correction": ...}
     peft: dict[str, Any] | None
     merge: bool
-    args: Any  # SFTConfig | DPOConfig
+    args: Any  # the trainer's TRL config (SFTConfig, DPOConfig, GRPOConfig, ...)
     resume: bool | str | None
     config_file: Path
     explicit_keys: list[str] = field(default_factory=list)
@@ -113,9 +91,9 @@ class TrainJob:
 
 
 def config_class(trainer: str):
-    from trl import DPOConfig, GRPOConfig, SFTConfig
+    from reflectevo_bench.trainers.registry import get
 
-    return {"sft": SFTConfig, "dpo": DPOConfig, "grpo": GRPOConfig}[trainer]
+    return get(trainer).config_class()
 
 
 def load_job(trainer: str, config_path: Path, overrides: tuple[str, ...] | list[str] = (), no_merge: bool = False) -> TrainJob:
@@ -150,7 +128,7 @@ def load_job(trainer: str, config_path: Path, overrides: tuple[str, ...] | list[
     explicit = list(dict.fromkeys(list(trl_yaml) + [k for k, _ in trl_sets]))
 
     # The project's keys
-    if trainer != "sft" and "stage" in own:
+    if not _spec(trainer).two_stage and "stage" in own:
         raise BenchError(f"`stage` is a train sft key (two-stage SFT); train {trainer} has one stage")
     if trainer != "grpo" and "objective" in own:
         raise BenchError(f"`objective` is a train grpo key; train {trainer} has none")
@@ -190,7 +168,7 @@ def load_job(trainer: str, config_path: Path, overrides: tuple[str, ...] | list[
                    merge=merge, args=args, resume=resume, config_file=Path(config_path), explicit_keys=explicit,
                    overrides=list(overrides), objective=objective, retry_temperature=retry_temperature,
                    retry_max_length=retry_max_length)
-    if trainer == "sft":
+    if _spec(trainer).assistant_masks:
         _check_chat_template(job)
     else:
         _check_has_template(job)
@@ -209,7 +187,7 @@ def check_recipe_config(trainer: str, config: dict[str, Any], num_processes: int
     unknown = [k for k in trl_yaml if k not in known]
     if unknown:
         raise BenchError(f"unknown config key(s) for train {trainer}: {', '.join(unknown)}")
-    if trainer != "sft" and "stage" in own:
+    if not _spec(trainer).two_stage and "stage" in own:
         raise BenchError(f"`stage` is a train sft key (two-stage SFT); train {trainer} has one stage")
     if trainer != "grpo" and "objective" in own:
         raise BenchError(f"`objective` is a train grpo key; train {trainer} has none")
@@ -306,8 +284,9 @@ def _parse_trl(cls, trl_yaml: dict[str, Any], trl_sets: list[tuple[str, str]], e
             defaults[key] = False
         if "use_cpu" not in given:
             defaults["use_cpu"] = True
-    if trainer == "grpo" and "beta" not in given:
-        defaults["beta"] = 0.001  # Reflect, Retry, Reward's KL coefficient (TRL's default is 0)
+    for key, value in _spec(trainer).trl_defaults.items():  # e.g. GRPO's beta 0.001 (Reflect, Retry, Reward)
+        if key not in given:
+            defaults[key] = value
     if "report_to" not in given:
         defaults["report_to"] = "none"
     parser = _Parser(cls)
@@ -465,13 +444,13 @@ def resolve_model(spec: str) -> str:
 
 # --- data ---------------------------------------------------------------------------------------------------------
 
-_FORMAT_COLUMNS = {"sft": ("prompt", "completion"), "dpo": ("prompt", "chosen", "rejected"), "grpo": ("prompt",)}
-GRPO_KINDS = ("failures",)
-GRPO_COLUMNS = ("prompt", "attempt_prompt", "doc", "task", "doc_hash", "feedback")  # the rollout needs them all
+def _spec(trainer: str):
+    from reflectevo_bench.trainers.registry import get
+
+    return get(trainer)
 
 
 def _load_data(trainer: str, stage: str, spec: Any) -> dict[str, DataDir]:
-    accepted = {"sft": SFT_KINDS, "dpo": DPO_KINDS, "grpo": GRPO_KINDS}[trainer]
     if stage == "two":
         if not isinstance(spec, dict) or set(spec) != {"reflection", "correction"}:
             raise BenchError("stage two needs `data: {reflection: DIR, correction: DIR}` (two `data build` dirs of "
@@ -485,79 +464,21 @@ def _load_data(trainer: str, stage: str, spec: Any) -> dict[str, DataDir]:
         return out
     if isinstance(spec, dict):
         raise BenchError("`data` is a mapping, which is for `stage: two`; one-stage SFT and DPO take one dir")
-    d = read_data_dir(Path(str(spec)), trainer)
-    if d.kind not in accepted:
-        other = "train dpo" if d.kind in DPO_KINDS else "train sft" if d.kind in SFT_KINDS else "train grpo"
-        raise BenchError(f"data {d.path} is a {d.kind!r} dir: train {trainer} takes {', '.join(accepted)} "
-                         f"({d.kind} is for {other})")
-    return {"train": d}
+    return {"train": read_data_dir(Path(str(spec)), trainer)}
 
 
 def read_data_dir(path: Path, trainer: str) -> DataDir:
-    """Read a `data build` dir: card.json, train.jsonl (non-empty), eval.jsonl (may be empty or absent)."""
-    if not path.is_dir():
-        raise BenchError(f"data dir {path} does not exist (build one with `reflectevo-bench data build`)")
-    card_path = path / "card.json"
-    if not card_path.is_file():
-        raise BenchError(f"data dir {path} has no card.json: not a `reflectevo-bench data build` dir")
-    try:
-        card = json.loads(card_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BenchError(f"{card_path} is not valid JSON: {_one_line(exc)}") from exc
-    kind = card.get("kind") if isinstance(card, dict) else None
-    if kind not in ALL_KINDS:
-        raise BenchError(f"{card_path}: unknown kind {kind!r} (expected one of {', '.join(ALL_KINDS)})")
-    if (kind == "failures") != (trainer == "grpo"):
-        wants = {"sft": SFT_KINDS, "dpo": DPO_KINDS, "grpo": GRPO_KINDS}[trainer]
-        raise BenchError(f"data {path} is a {kind!r} dir: train {trainer} needs {', '.join(wants)}"
-                         + (" (failures are prompts + docs for GRPO: train grpo)" if kind == "failures" else ""))
-    columns = _FORMAT_COLUMNS["grpo" if kind == "failures" else "dpo" if kind in DPO_KINDS else "sft"]
-    if not (path / "train.jsonl").is_file():
-        raise BenchError(f"data dir {path} has no train.jsonl")
-    keep = GRPO_COLUMNS if kind == "failures" else None
-    train = _read_rows(path / "train.jsonl", columns, keep)
-    if not train:
-        raise BenchError(f"{path / 'train.jsonl'} has no rows: nothing to train on")
-    eval_rows = _read_rows(path / "eval.jsonl", columns, keep) if (path / "eval.jsonl").is_file() else []
-    return DataDir(path=path, kind=kind, card=card, train=train, eval=eval_rows)
+    """A data dir (`trainers.data.datadir`) that train TRAINER takes: its kind is checked before its rows are read."""
+    card = read_card(path)
+    kind = card["kind"]
+    from reflectevo_bench.trainers.registry import trainers_of
 
-
-def _read_rows(path: Path, columns: tuple[str, ...], keep: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
-    """Rows with their chat columns checked; only the columns TRL reads, or ``keep`` (all of them present)."""
-    rows = []
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise BenchError(f"{path} line {n} is not valid JSON: {_one_line(exc)}") from exc
-            if not isinstance(row, dict):
-                raise BenchError(f"{path} line {n} is not a JSON object")
-            missing = [c for c in columns if c not in row]
-            if missing:
-                raise BenchError(f"{path} line {n} lacks {', '.join(missing)} (rows need {', '.join(columns)})")
-            for c in columns:
-                _check_messages(row[c], f"{path} line {n} {c}")
-            if keep is not None:
-                absent = [c for c in keep if c not in row]
-                if absent:
-                    raise BenchError(f"{path} line {n} lacks {', '.join(absent)}: rebuild it with "
-                                     "`reflectevo-bench data build --kind failures`")
-                rows.append({c: row[c] for c in keep})
-                continue
-            # only the columns TRL reads: task, doc_hash, source_run stay in the file and the card
-            rows.append({c: [{"role": m["role"], "content": m["content"]} for m in row[c]] for c in columns})
-    return rows
-
-
-def _check_messages(value: Any, where: str) -> None:
-    if not isinstance(value, list) or not value:
-        raise BenchError(f"{where} is not a non-empty list of chat messages")
-    for m in value:
-        if not isinstance(m, dict) or not isinstance(m.get("role"), str) or not isinstance(m.get("content"), str):
-            raise BenchError(f"{where}: each message needs a string role and content")
+    wants = _spec(trainer).kinds
+    if kind not in wants:
+        others = " or ".join(f"train {t}" for t in trainers_of(kind)) or "no registered trainer"
+        why = f"are {NOTES[kind]}: " if kind in NOTES else "is for "
+        raise BenchError(f"data {path} is a {kind!r} dir: train {trainer} needs {', '.join(wants)} ({kind} {why}{others})")
+    return read_rows_of(path, card)
 
 
 # --- LoRA ---------------------------------------------------------------------------------------------------------
@@ -647,10 +568,6 @@ def _check_chat_template(job: TrainJob) -> None:
     check_chat_template(job.args, job.model, job.model_spec, job.explicit_keys,
                         ", ".join(sorted({d.kind for d in job.data.values()})),
                         lambda: completions_need_assistant_mask(job))
-
-
-# kinds whose SFT completions hold a user turn (the retry request between reflection and retry)
-MULTI_MESSAGE_KINDS = ("dplus",)
 
 
 def check_chat_template(args, model: str, model_spec: str, explicit_keys: list[str], kinds: str,

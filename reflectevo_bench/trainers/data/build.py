@@ -10,10 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
-import shutil
 import sys
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Iterator
@@ -21,12 +18,12 @@ from typing import Any, Iterator
 from reflectevo_bench.errors import BenchError, one_line
 from reflectevo_bench.harness.mining import DEFAULT_FAILURE_RULE, check_rule, is_failure, sample_verdicts
 from reflectevo_bench.harness.protocols import PROTOCOLS
-from reflectevo_bench.harness.records import SampleRecord, first_attempt, json_line, read_records
-from reflectevo_bench.harness.run_dir import read_manifest, write_json_atomic
+from reflectevo_bench.harness.records import SampleRecord, first_attempt, read_records
+from reflectevo_bench.harness.run_dir import read_manifest
 from reflectevo_bench.trainers.data import rows as R
+from reflectevo_bench.trainers.data.datadir import write_data_dir
 from reflectevo_bench.trainers.data.judge import Judge
 
-CARD = "card.json"
 FORMAT = "reflectevo-bench/dataset-card"
 NEEDS_REFLECTIONS = {"dplus", "reflection", "correction", "dpm", "dpref"}
 
@@ -195,7 +192,7 @@ def build(kind: str, run_dirs: list[Path], out: Path, eval_fraction: float = 0.1
         "command": command if command is not None else sys.argv,
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
-    _write(out, train, held, card)
+    write_data_dir(out, train, held, card)
     return card
 
 
@@ -240,7 +237,7 @@ def write_imported(kind: str, rows: list[dict[str, Any]], extra: dict[str, Any],
         "tasks": sorted({r["task"] for r in rows}), **extra, "command": command,
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
-    _write(out, train, held, card)
+    write_data_dir(out, train, held, card)
     return card
 
 
@@ -326,36 +323,3 @@ def _no_rows_message(kind: str, c: R.Counts) -> str:
                 "run --samples K to mine failures, or --failure-rule any)")
     return (f"0 of {c.qa_candidates} gold answers passed the task's verifier "
             f"({c.docs} docs): the task needs a gold_response hook (metadata.reflection.gold_response)")
-
-
-def _write(out: Path, train: list[dict[str, Any]], held: list[dict[str, Any]], card: dict[str, Any]) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
-    try:
-        digest = hashlib.sha256()
-        for name, part in (("train.jsonl", train), ("eval.jsonl", held)):
-            with open(tmp / name, "w", encoding="utf-8") as fh:
-                for row in part:
-                    line = json_line(row)
-                    digest.update(line.encode("utf-8"))
-                    fh.write(line)
-                fh.flush()
-                os.fsync(fh.fileno())
-        card["content_hash"] = digest.hexdigest()
-        write_json_atomic(tmp / CARD, card)
-        if out.exists():
-            out.rmdir()  # empty (checked above)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def read_card(data_dir: Path) -> dict[str, Any]:
-    path = Path(data_dir) / CARD
-    if not path.is_file():
-        raise BenchError(f"{data_dir} is not a data dir (no {CARD}): make one with `reflectevo-bench data build`")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise BenchError(f"{path} is not valid JSON ({exc}): build the data dir again") from None

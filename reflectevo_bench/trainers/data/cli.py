@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from reflectevo_bench.cli_errors import friendly_errors
-from reflectevo_bench.trainers.data.rows import KINDS
+from reflectevo_bench.trainers.data.datadir import KINDS
 
 
 @click.group()

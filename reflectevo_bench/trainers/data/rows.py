@@ -18,10 +18,7 @@ from typing import Any, Callable, Iterator
 from reflectevo_bench.harness.protocols import ANSWER_MARKER, PROTOCOLS, Prompter
 from reflectevo_bench.harness.records import SampleRecord, Turn, branch_numbers, branch_turns, first_attempt
 from reflectevo_bench.tasks.verdict import Verdict
-
-SFT_KINDS = ("dplus", "dplus-oneturn", "reflection", "correction", "qa")
-PREF_KINDS = ("dpm", "dpref")
-KINDS = SFT_KINDS + PREF_KINDS + ("failures",)
+from reflectevo_bench.trainers.data.datadir import KINDS, PREF_KINDS, SFT_KINDS  # noqa: F401  (the one list of kinds)
 
 
 @dataclass(frozen=True)
