@@ -6,14 +6,14 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from reflectevo_bench.harness.protocols import PROTOCOLS
+from reflectevo_bench.harness.protocols import find_protocol
 from reflectevo_bench.harness.records import SampleRecord, attempts
 from reflectevo_bench.tasks.eval_task import EvalTask
 
 
 def rescore_records(records: dict[str, list[SampleRecord]], tasks: dict[str, EvalTask],
                     protocol: str, rounds: int) -> dict[str, list[SampleRecord]]:
-    proto = PROTOCOLS[protocol]
+    proto = find_protocol(protocol)  # a name, or the file:NAME of a protocol loaded from a file
     out: dict[str, list[SampleRecord]] = {}
     for name, recs in records.items():
         task = tasks[name]
@@ -46,7 +46,8 @@ def rescore_run(run_dir: Path) -> dict[str, Any]:
     ident = manifest["identity"]
     tasks = load_eval_tasks(",".join(ident["task_specs"]), ident.get("data_dir"), ident.get("limit"),
                             ident.get("num_fewshot"), ident.get("metadata"), ident.get("split"))
-    records = rescore_records(read_records(run_dir), {t.name: t for t in tasks}, ident["protocol"], ident["attempts"])
+    protocol = ident.get("protocol_file") or ident["protocol"]
+    records = rescore_records(read_records(run_dir), {t.name: t for t in tasks}, protocol, ident["attempts"])
     out = {**build_results(manifest, records), "rescored": True}
     write_json_atomic(run_dir / RESULTS, out)
     return out
