@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.harness.protocols import PROTOCOLS
 from reflectevo_bench.yaml_files import read_yaml
@@ -442,10 +441,9 @@ def _eval(e: Any, where: str, folder: Path) -> EvalSpec:
     if not isinstance(roles, list) or not roles or any(r not in ROLES for r in roles) or len(set(roles)) != len(roles):
         raise BenchError(f"{where}: roles must be a non-empty list of {' and '.join(ROLES)} (reflector: the candidate "
                          f"writes the reflections and the base model answers), got {roles!r}")
-    if "reflector" in roles:
-        if not PROTOCOLS[protocol].writes_reflections:
-            raise BenchError(f"{where}: roles: reflector needs a protocol that reflects (reflect, reflect-answer), "
-                             f"not {protocol}")
+    if "reflector" in roles and not PROTOCOLS[protocol].writes_reflections:
+        raise BenchError(f"{where}: roles: reflector needs a protocol that reflects (reflect, reflect-answer), "
+                         f"not {protocol}")
     return EvalSpec(tasks=_tasks(e.get("tasks"), where, folder), split=str(e["split"]), limit=_limit(e.get("limit"), where),
                     protocol=protocol, controls=controls, gen_kwargs=gen, attempts=attempts, roles=list(roles))
 

@@ -6,13 +6,49 @@ by name (or loads ``path/to/file.py:NAME``), :mod:`.prompter` fills its template
 """
 
 from reflectevo_bench.harness.protocols.base import (
-    ANSWER_MARKER, ATTEMPT, GAIN_CONTROL, INTRINSIC_CONTROL, PHASES, REFLECT_ANSWER, REFLECTION, TEMPLATES_FILE,
-    Protocol, default_templates, split_one_turn)
+    ANSWER_MARKER,
+    ATTEMPT,
+    GAIN_CONTROL,
+    INTRINSIC_CONTROL,
+    PHASES,
+    REFLECT_ANSWER,
+    REFLECTION,
+    TEMPLATES_FILE,
+    Protocol,
+    default_templates,
+    split_one_turn,
+)
 from reflectevo_bench.harness.protocols.prompter import Prompter
 from reflectevo_bench.harness.protocols.registry import (
-    BUILTIN, PROTOCOLS, control_protocol, find_protocol, get_protocol, help_text, is_plugin_spec, load_plugin)
+    BUILTIN,
+    PROTOCOLS,
+    control_protocol,
+    find_protocol,
+    get_protocol,
+    help_text,
+    is_plugin_spec,
+    load_plugin,
+)
 
-__all__ = ["ANSWER_MARKER", "ATTEMPT", "BUILTIN", "GAIN_CONTROL", "INTRINSIC_CONTROL", "PHASES", "PROTOCOLS",
-           "REFLECT_ANSWER", "REFLECTION", "TEMPLATES_FILE", "Prompter", "Protocol", "control_protocol",
-           "default_templates", "find_protocol", "get_protocol", "help_text", "is_plugin_spec", "load_plugin",
-           "split_one_turn"]
+__all__ = [
+    "ANSWER_MARKER",
+    "ATTEMPT",
+    "BUILTIN",
+    "GAIN_CONTROL",
+    "INTRINSIC_CONTROL",
+    "PHASES",
+    "PROTOCOLS",
+    "REFLECTION",
+    "REFLECT_ANSWER",
+    "TEMPLATES_FILE",
+    "Prompter",
+    "Protocol",
+    "control_protocol",
+    "default_templates",
+    "find_protocol",
+    "get_protocol",
+    "help_text",
+    "is_plugin_spec",
+    "load_plugin",
+    "split_one_turn",
+]

@@ -15,10 +15,11 @@ Phases after attempt 1, run in order for every doc that goes on, once per later 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -123,22 +124,22 @@ class Protocol:
                              "single for one attempt)")
 
     # -- the user turns (templates filled by the Prompter; override in a subclass) ---------------------------
-    def reflection_request(self, prompter: "Prompter", last: Verdict, template: str | None = None) -> str:
+    def reflection_request(self, prompter: Prompter, last: Verdict, template: str | None = None) -> str:
         """The user turn asking for a reflection; ``template`` (a pool draw) replaces the protocol's own."""
         if self.feedback_mode == "oracle":
             return prompter.fill("reflect", prompter.feedback(last), template)
         return prompter.fill("self_refine_review", template=template)
 
-    def retry_request(self, prompter: "Prompter", last: Verdict) -> str:
+    def retry_request(self, prompter: Prompter, last: Verdict) -> str:
         """The user turn before a new attempt in the same conversation."""
         return prompter.fill("retry", prompter.feedback(last))
 
-    def reflect_answer_request(self, prompter: "Prompter", last: Verdict, template: str | None = None) -> str:
+    def reflect_answer_request(self, prompter: Prompter, last: Verdict, template: str | None = None) -> str:
         """The one user turn of a one-turn protocol: the reflection request, then the request for the corrected
         answer after a ``New answer:`` line."""
         return self.reflection_request(prompter, last, template) + "\n\n" + prompter.fill("reflect_answer")
 
-    def retry_messages(self, prompter: "Prompter", messages: list[dict[str, str]],
+    def retry_messages(self, prompter: Prompter, messages: list[dict[str, str]],
                        last: Verdict) -> list[dict[str, str]] | None:
         """The conversation of a new attempt; None: start again from the attempt-1 prompt (fresh context)."""
         if self.fresh_context:

@@ -61,7 +61,7 @@ def load_plugin(spec: str) -> Protocol:
             loader.loader.exec_module(module)
         except BenchError:
             raise
-        except Exception as exc:  # the plugin's own bug: one line, not a traceback
+        except Exception as exc:  # noqa: BLE001  (the plugin's own bug: one line, not a traceback)
             raise BenchError(f"--protocol {spec}: importing {path_text} failed: {type(exc).__name__}: {exc}") from None
         sys.modules[module_name] = module
     found = [v for v in vars(module).values() if isinstance(v, Protocol) and v.name == name]
