@@ -19,7 +19,7 @@ def rescore_records(records: dict[str, list[SampleRecord]], tasks: dict[str, Eva
         task = tasks[name]
         fresh = [copy.deepcopy(rec) for rec in recs]
         attempts_turns = [(rec, turn) for rec in fresh for turn in rec["turns"] if turn["kind"] == "attempt"]
-        verdicts = task.verify_batch([rec["doc"] for rec, _ in attempts_turns], [t["response"] for _, t in attempts_turns])
+        verdicts = task.verify_batch([rec["doc"] for rec, _ in attempts_turns], [verified_text(t) for _, t in attempts_turns])
         for (_, turn), verdict in zip(attempts_turns, verdicts):
             turn["verdict"], turn["extracted"] = verdict.to_dict(), verdict.extracted
         samples = [(rec, s) for rec in fresh for s in rec.get("attempt_1_samples") or []]
@@ -51,3 +51,10 @@ def rescore_run(run_dir: Path) -> dict[str, Any]:
     out = {**build_results(manifest, records), "rescored": True}
     write_json_atomic(run_dir / RESULTS, out)
     return out
+
+
+def verified_text(turn: dict[str, Any]) -> str:
+    """The text the engine verified for an attempt turn: a one-turn reply's answer part (after its last
+    ``New answer:`` line), else the whole response."""
+    answer = (turn.get("one_turn") or {}).get("answer")
+    return turn["response"] if answer is None else answer
