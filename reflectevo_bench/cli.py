@@ -53,6 +53,12 @@ def _quiet_libraries() -> None:
         pass
 
 
+def _protocol_help() -> str:
+    from reflectevo_bench.harness.protocols import help_text
+
+    return help_text()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="reflectevo-bench")
 def main() -> None:
@@ -66,8 +72,7 @@ def main() -> None:
 @click.option("--reflector-model", default=None, help="A separate model type that writes the reflection turns.")
 @click.option("--reflector-model-args", default=None, help="K=V,... for the Reflector model.")
 @click.option("--tasks", default=None, help="Task names or YAML paths, comma-separated (default: countdown,arith_1op).")
-@click.option("--protocol", default="reflect", show_default=True,
-              help="reflect | reflect-answer | retry | self-refine | resample | single")
+@click.option("--protocol", default="reflect", show_default=True, help=_protocol_help())
 @click.option("--attempts", type=int, default=None, help="Rounds K (default 2; 1 for single).")
 @click.option("--limit", type=LimitType(), default=None,
               help="First N docs per task, or a fraction in (0, 1) of each task's docs, as lm-eval's --limit "

@@ -127,3 +127,46 @@ def test_resample_refuses_greedy(tmp_path, toy_yaml):
 
     with pytest.raises(BenchError, match="needs sampling"):
         _run(tmp_path, toy_yaml, protocol="resample")
+
+
+def test_every_protocol_is_one_unit_read_by_the_cli_and_the_boards():
+    """Each built-in protocol module owns its phases, templates, requirements and help; the registry feeds
+    `run --help`, the experiment spec checks and the leaderboard control names."""
+    from click.testing import CliRunner
+
+    from reflectevo_bench.cli import main
+    from reflectevo_bench.harness.protocols import PHASES, PROTOCOLS, default_templates
+    from reflectevo_bench.leaderboards import controls
+
+    assert list(PROTOCOLS) == ["single", "reflect", "retry", "self-refine", "resample", "reflect-answer"]
+    defaults = default_templates()
+    for proto in PROTOCOLS.values():
+        assert proto.help and set(proto.phases) <= set(PHASES)
+        assert all(key in defaults for key in proto.template_keys), proto.name
+    phases = {name: p.phases for name, p in PROTOCOLS.items()}
+    assert phases == {"single": ("attempt",), "reflect": ("reflection", "attempt"), "retry": ("attempt",),
+                      "self-refine": ("reflection", "attempt"), "resample": ("attempt",),
+                      "reflect-answer": ("reflect_answer",)}
+    assert [n for n, p in PROTOCOLS.items() if p.needs_sampling] == ["resample"]
+    assert [n for n, p in PROTOCOLS.items() if p.writes_reflections] == ["reflect", "self-refine", "reflect-answer"]
+    assert [n for n, p in PROTOCOLS.items() if not p.needs_oracle] == ["single", "self-refine"]
+    assert {n: p.default_attempts for n, p in PROTOCOLS.items()} == {n: 1 if n == "single" else 2 for n in PROTOCOLS}
+    assert (controls.RETRY, controls.SELF_REFINE) == ("retry", "self-refine")
+    option = next(p for p in main.commands["run"].params if p.name == "protocol")
+    for proto in PROTOCOLS.values():
+        assert f"{proto.name}: {proto.help}" in option.help
+    assert "path/to/file.py:NAME" in option.help
+    assert "resample" in CliRunner().invoke(main, ["run", "--help"]).output
+
+
+def test_attempt_limits_come_from_the_protocol():
+    from reflectevo_bench.errors import BenchError
+    from reflectevo_bench.harness.protocols import get_protocol
+
+    assert get_protocol("single", 1).name == "single" and get_protocol("reflect", 3).name == "reflect"
+    with pytest.raises(BenchError, match="--protocol single makes exactly one attempt"):
+        get_protocol("single", 2)
+    with pytest.raises(BenchError, match="--protocol retry needs --attempts 2 or more"):
+        get_protocol("retry", 1)
+    with pytest.raises(BenchError, match="--attempts must be at least 1"):
+        get_protocol("reflect", 0)

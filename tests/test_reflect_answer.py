@@ -68,6 +68,15 @@ def test_reflect_answer_end_to_end(tmp_path, toy_yaml):
     assert m["acc@t1"] == pytest.approx(2 / 5) and m["acc@t2"] == pytest.approx(4 / 5)
 
 
+def test_rescore_verifies_the_answer_part_as_the_run_did(tmp_path, toy_yaml):
+    from reflectevo_bench.harness.rescore import rescore_run
+
+    results, _ = _run(tmp_path, toy_yaml, protocol="reflect-answer")
+    rescored = rescore_run(tmp_path / "run")
+    assert rescored["rescored"] and rescored["results"]["toy_scripted"]["acc@t2"] == pytest.approx(4 / 5)
+    assert rescored["results"]["toy_scripted"] == results["results"]["toy_scripted"]
+
+
 def test_reflect_answer_with_a_separate_reflector(tmp_path, toy_yaml):
     """The Reflector writes the one-turn reply; attempt 1 stays the generator's."""
     _, recs = _run(tmp_path, toy_yaml, protocol="reflect-answer", reflector_model="scripted-oneturn")

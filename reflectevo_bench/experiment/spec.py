@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-
 from reflectevo_bench.errors import BenchError
+from reflectevo_bench.harness.protocols import PROTOCOLS
 from reflectevo_bench.yaml_files import read_yaml
 
 TOP_KEYS = {"base", "references", "candidates", "data", "recipes", "eval", "report", "seed", "batch_size",
@@ -279,8 +279,6 @@ def _gen(value: Any, where: str) -> str | None:
 
 
 def _protocol(name: Any, where: str) -> str:
-    from reflectevo_bench.harness.protocols import PROTOCOLS
-
     if name not in PROTOCOLS:
         raise BenchError(f"{where}: unknown protocol {name!r}; choose one of {', '.join(PROTOCOLS)}")
     return str(name)
@@ -428,29 +426,27 @@ def _eval(e: Any, where: str, folder: Path) -> EvalSpec:
     if isinstance(controls, str):
         controls = [controls]
     if not isinstance(controls, list):
-        raise BenchError(f"{where}: controls must be a list of protocols (retry, self-refine, resample, single)")
+        raise BenchError(f"{where}: controls must be a list of protocols ({', '.join(p for p in PROTOCOLS if p != protocol)})")
     controls = [_protocol(c, f"{where} controls") for c in controls]
     if protocol in controls or len(set(controls)) != len(controls):
         raise BenchError(f"{where}: controls must differ from the protocol and from each other")
     gen = _gen(e.get("gen_kwargs"), where)
-    if "resample" in [protocol, *controls] and not _sampling(gen):
-        raise BenchError(f"{where}: protocol resample needs sampling: gen_kwargs: \"do_sample=true,temperature=0.8\"")
+    sampled = [p for p in [protocol, *controls] if PROTOCOLS[p].needs_sampling]
+    if sampled and not _sampling(gen):
+        raise BenchError(f"{where}: protocol {sampled[0]} needs sampling: gen_kwargs: \"do_sample=true,temperature=0.8\"")
     attempts = e.get("attempts")
     if attempts is not None and (not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 2):
         raise BenchError(f"{where}: attempts must be an integer of at least 2, got {attempts!r}")
-    if protocol == "single":
-        raise BenchError(f"{where}: protocol single makes one attempt; use reflect (controls: retry, self-refine)")
+    if PROTOCOLS[protocol].max_attempts == 1:
+        raise BenchError(f"{where}: protocol {protocol} makes one attempt; use reflect (controls: retry, self-refine)")
     roles = e.get("roles", ["self"])
     roles = [roles] if isinstance(roles, str) else roles
     if not isinstance(roles, list) or not roles or any(r not in ROLES for r in roles) or len(set(roles)) != len(roles):
         raise BenchError(f"{where}: roles must be a non-empty list of {' and '.join(ROLES)} (reflector: the candidate "
                          f"writes the reflections and the base model answers), got {roles!r}")
-    if "reflector" in roles:
-        from reflectevo_bench.harness.protocols import PROTOCOLS
-
-        if not (PROTOCOLS[protocol].reflects or PROTOCOLS[protocol].one_turn):
-            raise BenchError(f"{where}: roles: reflector needs a protocol that reflects (reflect, reflect-answer), "
-                             f"not {protocol}")
+    if "reflector" in roles and not PROTOCOLS[protocol].writes_reflections:
+        raise BenchError(f"{where}: roles: reflector needs a protocol that reflects (reflect, reflect-answer), "
+                         f"not {protocol}")
     return EvalSpec(tasks=_tasks(e.get("tasks"), where, folder), split=str(e["split"]), limit=_limit(e.get("limit"), where),
                     protocol=protocol, controls=controls, gen_kwargs=gen, attempts=attempts, roles=list(roles))
 

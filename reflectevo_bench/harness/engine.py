@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from reflectevo_bench.harness.backend import Backend
-from reflectevo_bench.harness.protocols import Prompter, Protocol, split_one_turn
+from reflectevo_bench.harness.protocols import (ATTEMPT, REFLECT_ANSWER, REFLECTION, Prompter, Protocol,
+                                                split_one_turn)
 from reflectevo_bench.harness.records import SampleRecord, Turn
 from reflectevo_bench.harness.reflection_pool import ReflectionPool
 from reflectevo_bench.tasks.eval_task import EvalTask, doc_hash
@@ -69,6 +70,8 @@ class Engine:
         self.reflector = reflector or generator
         self.write = write
         self.progress = progress
+        self._phases = {ATTEMPT: self._attempt_phase, REFLECTION: self._reflection_phase,
+                        REFLECT_ANSWER: self._one_turn_phase}
 
     def run(self, pending: list[tuple[EvalTask, int]]) -> None:
         size = max(1, self.cfg.chunk_size)
@@ -101,12 +104,8 @@ class Engine:
             states = going
             if not states:
                 return
-            if self.cfg.protocol.one_turn:
-                self._one_turn_phase(states, k, label)
-                continue
-            if self.cfg.protocol.reflects:
-                self._reflection_phase(states, k, label)
-            self._attempt_phase(states, k, label)
+            for phase in self.cfg.protocol.phases:  # the protocol says what each later round is made of
+                self._phases[phase](states, k, label)
         for state in states:
             self._finish(state)
 
@@ -154,11 +153,12 @@ class Engine:
     def _attempt_phase(self, states: list[DocState], k: int, label: str) -> None:
         requests = []
         for state in states:
-            if k == 1 or self.cfg.protocol.fresh_context:
+            retry = None if k == 1 else self.cfg.protocol.retry_messages(state.prompter, state.messages,
+                                                                          state.verdicts[-1])
+            if retry is None:  # attempt 1, or a protocol that starts every attempt afresh
                 messages, prompt = state.task.first_turn(state.doc, self.generator.render, self.cfg.system_instruction)
             else:
-                messages = state.messages + [{"role": "user", "content": state.prompter.retry_request(state.verdicts[-1])}]
-                prompt = self.generator.render(messages)
+                messages, prompt = retry, self.generator.render(retry)
             requests.append((messages, prompt))
         if k == 1 and self.cfg.samples > 1:
             self._sampled_first_attempts(states, requests, label)
@@ -222,7 +222,7 @@ class Engine:
         return drawn[1], {"pool": pool.source, "index": drawn[0], "name": pool.name_of(self.cfg.protocol, drawn[0])}
 
     def _one_turn_phase(self, states: list[DocState], k: int, label: str) -> None:
-        """``reflect-answer``: reflection + corrected answer in one generation (the Reflector's, with the
+        """A one-turn round (``reflect-answer``): reflection + corrected answer in one generation (the Reflector's, with the
         reflection settings); the verifier reads only the part after the last ``New answer:`` line."""
         requests, instructions = [], []
         for state in states:

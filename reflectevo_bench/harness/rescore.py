@@ -6,20 +6,20 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from reflectevo_bench.harness.protocols import PROTOCOLS
+from reflectevo_bench.harness.protocols import find_protocol
 from reflectevo_bench.harness.records import SampleRecord, attempts
 from reflectevo_bench.tasks.eval_task import EvalTask
 
 
 def rescore_records(records: dict[str, list[SampleRecord]], tasks: dict[str, EvalTask],
                     protocol: str, rounds: int) -> dict[str, list[SampleRecord]]:
-    proto = PROTOCOLS[protocol]
+    proto = find_protocol(protocol)  # a name, or the file:NAME of a protocol loaded from a file
     out: dict[str, list[SampleRecord]] = {}
     for name, recs in records.items():
         task = tasks[name]
         fresh = [copy.deepcopy(rec) for rec in recs]
         attempts_turns = [(rec, turn) for rec in fresh for turn in rec["turns"] if turn["kind"] == "attempt"]
-        verdicts = task.verify_batch([rec["doc"] for rec, _ in attempts_turns], [t["response"] for _, t in attempts_turns])
+        verdicts = task.verify_batch([rec["doc"] for rec, _ in attempts_turns], [verified_text(t) for _, t in attempts_turns])
         for (_, turn), verdict in zip(attempts_turns, verdicts):
             turn["verdict"], turn["extracted"] = verdict.to_dict(), verdict.extracted
         samples = [(rec, s) for rec in fresh for s in rec.get("attempt_1_samples") or []]
@@ -46,7 +46,15 @@ def rescore_run(run_dir: Path) -> dict[str, Any]:
     ident = manifest["identity"]
     tasks = load_eval_tasks(",".join(ident["task_specs"]), ident.get("data_dir"), ident.get("limit"),
                             ident.get("num_fewshot"), ident.get("metadata"), ident.get("split"))
-    records = rescore_records(read_records(run_dir), {t.name: t for t in tasks}, ident["protocol"], ident["attempts"])
+    protocol = ident.get("protocol_file") or ident["protocol"]
+    records = rescore_records(read_records(run_dir), {t.name: t for t in tasks}, protocol, ident["attempts"])
     out = {**build_results(manifest, records), "rescored": True}
     write_json_atomic(run_dir / RESULTS, out)
     return out
+
+
+def verified_text(turn: dict[str, Any]) -> str:
+    """The text the engine verified for an attempt turn: a one-turn reply's answer part (after its last
+    ``New answer:`` line), else the whole response."""
+    answer = (turn.get("one_turn") or {}).get("answer")
+    return turn["response"] if answer is None else answer

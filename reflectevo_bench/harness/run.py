@@ -20,7 +20,7 @@ from reflectevo_bench.harness.environment import git_hash, package_versions, set
 from reflectevo_bench.harness.gen_kwargs import DEFAULT_GEN_KWARGS, parse_gen_kwargs, split_key_values
 from reflectevo_bench.harness.merge import finish_shard
 from reflectevo_bench.harness.progress import RunProgress
-from reflectevo_bench.harness.protocols import Protocol, get_protocol
+from reflectevo_bench.harness.protocols import Protocol, find_protocol
 from reflectevo_bench.harness.summary import print_summary
 from reflectevo_bench.harness.records import SampleWriter, read_records
 from reflectevo_bench.harness.reflection_pool import ReflectionPool
@@ -136,8 +136,9 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any] | None
     if shard is not None and not opts.output:
         raise BenchError(f"shard {shard.label} (from {shard.source}) needs --output: all shards of a run write into one dir")
     pinned = run_alone() if shard is not None else None  # before torch sees a GPU or a backend sees torchrun
-    attempts = opts.attempts if opts.attempts is not None else (1 if opts.protocol == "single" else 2)
-    protocol = get_protocol(opts.protocol, attempts)
+    protocol = find_protocol(opts.protocol)
+    attempts = opts.attempts if opts.attempts is not None else protocol.default_attempts
+    protocol.check_attempts(attempts)
     gen_overrides = parse_gen_kwargs(opts.gen_kwargs)
     reflection_overrides = parse_gen_kwargs(opts.reflection_gen_kwargs, "--reflection-gen-kwargs")
     batch_size = _batch_size(opts.batch_size)
@@ -158,7 +159,7 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any] | None
     for task in tasks:
         attempt_kwargs = task.generation_kwargs(DEFAULT_GEN_KWARGS, gen_overrides)
         reflection_kwargs = task.generation_kwargs(DEFAULT_GEN_KWARGS, {**gen_overrides, **reflection_overrides})
-        if protocol.fresh_context and not attempt_kwargs.get("do_sample"):
+        if protocol.needs_sampling and not attempt_kwargs.get("do_sample"):
             raise BenchError(f"--protocol {protocol.name} needs sampling (greedy would repeat attempt 1 on task "
                              f"'{task.name}'): pass --gen-kwargs do_sample=true,temperature=0.8")
         if opts.reflections > 1 and not reflection_kwargs.get("do_sample"):
@@ -168,7 +169,7 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any] | None
         if opts.samples > 1 and not attempt_kwargs.get("do_sample"):
             raise BenchError(f"--samples {opts.samples} needs sampling (greedy would give one answer on task "
                              f"'{task.name}'): pass --gen-kwargs do_sample=true,temperature=0.8")
-    if (opts.reflection_gen_kwargs or opts.reflection_instruction) and not (protocol.reflects or protocol.one_turn):
+    if (opts.reflection_gen_kwargs or opts.reflection_instruction) and not protocol.writes_reflections:
         raise BenchError(f"--reflection-gen-kwargs / --reflection-instruction need a protocol that reflects, "
                          f"not '{protocol.name}'")
     pools = _reflection_pools(tasks, opts.reflection_pool, "reflectevo" if opts.reflection_instruction else None)
@@ -197,6 +198,8 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any] | None
         "reflection_gen_kwargs": reflection_overrides, "reflection_instruction": opts.reflection_instruction,
         **({"include_path": include_path} if include_path else {}),  # absent when unused: older run dirs still match
     }
+    if protocol.source is not None:  # a protocol loaded from a file: resume and rescore load it again
+        identity["protocol_file"] = f"{protocol.source}:{protocol.name}"
     out_dir = Path(opts.output or f"runs/{dt.datetime.now():%Y%m%d-%H%M%S}-{protocol.name}")
     with rd.hold(out_dir, shard):  # one process writes a run dir (or one shard of it) at a time
         return _run_held(opts, console, out_dir, shard, pinned, identity, tasks, protocol, attempts, gen_overrides,
@@ -282,7 +285,7 @@ def _seed_requests(console: Console, tasks: list[EvalTask], overrides: list[dict
 def _check_branches(reflections: int, protocol: Any, attempts: int) -> None:
     if reflections < 1:
         raise BenchError(f"--reflections must be at least 1, got {reflections}")
-    if reflections > 1 and not (protocol.reflects or protocol.one_turn):
+    if reflections > 1 and not protocol.writes_reflections:
         raise BenchError(f"--reflections {reflections} needs a protocol that reflects (reflect or self-refine), "
                          f"not '{protocol.name}'")
 

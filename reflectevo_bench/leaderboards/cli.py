@@ -90,11 +90,12 @@ def build(run_dirs: tuple[Path, ...], out_dir: Path, roles: tuple[str, ...], spe
 
 def _control_flag(text: str):
     from reflectevo_bench.errors import BenchError
+    from reflectevo_bench.leaderboards.controls import CONTROL_NAMES
     from reflectevo_bench.leaderboards.load import load_any
 
     name, sep, path = text.partition("=")
-    if not sep or name not in ("retry", "self-refine") or not path:
-        raise BenchError(f"--control {text}: expected retry=DIR or self-refine=DIR")
+    if not sep or name not in CONTROL_NAMES or not path:
+        raise BenchError(f"--control {text}: expected {' or '.join(f'{c}=DIR' for c in CONTROL_NAMES)}")
     ev = load_any(Path(path))
     if ev.protocol != name:
         raise BenchError(f"--control {text}: {path} ran protocol {ev.protocol}, not {name}")

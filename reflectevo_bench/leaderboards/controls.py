@@ -16,11 +16,16 @@ from __future__ import annotations
 from typing import Any
 
 from reflectevo_bench.errors import BenchError
+from reflectevo_bench.harness.protocols import GAIN_CONTROL, INTRINSIC_CONTROL, control_protocol
 from reflectevo_bench.leaderboards.compare import DEFAULT_BOOTSTRAP, DEFAULT_SEED, compare_verdicts, paired
 from reflectevo_bench.leaderboards.load import Evaluation
 
-GAIN = "reflection_gain"
-INTRINSIC = "intrinsic_delta"
+GAIN = GAIN_CONTROL
+INTRINSIC = INTRINSIC_CONTROL
+# the protocols whose runs are the controls (each protocol module says which column it serves)
+RETRY = control_protocol(GAIN)  # "retry"
+SELF_REFINE = control_protocol(INTRINSIC)  # "self-refine"
+CONTROL_NAMES = (RETRY, SELF_REFINE)
 
 
 def _same_docs(a: Evaluation, b: Evaluation) -> str | None:
@@ -70,10 +75,10 @@ def control_entries(main: Evaluation, runs: dict[str, Evaluation], alpha: float,
                     ) -> dict[str, Any]:
     """What the board shows for one model: the gain over its ``retry`` run, the Δ of its ``self-refine`` run."""
     out: dict[str, Any] = {}
-    if "retry" in runs and main.protocol != "retry":
-        out[GAIN] = reflection_gain(main, runs["retry"], alpha, n_boot, seed)
-    if "self-refine" in runs:
-        out[INTRINSIC] = intrinsic_delta(runs["self-refine"], alpha, n_boot, seed)
+    if RETRY in runs and main.protocol != RETRY:
+        out[GAIN] = reflection_gain(main, runs[RETRY], alpha, n_boot, seed)
+    if SELF_REFINE in runs:
+        out[INTRINSIC] = intrinsic_delta(runs[SELF_REFINE], alpha, n_boot, seed)
     return out
 
 
@@ -83,7 +88,7 @@ def pair_controls(evals: list[Evaluation], flags: list[tuple[str, Evaluation]]) 
     controls: dict[str, dict[str, Evaluation]] = {}
     for name, ctrl in flags:
         mains = [ev for ev in evals if (ev.model, ev.model_args) == (ctrl.model, ctrl.model_args)
-                 and ev.protocol not in ("retry", "self-refine")]
+                 and ev.protocol not in CONTROL_NAMES]
         if not mains and len(evals) == 1:
             mains = evals
         if not mains:
