@@ -10,6 +10,7 @@ from typing import Any
 from reflectevo_bench.errors import BenchError, one_line
 from reflectevo_bench.trainers.checkpoint import StepTimer, save_final, write_checkpoint_record
 from reflectevo_bench.trainers.config import DataDir, TrainJob
+from reflectevo_bench.trainers.watch import tqdm_wanted, use_step_lines
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ def datasets_for(d: DataDir, args) -> tuple[Any, Any]:
 def stage_args(job: TrainJob, output_dir: Path):
     args = copy.deepcopy(job.args)
     args.output_dir = str(output_dir)
+    args.disable_tqdm = tqdm_wanted(job.explicit_keys or [], args.disable_tqdm)
     return args
 
 
@@ -60,6 +62,7 @@ def load_policy(path: str, args, adapter: Path | None = None):
 def run_trainer(trainer, resume: bool | str | None) -> dict[str, Any]:
     timer = StepTimer()
     trainer.add_callback(timer)
+    use_step_lines(trainer)
     try:
         output = trainer.train(resume_from_checkpoint=resume)
     except ValueError as exc:
