@@ -52,7 +52,7 @@ class RunProgress:
         self._chunk, self._chunks, self._phases, self._phase = 1, 1, 0, 0
         self._name = ""
 
-    def __enter__(self) -> "RunProgress":
+    def __enter__(self) -> RunProgress:
         if self.progress is not None:
             self.progress.start()
         return self

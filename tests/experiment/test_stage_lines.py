@@ -7,9 +7,9 @@ import io
 import json
 import re
 
+from exp_helpers import make_spec
 from rich.console import Console
 
-from exp_helpers import make_spec
 from reflectevo_bench.experiment import execute
 from reflectevo_bench.experiment.spec import parse_spec
 
