@@ -24,6 +24,7 @@ from reflectevo_bench.harness.protocols import PROTOCOLS
 from reflectevo_bench.harness.records import SampleRecord, first_attempt, json_line, read_records
 from reflectevo_bench.harness.run_dir import read_manifest, write_json_atomic
 from reflectevo_bench.trainers.data import rows as R
+from reflectevo_bench.trainers.data.hf_card import dataset_card
 from reflectevo_bench.trainers.data.judge import Judge
 
 CARD = "card.json"
@@ -342,6 +343,7 @@ def _write(out: Path, train: list[dict[str, Any]], held: list[dict[str, Any]], c
                 fh.flush()
                 os.fsync(fh.fileno())
         card["content_hash"] = digest.hexdigest()
+        (tmp / "README.md").write_text(dataset_card(card), encoding="utf-8")  # the Hugging Face dataset card
         write_json_atomic(tmp / CARD, card)
         if out.exists():
             out.rmdir()  # empty (checked above)
