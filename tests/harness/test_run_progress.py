@@ -69,3 +69,18 @@ def test_no_tty_prints_one_line_per_phase_and_chunk(tiny_model, toy_yaml, tmp_pa
     assert not any("━" in line for line in lines)  # no bar drawn into the log
     generated = sum(int(re.search(r"done \d+/\d+ requests, ([\d,]+) tokens", e)[1].replace(",", "")) for e in ends)
     assert generated > 0
+
+
+def test_format_json_keeps_progress_off_stdout(toy_yaml, tmp_path):
+    import json
+
+    import scripted_lm  # noqa: F401  (registers the scripted models)
+    from click.testing import CliRunner
+
+    from reflectevo_bench.cli import main
+
+    r = CliRunner().invoke(main, ["run", "--model", "scripted-test", "--tasks", str(toy_yaml), "--output",
+                                  str(tmp_path / "run"), "--format", "json"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["results"]  # stdout is one JSON document
+    assert "phase 1/3, chunk 1/1: attempt 1: 5 requests" in r.stderr
