@@ -113,12 +113,20 @@ def main() -> None:
                    "SLURM_PROCID/SLURM_NTASKS when the launcher starts several processes. The last shard merges.")
 @click.option("--format", "summary_format", type=click.Choice(["auto", "table", "md", "json"]), default="auto",
               show_default=True, help="Results summary: a table on a terminal, Markdown elsewhere (auto), or JSON.")
+@click.option("--wandb-args", default=None, metavar="K=V,...",
+              help="Log the results to W&B: wandb.init arguments, as lm-eval's --wandb_args (needs wandb).")
+@click.option("--tensorboard", default=None, metavar="DIR", help="Write the results as TensorBoard scalars into DIR.")
 @friendly_errors
 def run(**kwargs: Any) -> None:
     """Run tasks under a reflection protocol and write records and results."""
     from reflectevo_bench.harness.run import RunOptions, run as run_eval
+    from reflectevo_bench.harness.trackers import Trackers
 
-    run_eval(RunOptions(**kwargs), console)
+    trackers = Trackers.check(kwargs.pop("wandb_args"), kwargs.pop("tensorboard"))
+    out_dir, out = run_eval(RunOptions(**kwargs), console)
+    if out is not None:
+        for line in trackers.log(out, out_dir):
+            click.echo(line, err=True)
 
 
 @main.command()
@@ -126,15 +134,22 @@ def run(**kwargs: Any) -> None:
 @click.option("--rescore", is_flag=True, help="Re-run the verifiers on the recorded responses.")
 @click.option("--format", "summary_format", type=click.Choice(["auto", "table", "md", "json"]), default="auto",
               show_default=True, help="Results summary: a table on a terminal, Markdown elsewhere (auto), or JSON.")
+@click.option("--wandb-args", default=None, metavar="K=V,...",
+              help="Log the results to W&B: wandb.init arguments, as lm-eval's --wandb_args (needs wandb).")
+@click.option("--tensorboard", default=None, metavar="DIR", help="Write the results as TensorBoard scalars into DIR.")
 @friendly_errors
-def results(run_dir: Path, rescore: bool, summary_format: str) -> None:
+def results(run_dir: Path, rescore: bool, summary_format: str, wandb_args: str | None, tensorboard: str | None) -> None:
     """Recompute results.json from a run's records (no model call)."""
     from reflectevo_bench.harness.rescore import rescore_run
     from reflectevo_bench.harness.results import write_results
     from reflectevo_bench.harness.summary import print_summary
+    from reflectevo_bench.harness.trackers import Trackers
 
+    trackers = Trackers.check(wandb_args, tensorboard)
     out = rescore_run(run_dir) if rescore else write_results(run_dir)
     print_summary(console, out, summary_format)
+    for line in trackers.log(out, run_dir):
+        click.echo(line, err=True)
 
 
 @main.command()

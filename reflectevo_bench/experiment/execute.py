@@ -144,16 +144,17 @@ class Experiment:
         try:
             self._write_plan()
             log = StageLog(self.out)
-            for stage in self.stages:
+            for number, stage in enumerate(self.stages, 1):
+                where = f"stage {number} of {len(self.stages)}"
                 if stage.kind == "train" and not getattr(self, "_rows_checked", False):
                     self._check_rows()
                 if stage.kind == "leaderboard":
                     self._check_rows(final=True)
                 if stage_complete(self.out, stage):
                     log.write(stage, "skip")
-                    self.console.print(f"[dim]✓ {stage.key} (done: {stage.rel})[/]")
+                    self.console.print(f"[dim]✓ {where}: {stage.key} (done: {stage.rel})[/]")
                     continue
-                self.console.print(f"[bold]▶ {stage.key}[/] → {stage.rel}")
+                self.console.print(f"[bold]▶ {where}: {stage.key}[/] → {stage.rel}")
                 log.write(stage, "start")
                 started = time.time()
                 try:

@@ -78,6 +78,9 @@ class Engine:
         chunks = [pending[i:i + size] for i in range(0, len(pending), size)]
         for number, chunk in enumerate(chunks, 1):
             label = f" (chunk {number}/{len(chunks)})" if len(chunks) > 1 else ""
+            if hasattr(self.progress, "start_chunk"):  # phases at most: attempt 1, then (reflection +) attempt k
+                steps = 1 if self.cfg.protocol.one_turn or not self.cfg.protocol.reflects else 2
+                self.progress.start_chunk(number, len(chunks), 1 + (self.cfg.attempts - 1) * steps)
             self._run_chunk(chunk, label)
 
     def _state(self, task: EvalTask, doc_id: int) -> DocState:

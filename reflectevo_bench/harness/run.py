@@ -247,7 +247,8 @@ def _run_held(opts: RunOptions, console: Console, out_dir: Path, shard: Shard | 
     started = time.time()
     rd.open_session(work_dir, manifest, started, len(pending))
     try:
-        with RunProgress(console) as progress:
+        # --format json: stdout is one JSON document, so the progress goes to stderr
+        with RunProgress(Console(stderr=True) if opts.summary_format == "json" else console) as progress:
             Engine(config, generator, reflector, writer.write, progress).run(pending)
     finally:
         writer.close()

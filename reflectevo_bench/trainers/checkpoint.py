@@ -15,6 +15,7 @@ from transformers import TrainerCallback
 from reflectevo_bench.harness.environment import git_hash, package_versions
 from reflectevo_bench.harness.run_dir import write_json_atomic
 from reflectevo_bench.trainers.config import CHECKPOINT_FILE, STAGE_FILE, TrainJob
+from reflectevo_bench.trainers.model_card import write_model_card
 
 FORMAT_VERSION = 1
 ADAPTER_SUBDIR = "adapter"
@@ -140,6 +141,7 @@ def write_checkpoint_record(job: TrainJob, out: Path, saved: dict[str, Any], sta
         "command": sys.argv,
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+    write_model_card(job, out, saved, record["metrics"])  # TRL's card names a local base model "[None]"
     path = out / CHECKPOINT_FILE
     write_json_atomic(path, record)
     return path

@@ -11,6 +11,7 @@ from reflectevo_bench.errors import BenchError, one_line
 from reflectevo_bench.trainers.checkpoint import StepTimer, save_final, write_checkpoint_record
 from reflectevo_bench.trainers.config import TrainJob
 from reflectevo_bench.trainers.data.datadir import DataDir
+from reflectevo_bench.trainers.watch import tqdm_wanted, use_step_lines
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ def datasets_for(d: DataDir, args) -> tuple[Any, Any]:
 def stage_args(job: TrainJob, output_dir: Path):
     args = copy.deepcopy(job.args)
     args.output_dir = str(output_dir)
+    args.disable_tqdm = tqdm_wanted(job.explicit_keys or [], args.disable_tqdm)
     return args
 
 
@@ -61,6 +63,7 @@ def load_policy(path: str, args, adapter: Path | None = None):
 def run_trainer(trainer, resume: bool | str | None) -> dict[str, Any]:
     timer = StepTimer()
     trainer.add_callback(timer)
+    use_step_lines(trainer)
     try:
         output = trainer.train(resume_from_checkpoint=resume)
     except ValueError as exc:

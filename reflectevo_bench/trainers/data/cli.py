@@ -30,13 +30,20 @@ def data() -> None:
 @click.option("--judge-template", type=click.Path(path_type=Path), default=None,
               help="dpref: judge prompt with {conversation}, {reflection_a}, {reflection_b}.")
 @click.option("--judge-gen-kwargs", default=None, help="dpref: K=V,... generation options of the judge.")
+@click.option("--save-to-disk", type=click.Path(path_type=Path), default=None, metavar="DIR",
+              help="Also save the rows as a datasets.DatasetDict in DIR (datasets.load_from_disk).")
+@click.option("--push-to-hub", default=None, metavar="ID", help="Also push the rows to the Hub as dataset ID (private).")
 @friendly_errors
 def build_cmd(run_dirs: tuple[Path, ...], kind: str, out: Path, eval_fraction: float, seed: int,
               judge_model: str | None, judge_model_args: str | None, judge_template: Path | None,
-              judge_gen_kwargs: str | None, failure_rule: str) -> None:
-    """Write OUT/train.jsonl, OUT/eval.jsonl and OUT/card.json from RUN_DIRS."""
+              judge_gen_kwargs: str | None, failure_rule: str, save_to_disk: Path | None,
+              push_to_hub: str | None) -> None:
+    """Write OUT/train.jsonl, OUT/eval.jsonl, OUT/card.json and OUT/README.md (a dataset card) from RUN_DIRS."""
+    from reflectevo_bench.trainers.data import hub
     from reflectevo_bench.trainers.data.build import build
     from reflectevo_bench.trainers.data.judge import DEFAULT_TEMPLATE, Judge
+
+    hub.check_targets(save_to_disk, push_to_hub)
 
     judge = None
     if judge_model or judge_model_args:
@@ -51,6 +58,10 @@ def build_cmd(run_dirs: tuple[Path, ...], kind: str, out: Path, eval_fraction: f
     card = build(kind, list(run_dirs), out, eval_fraction, seed, judge, command, failure_rule)
     click.echo(f"{kind}: {card['rows']['train']} train rows, {card['rows']['eval']} eval rows "
                f"({card['docs']['train']} + {card['docs']['eval']} docs) → {out}")
+    if save_to_disk is not None:
+        click.echo(hub.save_to_disk(out, save_to_disk))
+    if push_to_hub is not None:
+        click.echo(hub.push_to_hub(out, push_to_hub))
 
 
 @data.command("import")

@@ -136,6 +136,7 @@ def write_data_dir(out: Path, train: list[dict[str, Any]], held: list[dict[str, 
     then rename it into place: a data dir exists whole or not at all. ``out`` is absent or an empty dir."""
     from reflectevo_bench.harness.records import json_line
     from reflectevo_bench.harness.run_dir import write_json_atomic
+    from reflectevo_bench.trainers.data.hf_card import dataset_card
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
@@ -150,6 +151,7 @@ def write_data_dir(out: Path, train: list[dict[str, Any]], held: list[dict[str, 
                 fh.flush()
                 os.fsync(fh.fileno())
         card["content_hash"] = digest.hexdigest()
+        (tmp / "README.md").write_text(dataset_card(card), encoding="utf-8")  # the Hugging Face dataset card
         write_json_atomic(tmp / CARD, card)
         if out.exists():
             out.rmdir()  # empty (checked by the caller)
