@@ -21,7 +21,6 @@ import statistics
 from pathlib import Path
 
 import yaml
-
 from bench_cli import step  # noqa: E402  (benchmarks/ is on sys.path when a script runs)
 
 
@@ -49,25 +48,46 @@ def cost_ratio(args: argparse.Namespace, failures: Path, out: Path) -> dict[str,
     alone costs) and one generating 2 x L (the same total tokens). Every completion and retry is forced to its full
     length with ``min_new_tokens``; the retry is capped at L with ``retry_max_length``."""
     length = args.cost_tokens
-    base = {"model": args.model, "data": str(failures), "num_generations": args.num_generations,
-            "per_device_train_batch_size": args.num_generations, "max_steps": args.cost_steps,
-            "logging_steps": 1, "save_strategy": "no", "disable_tqdm": True, "merge": True}
-    runs = (("reflection", "reflection", length, {"retry_max_length": length}),
-            ("plain-half", "answer", length, {}), ("plain-same", "answer", 2 * length, {}))
+    base = {
+        "model": args.model,
+        "data": str(failures),
+        "num_generations": args.num_generations,
+        "per_device_train_batch_size": args.num_generations,
+        "max_steps": args.cost_steps,
+        "logging_steps": 1,
+        "save_strategy": "no",
+        "disable_tqdm": True,
+        "merge": True,
+    }
+    runs = (
+        ("reflection", "reflection", length, {"retry_max_length": length}),
+        ("plain-half", "answer", length, {}),
+        ("plain-same", "answer", 2 * length, {}),
+    )
     results = {}
     for name, objective, tokens, extra in runs:
         ckpt = out / f"cost-{name}"
         shutil.rmtree(ckpt, ignore_errors=True)
-        cfg = write_config(out / f"cost-{name}.yaml", {
-            **base, **extra, "objective": objective, "output_dir": str(ckpt), "max_completion_length": tokens,
-            "generation_kwargs": {"min_new_tokens": tokens}})
+        cfg = write_config(
+            out / f"cost-{name}.yaml",
+            {
+                **base,
+                **extra,
+                "objective": objective,
+                "output_dir": str(ckpt),
+                "max_completion_length": tokens,
+                "generation_kwargs": {"min_new_tokens": tokens},
+            },
+        )
         step(f"cost: {name} GRPO, {args.cost_steps} steps", ["train", "grpo", "--config", str(cfg)])
         results[name] = step_seconds(ckpt)  # the first step (warm-up) left out
     half, same = results["reflection"] / results["plain-half"], results["reflection"] / results["plain-same"]
-    print(f"\ncost: reflection-GRPO {results['reflection']:.2f} s/step ({length} + {length} tokens per completion)"
-          f"\n  vs plain GRPO with {length} tokens (half):      {results['plain-half']:.2f} s/step -> {half:.2f}x"
-          f"\n  vs plain GRPO with {2 * length} tokens (same total): {results['plain-same']:.2f} s/step -> {same:.2f}x"
-          f" (goal <= 1.15x)")
+    print(
+        f"\ncost: reflection-GRPO {results['reflection']:.2f} s/step ({length} + {length} tokens per completion)"
+        f"\n  vs plain GRPO with {length} tokens (half):      {results['plain-half']:.2f} s/step -> {half:.2f}x"
+        f"\n  vs plain GRPO with {2 * length} tokens (same total): {results['plain-same']:.2f} s/step -> {same:.2f}x"
+        f" (goal <= 1.15x)"
+    )
     return {**results, "ratio_vs_half_tokens": half, "ratio_vs_same_tokens": same}
 
 
@@ -95,14 +115,33 @@ def main() -> None:
 
     mine = out / "mine-run"
     if not (mine / "results.json").exists():
-        step("failure mining (train split, single, greedy)", [
-            "run", "--model-args", f"pretrained={args.model}", "--tasks", args.task, "--split", "train",
-            "--limit", str(args.train_limit), "--protocol", "single", "--gen-kwargs", toks, "--output", str(mine),
-            *(["--resume"] if mine.exists() else [])])
+        step(
+            "failure mining (train split, single, greedy)",
+            [
+                "run",
+                "--model-args",
+                f"pretrained={args.model}",
+                "--tasks",
+                args.task,
+                "--split",
+                "train",
+                "--limit",
+                str(args.train_limit),
+                "--protocol",
+                "single",
+                "--gen-kwargs",
+                toks,
+                "--output",
+                str(mine),
+                *(["--resume"] if mine.exists() else []),
+            ],
+        )
     failures = out / "failures"
     if not (failures / "card.json").exists():
-        step("data build failures", ["data", "build", "--kind", "failures", str(mine), "--out", str(failures),
-                                     "--eval-fraction", "0"])
+        step(
+            "data build failures",
+            ["data", "build", "--kind", "failures", str(mine), "--out", str(failures), "--eval-fraction", "0"],
+        )
     if args.cost_only:
         cost_ratio(args, failures, out)
         return
@@ -112,46 +151,94 @@ def main() -> None:
         ckpt = out / name
         if not (ckpt / "reflectevo_checkpoint.json").exists():
             shutil.rmtree(ckpt, ignore_errors=True)
-            cfg = write_config(out / f"{name}.yaml", {
-                "model": args.model, "data": str(failures), "objective": objective, "output_dir": str(ckpt),
-                "num_generations": args.num_generations, "per_device_train_batch_size": args.num_generations,
-                "max_steps": args.max_steps, "max_completion_length": args.max_gen_toks,
-                "learning_rate": args.learning_rate, "logging_steps": 1, "save_strategy": "no",
-                "disable_tqdm": True, "peft": {"r": 16, "alpha": 32, "dropout": 0.0, "target_modules": "all-linear"}})
+            cfg = write_config(
+                out / f"{name}.yaml",
+                {
+                    "model": args.model,
+                    "data": str(failures),
+                    "objective": objective,
+                    "output_dir": str(ckpt),
+                    "num_generations": args.num_generations,
+                    "per_device_train_batch_size": args.num_generations,
+                    "max_steps": args.max_steps,
+                    "max_completion_length": args.max_gen_toks,
+                    "learning_rate": args.learning_rate,
+                    "logging_steps": 1,
+                    "save_strategy": "no",
+                    "disable_tqdm": True,
+                    "peft": {"r": 16, "alpha": 32, "dropout": 0.0, "target_modules": "all-linear"},
+                },
+            )
             step(f"train grpo ({objective})", ["train", "grpo", "--config", str(cfg)])
         ckpts[name] = ckpt
 
     evals = {}
-    for name, pretrained in (("base", args.model), ("grpo", str(ckpts["grpo"])),
-                             ("grpo-answer", str(ckpts["grpo-answer"]))):
+    for name, pretrained in (
+        ("base", args.model),
+        ("grpo", str(ckpts["grpo"])),
+        ("grpo-answer", str(ckpts["grpo-answer"])),
+    ):
         for protocol in ("reflect", "retry"):
             run_dir = out / f"eval-{name}-{protocol}"
             if not (run_dir / "results.json").exists():
-                step(f"eval {name} ({protocol}, test split)", [
-                    "run", "--model-args", f"pretrained={pretrained}", "--tasks", args.task, "--split", "test",
-                    "--limit", str(args.test_limit), "--protocol", protocol, "--gen-kwargs", toks,
-                    "--output", str(run_dir), *(["--resume"] if run_dir.exists() else [])])
+                step(
+                    f"eval {name} ({protocol}, test split)",
+                    [
+                        "run",
+                        "--model-args",
+                        f"pretrained={pretrained}",
+                        "--tasks",
+                        args.task,
+                        "--split",
+                        "test",
+                        "--limit",
+                        str(args.test_limit),
+                        "--protocol",
+                        protocol,
+                        "--gen-kwargs",
+                        toks,
+                        "--output",
+                        str(run_dir),
+                        *(["--resume"] if run_dir.exists() else []),
+                    ],
+                )
             evals[(name, protocol)] = run_dir
 
     print("\n================ grpo_reflection ================")
     card = json.loads((failures / "card.json").read_text())
-    print(f"model {args.model}, task {args.task}: {card['rows']['train']} failures of {card['counts']['docs']} "
-          f"train docs; G={args.num_generations}, {args.max_steps} steps, lr {args.learning_rate}, LoRA r=16")
+    print(
+        f"model {args.model}, task {args.task}: {card['rows']['train']} failures of {card['counts']['docs']} "
+        f"train docs; G={args.num_generations}, {args.max_steps} steps, lr {args.learning_rate}, LoRA r=16"
+    )
     for name in ("grpo", "grpo-answer"):
         curve = reward_curve(ckpts[name])
-        print(f"{name}: {step_seconds(ckpts[name]):.1f} s/step; mean reward per step: "
-              + " ".join(f"{r:.2f}" for r in curve))
+        print(
+            f"{name}: {step_seconds(ckpts[name]):.1f} s/step; mean reward per step: "
+            + " ".join(f"{r:.2f}" for r in curve)
+        )
     for protocol in ("reflect", "retry"):
         board = out / f"leaderboard-{protocol}"
         shutil.rmtree(board, ignore_errors=True)
-        step(f"leaderboard ({protocol})", ["leaderboard", "build", str(evals[("grpo", protocol)]),
-                                           str(evals[("grpo-answer", protocol)]),
-                                           "--role", f"base={evals[('base', protocol)]}", "--out", str(board)])
+        step(
+            f"leaderboard ({protocol})",
+            [
+                "leaderboard",
+                "build",
+                str(evals[("grpo", protocol)]),
+                str(evals[("grpo-answer", protocol)]),
+                "--role",
+                f"base={evals[('base', protocol)]}",
+                "--out",
+                str(board),
+            ],
+        )
         data = json.loads((board / "leaderboard.json").read_text())
         for name in ("base", "grpo", "grpo-answer"):
             res = json.loads((evals[(name, protocol)] / "results.json").read_text())["results"][args.task]
-            print(f"{protocol:8s} {name:12s} (feedback {res['feedback']}, n={res['n']}): acc@t1 "
-                  f"{100 * res['acc@t1']:.1f} acc@t2 {100 * res['acc@t2']:.1f} Δ {100 * res['delta']:+.1f}")
+            print(
+                f"{protocol:8s} {name:12s} (feedback {res['feedback']}, n={res['n']}): acc@t1 "
+                f"{100 * res['acc@t1']:.1f} acc@t2 {100 * res['acc@t2']:.1f} Δ {100 * res['delta']:+.1f}"
+            )
         for group in data["groups"]:
             for comparison in group["comparisons"]:
                 print(f"  {comparison['summary']}")

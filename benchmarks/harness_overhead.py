@@ -72,8 +72,9 @@ def _vllm_generate(lm, requests) -> float:
     eos = lm.tokenizer.decode(lm.eot_token_id)
     params = []
     for _, kw in requests:
-        kwargs, until, max_gen_toks = lm.modify_gen_kwargs(copy.deepcopy(kw), eos=eos,
-                                                           default_max_gen_toks=lm.max_gen_toks)
+        kwargs, until, max_gen_toks = lm.modify_gen_kwargs(
+            copy.deepcopy(kw), eos=eos, default_max_gen_toks=lm.max_gen_toks
+        )
         params.append(SamplingParams(max_tokens=max_gen_toks, stop=until, **kwargs))
     prompts = [TokensPrompt(prompt_token_ids=ids) for ids in lm.tok_encode([ctx for ctx, _ in requests])]
     lm.model.generate(prompts, params, use_tqdm=False)
@@ -91,8 +92,11 @@ def _vllm_lm(model: str | None, tmp: str):
 
     if model is None:
         prepared = default_cache_dir() / FOLDER_NAME
-        model = str(prepared) if is_prepared(prepared) else \
-            str(build_tiny_model(Path(tmp) / "tiny-h64", hidden=128, heads=2))
+        model = (
+            str(prepared)
+            if is_prepared(prepared)
+            else str(build_tiny_model(Path(tmp) / "tiny-h64", hidden=128, heads=2))
+        )
     args = resolve_model_args("vllm", f"pretrained={model}", None, seed=1234)
     shown = ", ".join(f"{k}={v}" for k, v in args.items() if k != "pretrained")
     return build_lm("vllm", args, "auto"), f"{Path(args['pretrained']).name}, vLLM {vllm.__version__} ({shown})"
@@ -112,8 +116,9 @@ def _engine_run(lm, tasks, out_dir: Path, max_gen_toks: int) -> float:
 
     out_dir.mkdir(parents=True)
     backend = Backend(lm, "generator", ResponseCache(out_dir / "cache" / "generator.jsonl"))
-    config = EngineConfig(get_protocol("reflect", 2), 2, DEFAULT_GEN_KWARGS, {"max_gen_toks": max_gen_toks},
-                          chunk_size=10_000)
+    config = EngineConfig(
+        get_protocol("reflect", 2), 2, DEFAULT_GEN_KWARGS, {"max_gen_toks": max_gen_toks}, chunk_size=10_000
+    )
     writer = SampleWriter(out_dir)
     pending = [(t, i) for t in tasks for i in range(len(t.docs))]
     start = time.perf_counter()
@@ -131,14 +136,19 @@ def main() -> int:
     parser.add_argument("--max-gen-toks", type=int, default=32)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3, help="take the fastest of N runs of each measure")
-    parser.add_argument("--model", default=None, help="a model folder or alias instead of the default model "
-                                                         "(e.g. smollm2-135m)")
-    parser.add_argument("--backend", choices=["hf", "vllm"], default="hf",
-                        help="hf: lm-eval's HFLM; vllm: lm-eval's VLLM against vLLM's own LLM.generate")
+    parser.add_argument(
+        "--model", default=None, help="a model folder or alias instead of the default model (e.g. smollm2-135m)"
+    )
+    parser.add_argument(
+        "--backend",
+        choices=["hf", "vllm"],
+        default="hf",
+        help="hf: lm-eval's HFLM; vllm: lm-eval's VLLM against vLLM's own LLM.generate",
+    )
     args = parser.parse_args()
 
-    from reflectevo_bench.tasks.registry import load_eval_tasks
     from reflectevo_bench.models.tiny import build_tiny_model
+    from reflectevo_bench.tasks.registry import load_eval_tasks
 
     with tempfile.TemporaryDirectory() as tmp:
         if args.backend == "vllm":
@@ -176,8 +186,10 @@ def main() -> int:
 
     n_requests = sum(len(r) for r in phases.values())
     best_ours, best_raw = min(ours), min(raw)
-    print(f"{label}, countdown, {args.docs} docs, protocol=reflect, attempts=2, max_gen_toks={args.max_gen_toks}, "
-          f"{n_requests} generate requests, best of {args.repeats}")
+    print(
+        f"{label}, countdown, {args.docs} docs, protocol=reflect, attempts=2, max_gen_toks={args.max_gen_toks}, "
+        f"{n_requests} generate requests, best of {args.repeats}"
+    )
     print(f"{'measure':<48}{'seconds':>10}")
     print(f"{'our engine run (all phases, records, cache)':<48}{best_ours:>10.3f}")
     print(f"{raw_name + ', same requests, one call per phase':<48}{best_raw:>10.3f}")

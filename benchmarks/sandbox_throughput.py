@@ -30,8 +30,8 @@ sys.path.insert(0, str(REPO))
 
 from reflectevo_bench.sandbox import Limits, SandboxUnavailable, get_executor  # noqa: E402
 
-
 # ------------------------------------------------------------------ human-eval-style baseline (unsandboxed)
+
 
 class TimeoutException(Exception):
     pass
@@ -41,6 +41,7 @@ class TimeoutException(Exception):
 def time_limit(seconds: float):
     def handler(signum, frame):
         raise TimeoutException("Timed out!")
+
     signal.setitimer(signal.ITIMER_REAL, seconds)
     signal.signal(signal.SIGALRM, handler)
     try:
@@ -53,18 +54,43 @@ def reliability_guard(maximum_memory_bytes: int | None = None) -> None:
     """human-eval's guard, condensed: NOT a sandbox (``import posix; posix.unlink`` still works)."""
     if maximum_memory_bytes is not None:
         import resource
+
         resource.setrlimit(resource.RLIMIT_AS, (maximum_memory_bytes, maximum_memory_bytes))
         resource.setrlimit(resource.RLIMIT_DATA, (maximum_memory_bytes, maximum_memory_bytes))
     faulthandler.disable()
     import builtins
     import shutil
     import subprocess
+
     builtins.exit = None
     builtins.quit = None
     os.environ["OMP_NUM_THREADS"] = "1"
-    for name in ("kill", "system", "putenv", "remove", "removedirs", "rmdir", "fchdir", "setuid", "fork",
-                 "forkpty", "killpg", "rename", "renames", "truncate", "replace", "unlink", "fchmod", "fchown",
-                 "chmod", "chown", "chroot", "lchown", "getcwd", "chdir"):
+    for name in (
+        "kill",
+        "system",
+        "putenv",
+        "remove",
+        "removedirs",
+        "rmdir",
+        "fchdir",
+        "setuid",
+        "fork",
+        "forkpty",
+        "killpg",
+        "rename",
+        "renames",
+        "truncate",
+        "replace",
+        "unlink",
+        "fchmod",
+        "fchown",
+        "chmod",
+        "chown",
+        "chroot",
+        "lchown",
+        "getcwd",
+        "chdir",
+    ):
         setattr(os, name, None)
     shutil.rmtree = None
     shutil.move = None
@@ -78,6 +104,7 @@ def reliability_guard(maximum_memory_bytes: int | None = None) -> None:
 def _unsafe_execute(program: str, timeout: float, result) -> None:
     with tempfile.TemporaryDirectory() as dirname:
         import shutil
+
         rmtree, rmdir, chdir = shutil.rmtree, os.rmdir, os.chdir
         os.chdir(dirname)
         reliability_guard()
@@ -115,6 +142,7 @@ def run_baseline(rows: list[dict], workers: int, timeout: float) -> int:
 
 # ------------------------------------------------------------------------------------------ the sandbox
 
+
 def run_sandbox(rows: list[dict], backend: str, mode: str, workers: int, timeout: float) -> int:
     items = [{"program": r["code"], "tests": r["test_list"], "setup": r["test_setup_code"]} for r in rows]
     with get_executor(backend, Limits(timeout_s=timeout), mode=mode, workers=workers) as ex:
@@ -123,16 +151,28 @@ def run_sandbox(rows: list[dict], backend: str, mode: str, workers: int, timeout
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data-dir", default=str(REPO.parent / "shared" / "data"),
-                    help="benchmark data root (default: ../shared/data relative to the repository)")
+    ap.add_argument(
+        "--data-dir",
+        default=str(REPO.parent / "shared" / "data"),
+        help="benchmark data root (default: ../shared/data relative to the repository)",
+    )
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--backends", default="bwrap,unshare",
-                    help="comma-separated: bwrap, unshare, docker, none (default: bwrap,unshare)")
+    ap.add_argument(
+        "--backends",
+        default="bwrap,unshare",
+        help="comma-separated: bwrap, unshare, docker, none (default: bwrap,unshare)",
+    )
     ap.add_argument("--modes", default="fresh,pool")
     ap.add_argument("--limit", type=int, default=500, help="number of MBPP programs (default: all 500)")
-    ap.add_argument("--exclude", type=int, action="append", default=[], metavar="TASK_ID",
-                    help="leave out an MBPP task (repeatable); e.g. 123 alone needs ~2.5 s of CPU, which caps "
-                         "every configuration at about 500/2.5 s")
+    ap.add_argument(
+        "--exclude",
+        type=int,
+        action="append",
+        default=[],
+        metavar="TASK_ID",
+        help="leave out an MBPP task (repeatable); e.g. 123 alone needs ~2.5 s of CPU, which caps "
+        "every configuration at about 500/2.5 s",
+    )
     ap.add_argument("--timeout", type=float, default=10.0)
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
@@ -140,22 +180,30 @@ def main(argv: list[str] | None = None) -> int:
 
     path = Path(args.data_dir) / "reflectevo" / "mbpp_test.jsonl"
     if not path.exists():
-        print(f"error: MBPP data not found at {path}; pass --data-dir pointing at the shared data root",
-              file=sys.stderr)
+        print(
+            f"error: MBPP data not found at {path}; pass --data-dir pointing at the shared data root", file=sys.stderr
+        )
         return 2
     rows = [json.loads(line) for line in path.open()][: args.limit]
     rows = [r for r in rows if r["task_id"] not in set(args.exclude)]
     configs: list[tuple[str, str]] = []
     if not args.no_baseline:
         configs.append(("human-eval style (unsandboxed)", "process+manager"))
-    configs += [(b.strip(), m.strip()) for b in args.backends.split(",") if b.strip()
-                for m in args.modes.split(",") if m.strip()]
+    configs += [
+        (b.strip(), m.strip())
+        for b in args.backends.split(",")
+        if b.strip()
+        for m in args.modes.split(",")
+        if m.strip()
+    ]
 
     from rich.console import Console
     from rich.table import Table
+
     console = Console()
-    console.print(f"{len(rows)} MBPP reference programs, {args.workers} workers, {os.cpu_count()} CPUs, "
-                  f"{platform.platform()}")
+    console.print(
+        f"{len(rows)} MBPP reference programs, {args.workers} workers, {os.cpu_count()} CPUs, {platform.platform()}"
+    )
     table = Table(title="sandbox throughput (MBPP reference programs)")
     for col in ("backend", "mode", "workers", "programs/s", "passed", "x baseline"):
         table.add_column(col, justify="right" if col not in ("backend", "mode") else "left")
@@ -175,8 +223,16 @@ def main(argv: list[str] | None = None) -> int:
         if mode == "process+manager":
             base_rate = rate
         ratio = f"{rate / base_rate:.1f}x" if base_rate else "-"
-        results.append({"backend": backend, "mode": mode, "workers": args.workers, "programs_per_s": round(rate, 1),
-                        "passed": passed, "total": len(rows)})
+        results.append(
+            {
+                "backend": backend,
+                "mode": mode,
+                "workers": args.workers,
+                "programs_per_s": round(rate, 1),
+                "passed": passed,
+                "total": len(rows),
+            }
+        )
         table.add_row(backend, mode, str(args.workers), f"{rate:.1f}", f"{passed}/{len(rows)}", ratio)
         console.print(f"  {backend} {mode}: {rate:.1f} programs/s, {passed}/{len(rows)} passed")
     console.print(table)

@@ -48,9 +48,20 @@ def main() -> None:
     gen_python = None
     model_flag = ["--model", args.backend]
     if args.backend == "vllm":
-        gen_python = args.vllm_python or str(Path(subprocess.run(
-            ["bash", str(Path(__file__).resolve().parents[1] / "scripts" / "vllm-cpu-env.sh")], check=True,
-            capture_output=True, text=True).stdout.strip().splitlines()[-1]) / "bin" / "python")
+        gen_python = args.vllm_python or str(
+            Path(
+                subprocess.run(
+                    ["bash", str(Path(__file__).resolve().parents[1] / "scripts" / "vllm-cpu-env.sh")],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                )
+                .stdout.strip()
+                .splitlines()[-1]
+            )
+            / "bin"
+            / "python"
+        )
     recipe = args.recipe
     if not Path(recipe).is_file():  # a shipped recipe name (reflectevo-bench train configs)
         from reflectevo_bench.trainers.config import RECIPES
@@ -65,37 +76,100 @@ def main() -> None:
 
     data_run = out / "data-run"
     if not (data_run / "results.json").exists():
-        times["data run"] = step("data run (train split, sampled)", [
-            "run", *model_flag, "--model-args", f"pretrained={args.model}", "--tasks", args.task, "--split", "train",
-            "--limit", str(args.train_limit), "--reflections", str(args.reflections),
-            "--gen-kwargs", f"do_sample=true,temperature=0.8,{toks}", "--output", str(data_run),
-            *(["--resume"] if data_run.exists() else [])], python=gen_python)
+        times["data run"] = step(
+            "data run (train split, sampled)",
+            [
+                "run",
+                *model_flag,
+                "--model-args",
+                f"pretrained={args.model}",
+                "--tasks",
+                args.task,
+                "--split",
+                "train",
+                "--limit",
+                str(args.train_limit),
+                "--reflections",
+                str(args.reflections),
+                "--gen-kwargs",
+                f"do_sample=true,temperature=0.8,{toks}",
+                "--output",
+                str(data_run),
+                *(["--resume"] if data_run.exists() else []),
+            ],
+            python=gen_python,
+        )
     dplus = out / "dplus"
     if not (dplus / "card.json").exists():
-        step("data build", ["data", "build", "--kind", "dplus", str(data_run), "--out", str(dplus),
-                            "--eval-fraction", "0.1"])
+        step(
+            "data build",
+            ["data", "build", "--kind", "dplus", str(data_run), "--out", str(dplus), "--eval-fraction", "0.1"],
+        )
     ckpt = out / "ckpt"
     if not (ckpt / "reflectevo_checkpoint.json").exists():
-        times["train"] = step("train sft (LoRA)", [
-            "train", "sft", "--config", recipe, "--set", f"model={args.model}", "--set", f"data={dplus}",
-            "--set", f"output_dir={ckpt}", "--set", f"max_steps={args.max_steps}"])
+        times["train"] = step(
+            "train sft (LoRA)",
+            [
+                "train",
+                "sft",
+                "--config",
+                recipe,
+                "--set",
+                f"model={args.model}",
+                "--set",
+                f"data={dplus}",
+                "--set",
+                f"output_dir={ckpt}",
+                "--set",
+                f"max_steps={args.max_steps}",
+            ],
+        )
 
     evals = {}
     for name, pretrained in (("base", args.model), ("ckpt", str(ckpt))):
         for protocol in ("reflect", "retry"):
             run_dir = out / f"eval-{name}-{protocol}"
             if not (run_dir / "results.json").exists():
-                times[f"eval {name} {protocol}"] = step(f"eval {name} ({protocol}, test split)", [
-                    "run", *model_flag, "--model-args", f"pretrained={pretrained}", "--tasks", args.task,
-                    "--split", "test", "--limit", str(args.test_limit), "--protocol", protocol, "--gen-kwargs", toks,
-                    "--output", str(run_dir), *(["--resume"] if run_dir.exists() else [])], python=gen_python)
+                times[f"eval {name} {protocol}"] = step(
+                    f"eval {name} ({protocol}, test split)",
+                    [
+                        "run",
+                        *model_flag,
+                        "--model-args",
+                        f"pretrained={pretrained}",
+                        "--tasks",
+                        args.task,
+                        "--split",
+                        "test",
+                        "--limit",
+                        str(args.test_limit),
+                        "--protocol",
+                        protocol,
+                        "--gen-kwargs",
+                        toks,
+                        "--output",
+                        str(run_dir),
+                        *(["--resume"] if run_dir.exists() else []),
+                    ],
+                    python=gen_python,
+                )
             evals[(name, protocol)] = run_dir
     lines = {}
     for protocol in ("reflect", "retry"):
         board = out / f"leaderboard-{protocol}"
         shutil.rmtree(board, ignore_errors=True)
-        step(f"leaderboard ({protocol})", ["leaderboard", "build", str(evals[("ckpt", protocol)]),
-                                           "--role", f"base={evals[('base', protocol)]}", "--out", str(board)])
+        step(
+            f"leaderboard ({protocol})",
+            [
+                "leaderboard",
+                "build",
+                str(evals[("ckpt", protocol)]),
+                "--role",
+                f"base={evals[('base', protocol)]}",
+                "--out",
+                str(board),
+            ],
+        )
         data = json.loads((board / "leaderboard.json").read_text())
         lines[protocol] = [c["summary"] for g in data["groups"] for c in g["comparisons"]]
 
@@ -105,19 +179,27 @@ def main() -> None:
     data_res = acc(data_run, args.task)
     print("\n================ train_reflection ================")
     print(f"model {args.model}, task {args.task}, backend {args.backend} (data run and evals)")
-    print(f"data run (train split, T=0.8, {args.reflections} reflections): acc@t1 {100 * data_res['acc@t1']:.1f}, "
-          f"retry pass rate {100 * data_res.get('retry_pass_rate', 0):.1f} over {data_res.get('retries', 0)} retries")
-    print(f"D+ rows: {card['rows']['train']} train / {card['rows']['eval']} eval "
-          f"({card['counts']['failures']} failures, {card['counts']['passing_branches']} passing branches)")
-    print(f"train: {metrics.get('global_step')} steps, {metrics.get('seconds_per_step')} s/step "
-          f"({metrics.get('seconds_per_step_after_first')} after the first), first loss {metrics.get('first_loss')}, "
-          f"final loss {metrics.get('final_loss')}")
+    print(
+        f"data run (train split, T=0.8, {args.reflections} reflections): acc@t1 {100 * data_res['acc@t1']:.1f}, "
+        f"retry pass rate {100 * data_res.get('retry_pass_rate', 0):.1f} over {data_res.get('retries', 0)} retries"
+    )
+    print(
+        f"D+ rows: {card['rows']['train']} train / {card['rows']['eval']} eval "
+        f"({card['counts']['failures']} failures, {card['counts']['passing_branches']} passing branches)"
+    )
+    print(
+        f"train: {metrics.get('global_step')} steps, {metrics.get('seconds_per_step')} s/step "
+        f"({metrics.get('seconds_per_step_after_first')} after the first), first loss {metrics.get('first_loss')}, "
+        f"final loss {metrics.get('final_loss')}"
+    )
     for protocol in ("reflect", "retry"):
         base, new = acc(evals[("base", protocol)], args.task), acc(evals[("ckpt", protocol)], args.task)
-        print(f"{protocol:8s} (feedback {base['feedback']}, n={base['n']}): "
-              f"base acc@t1 {100 * base['acc@t1']:.1f} acc@t2 {100 * base['acc@t2']:.1f} | "
-              f"ckpt acc@t1 {100 * new['acc@t1']:.1f} acc@t2 {100 * new['acc@t2']:.1f} | "
-              f"Δ acc@t2 {100 * (new['acc@t2'] - base['acc@t2']):+.1f} pts")
+        print(
+            f"{protocol:8s} (feedback {base['feedback']}, n={base['n']}): "
+            f"base acc@t1 {100 * base['acc@t1']:.1f} acc@t2 {100 * base['acc@t2']:.1f} | "
+            f"ckpt acc@t1 {100 * new['acc@t1']:.1f} acc@t2 {100 * new['acc@t2']:.1f} | "
+            f"Δ acc@t2 {100 * (new['acc@t2'] - base['acc@t2']):+.1f} pts"
+        )
         for line in lines[protocol]:
             print(f"  {line}")
     print("stage times (s): " + ", ".join(f"{k} {v:.0f}" for k, v in times.items()))

@@ -25,12 +25,27 @@ MINI_DATA = REPO / "tests" / "tasks" / "fixtures" / "data"
 
 # one unit per class; each is repeated to the requested size
 UNITS = {
-    "minus_run": "-", "sum_terms": "1+", "answer_equals": "Answer: =\n", "open_brackets": "[",
-    "call_minus": "f(x=" + "-" * 1000 + "1)\n", "json_nesting": '{"a":', "not_nesting": "not ", "plus_run": "+",
-    "big_int_call": "f(x=" + "1" * 4301 + ")\n", "hashes": "#### ", "answer_colon": "Answer: ",
-    "so_the_answer": "So the answer is ", "finish": "Finish[", "boxed_parens": "\\boxed{" + "(" * 50,
-    "answer_tag": "<answer>", "think_tag": "<think>", "unstructured": "ab(c[d{e\"f'g ", "one_char": "a",
-    "digits": "9", "hedged_mc": 'Answer("B") and Answer("E") ', "controls_surrogates": "\x00\x1b[2J\ud800\u202e ",
+    "minus_run": "-",
+    "sum_terms": "1+",
+    "answer_equals": "Answer: =\n",
+    "open_brackets": "[",
+    "call_minus": "f(x=" + "-" * 1000 + "1)\n",
+    "json_nesting": '{"a":',
+    "not_nesting": "not ",
+    "plus_run": "+",
+    "big_int_call": "f(x=" + "1" * 4301 + ")\n",
+    "hashes": "#### ",
+    "answer_colon": "Answer: ",
+    "so_the_answer": "So the answer is ",
+    "finish": "Finish[",
+    "boxed_parens": "\\boxed{" + "(" * 50,
+    "answer_tag": "<answer>",
+    "think_tag": "<think>",
+    "unstructured": "ab(c[d{e\"f'g ",
+    "one_char": "a",
+    "digits": "9",
+    "hedged_mc": 'Answer("B") and Answer("E") ',
+    "controls_surrogates": "\x00\x1b[2J\ud800\u202e ",
 }
 
 
@@ -53,7 +68,9 @@ def task_names() -> list[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", default=os.environ.get("REFLECTEVO_DATA_DIR", str(REPO.parent / "shared" / "data")))
+    parser.add_argument(
+        "--data-dir", default=os.environ.get("REFLECTEVO_DATA_DIR", str(REPO.parent / "shared" / "data"))
+    )
     parser.add_argument("--tasks", default=None, help="comma-separated task names (default: every shipped task)")
     parser.add_argument("--size", type=int, default=1_000_000, help="characters per hostile response")
     args = parser.parse_args()
@@ -95,8 +112,10 @@ def main() -> int:
         print(f"{name:45s} {worst[2]:22s} {worst[0]:8.3f} {worst[1]:8.3f}  {worst[3]}", flush=True)
     if rows:
         name, took, cpu, case, reason = max(rows, key=lambda r: r[1])
-        print(f"\nslowest row overall: {took:.3f} s wall, {cpu:.3f} s cpu ({name}, {case}, {reason}); "
-              f"{len(rows)} tasks x {len(cases)} cases of {args.size:,} characters")
+        print(
+            f"\nslowest row overall: {took:.3f} s wall, {cpu:.3f} s cpu ({name}, {case}, {reason}); "
+            f"{len(rows)} tasks x {len(cases)} cases of {args.size:,} characters"
+        )
     for line in skipped:
         print(f"skipped: {line}")
     return 0

@@ -67,59 +67,128 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--model", default="hf", show_default=True, help="lm-eval model type: hf, vllm, local-chat-completions, ...")
+@click.option(
+    "--model", default="hf", show_default=True, help="lm-eval model type: hf, vllm, local-chat-completions, ..."
+)
 @click.option("--model-args", default=None, help="K=V,... for the model (hf default: SmolLM2-135M-Instruct).")
 @click.option("--reflector-model", default=None, help="A separate model type that writes the reflection turns.")
 @click.option("--reflector-model-args", default=None, help="K=V,... for the Reflector model.")
 @click.option("--tasks", default=None, help="Task names or YAML paths, comma-separated (default: countdown,arith_1op).")
 @click.option("--protocol", default="reflect", show_default=True, help=_protocol_help())
 @click.option("--attempts", type=int, default=None, help="Rounds K (default 2; 1 for single).")
-@click.option("--limit", type=LimitType(), default=None,
-              help="First N docs per task, or a fraction in (0, 1) of each task's docs, as lm-eval's --limit "
-                   "(default 10 with no --tasks).")
-@click.option("--include-path", "--include_path", "include_path", multiple=True, metavar="DIR",
-              help="A folder of task YAMLs whose names --tasks may use (as lm-eval's --include_path); repeatable.")
-@click.option("--log-samples", "--log_samples", "log_samples", is_flag=True,
-              help="Accepted for lm-eval users: samples are always logged (samples_<task>.jsonl).")
+@click.option(
+    "--limit",
+    type=LimitType(),
+    default=None,
+    help="First N docs per task, or a fraction in (0, 1) of each task's docs, as lm-eval's --limit "
+    "(default 10 with no --tasks).",
+)
+@click.option(
+    "--include-path",
+    "--include_path",
+    "include_path",
+    multiple=True,
+    metavar="DIR",
+    help="A folder of task YAMLs whose names --tasks may use (as lm-eval's --include_path); repeatable.",
+)
+@click.option(
+    "--log-samples",
+    "--log_samples",
+    "log_samples",
+    is_flag=True,
+    help="Accepted for lm-eval users: samples are always logged (samples_<task>.jsonl).",
+)
 @click.option("--seed", type=int, default=1234, show_default=True)
 @click.option("--batch-size", default="16", show_default=True, help="Backend batch size, or auto.")
 @click.option("--gen-kwargs", default=None, help="K=V,... over the task's (default do_sample=False,max_gen_toks=512).")
-@click.option("--data-dir", default=None, envvar="REFLECTEVO_DATA_DIR", show_envvar=True,
-              help="Folder with local benchmark files (instead of the hub).")
+@click.option(
+    "--data-dir",
+    default=None,
+    envvar="REFLECTEVO_DATA_DIR",
+    show_envvar=True,
+    help="Folder with local benchmark files (instead of the hub).",
+)
 @click.option("--output", default=None, help="Run dir (default runs/<time>-<protocol>).")
 @click.option("--resume", is_flag=True, help="Continue the run in --output without redoing finished docs.")
-@click.option("--chunk-size", type=int, default=256, show_default=True, help="Docs per chunk (one call per phase per chunk).")
+@click.option(
+    "--chunk-size", type=int, default=256, show_default=True, help="Docs per chunk (one call per phase per chunk)."
+)
 @click.option("--system-instruction", default=None, help="System message for every conversation.")
 @click.option("--device", default=None, help="Device for hf models (default: cuda if available, else cpu).")
 @click.option("--num-fewshot", type=int, default=None, help="Few-shot examples per prompt (overrides the task's).")
-@click.option("--fewshot-as-multiturn/--no-fewshot-as-multiturn", default=True, show_default=True,
-              help="Few-shot exemplars as user/assistant turns (stock lm-eval's default) or in one user turn.")
-@click.option("--metadata", default=None, help="Merged into every task's metadata / dataset hook (as lm-eval's --metadata): a JSON object or "
-                   "key=value,... e.g. num_examples=2000,max_target=500 (countdown's generator, xlam_fc's test_size).")
-@click.option("--split", default=None, help="Dataset split to run on (default: the task's test split, else validation).")
-@click.option("--reflections", type=int, default=1, show_default=True,
-              help="Reflection branches per doc that goes on after attempt 1, each with its own retry (needs sampling).")
-@click.option("--samples", type=int, default=1, show_default=True,
-              help="Attempt-1 answers sampled per doc, all recorded (failure mining for `data build --kind failures`; "
-                   "needs sampling); sample 1 goes on through the protocol.")
-@click.option("--reflection-pool", default=None,
-              help="YAML list of reflection-request templates, one drawn per doc (or the built-in 'reflectevo').")
-@click.option("--reflection-instruction", default=None, metavar="NAME",
-              help="Use this one pool entry (its name, or index) for every doc instead of a per-doc draw.")
-@click.option("--reflection-gen-kwargs", default=None,
-              help="K=V,... over --gen-kwargs for reflection turns only (ReflectEvo: do_sample=true,temperature=0.8).")
-@click.option("--shard", default=None, metavar="i/N",
-              help="Run shard i of N (i from 0) into the shared --output; default: RANK/WORLD_SIZE or "
-                   "SLURM_PROCID/SLURM_NTASKS when the launcher starts several processes. The last shard merges.")
-@click.option("--format", "summary_format", type=click.Choice(["auto", "table", "md", "json"]), default="auto",
-              show_default=True, help="Results summary: a table on a terminal, Markdown elsewhere (auto), or JSON.")
-@click.option("--wandb-args", default=None, metavar="K=V,...",
-              help="Log the results to W&B: wandb.init arguments, as lm-eval's --wandb_args (needs wandb).")
+@click.option(
+    "--fewshot-as-multiturn/--no-fewshot-as-multiturn",
+    default=True,
+    show_default=True,
+    help="Few-shot exemplars as user/assistant turns (stock lm-eval's default) or in one user turn.",
+)
+@click.option(
+    "--metadata",
+    default=None,
+    help="Merged into every task's metadata / dataset hook (as lm-eval's --metadata): a JSON object or "
+    "key=value,... e.g. num_examples=2000,max_target=500 (countdown's generator, xlam_fc's test_size).",
+)
+@click.option(
+    "--split", default=None, help="Dataset split to run on (default: the task's test split, else validation)."
+)
+@click.option(
+    "--reflections",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Reflection branches per doc that goes on after attempt 1, each with its own retry (needs sampling).",
+)
+@click.option(
+    "--samples",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Attempt-1 answers sampled per doc, all recorded (failure mining for `data build --kind failures`; "
+    "needs sampling); sample 1 goes on through the protocol.",
+)
+@click.option(
+    "--reflection-pool",
+    default=None,
+    help="YAML list of reflection-request templates, one drawn per doc (or the built-in 'reflectevo').",
+)
+@click.option(
+    "--reflection-instruction",
+    default=None,
+    metavar="NAME",
+    help="Use this one pool entry (its name, or index) for every doc instead of a per-doc draw.",
+)
+@click.option(
+    "--reflection-gen-kwargs",
+    default=None,
+    help="K=V,... over --gen-kwargs for reflection turns only (ReflectEvo: do_sample=true,temperature=0.8).",
+)
+@click.option(
+    "--shard",
+    default=None,
+    metavar="i/N",
+    help="Run shard i of N (i from 0) into the shared --output; default: RANK/WORLD_SIZE or "
+    "SLURM_PROCID/SLURM_NTASKS when the launcher starts several processes. The last shard merges.",
+)
+@click.option(
+    "--format",
+    "summary_format",
+    type=click.Choice(["auto", "table", "md", "json"]),
+    default="auto",
+    show_default=True,
+    help="Results summary: a table on a terminal, Markdown elsewhere (auto), or JSON.",
+)
+@click.option(
+    "--wandb-args",
+    default=None,
+    metavar="K=V,...",
+    help="Log the results to W&B: wandb.init arguments, as lm-eval's --wandb_args (needs wandb).",
+)
 @click.option("--tensorboard", default=None, metavar="DIR", help="Write the results as TensorBoard scalars into DIR.")
 @friendly_errors
 def run(**kwargs: Any) -> None:
     """Run tasks under a reflection protocol and write records and results."""
-    from reflectevo_bench.harness.run import RunOptions, run as run_eval
+    from reflectevo_bench.harness.run import RunOptions
+    from reflectevo_bench.harness.run import run as run_eval
     from reflectevo_bench.harness.trackers import Trackers
 
     trackers = Trackers.check(kwargs.pop("wandb_args"), kwargs.pop("tensorboard"))
@@ -132,10 +201,20 @@ def run(**kwargs: Any) -> None:
 @main.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--rescore", is_flag=True, help="Re-run the verifiers on the recorded responses.")
-@click.option("--format", "summary_format", type=click.Choice(["auto", "table", "md", "json"]), default="auto",
-              show_default=True, help="Results summary: a table on a terminal, Markdown elsewhere (auto), or JSON.")
-@click.option("--wandb-args", default=None, metavar="K=V,...",
-              help="Log the results to W&B: wandb.init arguments, as lm-eval's --wandb_args (needs wandb).")
+@click.option(
+    "--format",
+    "summary_format",
+    type=click.Choice(["auto", "table", "md", "json"]),
+    default="auto",
+    show_default=True,
+    help="Results summary: a table on a terminal, Markdown elsewhere (auto), or JSON.",
+)
+@click.option(
+    "--wandb-args",
+    default=None,
+    metavar="K=V,...",
+    help="Log the results to W&B: wandb.init arguments, as lm-eval's --wandb_args (needs wandb).",
+)
 @click.option("--tensorboard", default=None, metavar="DIR", help="Write the results as TensorBoard scalars into DIR.")
 @friendly_errors
 def results(run_dir: Path, rescore: bool, summary_format: str, wandb_args: str | None, tensorboard: str | None) -> None:
@@ -167,11 +246,20 @@ def merge(run_dir: Path) -> None:
 
 @main.command()
 @click.option("--task", "task_name", required=True, help="Task name or YAML path.")
-@click.option("--predictions", required=True, type=click.Path(path_type=Path),
-              help='JSONL rows {"doc": <dataset row>, "response": "..."} or {"doc_id": N, "response": "..."}.')
+@click.option(
+    "--predictions",
+    required=True,
+    type=click.Path(path_type=Path),
+    help='JSONL rows {"doc": <dataset row>, "response": "..."} or {"doc_id": N, "response": "..."}.',
+)
 @click.option("--output", required=True, type=click.Path(path_type=Path))
-@click.option("--data-dir", default=None, envvar="REFLECTEVO_DATA_DIR", show_envvar=True,
-              help="Folder with local benchmark files (instead of the hub).")
+@click.option(
+    "--data-dir",
+    default=None,
+    envvar="REFLECTEVO_DATA_DIR",
+    show_envvar=True,
+    help="Folder with local benchmark files (instead of the hub).",
+)
 @friendly_errors
 def score(task_name: str, predictions: Path, output: Path, data_dir: str | None) -> None:
     """Score existing model outputs with a task's verifier (no model call)."""
@@ -190,11 +278,22 @@ def tasks() -> None:
 
 @tasks.command("list")
 @click.argument("pattern", required=False)
-@click.option("--filter", "filter_", default=None, metavar="PATTERN",
-              help="Only tasks whose name, family or group holds this text (or matches this glob, e.g. 'bbh_*').")
+@click.option(
+    "--filter",
+    "filter_",
+    default=None,
+    metavar="PATTERN",
+    help="Only tasks whose name, family or group holds this text (or matches this glob, e.g. 'bbh_*').",
+)
 @click.option("--all", "show_all", is_flag=True, help="Also list lm-eval's own tasks (names only).")
-@click.option("--format", "fmt", type=click.Choice(["auto", "table", "md", "names"]), default="auto", show_default=True,
-              help="A table on a terminal, Markdown elsewhere (auto), or one name a line.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["auto", "table", "md", "names"]),
+    default="auto",
+    show_default=True,
+    help="A table on a terminal, Markdown elsewhere (auto), or one name a line.",
+)
 def tasks_list(pattern: str | None, filter_: str | None, show_all: bool, fmt: str) -> None:
     """List the tasks that ship with reflectevo-bench: family/group, splits, size and the data each needs."""
     from reflectevo_bench.tasks.catalog import LIST_HEADER, catalog, list_rows, markdown, matches
@@ -228,8 +327,13 @@ def tasks_list(pattern: str | None, filter_: str | None, show_all: bool, fmt: st
 
 @tasks.command("show")
 @click.argument("name")
-@click.option("--data-dir", default=None, envvar="REFLECTEVO_DATA_DIR", show_envvar=True,
-              help="Folder with local benchmark files, for the example prompt.")
+@click.option(
+    "--data-dir",
+    default=None,
+    envvar="REFLECTEVO_DATA_DIR",
+    show_envvar=True,
+    help="Folder with local benchmark files, for the example prompt.",
+)
 @friendly_errors
 def tasks_show(name: str, data_dir: str | None) -> None:
     """One task: its YAML, splits, verifier, feedback, data source and (when it loads offline) an example prompt."""
@@ -239,11 +343,16 @@ def tasks_show(name: str, data_dir: str | None) -> None:
 
 
 def _attach_optional_groups() -> None:
-    for module, attr in (("reflectevo_bench.models.cli", "models"), ("reflectevo_bench.sandbox.cli", "sandbox"),
-                         ("reflectevo_bench.leaderboards.cli", "leaderboard"), ("reflectevo_bench.trainers.cli", "train"),
-                         ("reflectevo_bench.trainers.data.cli", "data"),
-                         ("reflectevo_bench.experiment.cli", "experiment"),
-                         ("reflectevo_bench.view.cli", "view"), ("reflectevo_bench.export.cli", "export")):
+    for module, attr in (
+        ("reflectevo_bench.models.cli", "models"),
+        ("reflectevo_bench.sandbox.cli", "sandbox"),
+        ("reflectevo_bench.leaderboards.cli", "leaderboard"),
+        ("reflectevo_bench.trainers.cli", "train"),
+        ("reflectevo_bench.trainers.data.cli", "data"),
+        ("reflectevo_bench.experiment.cli", "experiment"),
+        ("reflectevo_bench.view.cli", "view"),
+        ("reflectevo_bench.export.cli", "export"),
+    ):
         try:
             mod = __import__(module, fromlist=[attr])
         except ImportError:

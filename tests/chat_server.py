@@ -33,14 +33,20 @@ class ChatServer:
                     return
                 text, prompt_tokens, completion_tokens = server.complete(body)
                 reply = {
-                    "id": "cmpl-test", "object": "chat.completion", "created": int(time.time()),
+                    "id": "cmpl-test",
+                    "object": "chat.completion",
+                    "created": int(time.time()),
                     "model": body.get("model", "tiny"),
-                    "choices": [{"index": 0, "finish_reason": "length",
-                                 "message": {"role": "assistant", "content": text}}],
+                    "choices": [
+                        {"index": 0, "finish_reason": "length", "message": {"role": "assistant", "content": text}}
+                    ],
                 }
                 if server.usage:
-                    reply["usage"] = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                                      "total_tokens": prompt_tokens + completion_tokens}
+                    reply["usage"] = {
+                        "prompt_tokens": prompt_tokens,
+                        "completion_tokens": completion_tokens,
+                        "total_tokens": prompt_tokens + completion_tokens,
+                    }
                 payload = json.dumps(reply).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -61,8 +67,9 @@ class ChatServer:
 
         with self._lock:
             self.requests.append(body)
-            ids = self.tokenizer.apply_chat_template(body["messages"], add_generation_prompt=True,
-                                                     return_tensors="pt", return_dict=True)
+            ids = self.tokenizer.apply_chat_template(
+                body["messages"], add_generation_prompt=True, return_tensors="pt", return_dict=True
+            )
             with torch.no_grad():
                 out = self.model.generate(**ids, max_new_tokens=int(body.get("max_tokens", 16)), do_sample=False)
             prompt_tokens = ids["input_ids"].shape[1]
@@ -71,7 +78,7 @@ class ChatServer:
             self.replies.append((text, len(generated)))
             return text, prompt_tokens, len(generated)
 
-    def __enter__(self) -> "ChatServer":
+    def __enter__(self) -> ChatServer:
         self.thread.start()
         return self
 

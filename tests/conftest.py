@@ -38,6 +38,7 @@ def toy_yaml(tmp_path: Path) -> Path:
     folder = tmp_path / "toy"
     shutil.copytree(FIXTURES / "toy", folder)
     yaml_path = folder / "toy_scripted.yaml"
-    yaml_path.write_text(yaml_path.read_text().replace("test: toy_scripted.jsonl",
-                                                       f"test: {folder / 'toy_scripted.jsonl'}"))
+    yaml_path.write_text(
+        yaml_path.read_text().replace("test: toy_scripted.jsonl", f"test: {folder / 'toy_scripted.jsonl'}")
+    )
     return yaml_path

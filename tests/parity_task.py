@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-VERIFIER = '''
+VERIFIER = """
 from reflectevo_bench.tasks.verdict import Verdict
 
 def verify(doc, response):
     ok = sum(map(ord, response)) % 2 == 0
     return Verdict(ok, float(ok), "" if ok else "The parity is odd.", response[-4:], {})
-'''
+"""
 TASK = """
 task: {name}
 dataset_path: json

@@ -13,8 +13,12 @@ from pathlib import Path
 from lm_eval.api.model import LM
 from lm_eval.api.registry import register_model
 
-SCRIPTS = {r["id"]: r for r in map(json.loads, (Path(__file__).parent / "fixtures" / "toy" / "toy_scripted.jsonl")
-                                                .read_text().splitlines())}
+SCRIPTS = {
+    r["id"]: r
+    for r in map(
+        json.loads, (Path(__file__).parent / "fixtures" / "toy" / "toy_scripted.jsonl").read_text().splitlines()
+    )
+}
 REFLECTION_MARKERS = ("Reflect on your previous answer", "Review your previous answer")
 
 

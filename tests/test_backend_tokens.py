@@ -24,8 +24,9 @@ def test_counts_come_from_the_generated_ids_and_survive_the_cache(tiny_lm, tmp_p
     backend.cache.close()
     again = Backend(tiny_lm, "generator", ResponseCache(tmp_path / "cache.jsonl"))  # a resumed session
     hits = again.generate(requests)
-    assert [(h.cached, h.completion_tokens, h.completion_tokens_source) for h in hits] == \
-        [(True, o.completion_tokens, BACKEND_COUNT) for o in outs]
+    assert [(h.cached, h.completion_tokens, h.completion_tokens_source) for h in hits] == [
+        (True, o.completion_tokens, BACKEND_COUNT) for o in outs
+    ]
     again.cache.close()
 
 
@@ -36,7 +37,7 @@ def test_a_stop_sequence_ends_the_count_where_it_is_completed(tiny_lm):
     assert free.completion_tokens_source == BACKEND_COUNT
     if len(free.text) < 4:
         pytest.skip("the tiny model wrote too little to cut")
-    stop = free.text[len(free.text) // 2:][:3]
+    stop = free.text[len(free.text) // 2 :][:3]
     cut = backend.generate([(prompt, {"until": [stop], "do_sample": False, "max_gen_toks": 12})])[0]
     assert cut.text == free.text.split(stop)[0]
     assert cut.completion_tokens_source == BACKEND_COUNT and cut.completion_tokens <= free.completion_tokens

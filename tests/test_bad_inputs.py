@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+import scripted_lm  # noqa: F401
 from click.testing import CliRunner
 
-import scripted_lm  # noqa: F401
 from reflectevo_bench.cli import main
 
 
@@ -30,19 +30,22 @@ def _toy(tmp_path: Path, body: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["--tasks", "no_such_task"], "unknown task 'no_such_task'"),
-    (["--tasks", "countdown", "--model-args", "pretrained=/no/such/model"], "does not exist"),
-    (["--tasks", "countdown", "--model-args", "pretrainedX"], "bad --model-args entry 'pretrainedX'"),
-    (["--tasks", "countdown", "--protocol", "vibes"], "unknown --protocol 'vibes'"),
-    (["--tasks", "countdown", "--protocol", "reflect", "--attempts", "1"], "--attempts 2 or more"),
-    (["--tasks", "countdown", "--protocol", "single", "--attempts", "3"], "exactly one attempt"),
-    (["--tasks", "countdown", "--limit", "0"], "--limit must be at least 1"),
-    (["--tasks", "countdown", "--batch-size", "many"], "--batch-size"),
-    (["--tasks", "countdown", "--gen-kwargs", "max_gen_toks"], "bad --gen-kwargs entry"),
-    (["--tasks", "countdown", "--model", "no-such-backend", "--model-args", "x=1"], "unknown --model"),
-    (["--tasks", "countdown", "--data-dir", "/no/such/dir"], "--data-dir /no/such/dir is not a directory"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--tasks", "no_such_task"], "unknown task 'no_such_task'"),
+        (["--tasks", "countdown", "--model-args", "pretrained=/no/such/model"], "does not exist"),
+        (["--tasks", "countdown", "--model-args", "pretrainedX"], "bad --model-args entry 'pretrainedX'"),
+        (["--tasks", "countdown", "--protocol", "vibes"], "unknown --protocol 'vibes'"),
+        (["--tasks", "countdown", "--protocol", "reflect", "--attempts", "1"], "--attempts 2 or more"),
+        (["--tasks", "countdown", "--protocol", "single", "--attempts", "3"], "exactly one attempt"),
+        (["--tasks", "countdown", "--limit", "0"], "--limit must be at least 1"),
+        (["--tasks", "countdown", "--batch-size", "many"], "--batch-size"),
+        (["--tasks", "countdown", "--gen-kwargs", "max_gen_toks"], "bad --gen-kwargs entry"),
+        (["--tasks", "countdown", "--model", "no-such-backend", "--model-args", "x=1"], "unknown --model"),
+        (["--tasks", "countdown", "--data-dir", "/no/such/dir"], "--data-dir /no/such/dir is not a directory"),
+    ],
+)
 def test_bad_run_options(tmp_path, args, needle):
     out = tmp_path / "out"
     _assert_refused(_invoke("run", *args, "--output", str(out)), needle)
@@ -52,8 +55,9 @@ def test_bad_run_options(tmp_path, args, needle):
 def test_malformed_yaml(tmp_path):
     task = _toy(tmp_path, "task: broken\ndoc_to_text: [unclosed\n")
     out = tmp_path / "out"
-    _assert_refused(_invoke("run", "--model", "scripted-test", "--tasks", str(task), "--output", str(out)),
-                    "cannot load task")
+    _assert_refused(
+        _invoke("run", "--model", "scripted-test", "--tasks", str(task), "--output", str(out)), "cannot load task"
+    )
     assert not out.exists()
 
 
@@ -62,21 +66,25 @@ def test_missing_task_file(tmp_path):
 
 
 def test_missing_data_file(tmp_path):
-    task = _toy(tmp_path, f"""task: toy_missing
+    task = _toy(
+        tmp_path,
+        f"""task: toy_missing
 dataset_path: json
 dataset_kwargs:
   data_files:
-    test: {tmp_path / 'absent.jsonl'}
+    test: {tmp_path / "absent.jsonl"}
 test_split: test
 output_type: generate_until
 doc_to_text: "{{{{q}}}}"
 doc_to_target: "{{{{a}}}}"
 generation_kwargs: {{until: [], max_gen_toks: 4}}
 metric_list: [{{metric: exact_match}}]
-""")
+""",
+    )
     out = tmp_path / "out"
-    _assert_refused(_invoke("run", "--model", "scripted-test", "--tasks", str(task), "--output", str(out)),
-                    "cannot load task")
+    _assert_refused(
+        _invoke("run", "--model", "scripted-test", "--tasks", str(task), "--output", str(out)), "cannot load task"
+    )
     assert not out.exists()
 
 
@@ -91,8 +99,12 @@ def test_model_without_chat_template(tmp_path, tiny_model):
     cfg_path.write_text(json.dumps(cfg))
     (plain / "chat_template.jinja").unlink(missing_ok=True)
     out = tmp_path / "out"
-    _assert_refused(_invoke("run", "--tasks", "countdown", "--limit", "1", "--model-args", f"pretrained={plain}",
-                            "--output", str(out)), "chat template")
+    _assert_refused(
+        _invoke(
+            "run", "--tasks", "countdown", "--limit", "1", "--model-args", f"pretrained={plain}", "--output", str(out)
+        ),
+        "chat template",
+    )
     assert not out.exists()
 
 
@@ -101,8 +113,9 @@ def test_output_dir_rules(tmp_path):
 
     data = FIXTURES / "toy" / "toy_scripted.jsonl"
     task = tmp_path / "toy_scripted.yaml"
-    task.write_text((FIXTURES / "toy" / "toy_scripted.yaml").read_text().replace("test: toy_scripted.jsonl",
-                                                                                   f"test: {data}"))
+    task.write_text(
+        (FIXTURES / "toy" / "toy_scripted.yaml").read_text().replace("test: toy_scripted.jsonl", f"test: {data}")
+    )
     (tmp_path / "toy_verifier.py").write_text((FIXTURES / "toy" / "toy_verifier.py").read_text())
     out = tmp_path / "out"
     base = ["run", "--model", "scripted-test", "--tasks", str(task), "--output", str(out)]
@@ -114,24 +127,31 @@ def test_output_dir_rules(tmp_path):
     stray = tmp_path / "stray"
     stray.mkdir()
     (stray / "notes.txt").write_text("mine")
-    _assert_refused(_invoke("run", "--model", "scripted-test", "--tasks", str(task), "--output", str(stray)),
-                    "not empty")
-    _assert_refused(_invoke("run", "--model", "scripted-test", "--tasks", str(task), "--output",
-                            str(tmp_path / "fresh"), "--resume"), "no run to resume")
+    _assert_refused(
+        _invoke("run", "--model", "scripted-test", "--tasks", str(task), "--output", str(stray)), "not empty"
+    )
+    _assert_refused(
+        _invoke(
+            "run", "--model", "scripted-test", "--tasks", str(task), "--output", str(tmp_path / "fresh"), "--resume"
+        ),
+        "no run to resume",
+    )
     assert _invoke(*base, "--resume").exit_code == 0  # nothing left to do is fine
 
 
 def test_score_bad_inputs(tmp_path):
     out = tmp_path / "scored"
-    _assert_refused(_invoke("score", "--task", "countdown", "--predictions", str(tmp_path / "nope.jsonl"),
-                            "--output", str(out)), "does not exist")
+    _assert_refused(
+        _invoke("score", "--task", "countdown", "--predictions", str(tmp_path / "nope.jsonl"), "--output", str(out)),
+        "does not exist",
+    )
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"doc_id": 0, "response": "x"}\n{not json\n')
-    _assert_refused(_invoke("score", "--task", "countdown", "--predictions", str(bad), "--output", str(out)),
-                    "line 2")
+    _assert_refused(_invoke("score", "--task", "countdown", "--predictions", str(bad), "--output", str(out)), "line 2")
     bad.write_text('{"doc_id": 99999, "response": "x"}\n')
-    _assert_refused(_invoke("score", "--task", "countdown", "--predictions", str(bad), "--output", str(out)),
-                    "doc_id 99999")
+    _assert_refused(
+        _invoke("score", "--task", "countdown", "--predictions", str(bad), "--output", str(out)), "doc_id 99999"
+    )
     assert not out.exists()
 
 
@@ -141,24 +161,31 @@ def test_results_on_a_non_run_dir(tmp_path):
 
 # --- issue 17 item 8: late or ugly failures become one line, exit 2, nothing half written -------------------------
 
+
 def _toy_task(tmp_path: Path) -> Path:
     fixtures = Path(__file__).resolve().parent / "fixtures" / "toy"
     task = tmp_path / "toy_scripted.yaml"
-    task.write_text((fixtures / "toy_scripted.yaml").read_text().replace(
-        "test: toy_scripted.jsonl", f"test: {fixtures / 'toy_scripted.jsonl'}"))
+    task.write_text(
+        (fixtures / "toy_scripted.yaml")
+        .read_text()
+        .replace("test: toy_scripted.jsonl", f"test: {fixtures / 'toy_scripted.jsonl'}")
+    )
     (tmp_path / "toy_verifier.py").write_text((fixtures / "toy_verifier.py").read_text())
     return task
 
 
-@pytest.mark.parametrize("gen_kwargs,needle", [
-    ("max_gen_toks=abc", "max_gen_toks must be a positive integer"),
-    ("max_gen_toks=-5", "max_gen_toks must be a positive integer"),
-    ("max_gen_toks=0", "max_gen_toks must be a positive integer"),
-    ("temperature=abc", "temperature must be a number >= 0"),
-    ("temperature=-1", "temperature must be a number >= 0"),
-    ("do_sample=maybe", "do_sample must be true or false"),
-    ("top_p=2", "top_p must be a number in (0, 1]"),
-])
+@pytest.mark.parametrize(
+    "gen_kwargs,needle",
+    [
+        ("max_gen_toks=abc", "max_gen_toks must be a positive integer"),
+        ("max_gen_toks=-5", "max_gen_toks must be a positive integer"),
+        ("max_gen_toks=0", "max_gen_toks must be a positive integer"),
+        ("temperature=abc", "temperature must be a number >= 0"),
+        ("temperature=-1", "temperature must be a number >= 0"),
+        ("do_sample=maybe", "do_sample must be true or false"),
+        ("top_p=2", "top_p must be a number in (0, 1]"),
+    ],
+)
 def test_bad_gen_kwargs_write_nothing_and_the_corrected_command_runs(tmp_path, gen_kwargs, needle):
     task = _toy_task(tmp_path)
     out = tmp_path / "out"
@@ -175,7 +202,12 @@ def test_gen_kwargs_parser_types_values():
     from reflectevo_bench.harness.gen_kwargs import parse_gen_kwargs
 
     assert parse_gen_kwargs("do_sample=true,temperature=0.8,max_gen_toks=16,until=END,seed=3") == {
-        "do_sample": True, "temperature": 0.8, "max_gen_toks": 16, "until": ["END"], "seed": 3}
+        "do_sample": True,
+        "temperature": 0.8,
+        "max_gen_toks": 16,
+        "until": ["END"],
+        "seed": 3,
+    }
     assert parse_gen_kwargs("temperature=0,top_k=-1,custom_key=abc")["custom_key"] == "abc"  # others pass through
     for bad in ("temperature=.nan", "max_gen_toks=1.5", "max_gen_toks=true", "until=[1, 2]", "seed=x"):
         with pytest.raises(BenchError):
@@ -183,6 +215,7 @@ def test_gen_kwargs_parser_types_values():
 
 
 # --- train: bad values are one line and leave no output dir
+
 
 @pytest.fixture(scope="module")
 def train_setup(tiny_model, tmp_path_factory):
@@ -205,23 +238,26 @@ def train_setup(tiny_model, tmp_path_factory):
     return {"model": tiny_model, "root": root}
 
 
-@pytest.mark.parametrize("trainer,setting,needle", [
-    ("sft", "learning_rate=-1", "learning_rate must be a number >= 0"),
-    ("sft", "learning_rate=[1,2]", "learning_rate"),
-    ("sft", "per_device_train_batch_size=0", "per_device_train_batch_size must be a positive integer"),
-    ("sft", "gradient_accumulation_steps=0", "gradient_accumulation_steps must be a positive integer"),
-    ("sft", "num_train_epochs=-1", "num_train_epochs must be a number > 0"),
-    ("sft", "max_steps=-3", "max_steps must be -1"),
-    ("sft", "max_length=0", "max_length must be a positive integer"),
-    ("sft", "peft.r=abc", "r must be a positive integer"),
-    ("sft", "peft.r=0", "r must be a positive integer"),
-    ("sft", "peft.dropout=2", "lora_dropout must be a number in [0, 1)"),
-    ("dpo", "beta=-1", "beta must be a number >= 0"),
-    ("grpo", "max_completion_length=0", "max_completion_length must be a positive integer"),
-    ("grpo", "temperature=-1", "temperature must be a number > 0"),
-    ("grpo", "num_generations=3", "divisible"),
-    ("sft", "output_dir={root}/a-file/sub", "which is a file"),
-])
+@pytest.mark.parametrize(
+    "trainer,setting,needle",
+    [
+        ("sft", "learning_rate=-1", "learning_rate must be a number >= 0"),
+        ("sft", "learning_rate=[1,2]", "learning_rate"),
+        ("sft", "per_device_train_batch_size=0", "per_device_train_batch_size must be a positive integer"),
+        ("sft", "gradient_accumulation_steps=0", "gradient_accumulation_steps must be a positive integer"),
+        ("sft", "num_train_epochs=-1", "num_train_epochs must be a number > 0"),
+        ("sft", "max_steps=-3", "max_steps must be -1"),
+        ("sft", "max_length=0", "max_length must be a positive integer"),
+        ("sft", "peft.r=abc", "r must be a positive integer"),
+        ("sft", "peft.r=0", "r must be a positive integer"),
+        ("sft", "peft.dropout=2", "lora_dropout must be a number in [0, 1)"),
+        ("dpo", "beta=-1", "beta must be a number >= 0"),
+        ("grpo", "max_completion_length=0", "max_completion_length must be a positive integer"),
+        ("grpo", "temperature=-1", "temperature must be a number > 0"),
+        ("grpo", "num_generations=3", "divisible"),
+        ("sft", "output_dir={root}/a-file/sub", "which is a file"),
+    ],
+)
 def test_bad_train_values_one_line_no_output_dir(train_setup, tmp_path, trainer, setting, needle):
     import yaml
 
@@ -229,9 +265,19 @@ def test_bad_train_values_one_line_no_output_dir(train_setup, tmp_path, trainer,
     out = tmp_path / "out"
     data = {"sft": "dplus", "dpo": "dpm", "grpo": "failures"}[trainer]
     cfg = tmp_path / "cfg.yaml"
-    cfg.write_text(yaml.safe_dump({"model": str(train_setup["model"]), "data": str(root / data),
-                                   "output_dir": str(out), "max_steps": 1, "per_device_train_batch_size": 2,
-                                   "save_strategy": "no", **({"num_generations": 2} if trainer == "grpo" else {})}))
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "model": str(train_setup["model"]),
+                "data": str(root / data),
+                "output_dir": str(out),
+                "max_steps": 1,
+                "per_device_train_batch_size": 2,
+                "save_strategy": "no",
+                **({"num_generations": 2} if trainer == "grpo" else {}),
+            }
+        )
+    )
     _assert_refused(_invoke("train", trainer, "--config", str(cfg), "--set", setting.format(root=root)), needle)
     assert not out.exists() and not (root / "a-file" / "sub").exists()
 
@@ -240,8 +286,16 @@ def test_train_list_value_in_yaml(train_setup, tmp_path):
     import yaml
 
     cfg = tmp_path / "cfg.yaml"
-    cfg.write_text(yaml.safe_dump({"model": str(train_setup["model"]), "data": str(train_setup["root"] / "dplus"),
-                                   "output_dir": str(tmp_path / "out"), "learning_rate": [1, 2]}))
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "model": str(train_setup["model"]),
+                "data": str(train_setup["root"] / "dplus"),
+                "output_dir": str(tmp_path / "out"),
+                "learning_rate": [1, 2],
+            }
+        )
+    )
     _assert_refused(_invoke("train", "sft", "--config", str(cfg)), "learning_rate=[1, 2]", "must be a number")
     assert not (tmp_path / "out").exists()
 
@@ -275,17 +329,28 @@ def test_failed_training_removes_the_empty_output_dir_it_made(tmp_path):
 
 # --- data build on records of another shape
 
-@pytest.mark.parametrize("line,needle", [
-    ("[1, 2]", "line 1 is a JSON list, not a record object"),  # the one record reader refuses it, naming the line
-    ('{"doc_id": 0, "turns": []}', "line 1"),
-    ('{"task": "toy_scripted", "doc_id": 0, "doc_hash": "h", "doc": {}, "correct": [false], "turns": "abc"}',
-     "records of another shape"),
-    ('{"task": "toy_scripted", "doc_id": 0, "doc_hash": "h", "doc": {}, "correct": "no", '
-     '"turns": [{"kind": "attempt", "round": 1, "branch": 1, "response": "x"}]}',
-     "correct is str"),
-    ('{"task": "toy_scripted", "doc_id": 0, "doc_hash": "h", "doc": {}, "correct": [false], '
-     '"turns": [{"kind": "attempt", "round": 1, "branch": 1}]}', "response is NoneType"),
-])
+
+@pytest.mark.parametrize(
+    "line,needle",
+    [
+        ("[1, 2]", "line 1 is a JSON list, not a record object"),  # the one record reader refuses it, naming the line
+        ('{"doc_id": 0, "turns": []}', "line 1"),
+        (
+            '{"task": "toy_scripted", "doc_id": 0, "doc_hash": "h", "doc": {}, "correct": [false], "turns": "abc"}',
+            "records of another shape",
+        ),
+        (
+            '{"task": "toy_scripted", "doc_id": 0, "doc_hash": "h", "doc": {}, "correct": "no", '
+            '"turns": [{"kind": "attempt", "round": 1, "branch": 1, "response": "x"}]}',
+            "correct is str",
+        ),
+        (
+            '{"task": "toy_scripted", "doc_id": 0, "doc_hash": "h", "doc": {}, "correct": [false], '
+            '"turns": [{"kind": "attempt", "round": 1, "branch": 1}]}',
+            "response is NoneType",
+        ),
+    ],
+)
 @pytest.mark.parametrize("kind", ["dplus", "failures", "dpm"])
 def test_data_build_on_records_of_another_shape(tmp_path, line, needle, kind):
     task = _toy_task(tmp_path)
@@ -300,15 +365,24 @@ def test_data_build_on_records_of_another_shape(tmp_path, line, needle, kind):
 
 # --- score: a doc the verifier cannot read, an empty dataset
 
-@pytest.mark.parametrize("doc", [{"nums": ["a", "b"], "target": 3}, {"nums": [1, 2], "target": "x"},
-                                 {"nums": [None, 2], "target": 3}])
+
+@pytest.mark.parametrize(
+    "doc", [{"nums": ["a", "b"], "target": 3}, {"nums": [1, 2], "target": "x"}, {"nums": [None, 2], "target": 3}]
+)
 def test_score_non_numeric_countdown_doc(tmp_path, doc):
     preds = tmp_path / "p.jsonl"
-    preds.write_text(json.dumps({"doc": {"nums": [1, 2], "target": 3}, "response": "Answer: 1+2"}) + "\n"
-                     + json.dumps({"doc": doc, "response": "Answer: 1+2"}) + "\n")
+    preds.write_text(
+        json.dumps({"doc": {"nums": [1, 2], "target": 3}, "response": "Answer: 1+2"})
+        + "\n"
+        + json.dumps({"doc": doc, "response": "Answer: 1+2"})
+        + "\n"
+    )
     out = tmp_path / "scored"
-    _assert_refused(_invoke("score", "--task", "countdown", "--predictions", str(preds), "--output", str(out)),
-                    "prediction row 2", "does not fit task countdown")
+    _assert_refused(
+        _invoke("score", "--task", "countdown", "--predictions", str(preds), "--output", str(out)),
+        "prediction row 2",
+        "does not fit task countdown",
+    )
     assert not out.exists()
 
 
@@ -321,22 +395,27 @@ def test_score_good_countdown_doc_still_scores(tmp_path):
 
 def test_empty_dataset_is_one_line_without_stopiteration(tmp_path):
     (tmp_path / "empty.jsonl").write_text("")
-    task = _toy(tmp_path, f"""task: toy_empty
+    task = _toy(
+        tmp_path,
+        f"""task: toy_empty
 dataset_path: json
 dataset_kwargs:
   data_files:
-    test: {tmp_path / 'empty.jsonl'}
+    test: {tmp_path / "empty.jsonl"}
 test_split: test
 output_type: generate_until
 doc_to_text: "{{{{q}}}}"
 doc_to_target: "{{{{a}}}}"
 generation_kwargs: {{until: [], max_gen_toks: 4}}
 metric_list: [{{metric: exact_match}}]
-""")
+""",
+    )
     preds = tmp_path / "p.jsonl"
     preds.write_text('{"doc_id": 0, "response": "x"}\n')
-    for args in (["score", "--task", str(task), "--predictions", str(preds), "--output", str(tmp_path / "s")],
-                 ["run", "--model", "scripted-test", "--tasks", str(task), "--output", str(tmp_path / "r")]):
+    for args in (
+        ["score", "--task", str(task), "--predictions", str(preds), "--output", str(tmp_path / "s")],
+        ["run", "--model", "scripted-test", "--tasks", str(task), "--output", str(tmp_path / "r")],
+    ):
         res = _invoke(*args)
         _assert_refused(res, "has no rows")
         assert "StopIteration" not in res.stderr
@@ -352,8 +431,12 @@ def test_gen_kwargs_parser_fuzz():
     from reflectevo_bench.harness.gen_kwargs import parse_gen_kwargs
 
     keys = st.sampled_from(["max_gen_toks", "temperature", "top_p", "top_k", "do_sample", "until", "seed", "other"])
-    values = st.one_of(st.text(max_size=12), st.integers(-10, 10).map(str), st.floats(allow_nan=True).map(str),
-                       st.sampled_from(["true", "false", "[1,2]", "{a: 1}", "null", ".inf", "-.inf", "1e309"]))
+    values = st.one_of(
+        st.text(max_size=12),
+        st.integers(-10, 10).map(str),
+        st.floats(allow_nan=True).map(str),
+        st.sampled_from(["true", "false", "[1,2]", "{a: 1}", "null", ".inf", "-.inf", "1e309"]),
+    )
     pairs = st.lists(st.tuples(keys, values), max_size=4).map(lambda kv: ",".join(f"{k}={v}" for k, v in kv))
 
     @settings(max_examples=300, deadline=None)

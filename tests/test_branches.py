@@ -8,9 +8,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+import scripted_lm
 from rich.console import Console
 
-import scripted_lm
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.harness.records import attempts, branch_numbers, branch_turns, read_records
 from reflectevo_bench.harness.run import RunOptions, run
@@ -47,7 +47,9 @@ def test_every_failure_gets_n_branches_in_one_call_per_phase(tmp_path, toy_yaml)
             assert retry["messages"][-2] == {"role": "assistant", "content": reflection["response"]}
             assert retry["verdict"]["correct"] == (int(reflection["response"][1:]) % 2 == 0)
             assert reflection["messages"] == path[0]["messages"] + [
-                {"role": "assistant", "content": path[0]["response"]}, reflection["messages"][-1]]
+                {"role": "assistant", "content": path[0]["response"]},
+                reflection["messages"][-1],
+            ]
             retries.append(retry["verdict"]["correct"])
         # correct / correct_at describe branch 1
         assert rec["correct"] == [False, attempts(rec, 1)[1]["verdict"]["correct"]]
@@ -92,8 +94,11 @@ def _pool_file(tmp_path: Path, entries) -> Path:
 
 
 def test_reflection_pool_draws_are_seeded_recorded_and_shown(tmp_path, toy_yaml):
-    entries = ["{feedback}\nStyle A: explain the error.", "{feedback}\nStyle B: plan again. {answer_format}",
-               "{feedback}\nStyle C."]
+    entries = [
+        "{feedback}\nStyle A: explain the error.",
+        "{feedback}\nStyle B: plan again. {answer_format}",
+        "{feedback}\nStyle C.",
+    ]
     pool = _pool_file(tmp_path, entries)
     opts = dict(protocol="reflect", reflections=4, gen_kwargs=SAMPLED, reflection_pool=str(pool))
     results, recs = _run(tmp_path / "a", toy_yaml, **opts)
@@ -109,25 +114,29 @@ def test_reflection_pool_draws_are_seeded_recorded_and_shown(tmp_path, toy_yaml)
             assert ins["name"] == str(ins["index"])
             drawn.append(ins["index"])
     # one draw per doc: the 4 branches of a doc share their request (D± / Dpref pairs share the prompt)
-    per_doc = [drawn[i:i + 4] for i in range(0, 12, 4)]
+    per_doc = [drawn[i : i + 4] for i in range(0, 12, 4)]
     assert all(len(set(d)) == 1 for d in per_doc)
     for i in (1, 2, 4):
         asked = {t["messages"][-1]["content"] for t in recs[i]["turns"] if t["kind"] == "reflection"}
         assert len(asked) == 1
-    assert drawn == [t["instruction"]["index"] for i in (1, 2, 4) for t in again[i]["turns"] if t["kind"] == "reflection"]
+    assert drawn == [
+        t["instruction"]["index"] for i in (1, 2, 4) for t in again[i]["turns"] if t["kind"] == "reflection"
+    ]
     manifest = json.loads((tmp_path / "a" / "run.json").read_text())
     assert manifest["identity"]["reflection_pool"] == str(pool.resolve())
     assert manifest["environment"]["reflection_pools"]["toy_scripted"]["entries"]["reflect"] == entries
 
 
 def test_builtin_pool_and_task_pool(tmp_path, toy_yaml):
-    _, recs = _run(tmp_path / "a", toy_yaml, protocol="reflect", reflections=2, gen_kwargs=SAMPLED,
-                   reflection_pool="reflectevo")
+    _, recs = _run(
+        tmp_path / "a", toy_yaml, protocol="reflect", reflections=2, gen_kwargs=SAMPLED, reflection_pool="reflectevo"
+    )
     turn = next(t for t in recs[1]["turns"] if t["kind"] == "reflection")
     assert turn["instruction"]["pool"] == "builtin:reflectevo"
-    text = toy_yaml.read_text().replace('answer_format: "Reply with the number only."',
-                                        'answer_format: "Reply with the number only."\n'
-                                        '    reflection_pool: ["{feedback} Task-pool request."]')
+    text = toy_yaml.read_text().replace(
+        'answer_format: "Reply with the number only."',
+        'answer_format: "Reply with the number only."\n    reflection_pool: ["{feedback} Task-pool request."]',
+    )
     toy_yaml.write_text(text)
     _, recs = _run(tmp_path / "b", toy_yaml, protocol="reflect")
     turn = next(t for t in recs[1]["turns"] if t["kind"] == "reflection")
@@ -135,13 +144,16 @@ def test_builtin_pool_and_task_pool(tmp_path, toy_yaml):
     assert turn["messages"][-1]["content"].endswith("Task-pool request.")
 
 
-@pytest.mark.parametrize("entries, message", [
-    (["Explain the error."], "must show the verifier's feedback"),
-    (["{feedback} {answer}"], "uses ['answer']"),
-    ({"retry": ["{feedback}"]}, "unknown key 'retry'"),
-    ([], "must be a non-empty list"),
-    (["{feedback"], "not a valid template"),
-])
+@pytest.mark.parametrize(
+    "entries, message",
+    [
+        (["Explain the error."], "must show the verifier's feedback"),
+        (["{feedback} {answer}"], "uses ['answer']"),
+        ({"retry": ["{feedback}"]}, "unknown key 'retry'"),
+        ([], "must be a non-empty list"),
+        (["{feedback"], "not a valid template"),
+    ],
+)
 def test_bad_pools_are_refused_with_one_line(tmp_path, toy_yaml, entries, message):
     with pytest.raises(BenchError, match=message.replace("[", r"\[").replace("]", r"\]")):
         _run(tmp_path / "run", toy_yaml, protocol="reflect", reflection_pool=str(_pool_file(tmp_path, entries)))
@@ -177,7 +189,10 @@ def test_run_dirs_written_before_the_contract_still_read(tmp_path):
     assert "attempt" in raw["turns"][0] and "round" not in raw["turns"][0]
     recs = read_records(old)["countdown"]
     assert [(t["kind"], t["round"], t["branch"]) for t in recs[0]["turns"]] == [
-        ("attempt", 1, 1), ("reflection", 2, 1), ("attempt", 2, 1)]
+        ("attempt", 1, 1),
+        ("reflection", 2, 1),
+        ("attempt", 2, 1),
+    ]
     stored = json.loads((old / "results.json").read_text())
     rebuilt = build_results(read_manifest(old), read_records(old))
     for key in ("acc@t1", "acc@t2", "delta", "n"):
@@ -208,10 +223,19 @@ def test_docs_draw_different_entries_from_the_pool(tmp_path):
 
 def test_fixed_reflection_instruction_by_name(tmp_path, toy_yaml):
     """--reflection-instruction NAME uses one named entry for every doc (ReflectEvo's --demand_type)."""
-    pool = _pool_file(tmp_path, {"reflect": {"1-1-1": "{feedback}\\nTrace it step by step.",
-                                             "2-1-1": "{feedback}\\nQuickly go through it."}})
-    _, recs = _run(tmp_path / "a", toy_yaml, protocol="reflect", reflections=2, gen_kwargs=SAMPLED,
-                   reflection_pool=str(pool), reflection_instruction="2-1-1")
+    pool = _pool_file(
+        tmp_path,
+        {"reflect": {"1-1-1": "{feedback}\\nTrace it step by step.", "2-1-1": "{feedback}\\nQuickly go through it."}},
+    )
+    _, recs = _run(
+        tmp_path / "a",
+        toy_yaml,
+        protocol="reflect",
+        reflections=2,
+        gen_kwargs=SAMPLED,
+        reflection_pool=str(pool),
+        reflection_instruction="2-1-1",
+    )
     turns = [t for r in recs.values() for t in r["turns"] if t["kind"] == "reflection"]
     assert len(turns) == 6 and all(t["instruction"]["name"] == "2-1-1" for t in turns)
     assert all(t["messages"][-1]["content"].endswith("Quickly go through it.") for t in turns)
@@ -227,8 +251,13 @@ def test_fixed_reflection_instruction_by_name(tmp_path, toy_yaml):
 
 def test_reflection_gen_kwargs_apply_to_reflections_only_and_are_recorded_per_turn(tmp_path, toy_yaml):
     """ReflectEvo's data setting: greedy attempts, sampled reflections; branches need only the latter."""
-    _, recs = _run(tmp_path / "a", toy_yaml, protocol="reflect", reflections=2,
-                   reflection_gen_kwargs="do_sample=true,temperature=0.8")
+    _, recs = _run(
+        tmp_path / "a",
+        toy_yaml,
+        protocol="reflect",
+        reflections=2,
+        reflection_gen_kwargs="do_sample=true,temperature=0.8",
+    )
     turns = [t for r in recs.values() for t in r["turns"]]
     attempts_ = [t for t in turns if t["kind"] == "attempt"]
     reflections = [t for t in turns if t["kind"] == "reflection"]

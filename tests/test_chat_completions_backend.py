@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import os
 
+from chat_server import ChatServer
 from click.testing import CliRunner
 
-from chat_server import ChatServer
 from reflectevo_bench.cli import main
 from reflectevo_bench.harness.records import read_records
 
@@ -15,10 +15,24 @@ from reflectevo_bench.harness.records import read_records
 def test_reflect_protocol_over_chat_completions(tiny_model, tmp_path):
     out = tmp_path / "run"
     with ChatServer(tiny_model) as server:
-        res = CliRunner().invoke(main, [
-            "run", "--model", "local-chat-completions",
-            "--model-args", f"model=tiny,base_url={server.url},max_retries=1",
-            "--tasks", "countdown", "--limit", "3", "--gen-kwargs", "max_gen_toks=8", "--output", str(out)])
+        res = CliRunner().invoke(
+            main,
+            [
+                "run",
+                "--model",
+                "local-chat-completions",
+                "--model-args",
+                f"model=tiny,base_url={server.url},max_retries=1",
+                "--tasks",
+                "countdown",
+                "--limit",
+                "3",
+                "--gen-kwargs",
+                "max_gen_toks=8",
+                "--output",
+                str(out),
+            ],
+        )
         assert res.exit_code == 0, res.output + repr(res.exception)
     recs = read_records(out)["countdown"]
     assert len(recs) == 3
@@ -42,11 +56,26 @@ def test_reflect_protocol_over_chat_completions(tiny_model, tmp_path):
 def test_a_server_without_usage_gets_a_labelled_fallback(tiny_model, tmp_path):
     out = tmp_path / "run"
     with ChatServer(tiny_model, usage=False) as server:
-        res = CliRunner().invoke(main, [
-            "run", "--model", "local-chat-completions",
-            "--model-args", f"model=tiny,base_url={server.url},max_retries=1",
-            "--tasks", "countdown", "--limit", "1", "--protocol", "single", "--gen-kwargs", "max_gen_toks=8",
-            "--output", str(out)])
+        res = CliRunner().invoke(
+            main,
+            [
+                "run",
+                "--model",
+                "local-chat-completions",
+                "--model-args",
+                f"model=tiny,base_url={server.url},max_retries=1",
+                "--tasks",
+                "countdown",
+                "--limit",
+                "1",
+                "--protocol",
+                "single",
+                "--gen-kwargs",
+                "max_gen_toks=8",
+                "--output",
+                str(out),
+            ],
+        )
         assert res.exit_code == 0, res.output + repr(res.exception)
     turns = [t for rec in read_records(out)["countdown"] for t in rec["turns"]]
     assert len(turns) == 1 and turns[0]["completion_tokens_source"] == "retokenized"

@@ -14,9 +14,24 @@ from reflectevo_bench.cli import main
 @pytest.fixture(scope="module")
 def tiny_run(tiny_model, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("e2e") / "run"
-    res = CliRunner().invoke(main, [
-        "run", "--model-args", f"pretrained={tiny_model}", "--tasks", "countdown", "--limit", "5",
-        "--gen-kwargs", "max_gen_toks=12", "--batch-size", "4", "--output", str(out)])
+    res = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "--model-args",
+            f"pretrained={tiny_model}",
+            "--tasks",
+            "countdown",
+            "--limit",
+            "5",
+            "--gen-kwargs",
+            "max_gen_toks=12",
+            "--batch-size",
+            "4",
+            "--output",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output + str(res.exception)
     return out
 
@@ -73,5 +88,9 @@ def test_score_by_doc_id_and_raw_doc(tmp_path):
     scores = [json.loads(line) for line in (out / "scores.jsonl").read_text().splitlines()]
     assert [s["correct"] for s in scores] == [True, False, True]
     assert "exactly once" in scores[1]["feedback"] and scores[2]["extracted"] == "(2 + 3) * 4"
-    assert json.loads((out / "score.json").read_text()) == {"task": "countdown", "n": 3, "accuracy": 2 / 3,
-                                                           "verifier_errors": 0}
+    assert json.loads((out / "score.json").read_text()) == {
+        "task": "countdown",
+        "n": 3,
+        "accuracy": 2 / 3,
+        "verifier_errors": 0,
+    }

@@ -57,10 +57,21 @@ def test_exact_rational_arithmetic_not_floats():
     assert not verify({"nums": [1, 3, 3], "target": 1}, "Answer: 1 / 3 * 3 * 1").correct  # uses 1 twice
 
 
-@pytest.mark.parametrize("hostile", [
-    "__import__('os').system('true')", "(lambda: 24)()", "2 ** 3 * 3", "open('/etc/passwd')",
-    "24 if True else 0", "[24][0]", "2.5 * 4", "-2 * -12", "2 % 3", "x * 24",
-])
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "__import__('os').system('true')",
+        "(lambda: 24)()",
+        "2 ** 3 * 3",
+        "open('/etc/passwd')",
+        "24 if True else 0",
+        "[24][0]",
+        "2.5 * 4",
+        "-2 * -12",
+        "2 % 3",
+        "x * 24",
+    ],
+)
 def test_anything_but_plain_arithmetic_is_refused(hostile):
     with pytest.raises(ExpressionError):
         parse(hostile)
@@ -73,15 +84,18 @@ def test_unparsable_and_missing_answers_get_feedback():
     assert "divides by zero" in verify({"nums": [2, 2, 4], "target": 10}, "Answer: 4 / (2 - 2)").feedback
 
 
-@pytest.mark.parametrize("response,expected", [
-    ("blah\nAnswer: (1 + 2) * 3", "(1 + 2) * 3"),
-    ("<answer>(1+2)*3</answer>", "(1+2)*3"),
-    ("Answer: 1\nthen\nAnswer: (1 + 2) * 3", "(1 + 2) * 3"),
-    ("so we get\n(1 + 2) * 3 = 9", "(1 + 2) * 3 = 9"),
-    ("**Answer:** (1 + 2) × 3", "(1 + 2) × 3"),
-    ("So, the answer is `Answer: 98`.", "98"),
-    ("Answer: $(1 + 2) * 3$.", "(1 + 2) * 3"),
-])
+@pytest.mark.parametrize(
+    "response,expected",
+    [
+        ("blah\nAnswer: (1 + 2) * 3", "(1 + 2) * 3"),
+        ("<answer>(1+2)*3</answer>", "(1+2)*3"),
+        ("Answer: 1\nthen\nAnswer: (1 + 2) * 3", "(1 + 2) * 3"),
+        ("so we get\n(1 + 2) * 3 = 9", "(1 + 2) * 3 = 9"),
+        ("**Answer:** (1 + 2) × 3", "(1 + 2) × 3"),
+        ("So, the answer is `Answer: 98`.", "98"),
+        ("Answer: $(1 + 2) * 3$.", "(1 + 2) * 3"),
+    ],
+)
 def test_extraction_variants(response, expected):
     assert extract_answer(response) == expected
 
@@ -98,7 +112,7 @@ def test_random_perturbations_of_solutions_fail(rows):
         sol = row["solution"]
         digits = [i for i, ch in enumerate(sol) if ch.isdigit()]
         i = rng.choice(digits)
-        bumped = sol[:i] + str((int(sol[i]) + 1) % 10) + sol[i + 1:]
+        bumped = sol[:i] + str((int(sol[i]) + 1) % 10) + sol[i + 1 :]
         assert not verify(row, f"Answer: {bumped}").correct
 
 
@@ -129,8 +143,9 @@ def test_excluded_problems_are_skipped_without_shifting_the_rest(rows):
     key = problem_key(rows[3]["nums"], rows[3]["target"])
     assert problem_key(list(reversed(rows[3]["nums"])), rows[3]["target"]) == key
     kept = [r for r in more if problem_key(r["nums"], r["target"]) != key][:60]
-    assert [(r["nums"], r["target"]) for r in generate(60, seed=7, exclude={key})] == \
-        [(r["nums"], r["target"]) for r in kept]
+    assert [(r["nums"], r["target"]) for r in generate(60, seed=7, exclude={key})] == [
+        (r["nums"], r["target"]) for r in kept
+    ]
 
 
 def test_train_split_holds_no_test_problem_and_is_cached(tmp_path, monkeypatch):

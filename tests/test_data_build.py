@@ -8,10 +8,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+import scripted_lm
 from click.testing import CliRunner
 from rich.console import Console
 
-import scripted_lm
 from reflectevo_bench.cli import main
 from reflectevo_bench.harness.records import branch_turns, read_records
 from reflectevo_bench.harness.run import RunOptions, run
@@ -30,8 +30,9 @@ def toy_yaml(tmp_path_factory) -> Path:
     (folder / "toy_scripted.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows + more))
     scripted_lm.SCRIPTS.update({r["id"]: r for r in more})
     yaml_path = folder / "toy_scripted.yaml"
-    yaml_path.write_text(yaml_path.read_text().replace("test: toy_scripted.jsonl",
-                                                       f"test: {folder / 'toy_scripted.jsonl'}"))
+    yaml_path.write_text(
+        yaml_path.read_text().replace("test: toy_scripted.jsonl", f"test: {folder / 'toy_scripted.jsonl'}")
+    )
     return yaml_path
 
 
@@ -43,8 +44,14 @@ def _run(out: Path, task: Path, model: str, **kw) -> Path:
 
 @pytest.fixture(scope="module")
 def branched(toy_yaml, tmp_path_factory) -> Path:
-    return _run(tmp_path_factory.mktemp("runs") / "branched", toy_yaml, "scripted-branch", protocol="reflect",
-                reflections=3, gen_kwargs=SAMPLED)
+    return _run(
+        tmp_path_factory.mktemp("runs") / "branched",
+        toy_yaml,
+        "scripted-branch",
+        protocol="reflect",
+        reflections=3,
+        gen_kwargs=SAMPLED,
+    )
 
 
 def build(*args: str) -> tuple[int, str]:
@@ -65,18 +72,30 @@ def test_dplus_rows_are_the_recorded_reflection_prompt_and_a_passing_retry(branc
     assert code == 0, out
     recs = records_by_hash(branched)
     everything = rows(tmp_path / "d") + rows(tmp_path / "d", "eval")
-    expected = sum(1 for r in recs.values() if not r["correct"][0] for b in (1, 2, 3)
-                   if [t for t in branch_turns(r, b) if t["kind"] == "attempt"][-1]["verdict"]["correct"])
+    expected = sum(
+        1
+        for r in recs.values()
+        if not r["correct"][0]
+        for b in (1, 2, 3)
+        if [t for t in branch_turns(r, b) if t["kind"] == "attempt"][-1]["verdict"]["correct"]
+    )
     assert len(everything) == expected > 0
     card = json.loads((tmp_path / "d" / "card.json").read_text())
     for row in everything:
         rec = recs[row["doc_hash"]]
-        assert not rec["correct"][0] and row["task"] == "toy_scripted" and row["source_run"] == card["source_runs"][0]["id"]
+        assert (
+            not rec["correct"][0]
+            and row["task"] == "toy_scripted"
+            and row["source_run"] == card["source_runs"][0]["id"]
+        )
         path = branch_turns(rec, row["branch"])
         reflection, retry = path[1], path[2]
         assert row["prompt"] == reflection["messages"]  # the state before the reflection was generated
-        assert row["completion"] == [{"role": "assistant", "content": reflection["response"]}, retry["messages"][-1],
-                                     {"role": "assistant", "content": retry["response"]}]
+        assert row["completion"] == [
+            {"role": "assistant", "content": reflection["response"]},
+            retry["messages"][-1],
+            {"role": "assistant", "content": retry["response"]},
+        ]
         assert retry["verdict"]["correct"]
         assert all(m["content"] != rec["doc"]["answer"] for m in row["prompt"])  # no target in the prompt
     assert card["kind"] == "dplus" and card["rows"]["train"] + card["rows"]["eval"] == len(everything)
@@ -93,8 +112,10 @@ def test_split_is_by_doc_and_seeded(branched, tmp_path):
     assert not {r["doc_hash"] for r in train} & {r["doc_hash"] for r in held}  # no doc in both
     assert build("--kind", "reflection", branched, "--out", tmp_path / "b", "--eval-fraction", "0.4")[0] == 0
     assert (tmp_path / "a" / "train.jsonl").read_bytes() == (tmp_path / "b" / "train.jsonl").read_bytes()
-    assert build("--kind", "reflection", branched, "--out", tmp_path / "c", "--eval-fraction", "0.4",
-                 "--seed", "3")[0] == 0
+    assert (
+        build("--kind", "reflection", branched, "--out", tmp_path / "c", "--eval-fraction", "0.4", "--seed", "3")[0]
+        == 0
+    )
     assert {r["doc_hash"] for r in rows(tmp_path / "c", "eval")} != {r["doc_hash"] for r in held}
 
 
@@ -125,16 +146,26 @@ def test_dpm_pairs_a_passing_with_a_failing_reflection(branched, tmp_path):
 
 
 def test_dpref_keeps_pairs_the_judge_ranks_the_same_both_ways(branched, tmp_path):
-    code, out = build("--kind", "dpref", branched, "--out", tmp_path / "j", "--eval-fraction", "0",
-                      "--judge-model", "scripted-judge")
+    code, out = build(
+        "--kind", "dpref", branched, "--out", tmp_path / "j", "--eval-fraction", "0", "--judge-model", "scripted-judge"
+    )
     assert code == 0, out
     card = json.loads((tmp_path / "j" / "card.json").read_text())
     assert card["judge"]["model"] == "scripted-judge" and card["judged"]["kept"] == len(rows(tmp_path / "j")) > 0
     for row in rows(tmp_path / "j"):
         chosen, rejected = (int(row[k][0]["content"][1:]) for k in ("chosen", "rejected"))
         assert chosen > rejected  # the judge prefers the larger number, whichever side it was shown on
-    code, out = build("--kind", "dpref", branched, "--out", tmp_path / "k", "--judge-model", "scripted-judge",
-                      "--judge-model-args", "biased=1")
+    code, out = build(
+        "--kind",
+        "dpref",
+        branched,
+        "--out",
+        tmp_path / "k",
+        "--judge-model",
+        "scripted-judge",
+        "--judge-model-args",
+        "biased=1",
+    )
     assert code == 2 and "yielded a judged pair" in out and not (tmp_path / "k").exists()
     code, out = build("--kind", "dpref", branched, "--out", tmp_path / "l")
     assert code == 2 and "--judge-model" in out
@@ -168,20 +199,32 @@ def test_qa_rows_hold_verified_gold_answers(toy_yaml, tmp_path):
 def test_sampled_tiny_model_run_to_every_kind(tiny_model, tmp_path):
     """A real sampled --reflections 2 run of the tiny model: the kinds it can feed build, the others say why."""
     out = tmp_path / "run"
-    run(RunOptions(model_args=f"pretrained={tiny_model}", tasks="countdown", limit=4, reflections=2,
-                   gen_kwargs="do_sample=true,temperature=0.8,max_gen_toks=8", output=str(out)),
-        Console(file=open("/dev/null", "w")))
+    run(
+        RunOptions(
+            model_args=f"pretrained={tiny_model}",
+            tasks="countdown",
+            limit=4,
+            reflections=2,
+            gen_kwargs="do_sample=true,temperature=0.8,max_gen_toks=8",
+            output=str(out),
+        ),
+        Console(file=open("/dev/null", "w")),
+    )
     recs = records_by_hash(out)
-    assert all(len([t for t in r["turns"] if t["kind"] == "reflection"]) == 2 for r in recs.values()
-               if not r["correct"][0])
+    assert all(
+        len([t for t in r["turns"] if t["kind"] == "reflection"]) == 2 for r in recs.values() if not r["correct"][0]
+    )
     code, msg = build("--kind", "failures", out, "--out", tmp_path / "f", "--eval-fraction", "0")
     assert code == 0, msg
     for row in rows(tmp_path / "f"):
         rec = recs[row["doc_hash"]]
         assert row["prompt"] == rec["turns"][1]["messages"]
         assert all(rec["doc"]["solution"] not in m["content"] for m in row["prompt"])  # no target leaked
-    retry_verdicts = [[t["verdict"]["correct"] for t in r["turns"] if t["kind"] == "attempt" and t["round"] == 2]
-                      for r in recs.values() if not r["correct"][0]]
+    retry_verdicts = [
+        [t["verdict"]["correct"] for t in r["turns"] if t["kind"] == "attempt" and t["round"] == 2]
+        for r in recs.values()
+        if not r["correct"][0]
+    ]
     can_build = {"dplus": any(map(any, retry_verdicts)), "dpm": any(any(v) and not all(v) for v in retry_verdicts)}
     for kind in ("dplus", "reflection", "correction", "dpm"):
         code, msg = build("--kind", kind, out, "--out", tmp_path / kind, "--eval-fraction", "0")

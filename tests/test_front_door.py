@@ -9,7 +9,9 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text()
-INSTALL = "python3.11 -m venv .venv && .venv/bin/pip install -c constraints-cpu.txt -e . && .venv/bin/reflectevo-bench run"
+INSTALL = (
+    "python3.11 -m venv .venv && .venv/bin/pip install -c constraints-cpu.txt -e . && .venv/bin/reflectevo-bench run"
+)
 TEST = "bash scripts/test.sh"
 
 

@@ -11,8 +11,14 @@ from rich.console import Console
 from reflectevo_bench.harness.records import read_records
 from reflectevo_bench.harness.run import RunOptions, run
 
-QUESTIONS = [("What is 2 plus 3?", "5"), ("Name a colour of the sky.", "blue"), ("What is 10 minus 4?", "6"),
-             ("Spell the word cat.", "cat"), ("What is 3 times 3?", "9"), ("Say yes.", "yes")]
+QUESTIONS = [
+    ("What is 2 plus 3?", "5"),
+    ("Name a colour of the sky.", "blue"),
+    ("What is 10 minus 4?", "6"),
+    ("Spell the word cat.", "cat"),
+    ("What is 3 times 3?", "9"),
+    ("Say yes.", "yes"),
+]
 
 
 def _write_task(folder: Path) -> Path:
@@ -53,12 +59,25 @@ def test_attempt_one_equals_stock_lm_eval(tiny_model, tmp_path):
     from reflectevo_bench.tasks.registry import task_manager
 
     yaml_path = _write_task(tmp_path)
-    out_dir, ours = run(RunOptions(model="hf", model_args=f"pretrained={tiny_model}", tasks=str(yaml_path),
-                                   protocol="reflect", batch_size="3", output=str(tmp_path / "ours")),
-                        Console(file=open("/dev/null", "w")))
+    out_dir, ours = run(
+        RunOptions(
+            model="hf",
+            model_args=f"pretrained={tiny_model}",
+            tasks=str(yaml_path),
+            protocol="reflect",
+            batch_size="3",
+            output=str(tmp_path / "ours"),
+        ),
+        Console(file=open("/dev/null", "w")),
+    )
     stock = lm_eval.simple_evaluate(
-        model="hf", model_args=f"pretrained={tiny_model}", tasks=[str(yaml_path)],
-        task_manager=task_manager([str(tmp_path)]), apply_chat_template=True, batch_size=3, device="cpu",
+        model="hf",
+        model_args=f"pretrained={tiny_model}",
+        tasks=[str(yaml_path)],
+        task_manager=task_manager([str(tmp_path)]),
+        apply_chat_template=True,
+        batch_size=3,
+        device="cpu",
         log_samples=True,
     )
     stock_acc = stock["results"]["plain_qa"]["exact_match,first_word"]
@@ -82,13 +101,22 @@ def _context(arguments) -> str:
     return arguments[0][0]
 
 
-TRAIN = [("What is 1 plus 1?", "2"), ("Name a fruit.", "apple"), ("What is 5 minus 2?", "3"),
-         ("Spell dog.", "dog"), ("What is 2 times 4?", "8"), ("Say no.", "no"), ("What is 9 minus 9?", "0")]
+TRAIN = [
+    ("What is 1 plus 1?", "2"),
+    ("Name a fruit.", "apple"),
+    ("What is 5 minus 2?", "3"),
+    ("Spell dog.", "dog"),
+    ("What is 2 times 4?", "8"),
+    ("Say no.", "no"),
+    ("What is 9 minus 9?", "0"),
+]
 
 
 def _write_fewshot_task(folder: Path) -> Path:
     """A few-shot YAML: a fewshot_split, lm-eval's default random sampler, two filters."""
-    (folder / "fs_test.jsonl").write_text("".join(json.dumps({"question": q, "answer": a}) + "\n" for q, a in QUESTIONS))
+    (folder / "fs_test.jsonl").write_text(
+        "".join(json.dumps({"question": q, "answer": a}) + "\n" for q, a in QUESTIONS)
+    )
     (folder / "fs_train.jsonl").write_text("".join(json.dumps({"question": q, "answer": a}) + "\n" for q, a in TRAIN))
     yaml_path = folder / "fewshot_qa.yaml"
     yaml_path.write_text(f"""task: fewshot_qa
@@ -136,16 +164,28 @@ def test_few_shot_attempt_one_equals_stock_lm_eval(tiny_model, tmp_path, multitu
     from reflectevo_bench.tasks.registry import task_manager
 
     yaml_path = _write_fewshot_task(tmp_path)
-    opts = RunOptions(model="hf", model_args=f"pretrained={tiny_model}", tasks=str(yaml_path), protocol="single",
-                      batch_size="3", output=str(tmp_path / "ours"))
+    opts = RunOptions(
+        model="hf",
+        model_args=f"pretrained={tiny_model}",
+        tasks=str(yaml_path),
+        protocol="single",
+        batch_size="3",
+        output=str(tmp_path / "ours"),
+    )
     if not multiturn:
         opts.fewshot_as_multiturn = False
     out_dir, results = run(opts, Console(file=open("/dev/null", "w")))
     extra = {} if multiturn else {"fewshot_as_multiturn": False}
     stock = lm_eval.simple_evaluate(
-        model="hf", model_args=f"pretrained={tiny_model}", tasks=[str(yaml_path)],
-        task_manager=task_manager([str(tmp_path)]), apply_chat_template=True, batch_size=3, device="cpu",
-        log_samples=True, **extra,
+        model="hf",
+        model_args=f"pretrained={tiny_model}",
+        tasks=[str(yaml_path)],
+        task_manager=task_manager([str(tmp_path)]),
+        apply_chat_template=True,
+        batch_size=3,
+        device="cpu",
+        log_samples=True,
+        **extra,
     )
     records = {r["doc_id"]: r for r in read_records(out_dir)["fewshot_qa"]}
     samples = stock["samples"]["fewshot_qa"]
@@ -165,5 +205,7 @@ def test_few_shot_attempt_one_equals_stock_lm_eval(tiny_model, tmp_path, multitu
     for name in ("first_word", "last_word"):
         ours = [r["turns"][0]["verdict"]["details"]["scores"][f"exact_match,{name}"] for r in records.values()]
         assert sum(ours) / len(ours) == stock["results"]["fewshot_qa"][f"exact_match,{name}"]
-        assert results["results"]["fewshot_qa"]["attempt_1_filters"][f"exact_match,{name}"] == \
-            stock["results"]["fewshot_qa"][f"exact_match,{name}"]
+        assert (
+            results["results"]["fewshot_qa"]["attempt_1_filters"][f"exact_match,{name}"]
+            == stock["results"]["fewshot_qa"][f"exact_match,{name}"]
+        )

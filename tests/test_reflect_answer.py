@@ -8,12 +8,12 @@ import re
 from pathlib import Path
 
 import pytest
+import scripted_lm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lm_eval.api.registry import register_model
 from rich.console import Console
 
-import scripted_lm
 from reflectevo_bench.harness.protocols import split_one_turn
 from reflectevo_bench.harness.records import read_records
 from reflectevo_bench.harness.run import RunOptions, run
@@ -46,8 +46,9 @@ def _run(tmp_path: Path, toy_yaml: Path, **kw):
 
 
 def test_reflect_answer_end_to_end(tmp_path, toy_yaml):
-    results, recs = _run(tmp_path, toy_yaml, protocol="reflect-answer",
-                         reflection_gen_kwargs="do_sample=true,temperature=0.8")
+    results, recs = _run(
+        tmp_path, toy_yaml, protocol="reflect-answer", reflection_gen_kwargs="do_sample=true,temperature=0.8"
+    )
     # two calls in all: attempt 1 for every doc, then ONE call with reflection + answer for the wrong docs
     assert [len(c) for c in ScriptedOneTurn.calls] == [5, 3]
     wrong = [i for i, r in recs.items() if not r["correct"][0]]
@@ -101,8 +102,14 @@ def test_split_one_turn_takes_the_last_marker():
     assert split_one_turn("new ANSWER:5")[1] == "5"
 
 
-SFT_FAST = {"max_steps": 2, "per_device_train_batch_size": 2, "logging_steps": 1, "save_strategy": "no",
-            "dataset_num_proc": None, "disable_tqdm": True}
+SFT_FAST = {
+    "max_steps": 2,
+    "per_device_train_batch_size": 2,
+    "logging_steps": 1,
+    "save_strategy": "no",
+    "dataset_num_proc": None,
+    "disable_tqdm": True,
+}
 
 
 def _build(*args) -> tuple[int, str]:
@@ -128,8 +135,9 @@ def test_dplus_oneturn_from_a_reflect_answer_run(tmp_path, toy_yaml):
     assert len(made) == 2  # docs 2 and 4 passed with the marker
     for row in made:
         turn = recs[row["doc_hash"]]["turns"][1]
-        assert row["prompt"] == turn["messages"] and row["completion"] == [{"role": "assistant",
-                                                                         "content": turn["response"]}]
+        assert row["prompt"] == turn["messages"] and row["completion"] == [
+            {"role": "assistant", "content": turn["response"]}
+        ]
         assert row["completion"][0]["content"] not in row["prompt"][-1]["content"]  # the target is not in its prompt
 
 
@@ -137,9 +145,17 @@ def test_dplus_oneturn_from_a_two_call_reflect_run_and_sft(tmp_path, toy_yaml, t
     """From a two-call run: the reflection prompt + the one-turn request → reflection, `New answer:`, retry;
     then `train sft` runs 2 steps on it."""
     scripted_lm.ScriptedBranchLM.written = 0
-    run(RunOptions(model="scripted-branch", tasks=str(toy_yaml), output=str(tmp_path / "run"), protocol="reflect",
-                   reflections=3, reflection_gen_kwargs="do_sample=true,temperature=0.8"),
-        Console(file=open("/dev/null", "w")))
+    run(
+        RunOptions(
+            model="scripted-branch",
+            tasks=str(toy_yaml),
+            output=str(tmp_path / "run"),
+            protocol="reflect",
+            reflections=3,
+            reflection_gen_kwargs="do_sample=true,temperature=0.8",
+        ),
+        Console(file=open("/dev/null", "w")),
+    )
     code, out = _build("--kind", "dplus-oneturn", tmp_path / "run", "--out", tmp_path / "d", "--eval-fraction", "0")
     assert code == 0, out
     made = _rows(tmp_path / "d")
@@ -152,14 +168,16 @@ def test_dplus_oneturn_from_a_two_call_reflect_run_and_sft(tmp_path, toy_yaml, t
         assert re.fullmatch(r"B\d+", reflection) and answer.strip() and answer.strip() not in request
     card = json.loads((tmp_path / "d" / "card.json").read_text())
     assert card["kind"] == "dplus-oneturn"
+    import yaml
     from click.testing import CliRunner
 
     from reflectevo_bench.cli import main
 
-    import yaml
-
     cfg = tmp_path / "sft.yaml"
-    cfg.write_text(yaml.safe_dump({"model": str(tiny_model), "data": str(tmp_path / "d"),
-                                   "output_dir": str(tmp_path / "ckpt"), **SFT_FAST}))
+    cfg.write_text(
+        yaml.safe_dump(
+            {"model": str(tiny_model), "data": str(tmp_path / "d"), "output_dir": str(tmp_path / "ckpt"), **SFT_FAST}
+        )
+    )
     result = CliRunner().invoke(main, ["train", "sft", "--config", str(cfg)])
     assert result.exit_code == 0, result.output

@@ -12,13 +12,33 @@ from pathlib import Path
 
 import pytest
 
-ARGS = ["--tasks", "countdown", "--limit", "12", "--gen-kwargs", "max_gen_toks=16", "--batch-size", "1",
-        "--chunk-size", "3"]
+ARGS = [
+    "--tasks",
+    "countdown",
+    "--limit",
+    "12",
+    "--gen-kwargs",
+    "max_gen_toks=16",
+    "--batch-size",
+    "1",
+    "--chunk-size",
+    "3",
+]
 
 
 def _cli(tiny_model: Path, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "reflectevo_bench.cli", "run", "--model-args", f"pretrained={tiny_model}",
-            *ARGS, "--output", str(out), *extra]
+    return [
+        sys.executable,
+        "-m",
+        "reflectevo_bench.cli",
+        "run",
+        "--model-args",
+        f"pretrained={tiny_model}",
+        *ARGS,
+        "--output",
+        str(out),
+        *extra,
+    ]
 
 
 def _lines(run_dir: Path) -> set[str]:

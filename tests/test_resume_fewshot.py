@@ -15,10 +15,12 @@ import pytest
 
 
 def _task(folder: Path) -> Path:
-    (folder / "test.jsonl").write_text("".join(json.dumps({"q": f"What is {i} plus 1?", "a": str(i + 1)}) + "\n"
-                                               for i in range(10)))
-    (folder / "train.jsonl").write_text("".join(json.dumps({"q": f"What is {i} plus 2?", "a": str(i + 2)}) + "\n"
-                                                for i in range(8)))
+    (folder / "test.jsonl").write_text(
+        "".join(json.dumps({"q": f"What is {i} plus 1?", "a": str(i + 1)}) + "\n" for i in range(10))
+    )
+    (folder / "train.jsonl").write_text(
+        "".join(json.dumps({"q": f"What is {i} plus 2?", "a": str(i + 2)}) + "\n" for i in range(8))
+    )
     path = folder / "fs_resume.yaml"
     path.write_text(f"""task: fs_resume
 dataset_path: json
@@ -50,9 +52,25 @@ def test_sigkill_then_resume_few_shot_equals_uninterrupted(tiny_model, tmp_path)
     task = _task(tmp_path)
 
     def cli(out: Path, *extra: str) -> list[str]:
-        return [sys.executable, "-m", "reflectevo_bench.cli", "run", "--model-args", f"pretrained={tiny_model}",
-                "--tasks", str(task), "--protocol", "reflect", "--batch-size", "1", "--chunk-size", "2",
-                "--output", str(out), *extra]
+        return [
+            sys.executable,
+            "-m",
+            "reflectevo_bench.cli",
+            "run",
+            "--model-args",
+            f"pretrained={tiny_model}",
+            "--tasks",
+            str(task),
+            "--protocol",
+            "reflect",
+            "--batch-size",
+            "1",
+            "--chunk-size",
+            "2",
+            "--output",
+            str(out),
+            *extra,
+        ]
 
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     whole, killed = tmp_path / "whole", tmp_path / "killed"
@@ -71,6 +89,8 @@ def test_sigkill_then_resume_few_shot_equals_uninterrupted(tiny_model, tmp_path)
     resumed = subprocess.run(cli(killed, "--resume"), env=env, capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
     assert _lines(killed) == _lines(whole)
-    firsts = {json.dumps(json.loads(line)["turns"][0]["messages"][:-1])
-              for line in (whole / "samples_fs_resume.jsonl").read_text().splitlines()}
+    firsts = {
+        json.dumps(json.loads(line)["turns"][0]["messages"][:-1])
+        for line in (whole / "samples_fs_resume.jsonl").read_text().splitlines()
+    }
     assert len(firsts) > 1  # the random sampler gave different docs different exemplars

@@ -32,9 +32,10 @@ ARGS = ["--tasks", "countdown,arith_1op", "--gen-kwargs", "max_gen_toks=8", "--b
 PER_PROCESS = {"date", "sessions", "total_wall_time_s", "git_hash"}
 
 
-def _run(tiny_model: Path, out: Path, *extra: str) -> "CliRunner.Result":
-    return CliRunner().invoke(main, ["run", "--model-args", f"pretrained={tiny_model}", *ARGS,
-                                     "--output", str(out), *extra])
+def _run(tiny_model: Path, out: Path, *extra: str) -> CliRunner.Result:
+    return CliRunner().invoke(
+        main, ["run", "--model-args", f"pretrained={tiny_model}", *ARGS, "--output", str(out), *extra]
+    )
 
 
 def _ok(res) -> None:
@@ -83,6 +84,7 @@ def assert_same_as_single(merged: Path, single: Path) -> None:
 
 
 # --- shard math and detection -------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("text", ["2/2", "0/0", "a/b", "-1/2", "1/2/3", "1", "3/2", ""])
 def test_bad_shard_is_one_line_naming_the_form(text, tmp_path):
@@ -133,8 +135,16 @@ def test_shard_from_launcher_environment():
 
 def test_a_shard_runs_alone_on_its_own_gpus():
     """torchrun's variables go (no backend joins a process group); each local rank gets its share of the GPUs."""
-    env = {"RANK": "3", "WORLD_SIZE": "8", "LOCAL_RANK": "1", "LOCAL_WORLD_SIZE": "4", "MASTER_ADDR": "n1",
-           "MASTER_PORT": "29500", "CUDA_VISIBLE_DEVICES": "0,1,2,3,4,5,6,7", "PATH": "/bin"}
+    env = {
+        "RANK": "3",
+        "WORLD_SIZE": "8",
+        "LOCAL_RANK": "1",
+        "LOCAL_WORLD_SIZE": "4",
+        "MASTER_ADDR": "n1",
+        "MASTER_PORT": "29500",
+        "CUDA_VISIBLE_DEVICES": "0,1,2,3,4,5,6,7",
+        "PATH": "/bin",
+    }
     assert run_alone(env) == "2,3"
     assert env == {"CUDA_VISIBLE_DEVICES": "2,3", "PATH": "/bin"}
     env = {"RANK": "1", "WORLD_SIZE": "2", "LOCAL_RANK": "1", "LOCAL_WORLD_SIZE": "2", "CUDA_VISIBLE_DEVICES": "5"}
@@ -163,6 +173,7 @@ def test_manifest_created_once_when_shards_start_together(tmp_path):
 
 # --- real runs of the tiny model ----------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def single(tiny_model, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("single") / "run"
@@ -173,20 +184,43 @@ def single(tiny_model, tmp_path_factory) -> Path:
 @pytest.mark.timeout(600)
 def test_torchrun_two_ranks_equal_single_process(tiny_model, single, tmp_path):
     out = tmp_path / "sharded"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "--no-python",
-           str(BIN / "reflectevo-bench"), "run", "--model-args", f"pretrained={tiny_model}", *ARGS, "--limit", "5",
-           "--output", str(out)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=500,
-                          env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"})
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        "--no-python",
+        str(BIN / "reflectevo-bench"),
+        "run",
+        "--model-args",
+        f"pretrained={tiny_model}",
+        *ARGS,
+        "--limit",
+        "5",
+        "--output",
+        str(out),
+    ]
+    proc = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        timeout=500,
+        env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"},
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert proc.stdout.count("merged 2 shards") >= 1
     assert_same_as_single(out, single)
     sources = rd.read_manifest(out)["sharding"]["sources"]
     assert [s["source"] for s in sources] == [f"torchrun/accelerate (RANK={i}, WORLD_SIZE=2)" for i in (0, 1)]
-    per_shard = {i: {t: [r["doc_id"] for r in recs]
-                     for t, recs in read_records(out / "shards" / str(i), shard=True).items()} for i in (0, 1)}
-    assert per_shard == {0: {"arith_1op": [0, 2, 4], "countdown": [0, 2, 4]},  # uneven: 3 and 2 docs per task
-                         1: {"arith_1op": [1, 3], "countdown": [1, 3]}}
+    per_shard = {
+        i: {t: [r["doc_id"] for r in recs] for t, recs in read_records(out / "shards" / str(i), shard=True).items()}
+        for i in (0, 1)
+    }
+    assert per_shard == {
+        0: {"arith_1op": [0, 2, 4], "countdown": [0, 2, 4]},  # uneven: 3 and 2 docs per task
+        1: {"arith_1op": [1, 3], "countdown": [1, 3]},
+    }
     assert len(rd.read_manifest(out)["sessions"]) == 2
     assert not list(out.rglob("*.tmp")) and not (out / "shards" / ".merge.lock").exists()
 
@@ -204,15 +238,20 @@ def by_hand(tiny_model, single_two, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("byhand") / "run"
     _ok(_run(tiny_model, out, "--limit", "2", "--shard", "0/3"))
     assert not (out / "results.json").exists() and not list(out.glob("samples_*"))
-    _one_line_error(CliRunner().invoke(main, ["results", str(out)]), "split into 3 shards, not merged yet",
-                    "shards 1, 2 not finished", f"reflectevo-bench merge {out}")
+    _one_line_error(
+        CliRunner().invoke(main, ["results", str(out)]),
+        "split into 3 shards, not merged yet",
+        "shards 1, 2 not finished",
+        f"reflectevo-bench merge {out}",
+    )
     _one_line_error(CliRunner().invoke(main, ["merge", str(out)]), "shards 1, 2 of 3 missing or unfinished")
-    _one_line_error(_run(tiny_model, out, "--limit", "2", "--shard", "1/3", "--seed", "7"),
-                    "holds a different run (differs in: seed)")
+    _one_line_error(
+        _run(tiny_model, out, "--limit", "2", "--shard", "1/3", "--seed", "7"),
+        "holds a different run (differs in: seed)",
+    )
     _one_line_error(_run(tiny_model, out, "--limit", "2", "--shard", "1/2"), "split into 3 shards, not 2")
     _one_line_error(_run(tiny_model, out, "--limit", "2"), "split into 3 shards: run one with --shard i/3")
-    _one_line_error(_run(tiny_model, out, "--limit", "2", "--shard", "0/3"), "already holds shard 0/3",
-                    "--resume")
+    _one_line_error(_run(tiny_model, out, "--limit", "2", "--shard", "0/3"), "already holds shard 0/3", "--resume")
     _one_line_error(_run(tiny_model, single_two, "--limit", "2", "--shard", "0/3"), "as a single process")
     res = _run(tiny_model, out, "--limit", "2", "--shard", "2/3")
     _ok(res)
@@ -253,11 +292,17 @@ def test_readers_take_a_merged_dir_and_refuse_an_unmerged_one(by_hand, single_tw
     rows = {}
     for name, src in (("merged", by_hand), ("single", single_two)):  # the trainers' data build
         _ok(CliRunner().invoke(main, ["data", "build", "--kind", "failures", str(src), "--out", str(tmp_path / name)]))
-        rows[name] = sorted(json.dumps({k: v for k, v in json.loads(line).items() if k != "source_run"}, sort_keys=True)
-                            for line in (tmp_path / name / "train.jsonl").read_text().splitlines())
+        rows[name] = sorted(
+            json.dumps({k: v for k, v in json.loads(line).items() if k != "source_run"}, sort_keys=True)
+            for line in (tmp_path / name / "train.jsonl").read_text().splitlines()
+        )
     assert rows["merged"] == rows["single"] and len(rows["merged"]) == 4
-    _one_line_error(CliRunner().invoke(main, ["data", "build", "--kind", "failures", str(unmerged), "--out",
-                                              str(tmp_path / "none")]), "not merged yet")
+    _one_line_error(
+        CliRunner().invoke(
+            main, ["data", "build", "--kind", "failures", str(unmerged), "--out", str(tmp_path / "none")]
+        ),
+        "not merged yet",
+    )
     assert not (tmp_path / "none").exists()
     _ok(CliRunner().invoke(main, ["merge", str(unmerged)]))
     assert sample_lines(unmerged) == sample_lines(by_hand)
@@ -271,12 +316,14 @@ def test_merge_refuses_a_shard_of_another_run(tiny_model, by_hand, tmp_path):
     shutil.rmtree(mixed / "shards" / "1")
     shutil.copytree(other / "shards" / "1", mixed / "shards" / "1")
     before = (mixed / "results.json").read_bytes()
-    _one_line_error(CliRunner().invoke(main, ["merge", str(mixed)]), f"{mixed / 'shards' / '1'} holds a shard of a "
-                    "different run")
+    _one_line_error(
+        CliRunner().invoke(main, ["merge", str(mixed)]), f"{mixed / 'shards' / '1'} holds a shard of a different run"
+    )
     assert (mixed / "results.json").read_bytes() == before  # nothing half written
     _one_line_error(CliRunner().invoke(main, ["merge", str(other.parent / "nowhere")]), "not a reflectevo-bench run")
-    _one_line_error(CliRunner().invoke(main, ["merge", str(tmp_path / "other" / "shards" / "1")]),
-                    "is not a sharded run")
+    _one_line_error(
+        CliRunner().invoke(main, ["merge", str(tmp_path / "other" / "shards" / "1")]), "is not a sharded run"
+    )
 
 
 _MERGE_AT = """
@@ -297,8 +344,15 @@ def test_shards_finishing_at_the_same_moment_merge_safely(by_hand, tmp_path):
         path.unlink()
     (run / "results.json").unlink()
     at = time.time() + 3.0
-    procs = [subprocess.Popen([sys.executable, "-c", _MERGE_AT, str(run), str(at)], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _MERGE_AT, str(run), str(at)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
     outs = [p.communicate(timeout=120) for p in procs]
     assert all(p.returncode == 0 for p in procs), outs
     said = [out.strip() for out, _ in outs]
@@ -331,8 +385,18 @@ def test_merge_lock_is_exclusive_and_a_dead_holders_lock_is_taken_over(by_hand, 
 @pytest.mark.timeout(600)
 def test_one_shard_killed_then_resumed(tiny_model, tmp_path):
     """kill -9 one shard mid-run, resume it alone, run the other: the merge equals a single-process run."""
-    args = ["--tasks", "countdown", "--limit", "10", "--gen-kwargs", "max_gen_toks=16", "--batch-size", "1",
-            "--chunk-size", "1"]
+    args = [
+        "--tasks",
+        "countdown",
+        "--limit",
+        "10",
+        "--gen-kwargs",
+        "max_gen_toks=16",
+        "--batch-size",
+        "1",
+        "--chunk-size",
+        "1",
+    ]
     cli = [sys.executable, "-m", "reflectevo_bench.cli", "run", "--model-args", f"pretrained={tiny_model}", *args]
     single = tmp_path / "single"
     _ok(CliRunner().invoke(main, ["run", "--model-args", f"pretrained={tiny_model}", *args, "--output", str(single)]))
@@ -353,8 +417,11 @@ def test_one_shard_killed_then_resumed(tiny_model, tmp_path):
     assert "waiting for shard 0 of 2" in resumed.stdout
     own = rd.read_manifest(out / "shards" / "1")
     assert len(own["sessions"]) == 2 and own["complete"] is True and own["shard"]["source"] == "--shard"
-    _ok(CliRunner().invoke(main, ["run", "--model-args", f"pretrained={tiny_model}", *args, "--output", str(out),
-                                  "--shard", "0/2"]))
+    _ok(
+        CliRunner().invoke(
+            main, ["run", "--model-args", f"pretrained={tiny_model}", *args, "--output", str(out), "--shard", "0/2"]
+        )
+    )
     assert_same_as_single(out, single)
     assert len(samples.read_text().splitlines()) == 5  # nothing duplicated
     assert json.loads((out / "results.json").read_text())["sessions"] == 3

@@ -17,7 +17,9 @@ def experiment() -> None:
 
 @experiment.command("run")
 @click.argument("spec_path", metavar="SPEC.yaml", type=click.Path(path_type=Path))
-@click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="Experiment dir (one sub-dir per stage).")
+@click.option(
+    "--out", "out", required=True, type=click.Path(path_type=Path), help="Experiment dir (one sub-dir per stage)."
+)
 @click.option("-q", "--quiet", is_flag=True, help="Only the stage lines and the gate result.")
 @friendly_errors
 def run_cmd(spec_path: Path, out: Path, quiet: bool) -> None:
@@ -39,15 +41,22 @@ def run_cmd(spec_path: Path, out: Path, quiet: bool) -> None:
     if quiet:
         for line in gate["lines"]:
             click.echo(line)
-    click.echo(f"leaderboard: {out / 'leaderboard' / 'leaderboard.md'} (.json, .html); gate: {out / 'gate.json'} "
-               f"({'REGRESSION' if gate['regression'] else 'pass'})")
+    click.echo(
+        f"leaderboard: {out / 'leaderboard' / 'leaderboard.md'} (.json, .html); gate: {out / 'gate.json'} "
+        f"({'REGRESSION' if gate['regression'] else 'pass'})"
+    )
     sys.exit(gate["exit_code"])
 
 
 @experiment.command("plan")
 @click.argument("spec_path", metavar="SPEC.yaml", type=click.Path(path_type=Path))
-@click.option("--out", "out", type=click.Path(path_type=Path), default=None,
-              help="An experiment dir: also show each stage's state there.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="An experiment dir: also show each stage's state there.",
+)
 @click.option("--strict", is_flag=True, help="Also fail (exit 2) on what this machine lacks (HOST lines).")
 @friendly_errors
 def plan_cmd(spec_path: Path, out: Path | None, strict: bool) -> None:
@@ -81,12 +90,16 @@ def plan_cmd(spec_path: Path, out: Path | None, strict: bool) -> None:
     result.raise_first(host=strict)
     host = [c for c in result.failures if c.host]
     if host:
-        click.echo(f"the spec passes its {len(result.checks) - len(host)} other checks; this machine cannot run "
-                   f"{len(host)} of its stages (HOST lines: fine for a plan made away from the host that will run "
-                   "it; `experiment run` here would refuse)")
+        click.echo(
+            f"the spec passes its {len(result.checks) - len(host)} other checks; this machine cannot run "
+            f"{len(host)} of its stages (HOST lines: fine for a plan made away from the host that will run "
+            "it; `experiment run` here would refuse)"
+        )
         return
-    click.echo(f"all {len(result.checks)} checks passed: `experiment run {spec_path} --out DIR` would start with "
-               f"{stages[0].key}")
+    click.echo(
+        f"all {len(result.checks)} checks passed: `experiment run {spec_path} --out DIR` would start with "
+        f"{stages[0].key}"
+    )
 
 
 @experiment.command("status")

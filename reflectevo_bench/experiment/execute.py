@@ -17,8 +17,9 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 from rich.console import Console
@@ -36,6 +37,7 @@ PLAN_FORMAT = "reflectevo-bench/experiment-plan"
 
 
 # --- completion markers -------------------------------------------------------------------------------------------
+
 
 def run_complete(path: Path) -> bool:
     if not (path / "results.json").is_file() or not (path / "run.json").is_file():
@@ -63,8 +65,10 @@ def stage_complete(out: Path, stage: Stage) -> bool:
 
         return (path / CHECKPOINT_FILE).is_file()
     if stage.kind == "leaderboard":
-        return all((path / f"leaderboard.{x}").is_file() for x in ("json", "md", "html")) and \
-            _report_hash(path / "leaderboard.json") == stage.hash
+        return (
+            all((path / f"leaderboard.{x}").is_file() for x in ("json", "md", "html"))
+            and _report_hash(path / "leaderboard.json") == stage.hash
+        )
     return path.is_file() and _report_hash(path) == stage.hash
 
 
@@ -84,13 +88,20 @@ def _report_hash(path: Path) -> str | None:
 
 # --- the stage log ------------------------------------------------------------------------------------------------
 
+
 class StageLog:
     def __init__(self, out: Path) -> None:
         self.path = out / LOG
 
     def write(self, stage: Stage, event: str, **extra: Any) -> None:
-        entry = {"time": round(time.time(), 3), "stage": stage.key, "hash": stage.hash, "dir": stage.rel,
-                 "event": event, **extra}
+        entry = {
+            "time": round(time.time(), 3),
+            "stage": stage.key,
+            "hash": stage.hash,
+            "dir": stage.rel,
+            "event": event,
+            **extra,
+        }
         with open(self.path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(entry, sort_keys=True) + "\n")
             fh.flush()
@@ -111,6 +122,7 @@ def read_log(out: Path) -> list[dict[str, Any]]:
 
 
 # --- the experiment -----------------------------------------------------------------------------------------------
+
 
 class Experiment:
     def __init__(self, spec: Spec, out: Path, console: Console) -> None:
@@ -170,10 +182,25 @@ class Experiment:
 
     def _write_plan(self) -> None:
         (self.out / "spec.yaml").write_text(yaml.safe_dump(self.spec.raw, sort_keys=False), encoding="utf-8")
-        write_json_atomic(self.out / PLAN, {
-            "format": PLAN_FORMAT, "spec": self.spec.as_dict(),
-            "stages": [{"key": s.key, "kind": s.kind, "hash": s.hash, "dir": s.rel, "deps": s.deps,
-                        "inputs": s.inputs, **s.extra} for s in self.stages]})
+        write_json_atomic(
+            self.out / PLAN,
+            {
+                "format": PLAN_FORMAT,
+                "spec": self.spec.as_dict(),
+                "stages": [
+                    {
+                        "key": s.key,
+                        "kind": s.kind,
+                        "hash": s.hash,
+                        "dir": s.rel,
+                        "deps": s.deps,
+                        "inputs": s.inputs,
+                        **s.extra,
+                    }
+                    for s in self.stages
+                ],
+            },
+        )
 
     def _data_dirs(self) -> list[Path]:
         dirs = [stage_path(self.out, s) for s in self.stages if s.kind == "data"]
@@ -214,7 +241,9 @@ class Experiment:
             ckpt = stage_path(self.out, self.by_key[inputs["checkpoint_of"]])
             record = json.loads((ckpt / "reflectevo_checkpoint.json").read_text(encoding="utf-8"))
             saved = record.get("saved") or {}
-            args = {k: v for k, v in parse_model_args(self.spec.base.model_args).items() if k not in ("pretrained", "peft")}
+            args = {
+                k: v for k, v in parse_model_args(self.spec.base.model_args).items() if k not in ("pretrained", "peft")
+            }
             if saved.get("kind") == "lora-adapter":
                 first = {"pretrained": saved["base_model"], "peft": str(ckpt.resolve())}
             else:
@@ -228,6 +257,7 @@ class Experiment:
 
 # --- runners ------------------------------------------------------------------------------------------------------
 
+
 def _clear(path: Path) -> None:
     if path.is_dir():
         shutil.rmtree(path)
@@ -238,15 +268,26 @@ def _clear(path: Path) -> None:
 def run_argv(opts: Any) -> list[str]:
     """The `reflectevo-bench run` command line of RunOptions (for isolated stages)."""
     argv = [sys.executable, "-m", "reflectevo_bench", "run"]
-    for flag, value in (("--model", opts.model), ("--model-args", opts.model_args), ("--tasks", opts.tasks),
-                        ("--protocol", opts.protocol), ("--attempts", opts.attempts), ("--limit", opts.limit),
-                        ("--seed", opts.seed), ("--batch-size", opts.batch_size), ("--gen-kwargs", opts.gen_kwargs),
-                        ("--data-dir", opts.data_dir), ("--output", opts.output), ("--split", opts.split),
-                        ("--reflections", opts.reflections), ("--reflection-gen-kwargs", opts.reflection_gen_kwargs),
-                        ("--reflection-instruction", opts.reflection_instruction),
-                        ("--reflector-model", opts.reflector_model),
-                        ("--reflector-model-args", opts.reflector_model_args),
-                        ("--samples", opts.samples if getattr(opts, "samples", 1) > 1 else None)):
+    for flag, value in (
+        ("--model", opts.model),
+        ("--model-args", opts.model_args),
+        ("--tasks", opts.tasks),
+        ("--protocol", opts.protocol),
+        ("--attempts", opts.attempts),
+        ("--limit", opts.limit),
+        ("--seed", opts.seed),
+        ("--batch-size", opts.batch_size),
+        ("--gen-kwargs", opts.gen_kwargs),
+        ("--data-dir", opts.data_dir),
+        ("--output", opts.output),
+        ("--split", opts.split),
+        ("--reflections", opts.reflections),
+        ("--reflection-gen-kwargs", opts.reflection_gen_kwargs),
+        ("--reflection-instruction", opts.reflection_instruction),
+        ("--reflector-model", opts.reflector_model),
+        ("--reflector-model-args", opts.reflector_model_args),
+        ("--samples", opts.samples if getattr(opts, "samples", 1) > 1 else None),
+    ):
         if value is not None:
             argv += [flag, str(value)]
     return argv + (["--resume"] if opts.resume else [])
@@ -255,21 +296,48 @@ def run_argv(opts: Any) -> list[str]:
 def _subprocess(stage_key: str, argv: list[str]) -> None:
     code = subprocess.call(argv)
     if code != 0:
-        raise BenchError(f"stage {stage_key} failed (exit {code}; its output is above): fix it and run the same "
-                         "command again to continue")
+        raise BenchError(
+            f"stage {stage_key} failed (exit {code}; its output is above): fix it and run the same "
+            "command again to continue"
+        )
 
 
-def _harness_run(exp: Experiment, path: Path, model: str, model_args: str, tasks: list[str], split: str,
-                 limit: int | None, protocol: str, gen_kwargs: str | None, reflections: int = 1,
-                 attempts: int | None = None, stage_key: str = "", **run_extra: Any) -> None:
+def _harness_run(
+    exp: Experiment,
+    path: Path,
+    model: str,
+    model_args: str,
+    tasks: list[str],
+    split: str,
+    limit: int | None,
+    protocol: str,
+    gen_kwargs: str | None,
+    reflections: int = 1,
+    attempts: int | None = None,
+    stage_key: str = "",
+    **run_extra: Any,
+) -> None:
     from reflectevo_bench.harness.run import RunOptions, run
 
     if path.exists() and not (path / "run.json").is_file():
         _clear(path)  # killed before its manifest was written: nothing to keep
-    opts = RunOptions(model=model, model_args=model_args, tasks=",".join(tasks), protocol=protocol, attempts=attempts,
-                      limit=limit, seed=exp.spec.seed, batch_size=exp.spec.batch_size, gen_kwargs=gen_kwargs,
-                      data_dir=exp.spec.data_dir, output=str(path), resume=(path / "run.json").is_file(),
-                      split=split, reflections=reflections, **run_extra)
+    opts = RunOptions(
+        model=model,
+        model_args=model_args,
+        tasks=",".join(tasks),
+        protocol=protocol,
+        attempts=attempts,
+        limit=limit,
+        seed=exp.spec.seed,
+        batch_size=exp.spec.batch_size,
+        gen_kwargs=gen_kwargs,
+        data_dir=exp.spec.data_dir,
+        output=str(path),
+        resume=(path / "run.json").is_file(),
+        split=split,
+        reflections=reflections,
+        **run_extra,
+    )
     if exp.spec.isolate:
         _subprocess(stage_key, run_argv(opts))
     else:
@@ -281,10 +349,22 @@ def run_data_run(exp: Experiment, stage: Stage) -> None:
     assert d is not None
     # round 1: the base model; round k+1 (rounds: N): round k's chosen checkpoint generates and reflects
     model, model_args = exp.resolve_model(stage.inputs, exp.spec.base.name)
-    _harness_run(exp, stage_path(exp.out, stage), model, model_args, d.tasks, d.split,
-                 d.limit, d.protocol, d.gen_kwargs, d.reflections, stage_key=stage.key,
-                 reflection_gen_kwargs=d.reflection_gen_kwargs, reflection_instruction=d.reflection_instruction,
-                 samples=d.samples)
+    _harness_run(
+        exp,
+        stage_path(exp.out, stage),
+        model,
+        model_args,
+        d.tasks,
+        d.split,
+        d.limit,
+        d.protocol,
+        d.gen_kwargs,
+        d.reflections,
+        stage_key=stage.key,
+        reflection_gen_kwargs=d.reflection_gen_kwargs,
+        reflection_instruction=d.reflection_instruction,
+        samples=d.samples,
+    )
 
 
 def run_eval(exp: Experiment, stage: Stage) -> None:
@@ -292,8 +372,21 @@ def run_eval(exp: Experiment, stage: Stage) -> None:
     e = exp.spec.eval
     reflector = exp.reflector_of(stage)
     extra = {"reflector_model": reflector[0], "reflector_model_args": reflector[1]} if reflector else {}
-    _harness_run(exp, stage_path(exp.out, stage), model, model_args, e.tasks, e.split, e.limit,
-                 stage.extra["protocol"], e.gen_kwargs, 1, e.attempts, stage_key=stage.key, **extra)
+    _harness_run(
+        exp,
+        stage_path(exp.out, stage),
+        model,
+        model_args,
+        e.tasks,
+        e.split,
+        e.limit,
+        stage.extra["protocol"],
+        e.gen_kwargs,
+        1,
+        e.attempts,
+        stage_key=stage.key,
+        **extra,
+    )
 
 
 def run_data(exp: Experiment, stage: Stage) -> None:
@@ -311,8 +404,15 @@ def run_data(exp: Experiment, stage: Stage) -> None:
 
         j = stage.inputs["judge"]
         judge = Judge(j.get("model", "hf"), j.get("model_args"), DEFAULT_TEMPLATE, None)
-    card = build(kind, [src], out, stage.inputs["eval_fraction"], stage.inputs["seed"], judge,
-                 ["reflectevo-bench", "experiment", "run", str(exp.spec.path), "--out", str(exp.out)])
+    card = build(
+        kind,
+        [src],
+        out,
+        stage.inputs["eval_fraction"],
+        stage.inputs["seed"],
+        judge,
+        ["reflectevo-bench", "experiment", "run", str(exp.spec.path), "--out", str(exp.out)],
+    )
     exp.console.print(f"{kind}: {card['rows']['train']} train rows, {card['rows']['eval']} eval rows")
 
 
@@ -339,8 +439,11 @@ def run_train(exp: Experiment, stage: Stage) -> None:
     out = stage_path(exp.out, stage)
     keys = stage.extra.get("data_keys") or {k: f"data:{k}" for k in recipe.kinds()}  # this round's data
     data_dir = {k: str(stage_path(exp.out, exp.by_key[keys[k]])) for k in recipe.kinds()}
-    data: Any = ({"reflection": data_dir[recipe.data["reflection"]], "correction": data_dir[recipe.data["correction"]]}
-                 if isinstance(recipe.data, dict) else data_dir[recipe.data])
+    data: Any = (
+        {"reflection": data_dir[recipe.data["reflection"]], "correction": data_dir[recipe.data["correction"]]}
+        if isinstance(recipe.data, dict)
+        else data_dir[recipe.data]
+    )
     config = {**recipe.config, "model": exp.base_pretrained(), "data": data, "output_dir": str(out)}
     cfg_path = exp.out / "configs" / f"{out.name}.yaml"
     cfg_path.parent.mkdir(parents=True, exist_ok=True)
@@ -369,8 +472,16 @@ def train_argv(recipe: Any, cfg_path: Path, overrides: list[str]) -> list[str]:
 
     name = recipe.launch["accelerate"]
     config = ACCELERATE_CONFIGS.get(name, name)
-    return [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config),
-            "--num_processes", str(recipe.launch["num_processes"]), *tail]
+    return [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--config_file",
+        str(config),
+        "--num_processes",
+        str(recipe.launch["num_processes"]),
+        *tail,
+    ]
 
 
 def _evaluations(exp: Experiment) -> tuple[list[tuple[Any, str]], dict[str, dict[str, Any]]]:
@@ -386,8 +497,9 @@ def _evaluations(exp: Experiment) -> tuple[list[tuple[Any, str]], dict[str, dict
     for s in exp.stages:
         if s.kind == "eval" and not s.extra["main"]:
             main = mains[s.extra["model_name"]]
-            controls.setdefault(main.source, {})[s.extra["protocol"]] = load_run(stage_path(exp.out, s),
-                                                                              s.extra["model_name"])
+            controls.setdefault(main.source, {})[s.extra["protocol"]] = load_run(
+                stage_path(exp.out, s), s.extra["model_name"]
+            )
     return entries, controls
 
 
@@ -423,12 +535,14 @@ def run_gate_stage(exp: Experiment, stage: Stage) -> None:
 
 
 RUNNERS: dict[str, Callable[[Experiment, Stage], None]] = {
-    "run": run_data_run, "data": run_data, "train": run_train, "eval": run_eval,
-    "leaderboard": run_leaderboard, "gate": run_gate_stage,
+    "run": run_data_run,
+    "data": run_data,
+    "train": run_train,
+    "eval": run_eval,
+    "leaderboard": run_leaderboard,
+    "gate": run_gate_stage,
 }
 
 
 def quiet_console() -> Console:
     return Console(file=open(os.devnull, "w"), stderr=False)
-
-

@@ -42,8 +42,9 @@ class Stage:
 
 
 def input_hash(kind: str, inputs: dict[str, Any], dep_hashes: list[str]) -> str:
-    blob = json.dumps({"format": FORMAT, "kind": kind, "inputs": inputs, "deps": dep_hashes}, sort_keys=True,
-                      default=str)
+    blob = json.dumps(
+        {"format": FORMAT, "kind": kind, "inputs": inputs, "deps": dep_hashes}, sort_keys=True, default=str
+    )
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:HASH_CHARS]
 
 
@@ -53,8 +54,16 @@ def _model_inputs(m: ModelSpec) -> dict[str, Any]:
 
 def _eval_inputs(spec: Spec, protocol: str) -> dict[str, Any]:
     e = spec.eval
-    return {"tasks": e.tasks, "split": e.split, "limit": e.limit, "protocol": protocol, "attempts": e.attempts,
-            "gen_kwargs": e.gen_kwargs, "seed": spec.seed, "data_dir": spec.data_dir}
+    return {
+        "tasks": e.tasks,
+        "split": e.split,
+        "limit": e.limit,
+        "protocol": protocol,
+        "attempts": e.attempts,
+        "gen_kwargs": e.gen_kwargs,
+        "seed": spec.seed,
+        "data_dir": spec.data_dir,
+    }
 
 
 def plan(spec: Spec) -> list[Stage]:
@@ -79,32 +88,74 @@ def plan(spec: Spec) -> list[Stage]:
             if r_no > 1:  # the previous round's chosen checkpoint generates (and reflects)
                 prev = f"train:{spec.evolve}{round_suffix(r_no - 1)}"
                 generator, deps = {"checkpoint_of": prev, "model": spec.base.model}, [prev]
-            add(Stage(f"data-run{sfx}", "run", {**generator, "tasks": d.tasks, "split": d.split,
-                                                "limit": d.limit, "reflections": d.reflections,
-                                                "gen_kwargs": d.gen_kwargs,
-                                                "protocol": d.protocol, "seed": spec.seed, "data_dir": spec.data_dir,
-                                                **({"reflection_gen_kwargs": d.reflection_gen_kwargs}
-                                                   if d.reflection_gen_kwargs else {}),
-                                                **({"reflection_instruction": d.reflection_instruction}
-                                                   if d.reflection_instruction is not None else {}),
-                                                **({"samples": d.samples} if d.samples > 1 else {})},
-                      deps, extra={"round": r_no} if r_no > 1 else {}),
-                "runs", f"data{sfx}")
+            add(
+                Stage(
+                    f"data-run{sfx}",
+                    "run",
+                    {
+                        **generator,
+                        "tasks": d.tasks,
+                        "split": d.split,
+                        "limit": d.limit,
+                        "reflections": d.reflections,
+                        "gen_kwargs": d.gen_kwargs,
+                        "protocol": d.protocol,
+                        "seed": spec.seed,
+                        "data_dir": spec.data_dir,
+                        **({"reflection_gen_kwargs": d.reflection_gen_kwargs} if d.reflection_gen_kwargs else {}),
+                        **(
+                            {"reflection_instruction": d.reflection_instruction}
+                            if d.reflection_instruction is not None
+                            else {}
+                        ),
+                        **({"samples": d.samples} if d.samples > 1 else {}),
+                    },
+                    deps,
+                    extra={"round": r_no} if r_no > 1 else {},
+                ),
+                "runs",
+                f"data{sfx}",
+            )
             needed = list(dict.fromkeys(k for r in spec.recipes for k in r.kinds()))
             for kind in [k for k in d.kinds if k in needed]:
-                add(Stage(f"data:{kind}{sfx}", "data", {"kind": kind, "eval_fraction": d.eval_fraction, "seed": 0,
-                                                        "judge": d.judge if kind == "dpref" else None},
-                          [f"data-run{sfx}"], extra={"run_key": f"data-run{sfx}"} if r_no > 1 else {}),
-                    "data", f"{kind}{sfx}")
+                add(
+                    Stage(
+                        f"data:{kind}{sfx}",
+                        "data",
+                        {
+                            "kind": kind,
+                            "eval_fraction": d.eval_fraction,
+                            "seed": 0,
+                            "judge": d.judge if kind == "dpref" else None,
+                        },
+                        [f"data-run{sfx}"],
+                        extra={"run_key": f"data-run{sfx}"} if r_no > 1 else {},
+                    ),
+                    "data",
+                    f"{kind}{sfx}",
+                )
             for r in spec.recipes:
                 deps = [f"data:{k}{sfx}" for k in r.kinds()]
                 extra: dict[str, Any] = {"recipe": r.name}
                 if r_no > 1:
                     extra.update(round=r_no, data_keys={k: f"data:{k}{sfx}" for k in r.kinds()})
-                add(Stage(f"train:{r.name}{sfx}", "train", {"trainer": r.trainer, "data": r.data, "config": r.config,
-                                                            "base": _model_inputs(spec.base),
-                                                            **({"launch": r.launch} if r.launch else {})}, deps,
-                          extra=extra), "ckpt", f"{r.name}{sfx}")
+                add(
+                    Stage(
+                        f"train:{r.name}{sfx}",
+                        "train",
+                        {
+                            "trainer": r.trainer,
+                            "data": r.data,
+                            "config": r.config,
+                            "base": _model_inputs(spec.base),
+                            **({"launch": r.launch} if r.launch else {}),
+                        },
+                        deps,
+                        extra=extra,
+                    ),
+                    "ckpt",
+                    f"{r.name}{sfx}",
+                )
                 ckpts.append((f"ckpt-{r.name}{sfx}", f"train:{r.name}{sfx}"))
 
     models: list[tuple[str, str, dict[str, Any], list[str]]] = [("base", spec.base.name, _model_inputs(spec.base), [])]
@@ -116,25 +167,56 @@ def plan(spec: Spec) -> list[Stage]:
     for role, name, model_inputs, deps in models:
         if role != "candidate" or "self" in spec.eval.roles:
             for protocol in spec.eval.protocols:
-                st = add(Stage(f"eval:{name}:{protocol}", "eval", {**model_inputs, **_eval_inputs(spec, protocol)},
-                               deps, extra={"role": role, "model_name": name, "protocol": protocol,
-                                            "main": protocol == spec.eval.protocol}), "runs", f"eval-{name}-{protocol}")
+                st = add(
+                    Stage(
+                        f"eval:{name}:{protocol}",
+                        "eval",
+                        {**model_inputs, **_eval_inputs(spec, protocol)},
+                        deps,
+                        extra={
+                            "role": role,
+                            "model_name": name,
+                            "protocol": protocol,
+                            "main": protocol == spec.eval.protocol,
+                        },
+                    ),
+                    "runs",
+                    f"eval-{name}-{protocol}",
+                )
                 evals.append(st.key)
         if role == "candidate" and "reflector" in spec.eval.roles:
             # ReflectEvo's evaluation: the base model answers (Generator), the candidate reflects (Reflector);
             # protocols that write no reflection would only repeat the base's run
             label = f"{name}{REFLECTOR_SUFFIX}"
             for protocol in (p for p in spec.eval.protocols if PROTOCOLS[p].reflects or PROTOCOLS[p].one_turn):
-                st = add(Stage(f"eval:{label}:{protocol}", "eval",
-                               {**_model_inputs(spec.base), "reflector": model_inputs, **_eval_inputs(spec, protocol)},
-                               deps, extra={"role": role, "model_name": label, "protocol": protocol,
-                                            "main": protocol == spec.eval.protocol, "eval_role": "reflector",
-                                            "reflector_of": name}),
-                         "runs", f"eval-{label}-{protocol}")
+                st = add(
+                    Stage(
+                        f"eval:{label}:{protocol}",
+                        "eval",
+                        {**_model_inputs(spec.base), "reflector": model_inputs, **_eval_inputs(spec, protocol)},
+                        deps,
+                        extra={
+                            "role": role,
+                            "model_name": label,
+                            "protocol": protocol,
+                            "main": protocol == spec.eval.protocol,
+                            "eval_role": "reflector",
+                            "reflector_of": name,
+                        },
+                    ),
+                    "runs",
+                    f"eval-{label}-{protocol}",
+                )
                 evals.append(st.key)
-    report = {"metric": spec.report.metric, "max_drop": spec.report.max_drop, "alpha": spec.report.alpha,
-              "scope": spec.report.scope}
-    add(Stage("leaderboard", "leaderboard", {"title": spec.title, "alpha": spec.report.alpha}, evals), "", "leaderboard")
+    report = {
+        "metric": spec.report.metric,
+        "max_drop": spec.report.max_drop,
+        "alpha": spec.report.alpha,
+        "scope": spec.report.scope,
+    }
+    add(
+        Stage("leaderboard", "leaderboard", {"title": spec.title, "alpha": spec.report.alpha}, evals), "", "leaderboard"
+    )
     stages[-1].rel = "leaderboard"
     main_evals = [k for k in evals if by_key[k].extra["main"] and by_key[k].extra["role"] != "reference"]
     add(Stage("gate", "gate", report, main_evals), "", "gate.json")

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from reflectevo_bench.errors import BenchError
 
@@ -78,8 +79,10 @@ def task_docs(tasks: list[str], split: str, limit: int | None, data_dir: str | N
     from reflectevo_bench.tasks.eval_task import doc_hash
     from reflectevo_bench.tasks.registry import load_eval_tasks
 
-    return [TaskDocs(t.name, t.split, {doc_hash(d) for d in t.docs}, doc_content_keys(t))
-            for t in load_eval_tasks(",".join(tasks), data_dir, limit, None, {}, split)]
+    return [
+        TaskDocs(t.name, t.split, {doc_hash(d) for d in t.docs}, doc_content_keys(t))
+        for t in load_eval_tasks(",".join(tasks), data_dir, limit, None, {}, split)
+    ]
 
 
 def check_content_disjoint(train: list[TaskDocs], evaluated: list[TaskDocs], what: str) -> None:
@@ -89,9 +92,11 @@ def check_content_disjoint(train: list[TaskDocs], evaluated: list[TaskDocs], wha
             pool = set().union(*t.keys) if t.keys else set()
             shared = max(sum(1 for keys in e.keys if keys & pool), len(t.hashes & e.hashes))
             if shared:
-                raise BenchError(f"train/test leak: {shared} of {len(e.keys)} docs of eval task {e.label} have the "
-                                 f"same content as docs of task {t.label} in {what}; evaluate on data that shares no "
-                                 "docs with the training data")
+                raise BenchError(
+                    f"train/test leak: {shared} of {len(e.keys)} docs of eval task {e.label} have the "
+                    f"same content as docs of task {t.label} in {what}; evaluate on data that shares no "
+                    "docs with the training data"
+                )
 
 
 def row_doc_hashes(data_dirs: Iterable[Path]) -> dict[str, set[str]]:
@@ -146,12 +151,21 @@ def check_disjoint(train: dict[str, set[str]], evaluated: dict[str, set[str]], w
             n = len(train[t] & evaluated[e])
             if n:
                 source = "" if t == e else f" (as task {t})"
-                raise BenchError(f"train/test leak: task {e}: {n} of {len(evaluated[e])} docs of the eval split "
-                                 f"({eval_split}) also appear in {what}{source}; evaluate on a split that shares no "
-                                 "docs with the training data")
+                raise BenchError(
+                    f"train/test leak: task {e}: {n} of {len(evaluated[e])} docs of the eval split "
+                    f"({eval_split}) also appear in {what}{source}; evaluate on a split that shares no "
+                    "docs with the training data"
+                )
 
 
 def leak_report(train: dict[str, set[str]], evaluated: dict[str, set[str]]) -> dict[str, Any]:
-    return {"tasks": {t: {"train_docs": len(train.get(t, ())), "eval_docs": len(evaluated.get(t, ())),
-                          "shared": len(train.get(t, set()) & evaluated.get(t, set()))}
-                      for t in sorted(set(train) | set(evaluated))}}
+    return {
+        "tasks": {
+            t: {
+                "train_docs": len(train.get(t, ())),
+                "eval_docs": len(evaluated.get(t, ())),
+                "shared": len(train.get(t, set()) & evaluated.get(t, set())),
+            }
+            for t in sorted(set(train) | set(evaluated))
+        }
+    }

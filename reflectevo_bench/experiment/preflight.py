@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from reflectevo_bench.errors import BenchError, one_line
 from reflectevo_bench.experiment import honesty
@@ -104,6 +105,7 @@ def run_preflight(spec: Spec, stages: list[Stage]) -> Preflight:
 
 # --- the checks ---------------------------------------------------------------------------------------------------
 
+
 def _check_batch_size(text: str) -> str:
     from reflectevo_bench.harness.run import _batch_size
 
@@ -115,12 +117,16 @@ def _check_batch_size(text: str) -> str:
 
 def _run_inputs(stages: list[Stage]) -> list[tuple[str, dict[str, Any]]]:
     """(role, inputs) of every stage that runs tasks: a ``run`` stage makes training data, the others evaluate."""
-    return [("train" if s.kind == "run" else "eval", s.inputs) for s in stages
-            if isinstance(s.inputs.get("tasks"), list) and "split" in s.inputs]
+    return [
+        ("train" if s.kind == "run" else "eval", s.inputs)
+        for s in stages
+        if isinstance(s.inputs.get("tasks"), list) and "split" in s.inputs
+    ]
 
 
-def _check_tasks(spec: Spec, stages: list[Stage], checks: list[Check]
-                 ) -> tuple[list[honesty.TaskDocs], list[honesty.TaskDocs], bool]:
+def _check_tasks(
+    spec: Spec, stages: list[Stage], checks: list[Check]
+) -> tuple[list[honesty.TaskDocs], list[honesty.TaskDocs], bool]:
     loaded: dict[tuple, list[honesty.TaskDocs] | None] = {}
     train: list[honesty.TaskDocs] = []
     evaluated: list[honesty.TaskDocs] = []
@@ -184,8 +190,9 @@ def check_model(model: str, model_args: str) -> str:
     try:
         get_model(model)
     except (ValueError, KeyError):
-        raise BenchError(f"unknown model type {model!r}: use an lm-eval model type such as hf, vllm, "
-                         "local-chat-completions") from None
+        raise BenchError(
+            f"unknown model type {model!r}: use an lm-eval model type such as hf, vllm, local-chat-completions"
+        ) from None
     except ImportError as exc:
         raise BenchError(f"model type {model} cannot be imported here: {one_line(exc, 200)}") from None
     args = parse_model_args(model_args)
@@ -204,8 +211,9 @@ def _resolve_weights(key: str, value: str) -> str:
     path = Path(value).expanduser()
     if path.exists():
         marker = "adapter_config.json" if key == "peft" else "config.json"
-        found = path.is_dir() and ((path / marker).is_file() or (path / "config.json").is_file()
-                                   or any(path.glob("*.gguf")))
+        found = path.is_dir() and (
+            (path / marker).is_file() or (path / "config.json").is_file() or any(path.glob("*.gguf"))
+        )
         if not found:
             raise BenchError(f"{key}={value} is not a model folder (no {marker})")
         return f"{key} {path} (local)"
@@ -215,8 +223,10 @@ def _resolve_weights(key: str, value: str) -> str:
         return f"{key} {value} (known alias)"
     offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
     if "/" not in value:
-        raise BenchError(f"{key}={value} is neither a local folder, a known alias ({', '.join(sorted(MODEL_ALIASES))}) "
-                         "nor a hub id (owner/name)")
+        raise BenchError(
+            f"{key}={value} is neither a local folder, a known alias ({', '.join(sorted(MODEL_ALIASES))}) "
+            "nor a hub id (owner/name)"
+        )
     if offline:
         try:
             from huggingface_hub import try_to_load_from_cache
@@ -249,10 +259,14 @@ def _check_recipe(recipe: Any, num_processes: int, spec: Spec) -> str:
     if recipe.trainer == "grpo":  # prompts per step = per-device batch x processes x accumulation / G
         batch //= num_processes  # check_recipe_config parsed the batch of all processes (as TRL's parser counts)
         per_step = batch * num_processes * args.gradient_accumulation_steps / args.num_generations
-        extra = (f", G {args.num_generations}; prompts per step = {batch} x {num_processes}"
-                 f" x {args.gradient_accumulation_steps} / {args.num_generations} = {per_step:g}")
-    return (f"train {recipe.trainer} on {', '.join(recipe.kinds())}: {steps}, batch {batch}"
-            f" x {num_processes} process(es){extra}, lr {args.learning_rate}")
+        extra = (
+            f", G {args.num_generations}; prompts per step = {batch} x {num_processes}"
+            f" x {args.gradient_accumulation_steps} / {args.num_generations} = {per_step:g}"
+        )
+    return (
+        f"train {recipe.trainer} on {', '.join(recipe.kinds())}: {steps}, batch {batch}"
+        f" x {num_processes} process(es){extra}, lr {args.learning_rate}"
+    )
 
 
 def _check_recipe_template(recipe: Any, args: Any, spec: Spec) -> None:
@@ -269,8 +283,14 @@ def _check_recipe_template(recipe: Any, args: Any, spec: Spec) -> None:
 
     if get(recipe.trainer).assistant_masks:
         kinds = recipe.kinds()
-        check_chat_template(args, str(Path(pretrained).expanduser()), pretrained, list(recipe.config),
-                            ", ".join(kinds), lambda: any(k in MULTI_MESSAGE_KINDS for k in kinds))
+        check_chat_template(
+            args,
+            str(Path(pretrained).expanduser()),
+            pretrained,
+            list(recipe.config),
+            ", ".join(kinds),
+            lambda: any(k in MULTI_MESSAGE_KINDS for k in kinds),
+        )
     elif not _load_tokenizer(str(Path(pretrained).expanduser())).chat_template:
         raise BenchError(f"model {pretrained} has no chat template: the conversational rows need one")
 
@@ -288,17 +308,25 @@ def _check_leak(spec: Spec, train: list[honesty.TaskDocs], evaluated: list[hones
     if spec.recipes and train:
         honesty.check_content_disjoint(train, evaluated, "the training data (data run)")
     cand_dirs = [p for m in spec.candidates for p in honesty.checkpoint_data_dirs(m.model_args)]
-    honesty.check_disjoint(honesty.row_doc_hashes(cand_dirs), {t.task: t.hashes for t in evaluated},
-                           "the training rows of a given candidate", spec.eval.split)
+    honesty.check_disjoint(
+        honesty.row_doc_hashes(cand_dirs),
+        {t.task: t.hashes for t in evaluated},
+        "the training rows of a given candidate",
+        spec.eval.split,
+    )
     n_train = sum(len(t.keys) for t in train)
     n_eval = sum(len(t.keys) for t in evaluated)
-    return (f"{n_train} training docs and {n_eval} eval docs share no content"
-            + (f"; {len(cand_dirs)} candidate data dir(s) checked" if cand_dirs else ""))
+    return f"{n_train} training docs and {n_eval} eval docs share no content" + (
+        f"; {len(cand_dirs)} candidate data dir(s) checked" if cand_dirs else ""
+    )
 
 
 def format_stages(stages: list[Stage], states: dict[str, str] | None = None) -> list[str]:
     header = ["stage", "kind", "needs", "dir"] + (["state"] if states is not None else [])
-    body = [[s.key, s.kind, ",".join(s.deps) if len(s.deps) <= 2 else f"{len(s.deps)} stages", s.rel]
-            + ([states.get(s.key, "")] if states is not None else []) for s in stages]
+    body = [
+        [s.key, s.kind, ",".join(s.deps) if len(s.deps) <= 2 else f"{len(s.deps)} stages", s.rel]
+        + ([states.get(s.key, "")] if states is not None else [])
+        for s in stages
+    ]
     widths = [max(len(x) for x in col) for col in zip(header, *body)]
     return ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in [header, *body]]

@@ -15,8 +15,10 @@ from typing import Any
 from reflectevo_bench.experiment.spec import ReportSpec
 
 FORMAT = "reflectevo-bench/experiment-gate"
-COMPARES = ("each candidate's eval run vs the base's eval run, under the main protocol on the eval split (same "
-            "docs); regression = drop > max_drop pts AND one-sided exact McNemar p < alpha, per task and pooled")
+COMPARES = (
+    "each candidate's eval run vs the base's eval run, under the main protocol on the eval split (same "
+    "docs); regression = drop > max_drop pts AND one-sided exact McNemar p < alpha, per task and pooled"
+)
 
 
 def gate_all(entries: list[tuple[Any, str]], report: ReportSpec) -> dict[str, Any]:
@@ -33,6 +35,16 @@ def gate_all(entries: list[tuple[Any, str]], report: ReportSpec) -> dict[str, An
     regression = any(r["regression"] for r in results)
     if not results:
         lines.append("gate: no candidates to gate")
-    return {"format": FORMAT, "compares": COMPARES, "metric": report.metric, "max_drop_pts": report.max_drop,
-            "alpha": report.alpha, "scope": report.scope, "base": {"label": base.label, "source": base.source},
-            "candidates": results, "regression": regression, "exit_code": 1 if regression else 0, "lines": lines}
+    return {
+        "format": FORMAT,
+        "compares": COMPARES,
+        "metric": report.metric,
+        "max_drop_pts": report.max_drop,
+        "alpha": report.alpha,
+        "scope": report.scope,
+        "base": {"label": base.label, "source": base.source},
+        "candidates": results,
+        "regression": regression,
+        "exit_code": 1 if regression else 0,
+        "lines": lines,
+    }

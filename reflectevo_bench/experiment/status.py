@@ -17,8 +17,10 @@ def load_plan(out: Path) -> list[Stage]:
         raise BenchError(f"{out} is not an experiment dir (no {PLAN}): start one with `experiment run SPEC --out DIR`")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return [Stage(key=s["key"], kind=s["kind"], inputs=s["inputs"], deps=s["deps"], hash=s["hash"], rel=s["dir"])
-                for s in data["stages"]]
+        return [
+            Stage(key=s["key"], kind=s["kind"], inputs=s["inputs"], deps=s["deps"], hash=s["hash"], rel=s["dir"])
+            for s in data["stages"]
+        ]
     except (ValueError, KeyError, TypeError) as exc:
         raise BenchError(f"{path} is malformed ({exc}): run the experiment again") from None
 
@@ -54,24 +56,45 @@ def stage_rows(out: Path) -> list[dict[str, Any]]:
         elif state != "done" and last == "start":
             state = "running" if running else "interrupted"
         done = [e for e in mine if e["event"] == "done"]
-        rows.append({"stage": st.key, "kind": st.kind, "state": state, "hash": st.hash, "dir": st.rel,
-                     "seconds": done[-1].get("seconds") if done else None,
-                     "runs": sum(1 for e in mine if e["event"] == "start"),
-                     "skips": sum(1 for e in mine if e["event"] == "skip")})
+        rows.append(
+            {
+                "stage": st.key,
+                "kind": st.kind,
+                "state": state,
+                "hash": st.hash,
+                "dir": st.rel,
+                "seconds": done[-1].get("seconds") if done else None,
+                "runs": sum(1 for e in mine if e["event"] == "start"),
+                "skips": sum(1 for e in mine if e["event"] == "skip"),
+            }
+        )
     return rows
 
 
 def stale_dirs(out: Path) -> list[str]:
     """Stage folders that the current plan does not name (left by an earlier version of the spec; kept, unused)."""
     current = {st.rel for st in load_plan(out)}
-    found = [f"{p.parent.name}/{p.name}" for folder in ("runs", "data", "ckpt") for p in sorted((Path(out) / folder).glob("*"))
-             if p.is_dir() and not p.name.startswith(".")]
+    found = [
+        f"{p.parent.name}/{p.name}"
+        for folder in ("runs", "data", "ckpt")
+        for p in sorted((Path(out) / folder).glob("*"))
+        if p.is_dir() and not p.name.startswith(".")
+    ]
     return [rel for rel in found if rel not in current]
 
 
 def format_table(rows: list[dict[str, Any]]) -> list[str]:
     header = ["stage", "kind", "state", "seconds", "started", "dir"]
-    body = [[r["stage"], r["kind"], r["state"], "" if r["seconds"] is None else f"{r['seconds']:.1f}",
-             str(r["runs"]), r["dir"]] for r in rows]
+    body = [
+        [
+            r["stage"],
+            r["kind"],
+            r["state"],
+            "" if r["seconds"] is None else f"{r['seconds']:.1f}",
+            str(r["runs"]),
+            r["dir"],
+        ]
+        for r in rows
+    ]
     widths = [max(len(x) for x in col) for col in zip(header, *body)]
     return ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in [header, *body]]

@@ -12,8 +12,13 @@ from reflectevo_bench.errors import BenchError
 
 @click.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
-@click.option("--format", "fmt", required=True, type=click.Choice(["lm-eval", "inspect"]),
-              help="lm-eval: --log_samples files (one per task); inspect: an Inspect AI eval log per task.")
+@click.option(
+    "--format",
+    "fmt",
+    required=True,
+    type=click.Choice(["lm-eval", "inspect"]),
+    help="lm-eval: --log_samples files (one per task); inspect: an Inspect AI eval log per task.",
+)
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder to write into.")
 @friendly_errors
 def export(run_dir: Path, fmt: str, out: Path) -> None:

@@ -33,8 +33,11 @@ def _filters(verdict: dict[str, Any], response: str) -> list[tuple[str, Any, dic
     if isinstance(filtered, dict) and filtered and isinstance(scores, dict):
         out = []
         for name, value in filtered.items():
-            metrics = {key.rsplit(",", 1)[0]: float(v) for key, v in scores.items()
-                       if key.rsplit(",", 1)[-1] == name and isinstance(v, (int, float))}
+            metrics = {
+                key.rsplit(",", 1)[0]: float(v)
+                for key, v in scores.items()
+                if key.rsplit(",", 1)[-1] == name and isinstance(v, (int, float))
+            }
             out.append((name, value, metrics))
         return out
     return [("none", response, {"acc": float(bool(verdict.get("correct")))})]
@@ -47,27 +50,35 @@ def sample_rows(rec: SampleRecord) -> list[dict[str, Any]]:
     target = rec.get("target")
     prompt = _prompt_text(first.get("prompt", ""))
     response = str(first.get("response", ""))
-    later = {"protocol": rec.get("protocol"), "feedback_mode": rec.get("feedback_mode"),
-             "correct_at": rec.get("correct_at"), "extracted": first.get("extracted"),
-             "feedback": verdict.get("feedback"), "turns": later_turns(rec)}
+    later = {
+        "protocol": rec.get("protocol"),
+        "feedback_mode": rec.get("feedback_mode"),
+        "correct_at": rec.get("correct_at"),
+        "extracted": first.get("extracted"),
+        "feedback": verdict.get("feedback"),
+        "turns": later_turns(rec),
+    }
     rows = []
     for name, filtered, metrics in _filters(verdict, response):
-        rows.append({
-            "doc_id": rec["doc_id"],
-            "doc": rec.get("doc"),
-            "target": str(target),
-            "arguments": {"gen_args_0": {"arg_0": prompt, "arg_1": first.get("gen_kwargs") or {}}},
-            "resps": sanitize_list([[response]]),
-            "filtered_resps": sanitize_list([filtered]),
-            "filter": name,
-            "metrics": list(metrics),
-            "doc_hash": hash_string(json.dumps(rec.get("doc"), indent=2, default=handle_non_serializable,
-                                               ensure_ascii=False)),
-            "prompt_hash": hash_string(prompt),
-            "target_hash": hash_string(str(target)),
-            **metrics,
-            LATER_KEY: later,
-        })
+        rows.append(
+            {
+                "doc_id": rec["doc_id"],
+                "doc": rec.get("doc"),
+                "target": str(target),
+                "arguments": {"gen_args_0": {"arg_0": prompt, "arg_1": first.get("gen_kwargs") or {}}},
+                "resps": sanitize_list([[response]]),
+                "filtered_resps": sanitize_list([filtered]),
+                "filter": name,
+                "metrics": list(metrics),
+                "doc_hash": hash_string(
+                    json.dumps(rec.get("doc"), indent=2, default=handle_non_serializable, ensure_ascii=False)
+                ),
+                "prompt_hash": hash_string(prompt),
+                "target_hash": hash_string(str(target)),
+                **metrics,
+                LATER_KEY: later,
+            }
+        )
     return rows
 
 

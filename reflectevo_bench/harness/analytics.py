@@ -21,9 +21,14 @@ from typing import Any
 
 ANSWER_PATTERN = re.compile(
     r"(?:^|\n|[.!?]\s)\s*(?:\*\*)?\s*(?:final\s+)?answer\s*(?:\*\*)?\s*[:=]|\bthe\s+(?:final\s+|correct\s+)?answer\s+(?:is|should\s+be)\b|\\boxed\{",
-    re.IGNORECASE)
-LENGTH_BUCKETS: list[tuple[str, int, float]] = [("<32", 0, 32), ("32-127", 32, 128), ("128-511", 128, 512),
-                                                ("512+", 512, float("inf"))]
+    re.IGNORECASE,
+)
+LENGTH_BUCKETS: list[tuple[str, int, float]] = [
+    ("<32", 0, 32),
+    ("32-127", 32, 128),
+    ("128-511", 128, 512),
+    ("512+", 512, float("inf")),
+]
 
 
 def states_answer(text: str) -> bool:

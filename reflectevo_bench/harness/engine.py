@@ -13,12 +13,12 @@ greedy attempts, reflections sampled at T = 0.8); every turn records the setting
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from reflectevo_bench.harness.backend import Backend
-from reflectevo_bench.harness.protocols import (ATTEMPT, REFLECT_ANSWER, REFLECTION, Prompter, Protocol,
-                                                split_one_turn)
+from reflectevo_bench.harness.protocols import ATTEMPT, REFLECT_ANSWER, REFLECTION, Prompter, Protocol, split_one_turn
 from reflectevo_bench.harness.records import SampleRecord, Turn
 from reflectevo_bench.harness.reflection_pool import ReflectionPool
 from reflectevo_bench.tasks.eval_task import EvalTask, doc_hash
@@ -39,8 +39,8 @@ class DocState:
     messages: list[dict[str, str]] = field(default_factory=list)
     turns: list[Turn] = field(default_factory=list)
     verdicts: list[Verdict] = field(default_factory=list)
-    owner: "DocState | None" = None  # the branch-1 lane, which holds the doc's lanes (None: this is it)
-    lanes: list["DocState"] = field(default_factory=list)  # on branch 1: every lane of the doc, itself first
+    owner: DocState | None = None  # the branch-1 lane, which holds the doc's lanes (None: this is it)
+    lanes: list[DocState] = field(default_factory=list)  # on branch 1: every lane of the doc, itself first
     finished: int = 0  # on branch 1: lanes done
     samples: list[dict[str, Any]] | None = None  # run --samples K: every attempt-1 sample of the doc
 
@@ -63,19 +63,28 @@ class EngineConfig:
 
 
 class Engine:
-    def __init__(self, config: EngineConfig, generator: Backend, reflector: Backend | None,
-                 write: Callable[[SampleRecord], None], progress: Any = None) -> None:
+    def __init__(
+        self,
+        config: EngineConfig,
+        generator: Backend,
+        reflector: Backend | None,
+        write: Callable[[SampleRecord], None],
+        progress: Any = None,
+    ) -> None:
         self.cfg = config
         self.generator = generator
         self.reflector = reflector or generator
         self.write = write
         self.progress = progress
-        self._phases = {ATTEMPT: self._attempt_phase, REFLECTION: self._reflection_phase,
-                        REFLECT_ANSWER: self._one_turn_phase}
+        self._phases = {
+            ATTEMPT: self._attempt_phase,
+            REFLECTION: self._reflection_phase,
+            REFLECT_ANSWER: self._one_turn_phase,
+        }
 
     def run(self, pending: list[tuple[EvalTask, int]]) -> None:
         size = max(1, self.cfg.chunk_size)
-        chunks = [pending[i:i + size] for i in range(0, len(pending), size)]
+        chunks = [pending[i : i + size] for i in range(0, len(pending), size)]
         for number, chunk in enumerate(chunks, 1):
             label = f" (chunk {number}/{len(chunks)})" if len(chunks) > 1 else ""
             if hasattr(self.progress, "start_chunk"):  # phases at most: attempt 1, then (reflection +) attempt k
@@ -86,8 +95,9 @@ class Engine:
     def _state(self, task: EvalTask, doc_id: int) -> DocState:
         prompter = Prompter(self.cfg.protocol, task.reflection.templates, task.reflection.answer_format)
         gen_kwargs = task.generation_kwargs(self.cfg.gen_defaults, self.cfg.gen_overrides)
-        reflection_kwargs = task.generation_kwargs(self.cfg.gen_defaults, {**self.cfg.gen_overrides,
-                                                                           **self.cfg.reflection_gen_overrides})
+        reflection_kwargs = task.generation_kwargs(
+            self.cfg.gen_defaults, {**self.cfg.gen_overrides, **self.cfg.reflection_gen_overrides}
+        )
         state = DocState(task, doc_id, task.docs[doc_id], prompter, gen_kwargs, reflection_kwargs)
         state.lanes = [state]
         return state
@@ -115,28 +125,62 @@ class Engine:
     def _branch(self, state: DocState) -> list[DocState]:
         """Branches 2…N of a doc after attempt 1: each continues from the same conversation on its own."""
         for b in range(2, self.cfg.reflections + 1):
-            state.lanes.append(DocState(state.task, state.doc_id, state.doc, state.prompter, state.gen_kwargs,
-                                        state.reflection_gen_kwargs, b, list(state.messages), [],
-                                        list(state.verdicts), owner=state))
+            state.lanes.append(
+                DocState(
+                    state.task,
+                    state.doc_id,
+                    state.doc,
+                    state.prompter,
+                    state.gen_kwargs,
+                    state.reflection_gen_kwargs,
+                    b,
+                    list(state.messages),
+                    [],
+                    list(state.verdicts),
+                    owner=state,
+                )
+            )
         return state.lanes
 
-    def _generate(self, backend: Backend, phase: str, states: list[DocState], label: str,
-                  requests: list[tuple[list[dict[str, str]], str]], suffixes: list[str] | None = None,
-                  reflection: bool = False) -> list[Any]:
+    def _generate(
+        self,
+        backend: Backend,
+        phase: str,
+        states: list[DocState],
+        label: str,
+        requests: list[tuple[list[dict[str, str]], str]],
+        suffixes: list[str] | None = None,
+        reflection: bool = False,
+    ) -> list[Any]:
         if self.progress is not None:
             self.progress.start_phase(phase + label, len(states))
         advance = self.progress.advance if self.progress is not None else None
         salts = [f"{s.task.name}/{s.doc_id}/{phase}" + (f"/b{s.branch}" if s.branch > 1 else "") for s in states]
         if suffixes is not None:  # several samples of one request: each its own cache entry
             salts = [salt + suffix for salt, suffix in zip(salts, suffixes)]
-        outs = backend.generate([(prompt, s.reflection_gen_kwargs if reflection else s.gen_kwargs)
-                                 for s, (_, prompt) in zip(states, requests)], advance, salts)
+        outs = backend.generate(
+            [
+                (prompt, s.reflection_gen_kwargs if reflection else s.gen_kwargs)
+                for s, (_, prompt) in zip(states, requests)
+            ],
+            advance,
+            salts,
+        )
         if self.progress is not None:
             self.progress.end_phase()
         return outs
 
-    def _turn(self, backend: Backend, kind: str, number: int, state: DocState, messages: list[dict[str, str]],
-              prompt: Any, out: Any, prompt_tokens: int | None) -> Turn:
+    def _turn(
+        self,
+        backend: Backend,
+        kind: str,
+        number: int,
+        state: DocState,
+        messages: list[dict[str, str]],
+        prompt: Any,
+        out: Any,
+        prompt_tokens: int | None,
+    ) -> Turn:
         gen_kwargs = state.reflection_gen_kwargs if kind == "reflection" else state.gen_kwargs
         return {
             "kind": kind,
@@ -156,8 +200,9 @@ class Engine:
     def _attempt_phase(self, states: list[DocState], k: int, label: str) -> None:
         requests = []
         for state in states:
-            retry = None if k == 1 else self.cfg.protocol.retry_messages(state.prompter, state.messages,
-                                                                          state.verdicts[-1])
+            retry = (
+                None if k == 1 else self.cfg.protocol.retry_messages(state.prompter, state.messages, state.verdicts[-1])
+            )
             if retry is None:  # attempt 1, or a protocol that starts every attempt afresh
                 messages, prompt = state.task.first_turn(state.doc, self.generator.render, self.cfg.system_instruction)
             else:
@@ -176,19 +221,33 @@ class Engine:
         protocol as an ordinary attempt 1, and all K are recorded in ``attempt_1_samples``."""
         K = self.cfg.samples
         many = [s for s in states for _ in range(K)]
-        outs = self._generate(self.generator, "attempt 1", many, label, [r for r in requests for _ in range(K)],
-                              ["" if j == 0 else f"/s{j + 1}" for _ in states for j in range(K)])
+        outs = self._generate(
+            self.generator,
+            "attempt 1",
+            many,
+            label,
+            [r for r in requests for _ in range(K)],
+            ["" if j == 0 else f"/s{j + 1}" for _ in states for j in range(K)],
+        )
         verdicts = self._verify(many, [out.text for out in outs])
         for i, state in enumerate(states):
-            state.samples = [{"sample": j + 1, "response": out.text, "extracted": v.extracted, "verdict": v.to_dict(),
-                              "completion_tokens": out.completion_tokens,
-                              "completion_tokens_source": out.completion_tokens_source,
-                              "timing": {"latency_s": round(out.latency_s, 6), "cached": out.cached}}
-                             for j, (out, v) in enumerate(zip(outs[i * K:(i + 1) * K], verdicts[i * K:(i + 1) * K]))]
+            state.samples = [
+                {
+                    "sample": j + 1,
+                    "response": out.text,
+                    "extracted": v.extracted,
+                    "verdict": v.to_dict(),
+                    "completion_tokens": out.completion_tokens,
+                    "completion_tokens_source": out.completion_tokens_source,
+                    "timing": {"latency_s": round(out.latency_s, 6), "cached": out.cached},
+                }
+                for j, (out, v) in enumerate(zip(outs[i * K : (i + 1) * K], verdicts[i * K : (i + 1) * K]))
+            ]
         self._record_attempts(states, requests, outs[::K], verdicts[::K], 1)
 
-    def _record_attempts(self, states: list[DocState], requests: list[tuple[Any, Any]], outs: list[Any],
-                         verdicts: list[Verdict], k: int) -> None:
+    def _record_attempts(
+        self, states: list[DocState], requests: list[tuple[Any, Any]], outs: list[Any], verdicts: list[Verdict], k: int
+    ) -> None:
         prompt_tokens = self.generator.count_tokens_many([prompt for _, prompt in requests])
         for state, (messages, prompt), out, verdict, n in zip(states, requests, outs, verdicts, prompt_tokens):
             turn = self._turn(self.generator, "attempt", k, state, messages, prompt, out, n)
@@ -231,16 +290,19 @@ class Engine:
         for state in states:
             template, instruction = self._instruction(state)
             instructions.append(instruction)
-            messages = state.messages + [{"role": "user", "content":
-                                          state.prompter.reflect_answer_request(state.verdicts[-1], template)}]
+            messages = state.messages + [
+                {"role": "user", "content": state.prompter.reflect_answer_request(state.verdicts[-1], template)}
+            ]
             requests.append((messages, self.reflector.render(messages)))
         outs = self._generate(self.reflector, f"attempt {k}", states, label, requests, reflection=True)
         parts = [split_one_turn(out.text) for out in outs]
-        verdicts = self._verify(states, [out.text if answer is None else answer
-                                         for out, (_, answer) in zip(outs, parts)])
+        verdicts = self._verify(
+            states, [out.text if answer is None else answer for out, (_, answer) in zip(outs, parts)]
+        )
         prompt_tokens = self.reflector.count_tokens_many([prompt for _, prompt in requests])
         for state, (messages, prompt), out, verdict, n, (reflection, answer), instruction in zip(
-                states, requests, outs, verdicts, prompt_tokens, parts, instructions):
+            states, requests, outs, verdicts, prompt_tokens, parts, instructions
+        ):
             turn = self._turn(self.reflector, "attempt", k, state, messages, prompt, out, n)
             turn["gen_kwargs"] = state.reflection_gen_kwargs
             turn["one_turn"] = {"reflection": reflection, "answer": answer}

@@ -28,8 +28,9 @@ def group_members(tasks: list[str]) -> dict[str, list[str]]:
     return {f: ts for f, ts in members.items() if len(ts) > 1}
 
 
-def group_results(records: dict[str, list[dict[str, Any]]], tasks: list[str], attempts: int,
-                  feedback_mode: str) -> dict[str, dict[str, Any]]:
+def group_results(
+    records: dict[str, list[dict[str, Any]]], tasks: list[str], attempts: int, feedback_mode: str
+) -> dict[str, dict[str, Any]]:
     out = {}
     for family, members in group_members(tasks).items():
         pooled = [r for t in members for r in records.get(t, [])]

@@ -14,15 +14,23 @@ import json
 import os
 import socket
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.harness.records import SampleRecord, json_line, read_records, samples_path
 from reflectevo_bench.harness.results import write_results
-from reflectevo_bench.harness.run_dir import (MANIFEST, read_manifest, shard_manifests, unfinished_shards,
-                                              with_identity_defaults, write_json_atomic, write_text_atomic)
+from reflectevo_bench.harness.run_dir import (
+    MANIFEST,
+    read_manifest,
+    shard_manifests,
+    unfinished_shards,
+    with_identity_defaults,
+    write_json_atomic,
+    write_text_atomic,
+)
 from reflectevo_bench.harness.shard import SHARDS_DIR, shard_dir, shard_list
 
 LOCK = ".merge.lock"
@@ -42,13 +50,17 @@ def merge_run(run_dir: Path) -> dict[str, Any]:
     _, count = sharding(run_dir)
     waiting = unfinished_shards(run_dir, count)
     if waiting:
-        raise BenchError(f"{run_dir}: {shard_list(waiting)} of {count} missing or unfinished: run "
-                         f"{'them' if len(waiting) > 1 else 'it'} (the same command with --shard i/{count}; add --resume "
-                         "for one that started), then merge again")
+        raise BenchError(
+            f"{run_dir}: {shard_list(waiting)} of {count} missing or unfinished: run "
+            f"{'them' if len(waiting) > 1 else 'it'} (the same command with --shard i/{count}; add --resume "
+            "for one that started), then merge again"
+        )
     with merge_lock(run_dir) as holder:
         if holder is not None:
-            raise BenchError(f"{run_dir}: a merge is under way ({holder}): wait for it, or delete "
-                             f"{run_dir / SHARDS_DIR / LOCK} if that process is gone")
+            raise BenchError(
+                f"{run_dir}: a merge is under way ({holder}): wait for it, or delete "
+                f"{run_dir / SHARDS_DIR / LOCK} if that process is gone"
+            )
         return _merge(run_dir)
 
 
@@ -64,8 +76,10 @@ def merge_if_last(run_dir: Path) -> tuple[dict[str, Any] | None, str]:
     _, count = sharding(run_dir)
     waiting = unfinished_shards(run_dir, count)
     if waiting:
-        return None, (f"waiting for {shard_list(waiting)} of {count}: "
-                      f"the last to finish merges (or run `reflectevo-bench merge {run_dir}`)")
+        return None, (
+            f"waiting for {shard_list(waiting)} of {count}: "
+            f"the last to finish merges (or run `reflectevo-bench merge {run_dir}`)"
+        )
     with merge_lock(run_dir) as holder:
         if holder is not None:
             return None, f"another shard is merging ({holder})"
@@ -129,22 +143,28 @@ def _merge(run_dir: Path) -> dict[str, Any]:
     for i, own in shards.items():
         where = shard_dir(run_dir, i)
         assert own is not None  # callers checked every shard finished
-        if with_identity_defaults(own.get("identity", {})) != ident or (own.get("shard") or {}).get("count") != count \
-                or own["shard"].get("index") != i:
+        if (
+            with_identity_defaults(own.get("identity", {})) != ident
+            or (own.get("shard") or {}).get("count") != count
+            or own["shard"].get("index") != i
+        ):
             raise BenchError(f"{where} holds a shard of a different run: move it away and run shard {i}/{count} again")
         records = read_records(where, shard=True)
         for task in sorted(set(records) | set(sizes)):
             got = {r["doc_id"] for r in records.get(task, [])}
             expected = set(range(i, sizes.get(task, 0), count))
             if got != expected:
-                raise BenchError(f"{where} holds docs {sorted(got ^ expected)[:5]} of task '{task}' that do not match "
-                                 f"shard {i}/{count}: move it away and run shard {i}/{count} again")
+                raise BenchError(
+                    f"{where} holds docs {sorted(got ^ expected)[:5]} of task '{task}' that do not match "
+                    f"shard {i}/{count}: move it away and run shard {i}/{count} again"
+                )
             merged[task].extend(records.get(task, []))
         sessions += [{**s, "shard": i} for s in own.get("sessions", [])]
     for task, recs in merged.items():
         if recs:
-            write_text_atomic(samples_path(run_dir, task),
-                              "".join(json_line(r) for r in sorted(recs, key=lambda r: r["doc_id"])))
+            write_text_atomic(
+                samples_path(run_dir, task), "".join(json_line(r) for r in sorted(recs, key=lambda r: r["doc_id"]))
+            )
     top["sessions"] = sorted(sessions, key=lambda s: (s["started"], s["shard"]))
     top["sharding"] = {"shards": count, "merged": True, "sources": [shards[i]["shard"] for i in range(count)]}
     write_json_atomic(run_dir / MANIFEST, top)

@@ -60,8 +60,9 @@ def retry_stats(records: list[dict[str, Any]]) -> dict[str, Any]:
     With ``run --reflections N`` every failure has N retries, so this is ReflectEvo's branch pass rate; with one
     branch it equals wrong→right over the docs that retried (stop-when-correct protocols).
     """
-    verdicts = [bool(t["verdict"]["correct"]) for r in records for t in r["turns"]
-                if t["kind"] == "attempt" and t["round"] == 2]
+    verdicts = [
+        bool(t["verdict"]["correct"]) for r in records for t in r["turns"] if t["kind"] == "attempt" and t["round"] == 2
+    ]
     if not verdicts:
         return {}
     branches = max((t.get("branch", 1) for r in records for t in r["turns"]), default=1)
@@ -97,8 +98,10 @@ def phase_stats(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     phases: dict[str, dict[str, Any]] = {}
     for rec in records:
         for turn in rec["turns"]:
-            p = phases.setdefault(phase_name(turn), {"requests": 0, "cached": 0, "prompt_tokens": 0,
-                                                     "completion_tokens": 0, "backend_s": 0.0})
+            p = phases.setdefault(
+                phase_name(turn),
+                {"requests": 0, "cached": 0, "prompt_tokens": 0, "completion_tokens": 0, "backend_s": 0.0},
+            )
             p["requests"] += 1
             p["cached"] += int(turn["timing"]["cached"])
             p["prompt_tokens"] += turn.get("prompt_tokens") or 0

@@ -54,8 +54,13 @@ def failed_sample(rec: SampleRecord) -> dict[str, Any]:
         return first  # type: ignore[return-value]
     for sample in rec.get("attempt_1_samples") or []:
         if not sample["verdict"]["correct"]:
-            return {**first, "response": sample["response"], "extracted": sample.get("extracted"),
-                    "verdict": sample["verdict"], "sample": sample["sample"]}
+            return {
+                **first,
+                "response": sample["response"],
+                "extracted": sample.get("extracted"),
+                "verdict": sample["verdict"],
+                "sample": sample["sample"],
+            }
     raise BenchError(f"doc {rec.get('doc_id')} of task '{rec.get('task')}' has no failed attempt-1 sample")
 
 

@@ -38,12 +38,21 @@ class RunProgress:
     def __init__(self, console: Console, live: bool | None = None) -> None:
         self.console = console
         self.live = console.is_terminal if live is None else live
-        self.progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[tokens]}"), TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
-            TextColumn("ETA {task.fields[eta]}"),
-            console=console, transient=False,
-        ) if self.live else None
+        self.progress = (
+            Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[tokens]}"),
+                TextColumn("{task.fields[rate]}"),
+                TimeElapsedColumn(),
+                TextColumn("ETA {task.fields[eta]}"),
+                console=console,
+                transient=False,
+            )
+            if self.live
+            else None
+        )
         self._task: Any = None
         self._tokens = 0
         self._done = 0
@@ -84,9 +93,13 @@ class RunProgress:
         if self.progress is None or self._task is None:
             return
         elapsed = max(time.perf_counter() - self._start, 1e-9)
-        self.progress.update(self._task, advance=1, tokens=f"{self._tokens:,} tok",
-                             rate=f"{self._tokens / elapsed:,.1f} tok/s",
-                             eta=clock(token_eta(self._done, self._total, self._tokens, elapsed)))
+        self.progress.update(
+            self._task,
+            advance=1,
+            tokens=f"{self._tokens:,} tok",
+            rate=f"{self._tokens / elapsed:,.1f} tok/s",
+            eta=clock(token_eta(self._done, self._total, self._tokens, elapsed)),
+        )
 
     def end_phase(self) -> None:
         elapsed = time.perf_counter() - self._start
@@ -94,8 +107,12 @@ class RunProgress:
             self.progress.update(self._task, eta=clock(0))
         elif self.progress is None:
             rate = self._tokens / elapsed if elapsed > 0 else 0.0
-            self.console.print(f"{self.label()}: done {self._done}/{self._total} requests, {self._tokens:,} tokens, "
-                               f"{rate:,.1f} tok/s, {elapsed:.1f}s", highlight=False, soft_wrap=True)
+            self.console.print(
+                f"{self.label()}: done {self._done}/{self._total} requests, {self._tokens:,} tokens, "
+                f"{rate:,.1f} tok/s, {elapsed:.1f}s",
+                highlight=False,
+                soft_wrap=True,
+            )
         self._task = None
 
 
@@ -104,8 +121,9 @@ def summary_table(results: dict[str, Any]) -> Table:
 
     table = Table(title=title(results))
     for col in summary_header(results):
-        table.add_column(col, justify="left" if col in ("task", "feedback") else "right",
-                         no_wrap=col == "task", overflow="fold")
+        table.add_column(
+            col, justify="left" if col in ("task", "feedback") else "right", no_wrap=col == "task", overflow="fold"
+        )
     for row in summary_rows(results):
         table.add_row(*row)
     return table

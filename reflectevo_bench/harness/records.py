@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator, Literal, TypedDict
+from typing import Any, Literal, TypedDict
 
 from reflectevo_bench.errors import BenchError, one_line
 from reflectevo_bench.harness.run_dir import check_merged
@@ -109,12 +110,15 @@ def complete_lines(path: Path, check: Callable[[Any], str | None] | None = None)
         except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8
             if number == len(pieces) - 1 and not pieces[-1]:
                 break  # the last line: torn by a crash mid-write (e.g. zeros the file system left)
-            raise BenchError(f"{path}: line {number} is not JSON ({one_line(exc, 80)}): the file is corrupt; only a "
-                             "torn last line is repaired, so restore the file or remove that line by hand") from None
+            raise BenchError(
+                f"{path}: line {number} is not JSON ({one_line(exc, 80)}): the file is corrupt; only a "
+                "torn last line is repaired, so restore the file or remove that line by hand"
+            ) from None
         problem = check(row) if check is not None else None
         if problem is not None:
-            raise BenchError(f"{path}: line {number} {problem}: the file is corrupt; restore it or remove that line "
-                             "by hand")
+            raise BenchError(
+                f"{path}: line {number} {problem}: the file is corrupt; restore it or remove that line by hand"
+            )
         rows.append(row)
         good += len(piece) + 1
     return rows, good
@@ -123,8 +127,11 @@ def complete_lines(path: Path, check: Callable[[Any], str | None] | None = None)
 def _record_problem(row: Any) -> str | None:
     if not isinstance(row, dict):
         return f"is a JSON {type(row).__name__}, not a record object"
-    if not isinstance(row.get("task"), str) or isinstance(row.get("doc_id"), bool) or \
-            not isinstance(row.get("doc_id"), int):
+    if (
+        not isinstance(row.get("task"), str)
+        or isinstance(row.get("doc_id"), bool)
+        or not isinstance(row.get("doc_id"), int)
+    ):
         return "is not a sample record (it needs a string 'task' and an integer 'doc_id')"
     return None
 
@@ -169,8 +176,10 @@ def read_records(run_dir: Path, shard: bool = False) -> dict[str, list[SampleRec
         for number, rec in enumerate(iter_records(path), 1):
             docs = by_task.setdefault(rec["task"], {})
             if rec["doc_id"] in docs:
-                raise BenchError(f"{path}: line {number} records doc {rec['doc_id']} of task '{rec['task']}' twice"
-                                 ": the run dir is corrupt")
+                raise BenchError(
+                    f"{path}: line {number} records doc {rec['doc_id']} of task '{rec['task']}' twice"
+                    ": the run dir is corrupt"
+                )
             docs[rec["doc_id"]] = rec
     return {task: [docs[i] for i in sorted(docs)] for task, docs in sorted(by_task.items())}
 
@@ -192,7 +201,9 @@ def first_attempt(rec: SampleRecord) -> Turn:
     for turn in rec["turns"]:
         if turn["kind"] == "attempt" and turn["round"] == 1:
             return turn
-    raise BenchError(f"doc {rec.get('doc_id')} of task '{rec.get('task')}' has no attempt-1 turn: the run dir is corrupt")
+    raise BenchError(
+        f"doc {rec.get('doc_id')} of task '{rec.get('task')}' has no attempt-1 turn: the run dir is corrupt"
+    )
 
 
 def json_line(record: Any) -> str:

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.yaml_files import read_yaml
 
@@ -38,12 +37,13 @@ class ReflectionPool:
     names: dict[str, tuple[str, ...]] = field(default_factory=dict)  # per key, the entries' names (default: index)
 
     @classmethod
-    def from_value(cls, value: Any, source: str) -> "ReflectionPool":
+    def from_value(cls, value: Any, source: str) -> ReflectionPool:
         if isinstance(value, list):
             value = {"reflect": value}
         if not isinstance(value, dict) or not value:
-            raise BenchError(f"reflection pool {source} must be a list of templates or a mapping "
-                             f"{{{', '.join(KEYS)}}} → list")
+            raise BenchError(
+                f"reflection pool {source} must be a list of templates or a mapping {{{', '.join(KEYS)}}} → list"
+            )
         entries: dict[str, tuple[str, ...]] = {}
         names: dict[str, tuple[str, ...]] = {}
         for key, items in value.items():
@@ -52,8 +52,10 @@ class ReflectionPool:
             labels = [str(k) for k in items] if isinstance(items, dict) else None
             items = list(items.values()) if isinstance(items, dict) else items
             if not isinstance(items, list) or not items or not all(isinstance(i, str) and i.strip() for i in items):
-                raise BenchError(f"reflection pool {source}: '{key}' must be a non-empty list (or name → template "
-                                 "mapping) of non-empty strings")
+                raise BenchError(
+                    f"reflection pool {source}: '{key}' must be a non-empty list (or name → template "
+                    "mapping) of non-empty strings"
+                )
             for i, item in enumerate(items):
                 _check_template(item, key, f"{source} {key}[{labels[i] if labels else i}]")
             entries[key] = tuple(items)
@@ -61,7 +63,7 @@ class ReflectionPool:
         return cls(source, entries, names)
 
     @classmethod
-    def load(cls, spec: str) -> "ReflectionPool":
+    def load(cls, spec: str) -> ReflectionPool:
         """A pool file, or a built-in pool by name."""
         path = BUILTIN_POOLS.get(spec)
         source = f"builtin:{spec}" if path else str(Path(spec).resolve())
@@ -89,13 +91,17 @@ class ReflectionPool:
         key = protocol.reflection_key
         items = self.entries.get(key)
         if not items:
-            raise BenchError(f"--reflection-instruction {name}: reflection pool {self.source} has no '{key}' entries "
-                             f"(protocol {protocol.name})")
+            raise BenchError(
+                f"--reflection-instruction {name}: reflection pool {self.source} has no '{key}' entries "
+                f"(protocol {protocol.name})"
+            )
         names = self.names.get(key) or tuple(str(i) for i in range(len(items)))
         if name not in names:
             shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
-            raise BenchError(f"--reflection-instruction {name}: no such entry in reflection pool {self.source} "
-                             f"'{key}' (choose one of: {shown})")
+            raise BenchError(
+                f"--reflection-instruction {name}: no such entry in reflection pool {self.source} "
+                f"'{key}' (choose one of: {shown})"
+            )
         index = names.index(name)
         return index, items[index]
 
@@ -104,7 +110,9 @@ def _check_template(text: str, key: str, where: str) -> None:
     try:
         fields = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
     except ValueError as exc:
-        raise BenchError(f"reflection pool entry {where} is not a valid template ({exc}); write {{{{ and }}}} for braces") from None
+        raise BenchError(
+            f"reflection pool entry {where} is not a valid template ({exc}); write {{{{ and }}}} for braces"
+        ) from None
     bad = fields - ALLOWED_FIELDS[key]
     if bad:
         raise BenchError(f"reflection pool entry {where} uses {sorted(bad)}; allowed: {sorted(ALLOWED_FIELDS[key])}")

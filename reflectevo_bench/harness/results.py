@@ -23,8 +23,12 @@ def build_results(manifest: dict[str, Any], records: dict[str, list[dict[str, An
     results = {}
     for task in env["tasks"]:
         recs = records.get(task, [])
-        results[task] = {"alias": task, **task_metrics(recs, attempts, mode), **retry_stats(recs),
-                         "verifier_errors": verifier_errors(recs)}
+        results[task] = {
+            "alias": task,
+            **task_metrics(recs, attempts, mode),
+            **retry_stats(recs),
+            "verifier_errors": verifier_errors(recs),
+        }
         mined = sample_stats(recs)
         if mined:
             results[task]["attempt_1_samples"] = mined  # run --samples K: pass@1, pass@K, share kept per rule
@@ -36,7 +40,9 @@ def build_results(manifest: dict[str, Any], records: dict[str, list[dict[str, An
         "groups": group_results(records, env["tasks"], attempts, mode),
         "configs": env["task_configs"],
         "versions": env["task_versions"],
-        "n-samples": {t: {"original": env["task_sizes"][t], "effective": len(records.get(t, []))} for t in env["tasks"]},
+        "n-samples": {
+            t: {"original": env["task_sizes"][t], "effective": len(records.get(t, []))} for t in env["tasks"]
+        },
         "complete": all(len(records.get(t, [])) == env["task_sizes_limited"][t] for t in env["tasks"]),
         "config": ident,
         "protocol": ident["protocol"],

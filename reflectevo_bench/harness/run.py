@@ -21,13 +21,13 @@ from reflectevo_bench.harness.gen_kwargs import DEFAULT_GEN_KWARGS, parse_gen_kw
 from reflectevo_bench.harness.merge import finish_shard
 from reflectevo_bench.harness.progress import RunProgress
 from reflectevo_bench.harness.protocols import Protocol, find_protocol
-from reflectevo_bench.harness.summary import print_summary
 from reflectevo_bench.harness.records import SampleWriter, read_records
 from reflectevo_bench.harness.reflection_pool import ReflectionPool
 from reflectevo_bench.harness.response_cache import ResponseCache
 from reflectevo_bench.harness.results import write_results
 from reflectevo_bench.harness.seeding import samples
 from reflectevo_bench.harness.shard import Shard, detect_shard, run_alone, shard_dir
+from reflectevo_bench.harness.summary import print_summary
 from reflectevo_bench.tasks.eval_task import EvalTask, doc_hash
 from reflectevo_bench.tasks.registry import check_include_paths, include_path_specs, load_eval_tasks
 
@@ -79,7 +79,9 @@ def resolve_model_args(model: str, raw: str | None, console: Console | None, see
 
         if "pretrained" not in args:
             if console:
-                console.print("[dim]no pretrained= given: using SmolLM2-135M-Instruct (prepared once for offline use)[/]")
+                console.print(
+                    "[dim]no pretrained= given: using SmolLM2-135M-Instruct (prepared once for offline use)[/]"
+                )
             args = {"pretrained": DEFAULT_MODEL_ALIAS, **args}
         if args["pretrained"].strip().lower() in MODEL_ALIASES:
             try:
@@ -134,7 +136,9 @@ def parse_metadata(text: str | None) -> dict[str, Any]:
 def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any] | None]:
     shard = detect_shard(opts.shard)
     if shard is not None and not opts.output:
-        raise BenchError(f"shard {shard.label} (from {shard.source}) needs --output: all shards of a run write into one dir")
+        raise BenchError(
+            f"shard {shard.label} (from {shard.source}) needs --output: all shards of a run write into one dir"
+        )
     pinned = run_alone() if shard is not None else None  # before torch sees a GPU or a backend sees torchrun
     protocol = find_protocol(opts.protocol)
     attempts = opts.attempts if opts.attempts is not None else protocol.default_attempts
@@ -147,8 +151,9 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any] | None
     limit = opts.limit if opts.limit is not None else (DEFAULT_LIMIT if opts.tasks is None else None)
     metadata = parse_metadata(opts.metadata)
     include_path = check_include_paths(opts.include_path)
-    tasks = load_eval_tasks(opts.tasks or DEFAULT_TASKS, opts.data_dir, limit, opts.num_fewshot, metadata, opts.split,
-                            include_path)
+    tasks = load_eval_tasks(
+        opts.tasks or DEFAULT_TASKS, opts.data_dir, limit, opts.num_fewshot, metadata, opts.split, include_path
+    )
     if opts.log_samples:
         console.print("[dim]--log_samples: samples are always logged (samples_<task>.jsonl in the run dir)[/]")
     for task in tasks:
@@ -160,18 +165,25 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any] | None
         attempt_kwargs = task.generation_kwargs(DEFAULT_GEN_KWARGS, gen_overrides)
         reflection_kwargs = task.generation_kwargs(DEFAULT_GEN_KWARGS, {**gen_overrides, **reflection_overrides})
         if protocol.needs_sampling and not attempt_kwargs.get("do_sample"):
-            raise BenchError(f"--protocol {protocol.name} needs sampling (greedy would repeat attempt 1 on task "
-                             f"'{task.name}'): pass --gen-kwargs do_sample=true,temperature=0.8")
+            raise BenchError(
+                f"--protocol {protocol.name} needs sampling (greedy would repeat attempt 1 on task "
+                f"'{task.name}'): pass --gen-kwargs do_sample=true,temperature=0.8"
+            )
         if opts.reflections > 1 and not reflection_kwargs.get("do_sample"):
-            raise BenchError(f"--reflections {opts.reflections} needs sampling (greedy would write the same reflection "
-                             f"on task '{task.name}'): pass --reflection-gen-kwargs do_sample=true,temperature=0.8 "
-                             "(or --gen-kwargs to sample attempts too)")
+            raise BenchError(
+                f"--reflections {opts.reflections} needs sampling (greedy would write the same reflection "
+                f"on task '{task.name}'): pass --reflection-gen-kwargs do_sample=true,temperature=0.8 "
+                "(or --gen-kwargs to sample attempts too)"
+            )
         if opts.samples > 1 and not attempt_kwargs.get("do_sample"):
-            raise BenchError(f"--samples {opts.samples} needs sampling (greedy would give one answer on task "
-                             f"'{task.name}'): pass --gen-kwargs do_sample=true,temperature=0.8")
+            raise BenchError(
+                f"--samples {opts.samples} needs sampling (greedy would give one answer on task "
+                f"'{task.name}'): pass --gen-kwargs do_sample=true,temperature=0.8"
+            )
     if (opts.reflection_gen_kwargs or opts.reflection_instruction) and not protocol.writes_reflections:
-        raise BenchError(f"--reflection-gen-kwargs / --reflection-instruction need a protocol that reflects, "
-                         f"not '{protocol.name}'")
+        raise BenchError(
+            f"--reflection-gen-kwargs / --reflection-instruction need a protocol that reflects, not '{protocol.name}'"
+        )
     pools = _reflection_pools(tasks, opts.reflection_pool, "reflectevo" if opts.reflection_instruction else None)
     if opts.reflection_instruction is not None:
         for pool in {id(p): p for p in pools.values()}.values():
@@ -184,33 +196,70 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any] | None
         reflector_model = opts.reflector_model or opts.model
         reflector_args = resolve_model_args(reflector_model, opts.reflector_model_args, console, opts.seed)
     identity = {  # every option that changes results: a resumed run must match it exactly
-        "model": opts.model, "model_args": format_model_args(model_args),
+        "model": opts.model,
+        "model_args": format_model_args(model_args),
         "reflector_model": (opts.reflector_model or opts.model) if reflector_args is not None else None,
         "reflector_model_args": format_model_args(reflector_args) if reflector_args is not None else None,
-        "tasks": [t.name for t in tasks], "task_specs": include_path_specs(_task_specs(opts.tasks), include_path), "protocol": protocol.name,
-        "attempts": attempts, "limit": limit, "seed": opts.seed, "gen_kwargs": gen_overrides,
+        "tasks": [t.name for t in tasks],
+        "task_specs": include_path_specs(_task_specs(opts.tasks), include_path),
+        "protocol": protocol.name,
+        "attempts": attempts,
+        "limit": limit,
+        "seed": opts.seed,
+        "gen_kwargs": gen_overrides,
         "system_instruction": opts.system_instruction,
         "data_dir": str(Path(opts.data_dir).resolve()) if opts.data_dir else None,
-        "num_fewshot": opts.num_fewshot, "metadata": metadata,
-        "split": opts.split, "reflections": opts.reflections, "samples": opts.samples,
+        "num_fewshot": opts.num_fewshot,
+        "metadata": metadata,
+        "split": opts.split,
+        "reflections": opts.reflections,
+        "samples": opts.samples,
         "fewshot_as_multiturn": opts.fewshot_as_multiturn if any(t.task.config.num_fewshot for t in tasks) else None,
         "reflection_pool": pools[tasks[0].name].source if opts.reflection_pool and tasks else None,
-        "reflection_gen_kwargs": reflection_overrides, "reflection_instruction": opts.reflection_instruction,
+        "reflection_gen_kwargs": reflection_overrides,
+        "reflection_instruction": opts.reflection_instruction,
         **({"include_path": include_path} if include_path else {}),  # absent when unused: older run dirs still match
     }
     if protocol.source is not None:  # a protocol loaded from a file: resume and rescore load it again
         identity["protocol_file"] = f"{protocol.source}:{protocol.name}"
     out_dir = Path(opts.output or f"runs/{dt.datetime.now():%Y%m%d-%H%M%S}-{protocol.name}")
     with rd.hold(out_dir, shard):  # one process writes a run dir (or one shard of it) at a time
-        return _run_held(opts, console, out_dir, shard, pinned, identity, tasks, protocol, attempts, gen_overrides,
-                         reflection_overrides, model_args, reflector_args, batch_size, pools)
+        return _run_held(
+            opts,
+            console,
+            out_dir,
+            shard,
+            pinned,
+            identity,
+            tasks,
+            protocol,
+            attempts,
+            gen_overrides,
+            reflection_overrides,
+            model_args,
+            reflector_args,
+            batch_size,
+            pools,
+        )
 
 
-def _run_held(opts: RunOptions, console: Console, out_dir: Path, shard: Shard | None, pinned: str | None,
-              identity: dict[str, Any], tasks: list[EvalTask], protocol: Protocol, attempts: int,
-              gen_overrides: dict[str, Any], reflection_overrides: dict[str, Any], model_args: dict[str, str],
-              reflector_args: dict[str, str] | None,
-              batch_size: int | str, pools: dict[str, ReflectionPool]) -> tuple[Path, dict[str, Any] | None]:
+def _run_held(
+    opts: RunOptions,
+    console: Console,
+    out_dir: Path,
+    shard: Shard | None,
+    pinned: str | None,
+    identity: dict[str, Any],
+    tasks: list[EvalTask],
+    protocol: Protocol,
+    attempts: int,
+    gen_overrides: dict[str, Any],
+    reflection_overrides: dict[str, Any],
+    model_args: dict[str, str],
+    reflector_args: dict[str, str] | None,
+    batch_size: int | str,
+    pools: dict[str, ReflectionPool],
+) -> tuple[Path, dict[str, Any] | None]:
     manifest = rd.check_output_dir(out_dir, identity, opts.resume, shard)
     work_dir = out_dir if shard is None else shard_dir(out_dir, shard.index)  # where this process writes
     if manifest is not None:
@@ -222,8 +271,9 @@ def _run_held(opts: RunOptions, console: Console, out_dir: Path, shard: Shard | 
     if reflector_args is not None:
         reflector = make_backend("reflector", identity["reflector_model"], reflector_args, batch_size, opts.device)
 
-    request_seeds = _seed_requests(console, tasks, [gen_overrides, {**gen_overrides, **reflection_overrides}],
-                                   opts.seed, generator, reflector)
+    request_seeds = _seed_requests(
+        console, tasks, [gen_overrides, {**gen_overrides, **reflection_overrides}], opts.seed, generator, reflector
+    )
     if manifest is None:
         environment = {**_environment(tasks, protocol.feedback_mode, seeds, pools), "request_seeds": request_seeds}
         manifest = rd.start_manifest(out_dir, identity, environment, shard)
@@ -232,17 +282,35 @@ def _run_held(opts: RunOptions, console: Console, out_dir: Path, shard: Shard | 
         reflector.use_cache(ResponseCache(work_dir / "cache" / "reflector.jsonl"))
 
     done = {(t, r["doc_id"]) for t, recs in read_records(work_dir, shard=True).items() for r in recs}
-    pending = [(t, i) for t in tasks for i in (shard.doc_ids(len(t.docs)) if shard else range(len(t.docs)))
-               if (t.name, i) not in done]
+    pending = [
+        (t, i)
+        for t in tasks
+        for i in (shard.doc_ids(len(t.docs)) if shard else range(len(t.docs)))
+        if (t.name, i) not in done
+    ]
     if shard is not None:
-        console.print(f"shard {shard.label} from {shard.source}: {len(done) + len(pending)} docs"
-                      + (f" on CUDA_VISIBLE_DEVICES={pinned}" if pinned else ""))
+        console.print(
+            f"shard {shard.label} from {shard.source}: {len(done) + len(pending)} docs"
+            + (f" on CUDA_VISIBLE_DEVICES={pinned}" if pinned else "")
+        )
     if done:
         console.print(f"resuming: {len(done)} docs already finished, {len(pending)} to go")
 
-    config = EngineConfig(protocol, attempts, DEFAULT_GEN_KWARGS, gen_overrides, opts.chunk_size,
-                          opts.system_instruction, opts.reflections, opts.seed, pools, opts.split, opts.samples,
-                          reflection_overrides, opts.reflection_instruction)
+    config = EngineConfig(
+        protocol,
+        attempts,
+        DEFAULT_GEN_KWARGS,
+        gen_overrides,
+        opts.chunk_size,
+        opts.system_instruction,
+        opts.reflections,
+        opts.seed,
+        pools,
+        opts.split,
+        opts.samples,
+        reflection_overrides,
+        opts.reflection_instruction,
+    )
     writer = SampleWriter(work_dir)
     started = time.time()
     rd.open_session(work_dir, manifest, started, len(pending))
@@ -269,8 +337,14 @@ def _run_held(opts: RunOptions, console: Console, out_dir: Path, shard: Shard | 
     return out_dir, results
 
 
-def _seed_requests(console: Console, tasks: list[EvalTask], overrides: list[dict[str, Any]], seed: int,
-                   generator: Backend, reflector: Backend | None) -> dict[str, str]:
+def _seed_requests(
+    console: Console,
+    tasks: list[EvalTask],
+    overrides: list[dict[str, Any]],
+    seed: int,
+    generator: Backend,
+    reflector: Backend | None,
+) -> dict[str, str]:
     """Seed every sampled request from --seed and its doc/phase/branch (exact resume); say in one line where a
     backend cannot take such seeds and the run samples. Returns what run.json records."""
     how = {"generator": generator.seed_requests(seed)}
@@ -287,33 +361,42 @@ def _check_branches(reflections: int, protocol: Any, attempts: int) -> None:
     if reflections < 1:
         raise BenchError(f"--reflections must be at least 1, got {reflections}")
     if reflections > 1 and not protocol.writes_reflections:
-        raise BenchError(f"--reflections {reflections} needs a protocol that reflects (reflect or self-refine), "
-                         f"not '{protocol.name}'")
+        raise BenchError(
+            f"--reflections {reflections} needs a protocol that reflects (reflect or self-refine), "
+            f"not '{protocol.name}'"
+        )
 
 
-def _reflection_pools(tasks: list[EvalTask], spec: str | None,
-                      fallback: str | None = None) -> dict[str, ReflectionPool]:
+def _reflection_pools(
+    tasks: list[EvalTask], spec: str | None, fallback: str | None = None
+) -> dict[str, ReflectionPool]:
     """Per task, the pool its reflection requests come from: --reflection-pool for all, else the task's own, else
     ``fallback`` (the built-in pool when --reflection-instruction names an entry)."""
     if spec:
         pool = ReflectionPool.load(spec)
         return {t.name: pool for t in tasks}
-    pools = {t.name: ReflectionPool.from_value(t.reflection.reflection_pool, f"task:{t.name}")
-             for t in tasks if t.reflection.reflection_pool is not None}
+    pools = {
+        t.name: ReflectionPool.from_value(t.reflection.reflection_pool, f"task:{t.name}")
+        for t in tasks
+        if t.reflection.reflection_pool is not None
+    }
     if fallback:
         default = ReflectionPool.load(fallback)
         pools.update({t.name: default for t in tasks if t.name not in pools})
     return pools
 
 
-def make_backend(role: str, model: str, model_args: dict[str, str], batch_size: int | str, device: str | None) -> Backend:
+def make_backend(
+    role: str, model: str, model_args: dict[str, str], batch_size: int | str, device: str | None
+) -> Backend:
     backend = Backend(build_lm(model, model_args, batch_size, _device(model, model_args, device)), role)
     backend.check_chat_template()
     return backend
 
 
-def _environment(tasks: list[EvalTask], feedback_mode: str, seeds: dict[str, int],
-                 pools: dict[str, ReflectionPool]) -> dict[str, Any]:
+def _environment(
+    tasks: list[EvalTask], feedback_mode: str, seeds: dict[str, int], pools: dict[str, ReflectionPool]
+) -> dict[str, Any]:
     """What the run used (task configs, verifiers, software), recorded once in run.json."""
     return {
         "tasks": [t.name for t in tasks],
@@ -326,7 +409,9 @@ def _environment(tasks: list[EvalTask], feedback_mode: str, seeds: dict[str, int
         "verifiers": {t.name: t.verifier_name for t in tasks},
         "feedback_mode": feedback_mode,
         "gen_defaults": DEFAULT_GEN_KWARGS,
-        "seeds": seeds, "package_versions": package_versions(), "git_hash": git_hash(),
+        "seeds": seeds,
+        "package_versions": package_versions(),
+        "git_hash": git_hash(),
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
 
@@ -358,5 +443,7 @@ def _check_docs_unchanged(out_dir: Path, tasks: list[EvalTask]) -> None:
         t = by_name.get(task)
         for rec in recs:
             if t is None or rec["doc_id"] >= len(t.docs) or doc_hash(t.docs[rec["doc_id"]]) != rec["doc_hash"]:
-                raise BenchError(f"--resume: doc {rec['doc_id']} of task '{task}' changed since the run started; "
-                                 "start a new run in another directory")
+                raise BenchError(
+                    f"--resume: doc {rec['doc_id']} of task '{task}' changed since the run started; "
+                    "start a new run in another directory"
+                )

@@ -9,9 +9,10 @@ import json
 import os
 import socket
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.harness.shard import Shard, shard_dir, shard_list
@@ -70,8 +71,11 @@ def create_json_exclusive(path: Path, data: Any) -> bool:
 
 def _is_temp(name: str) -> bool:
     """A sibling shard's manifest being written, or a writer's lock file: neither makes a dir hold a run."""
-    return (name.startswith(f".{MANIFEST}.") and name.endswith(".tmp")) or name == LOCK or \
-        (name.startswith(".shard-") and name.endswith(".lock"))
+    return (
+        (name.startswith(f".{MANIFEST}.") and name.endswith(".tmp"))
+        or name == LOCK
+        or (name.startswith(".shard-") and name.endswith(".lock"))
+    )
 
 
 LOCK = ".lock"  # held (lockf) by the one process writing a plain run dir; a shard's is .shard-<i>.lock
@@ -98,8 +102,10 @@ def hold(run_dir: Path, shard: Shard | None = None) -> Iterator[None]:
     path = lock_path(run_dir, shard)
     key = os.path.realpath(path)
     what = f"shard {shard.label} of {run_dir}" if shard is not None else str(run_dir)
-    busy = BenchError(f"--output {what} is being written by another process (%s): wait for it to finish (or stop "
-                      "it), or choose another directory")
+    busy = BenchError(
+        f"--output {what} is being written by another process (%s): wait for it to finish (or stop "
+        "it), or choose another directory"
+    )
     if key in _HELD:  # never open it a second time here: closing that would drop this process's lock
         raise BenchError(str(busy) % f"this process, pid {os.getpid()}")
     while True:
@@ -120,8 +126,11 @@ def hold(run_dir: Path, shard: Shard | None = None) -> Iterator[None]:
         os.close(fd)  # the holder removed the file as we opened it: lock the one now there
     _HELD.add(key)
     try:
-        holder = {"host": socket.gethostname(), "pid": os.getpid(),
-                  "since": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+        holder = {
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "since": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        }
         os.ftruncate(fd, 0)
         os.write(fd, json.dumps(holder).encode())
         yield
@@ -155,17 +164,24 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
 
 
 # Identity keys added after format 1 run dirs were written, with the value an older run implicitly had.
-IDENTITY_DEFAULTS: dict[str, Any] = {"split": None, "reflections": 1, "reflection_pool": None,
-                                     "fewshot_as_multiturn": None, "samples": 1, "reflection_gen_kwargs": {},
-                                     "reflection_instruction": None}
+IDENTITY_DEFAULTS: dict[str, Any] = {
+    "split": None,
+    "reflections": 1,
+    "reflection_pool": None,
+    "fewshot_as_multiturn": None,
+    "samples": 1,
+    "reflection_gen_kwargs": {},
+    "reflection_instruction": None,
+}
 
 
 def with_identity_defaults(identity: dict[str, Any]) -> dict[str, Any]:
     return {**IDENTITY_DEFAULTS, **identity}
 
 
-def check_output_dir(run_dir: Path, identity: dict[str, Any], resume: bool,
-                     shard: Shard | None = None) -> dict[str, Any] | None:
+def check_output_dir(
+    run_dir: Path, identity: dict[str, Any], resume: bool, shard: Shard | None = None
+) -> dict[str, Any] | None:
     """Validate before anything is written. Returns the existing manifest when resuming (a shard's own manifest
     for a shard), else None. Sibling shards of one run share ``run_dir``; another run, or the same run split
     another way, is refused."""
@@ -182,14 +198,18 @@ def check_output_dir(run_dir: Path, identity: dict[str, Any], resume: bool,
     _check_same_run(run_dir, manifest, identity, shard)
     if shard is None:
         if not resume:
-            raise BenchError(f"--output {run_dir} already holds this run: pass --resume to continue it or choose another directory")
+            raise BenchError(
+                f"--output {run_dir} already holds this run: pass --resume to continue it or choose another directory"
+            )
         return manifest
     own = shard_dir(run_dir, shard.index) / MANIFEST
     if not own.is_file():
         return None  # a sibling shard started the run: this one starts its part
     if not resume:
-        raise BenchError(f"--output {run_dir} already holds shard {shard.label} of this run: pass --resume to continue "
-                         "it or choose another directory")
+        raise BenchError(
+            f"--output {run_dir} already holds shard {shard.label} of this run: pass --resume to continue "
+            "it or choose another directory"
+        )
     manifest = read_manifest(own.parent)
     manifest["shard"] = shard.record()  # where this session's index came from (written with its session)
     return manifest
@@ -205,18 +225,25 @@ def _check_same_run(run_dir: Path, manifest: dict[str, Any], identity: dict[str,
         )
     count = (manifest.get("sharding") or {}).get("shards")
     if shard is None and count:
-        raise BenchError(f"--output {run_dir} holds this run split into {count} shards: run one with --shard i/{count} "
-                         f"(or {count} ranks of torchrun/Slurm), or choose another directory")
+        raise BenchError(
+            f"--output {run_dir} holds this run split into {count} shards: run one with --shard i/{count} "
+            f"(or {count} ranks of torchrun/Slurm), or choose another directory"
+        )
     if shard is not None and not count:
-        raise BenchError(f"--output {run_dir} holds this run as a single process, not split into shards: drop --shard "
-                         "(and the launcher), or choose another directory")
+        raise BenchError(
+            f"--output {run_dir} holds this run as a single process, not split into shards: drop --shard "
+            "(and the launcher), or choose another directory"
+        )
     if shard is not None and count != shard.count:
-        raise BenchError(f"--output {run_dir} holds this run split into {count} shards, not {shard.count}: run it with "
-                         f"--shard i/{count} (or {count} ranks), or choose another directory")
+        raise BenchError(
+            f"--output {run_dir} holds this run split into {count} shards, not {shard.count}: run it with "
+            f"--shard i/{count} (or {count} ranks), or choose another directory"
+        )
 
 
-def start_manifest(run_dir: Path, identity: dict[str, Any], environment: dict[str, Any],
-                   shard: Shard | None = None) -> dict[str, Any]:
+def start_manifest(
+    run_dir: Path, identity: dict[str, Any], environment: dict[str, Any], shard: Shard | None = None
+) -> dict[str, Any]:
     """Write the run's manifest; for a shard, the run's (unless a sibling wrote it first) and then the shard's own,
     which is the one this process records its sessions in and returns."""
     manifest = {"format": FORMAT, "identity": identity, "environment": environment, "sessions": []}
@@ -244,8 +271,10 @@ def close_session(run_dir: Path, manifest: dict[str, Any], wall_s: float) -> Non
 
 def shard_manifests(run_dir: Path, count: int) -> dict[int, dict[str, Any] | None]:
     """Each shard's own manifest (None: that shard has not started)."""
-    return {i: read_manifest(shard_dir(run_dir, i)) if (shard_dir(run_dir, i) / MANIFEST).is_file() else None
-            for i in range(count)}
+    return {
+        i: read_manifest(shard_dir(run_dir, i)) if (shard_dir(run_dir, i) / MANIFEST).is_file() else None
+        for i in range(count)
+    }
 
 
 def unfinished_shards(run_dir: Path, count: int) -> list[int]:
@@ -261,11 +290,16 @@ def check_merged(run_dir: Path, shard_ok: bool = False) -> None:
     own = manifest.get("shard")
     if own and not shard_ok:
         top = Path(run_dir).parent.parent
-        raise BenchError(f"{run_dir} is shard {own.get('index', '?')}/{own.get('count', '?')} of a run, not a run: "
-                         f"pass the run dir ({top}), merged once every shard finished")
+        raise BenchError(
+            f"{run_dir} is shard {own.get('index', '?')}/{own.get('count', '?')} of a run, not a run: "
+            f"pass the run dir ({top}), merged once every shard finished"
+        )
     sharding = manifest.get("sharding") or {}
     if sharding.get("shards") and not sharding.get("merged"):
         waiting = unfinished_shards(run_dir, sharding["shards"])
-        todo = (f"{shard_list(waiting)} not finished; then run `reflectevo-bench merge {run_dir}`"
-                if waiting else f"run `reflectevo-bench merge {run_dir}`")
+        todo = (
+            f"{shard_list(waiting)} not finished; then run `reflectevo-bench merge {run_dir}`"
+            if waiting
+            else f"run `reflectevo-bench merge {run_dir}`"
+        )
         raise BenchError(f"{run_dir} is a run split into {sharding['shards']} shards, not merged yet: {todo}")

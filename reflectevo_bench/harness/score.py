@@ -29,10 +29,12 @@ def read_predictions(path: Path) -> list[dict[str, Any]]:
                 if row is None:
                     continue  # lm-eval logs a doc once per filter: the first row scores it
             if not isinstance(row, dict) or not isinstance(row.get("response"), str):
-                raise BenchError(f"{path} line {number}: each row needs a string \"response\" "
-                                 "(or lm-eval's \"resps\" / \"filtered_resps\")")
+                raise BenchError(
+                    f'{path} line {number}: each row needs a string "response" '
+                    '(or lm-eval\'s "resps" / "filtered_resps")'
+                )
             if not isinstance(row.get("doc"), dict) and not isinstance(row.get("doc_id"), int):
-                raise BenchError(f"{path} line {number}: each row needs \"doc\" (a dataset row) or \"doc_id\" (an int)")
+                raise BenchError(f'{path} line {number}: each row needs "doc" (a dataset row) or "doc_id" (an int)')
             rows.append(row)
     if not rows:
         raise BenchError(f"--predictions {path} holds no rows")
@@ -83,8 +85,9 @@ def score_predictions(task: EvalTask, rows: list[dict[str, Any]]) -> list[dict[s
         processed = iter(task.raw_to_docs(raw) if raw else [])
     except Exception as exc:  # the task's process_docs on rows of another shape
         why = one_line(exc, 200, with_type=True)
-        raise BenchError(f"the prediction rows' docs do not fit task {task.name} ({why}): "
-                         "give each row the task's dataset fields") from None
+        raise BenchError(
+            f"the prediction rows' docs do not fit task {task.name} ({why}): give each row the task's dataset fields"
+        ) from None
     docs, doc_ids = [], []
     for number, row in enumerate(rows, 1):
         if isinstance(row.get("doc"), dict):
@@ -103,8 +106,9 @@ def score_predictions(task: EvalTask, rows: list[dict[str, Any]]) -> list[dict[s
         _refuse_bad_doc(task, docs, own, range(len(docs)))
         raise
     _refuse_bad_doc(task, docs, own, [i for i, v in enumerate(verdicts) if "verifier_error" in (v.details or {})])
-    return [{"row": i, "doc_id": doc_id, **verdict.to_dict()}
-            for i, (doc_id, verdict) in enumerate(zip(doc_ids, verdicts))]
+    return [
+        {"row": i, "doc_id": doc_id, **verdict.to_dict()} for i, (doc_id, verdict) in enumerate(zip(doc_ids, verdicts))
+    ]
 
 
 def _refuse_bad_doc(task: EvalTask, docs: list[dict[str, Any]], own: list[bool], suspects: Any) -> None:
@@ -120,8 +124,10 @@ def _refuse_bad_doc(task: EvalTask, docs: list[dict[str, Any]], own: list[bool],
         except Exception as exc:
             problem = one_line(exc, 200, with_type=True)
         if problem:
-            raise BenchError(f"prediction row {i + 1}: its doc does not fit task {task.name}'s verifier ({problem}): "
-                             "give the row the task's dataset fields with their types")
+            raise BenchError(
+                f"prediction row {i + 1}: its doc does not fit task {task.name}'s verifier ({problem}): "
+                "give the row the task's dataset fields with their types"
+            )
 
 
 def write_scores(out_dir: Path, task: str, scores: list[dict[str, Any]]) -> dict[str, Any]:
@@ -129,8 +135,12 @@ def write_scores(out_dir: Path, task: str, scores: list[dict[str, Any]]) -> dict
         raise BenchError(f"--output {out_dir} is a file, not a directory")
     from reflectevo_bench.tasks.guard import is_verifier_error
 
-    summary = {"task": task, "n": len(scores), "accuracy": sum(s["correct"] for s in scores) / len(scores),
-               "verifier_errors": sum(1 for s in scores if is_verifier_error(s))}
+    summary = {
+        "task": task,
+        "n": len(scores),
+        "accuracy": sum(s["correct"] for s in scores) / len(scores),
+        "verifier_errors": sum(1 for s in scores if is_verifier_error(s)),
+    }
     out_dir.mkdir(parents=True, exist_ok=True)
     lines = "".join(json.dumps(s, ensure_ascii=False, default=str) + "\n" for s in scores)
     tmp = out_dir / ".scores.jsonl.tmp"

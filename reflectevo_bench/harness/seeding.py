@@ -23,8 +23,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import deque
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 HF, VLLM, API = "hf", "vllm", "api"
 HOW = {
@@ -38,7 +39,7 @@ SAMPLING_KEYS = ("temperature", "top_k", "top_p", "min_p", "typical_p", "epsilon
 
 def request_seed(run_seed: int, salt: str) -> int:
     """The sampling seed of one request: its salt (task/doc/phase[/branch]) under the run's --seed (31 bits)."""
-    digest = hashlib.sha256(f"{run_seed}\x00{salt}".encode("utf-8")).digest()
+    digest = hashlib.sha256(f"{run_seed}\x00{salt}".encode()).digest()
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
@@ -61,13 +62,20 @@ def _own(lm: Any, method: str) -> str | None:
 def method_of(lm: Any) -> str | None:
     """How ``lm`` takes a per-request seed (HF, VLLM, API), or None where it cannot."""
     generate = _own(lm, "generate_until")
-    if generate == "HFLM.generate_until" and callable(getattr(lm, "_model_generate", None)) and \
-            callable(getattr(lm, "tok_batch_encode", None)):
+    if (
+        generate == "HFLM.generate_until"
+        and callable(getattr(lm, "_model_generate", None))
+        and callable(getattr(lm, "tok_batch_encode", None))
+    ):
         return HF
     if generate == "VLLM.generate_until":
         return VLLM
-    if generate == "TemplateAPI.generate_until" and callable(getattr(lm, "_create_payload", None)) and \
-            getattr(lm, "_batch_size", 1) == 1 and getattr(lm, "tokenized_requests", True) is False:
+    if (
+        generate == "TemplateAPI.generate_until"
+        and callable(getattr(lm, "_create_payload", None))
+        and getattr(lm, "_batch_size", 1) == 1
+        and getattr(lm, "tokenized_requests", True) is False
+    ):
         return API  # one prompt (text or chat messages) per request body
     return None
 
@@ -147,6 +155,7 @@ def _hf_seeded(lm: Any, seeds: _Seeds) -> Iterator[None]:
         def tok_batch_encode(strings: Any, *args: Any, **kwargs: Any) -> Any:
             batches.append(list(strings))
             return original(strings, *args, **kwargs)
+
         return tok_batch_encode
 
     def generating(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -160,8 +169,10 @@ def _hf_seeded(lm: Any, seeds: _Seeds) -> Iterator[None]:
                 kwargs["do_sample"] = False  # greedy over the processor's choice: generate's RNG is never used
                 extra = list(kwargs.pop("logits_processor", None) or [])
                 kwargs["logits_processor"] = LogitsProcessorList(
-                    extra + [SeededSampler(row_seeds, sampling_warpers(lm.model, sampling))])
+                    extra + [SeededSampler(row_seeds, sampling_warpers(lm.model, sampling))]
+                )
             return original(*args, **kwargs)
+
         return _model_generate
 
     with _patched(lm, "tok_batch_encode", encoding), _patched(lm, "_model_generate", generating):
@@ -184,6 +195,7 @@ def _api_seeded(lm: Any, seeds: _Seeds) -> Iterator[None]:
             if kwargs.get("generate", args[0] if args else False) and isinstance(payload, dict):
                 payload["seed"] = seeds.take(json.dumps(messages, sort_keys=True, ensure_ascii=False, default=str))
             return payload
+
         return _create_payload
 
     with _patched(lm, "_create_payload", paying):
@@ -196,8 +208,11 @@ def sampling_warpers(model: Any, sampling: dict[str, Any]) -> list[Any]:
     import transformers as tf
 
     config = getattr(model, "generation_config", None)
-    defaults = tf.GenerationConfig._get_default_generation_params() if hasattr(
-        tf.GenerationConfig, "_get_default_generation_params") else {}
+    defaults = (
+        tf.GenerationConfig._get_default_generation_params()
+        if hasattr(tf.GenerationConfig, "_get_default_generation_params")
+        else {}
+    )
 
     def value(key: str) -> Any:
         if sampling.get(key) is not None:
@@ -223,8 +238,9 @@ def sampling_warpers(model: Any, sampling: dict[str, Any]) -> list[Any]:
     if epsilon is not None and 0.0 < float(epsilon) < 1.0:
         warpers.append(tf.EpsilonLogitsWarper(epsilon=float(epsilon), min_tokens_to_keep=1))
     if eta is not None and 0.0 < float(eta) < 1.0:
-        warpers.append(tf.EtaLogitsWarper(epsilon=float(eta), min_tokens_to_keep=1,
-                                          device=getattr(model, "device", "cpu")))
+        warpers.append(
+            tf.EtaLogitsWarper(epsilon=float(eta), min_tokens_to_keep=1, device=getattr(model, "device", "cpu"))
+        )
     return warpers
 
 
@@ -247,8 +263,9 @@ class SeededSampler:
         for warper in self.warpers:
             scores = warper(input_ids, scores)
         probs = torch.softmax(scores.float(), dim=-1)
-        race = torch.stack([torch.empty(probs.shape[-1], device=probs.device).exponential_(generator=g)
-                            for g in self._generators])
+        race = torch.stack(
+            [torch.empty(probs.shape[-1], device=probs.device).exponential_(generator=g) for g in self._generators]
+        )
         choice = (probs / race).argmax(dim=-1)
         out = torch.full_like(scores, float("-inf"))
         out.scatter_(1, choice.unsqueeze(1), 0.0)

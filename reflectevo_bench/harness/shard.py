@@ -19,9 +19,10 @@ from __future__ import annotations
 import os
 import re
 import socket
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, MutableMapping
+from typing import Any
 
 from reflectevo_bench.errors import BenchError
 
@@ -46,8 +47,14 @@ class Shard:
 
     def record(self) -> dict[str, Any]:
         """What a shard's manifest says about it."""
-        return {"index": self.index, "count": self.count, "source": self.source, "host": socket.gethostname(),
-                "pid": os.getpid(), "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES")}
+        return {
+            "index": self.index,
+            "count": self.count,
+            "source": self.source,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+        }
 
 
 def parse_shard(text: str, source: str = "--shard") -> Shard:
@@ -74,16 +81,27 @@ def detect_shard(explicit: str | None, environ: Mapping[str, str] | None = None)
         index_text = env.get(index_var, "").strip()
         where = f"{launcher} ({index_var}={index_text or '<unset>'}, {count_var}={count_text})"
         if not count_text.isdigit() or not index_text.isdigit() or int(index_text) >= int(count_text):
-            raise BenchError(f"{where} is not a shard i/N with 0 <= i < N: fix the launcher's variables "
-                             "or pass --shard i/N")
+            raise BenchError(
+                f"{where} is not a shard i/N with 0 <= i < N: fix the launcher's variables or pass --shard i/N"
+            )
         if int(count_text) > 1:
             return Shard(int(index_text), int(count_text), where)
     return None
 
 
 # torch.distributed's variables that torchrun / accelerate launch set for every rank
-DISTRIBUTED_VARS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "GROUP_RANK", "GROUP_WORLD_SIZE",
-                    "ROLE_RANK", "ROLE_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+DISTRIBUTED_VARS = (
+    "RANK",
+    "WORLD_SIZE",
+    "LOCAL_RANK",
+    "LOCAL_WORLD_SIZE",
+    "GROUP_RANK",
+    "GROUP_WORLD_SIZE",
+    "ROLE_RANK",
+    "ROLE_WORLD_SIZE",
+    "MASTER_ADDR",
+    "MASTER_PORT",
+)
 
 
 def run_alone(environ: MutableMapping[str, str] | None = None) -> str | None:
@@ -110,7 +128,7 @@ def run_alone(environ: MutableMapping[str, str] | None = None) -> str | None:
 def local_devices(visible: list[str], local_rank: int, local_world: int) -> list[str]:
     """Local rank r's equal, consecutive share of the visible devices (none when there are fewer than ranks)."""
     per = len(visible) // local_world
-    return visible[local_rank * per:(local_rank + 1) * per] if per and local_rank < local_world else []
+    return visible[local_rank * per : (local_rank + 1) * per] if per and local_rank < local_world else []
 
 
 def _visible_gpus(env: Mapping[str, str]) -> list[str]:
@@ -125,10 +143,9 @@ def _visible_gpus(env: Mapping[str, str]) -> list[str]:
 
 
 def shard_list(indices: list[int]) -> str:
-    """"shard 1" or "shards 1, 3"."""
+    """ "shard 1" or "shards 1, 3"."""
     return f"shard{'s' if len(indices) > 1 else ''} {', '.join(map(str, indices))}"
 
 
 def shard_dir(run_dir: Path, index: int) -> Path:
     return Path(run_dir) / SHARDS_DIR / str(index)
-

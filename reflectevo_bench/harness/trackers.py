@@ -45,8 +45,9 @@ class Trackers:
             if board.exists() and not board.is_dir():
                 raise BenchError(f"--tensorboard {tensorboard} is a file: give a directory for the event files")
             if importlib.util.find_spec("tensorboard") is None:
-                raise BenchError("--tensorboard needs the tensorboard package, which is not installed: "
-                                 "pip install tensorboard")
+                raise BenchError(
+                    "--tensorboard needs the tensorboard package, which is not installed: pip install tensorboard"
+                )
         return cls(parsed, board)
 
     def log(self, results: dict[str, Any], run_dir: Path | None = None) -> list[str]:
@@ -60,9 +61,12 @@ class Trackers:
             try:
                 for tag, value in values.items():
                     writer.add_scalar(tag, value, 0)
-                writer.add_text("config", f"protocol={results.get('protocol')} attempts={results.get('attempts')} "
-                                          f"feedback={results.get('feedback_mode')}" +
-                                (f" run={run_dir}" if run_dir else ""), 0)
+                writer.add_text(
+                    "config",
+                    f"protocol={results.get('protocol')} attempts={results.get('attempts')} "
+                    f"feedback={results.get('feedback_mode')}" + (f" run={run_dir}" if run_dir else ""),
+                    0,
+                )
             finally:
                 writer.close()
             lines.append(f"tensorboard: {len(values)} scalars in {self.tensorboard}")
@@ -74,8 +78,9 @@ class Trackers:
             try:
                 run.log(values)
                 run.summary.update(values)
-                table = wandb.Table(columns=["task", "metric", "value"],
-                                    data=[[*tag.rsplit("/", 1), v] for tag, v in values.items()])
+                table = wandb.Table(
+                    columns=["task", "metric", "value"], data=[[*tag.rsplit("/", 1), v] for tag, v in values.items()]
+                )
                 run.log({"results": table})
             finally:
                 run.finish()

@@ -17,8 +17,8 @@ from typing import Any
 
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.leaderboards import compat
-from reflectevo_bench.leaderboards.controls import control_entries
 from reflectevo_bench.leaderboards.compare import DEFAULT_BOOTSTRAP, DEFAULT_SEED, compare
+from reflectevo_bench.leaderboards.controls import control_entries
 from reflectevo_bench.leaderboards.fmt import comparison_line
 from reflectevo_bench.leaderboards.load import Evaluation
 from reflectevo_bench.leaderboards.settings import describe, settings_mismatch
@@ -50,15 +50,31 @@ def model_entry(ev: Evaluation, role: str) -> dict[str, Any]:
         avg[key] = sum(m[key] for m in tasks.values()) / len(tasks)
     for key in ("wrong_to_right", "right_to_wrong"):
         avg[key] = sum(m[key] for m in tasks.values())
-    return {"label": ev.label, "role": role, "source": ev.source, "kind": ev.kind, "model": ev.model,
-            "model_args": ev.model_args, "params": ev.params, "params_source": ev.params_source,
-            "meta": ev.meta, "generation": describe(ev.meta.get("settings")), "tasks": tasks, "average": avg}
+    return {
+        "label": ev.label,
+        "role": role,
+        "source": ev.source,
+        "kind": ev.kind,
+        "model": ev.model,
+        "model_args": ev.model_args,
+        "params": ev.params,
+        "params_source": ev.params_source,
+        "meta": ev.meta,
+        "generation": describe(ev.meta.get("settings")),
+        "tasks": tasks,
+        "average": avg,
+    }
 
 
-def build_board(entries: list[tuple[Evaluation, str]], allow_mismatch: bool = False, alpha: float = 0.05,
-                n_boot: int = DEFAULT_BOOTSTRAP, seed: int = DEFAULT_SEED,
-                controls: dict[str, dict[str, Evaluation]] | None = None,
-                max_references: int | None = 1) -> dict[str, Any]:
+def build_board(
+    entries: list[tuple[Evaluation, str]],
+    allow_mismatch: bool = False,
+    alpha: float = 0.05,
+    n_boot: int = DEFAULT_BOOTSTRAP,
+    seed: int = DEFAULT_SEED,
+    controls: dict[str, dict[str, Evaluation]] | None = None,
+    max_references: int | None = 1,
+) -> dict[str, Any]:
     """``controls``: per model's ``source``, its control runs by protocol; ``max_references``: None for any number
     (each candidate is then compared with every reference)."""
     if not entries:
@@ -75,25 +91,36 @@ def build_board(entries: list[tuple[Evaluation, str]], allow_mismatch: bool = Fa
         for ev in ordered[1:]:
             reason = compat.mismatch(anchor, ev)
             if reason:
-                raise BenchError(f"cannot compare {anchor.source} and {ev.source}: {reason}; "
-                                 "pass --allow-mismatch to show such runs apart")
+                raise BenchError(
+                    f"cannot compare {anchor.source} and {ev.source}: {reason}; "
+                    "pass --allow-mismatch to show such runs apart"
+                )
     mismatched = []
     for ev in ordered[1:]:
         reason = settings_mismatch(ordered[0].meta.get("settings"), ev.meta.get("settings"), ordered[0].label, ev.label)
         if reason and not allow_mismatch:
-            raise BenchError(f"cannot compare {ordered[0].source} and {ev.source}: {reason}; pass --allow-mismatch "
-                             "to compare them anyway (the reports then show both settings)")
+            raise BenchError(
+                f"cannot compare {ordered[0].source} and {ev.source}: {reason}; pass --allow-mismatch "
+                "to compare them anyway (the reports then show both settings)"
+            )
         if reason:
             mismatched.append(reason)
     groups = compat.groups(ordered)
     board: dict[str, Any] = {
-        "format": FORMAT, "version": 1,
+        "format": FORMAT,
+        "version": 1,
         "generated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "settings": {"alpha": alpha, "bootstrap": n_boot, "seed": seed,
-                     "ci": "acc: Wilson 95%; Δ: paired normal 95%; comparisons: paired bootstrap 95% (percentile)",
-                     "test": "exact McNemar (two-sided binomial on discordant docs)",
-                     "average": "unweighted mean over tasks; flips and n summed"},
-        "groups": [], "not_compared": [], "settings_mismatch": mismatched,
+        "settings": {
+            "alpha": alpha,
+            "bootstrap": n_boot,
+            "seed": seed,
+            "ci": "acc: Wilson 95%; Δ: paired normal 95%; comparisons: paired bootstrap 95% (percentile)",
+            "test": "exact McNemar (two-sided binomial on discordant docs)",
+            "average": "unweighted mean over tasks; flips and n summed",
+        },
+        "groups": [],
+        "not_compared": [],
+        "settings_mismatch": mismatched,
     }
     by_role: dict[str, list[Evaluation]] = {}
     for ev in ordered:
@@ -101,21 +128,34 @@ def build_board(entries: list[tuple[Evaluation, str]], allow_mismatch: bool = Fa
     group_of = {id(ev): i for i, g in enumerate(groups) for ev in g}
     for i, group in enumerate(groups):
         first = group[0]
-        board["groups"].append({
-            "id": i + 1, "protocol": first.protocol, "attempts": first.attempts,
-            "feedback_mode": first.feedback_mode, "tasks": sorted(first.tasks),
-            "n_docs": {t: len(d) for t, d in sorted(first.tasks.items())},
-            "models": [model_entry(ev, role_of[id(ev)]) for ev in group], "comparisons": [],
-        })
+        board["groups"].append(
+            {
+                "id": i + 1,
+                "protocol": first.protocol,
+                "attempts": first.attempts,
+                "feedback_mode": first.feedback_mode,
+                "tasks": sorted(first.tasks),
+                "n_docs": {t: len(d) for t, d in sorted(first.tasks.items())},
+                "models": [model_entry(ev, role_of[id(ev)]) for ev in group],
+                "comparisons": [],
+            }
+        )
         if controls:
             for ev, entry in zip(group, board["groups"][-1]["models"]):
                 found = controls.get(ev.source)
                 for name, ctrl in (found or {}).items():
-                    reason = settings_mismatch(ev.meta.get("settings"), ctrl.meta.get("settings"), ev.label,
-                                               f"{name} control", keys=("chat_template",))
+                    reason = settings_mismatch(
+                        ev.meta.get("settings"),
+                        ctrl.meta.get("settings"),
+                        ev.label,
+                        f"{name} control",
+                        keys=("chat_template",),
+                    )
                     if reason and not allow_mismatch:
-                        raise BenchError(f"cannot pair {ev.source} with its {name} control {ctrl.source}: {reason}; "
-                                         "pass --allow-mismatch to pair them anyway")
+                        raise BenchError(
+                            f"cannot pair {ev.source} with its {name} control {ctrl.source}: {reason}; "
+                            "pass --allow-mismatch to pair them anyway"
+                        )
                     if reason:
                         board["settings_mismatch"].append(reason)
                 if found:
@@ -124,17 +164,24 @@ def build_board(entries: list[tuple[Evaluation, str]], allow_mismatch: bool = Fa
         for other_role in ("base", "reference"):
             for other in by_role.get(other_role, []):
                 if group_of[id(cand)] != group_of[id(other)]:
-                    board["not_compared"].append({
-                        "a": cand.label, "b": other.label, "kind": f"candidate vs {other_role}",
-                        "reason": compat.mismatch(other, cand)})
+                    board["not_compared"].append(
+                        {
+                            "a": cand.label,
+                            "b": other.label,
+                            "kind": f"candidate vs {other_role}",
+                            "reason": compat.mismatch(other, cand),
+                        }
+                    )
                     continue
                 board["groups"][group_of[id(cand)]]["comparisons"].append(
-                    comparison(cand, other, "candidate", other_role, alpha, n_boot, seed))
+                    comparison(cand, other, "candidate", other_role, alpha, n_boot, seed)
+                )
     return board
 
 
-def comparison(a: Evaluation, b: Evaluation, role_a: str, role_b: str, alpha: float, n_boot: int, seed: int
-               ) -> dict[str, Any]:
+def comparison(
+    a: Evaluation, b: Evaluation, role_a: str, role_b: str, alpha: float, n_boot: int, seed: int
+) -> dict[str, Any]:
     rounds = {}
     for k in range(1, a.attempts + 1):
         metric = f"acc@t{k}"
@@ -142,5 +189,13 @@ def comparison(a: Evaluation, b: Evaluation, role_a: str, role_b: str, alpha: fl
         result["summary"] = comparison_line(role_a, a.label, role_b, b.label, metric, result["overall"], alpha)
         rounds[metric] = result
     headline = f"acc@t{a.attempts}"
-    return {"a": a.label, "b": b.label, "role_a": role_a, "role_b": role_b, "kind": f"{role_a} vs {role_b}",
-            "headline": headline, "summary": rounds[headline]["summary"], "metrics": rounds}
+    return {
+        "a": a.label,
+        "b": b.label,
+        "role_a": role_a,
+        "role_b": role_b,
+        "kind": f"{role_a} vs {role_b}",
+        "headline": headline,
+        "summary": rounds[headline]["summary"],
+        "metrics": rounds,
+    }

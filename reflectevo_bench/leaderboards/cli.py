@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from reflectevo_bench.leaderboards.compare import DEFAULT_BOOTSTRAP, DEFAULT_SEED
 from reflectevo_bench.cli_errors import friendly_errors
+from reflectevo_bench.leaderboards.compare import DEFAULT_BOOTSTRAP, DEFAULT_SEED
 
 
 def _write_text_atomic(path: Path, text: str) -> None:
@@ -33,22 +33,47 @@ def leaderboard() -> None:
 
 @leaderboard.command()
 @click.argument("run_dirs", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Folder for leaderboard.{json,md,html}.")
-@click.option("--role", "roles", multiple=True, metavar="ROLE=DIR",
-              help="A run with its role: base, candidate, reference or other (repeatable).")
+@click.option(
+    "--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Folder for leaderboard.{json,md,html}."
+)
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    metavar="ROLE=DIR",
+    help="A run with its role: base, candidate, reference or other (repeatable).",
+)
 @click.option("--spec", type=click.Path(path_type=Path), help="YAML naming runs, roles and labels.")
-@click.option("--allow-mismatch", is_flag=True, help="Show runs that cannot be compared in separate groups instead of refusing.")
+@click.option(
+    "--allow-mismatch", is_flag=True, help="Show runs that cannot be compared in separate groups instead of refusing."
+)
 @click.option("--alpha", type=float, default=0.05, show_default=True, help="Significance level of the paired tests.")
-@click.option("--bootstrap", "n_boot", type=int, default=DEFAULT_BOOTSTRAP, show_default=True, help="Bootstrap resamples.")
+@click.option(
+    "--bootstrap", "n_boot", type=int, default=DEFAULT_BOOTSTRAP, show_default=True, help="Bootstrap resamples."
+)
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Bootstrap seed.")
 @click.option("--title", default=None, help="Title of the HTML report.")
-@click.option("--control", "control_flags", multiple=True, metavar="PROTOCOL=DIR",
-              help="A control run (retry or self-refine) of a compared model, paired with the run of the same model: "
-                   "adds the reflection gain over retry / the self-refine Δ.")
+@click.option(
+    "--control",
+    "control_flags",
+    multiple=True,
+    metavar="PROTOCOL=DIR",
+    help="A control run (retry or self-refine) of a compared model, paired with the run of the same model: "
+    "adds the reflection gain over retry / the self-refine Δ.",
+)
 @friendly_errors
-def build(run_dirs: tuple[Path, ...], out_dir: Path, roles: tuple[str, ...], spec: Path | None,
-          allow_mismatch: bool, alpha: float, n_boot: int, seed: int, title: str | None,
-          control_flags: tuple[str, ...]) -> None:
+def build(
+    run_dirs: tuple[Path, ...],
+    out_dir: Path,
+    roles: tuple[str, ...],
+    spec: Path | None,
+    allow_mismatch: bool,
+    alpha: float,
+    n_boot: int,
+    seed: int,
+    title: str | None,
+    control_flags: tuple[str, ...],
+) -> None:
     """Build leaderboard.json, .md and .html from RUN_DIRS (candidates) and --role runs (run dirs or snapshots)."""
     from reflectevo_bench.errors import BenchError
     from reflectevo_bench.harness.run_dir import write_json_atomic
@@ -73,8 +98,9 @@ def build(run_dirs: tuple[Path, ...], out_dir: Path, roles: tuple[str, ...], spe
     from reflectevo_bench.leaderboards.controls import pair_controls
 
     controls = pair_controls([ev for ev, _ in entries], [_control_flag(c) for c in control_flags])
-    board = build_board(entries, allow_mismatch or bool(settings.get("allow_mismatch")), alpha, n_boot, seed,
-                        controls=controls)
+    board = build_board(
+        entries, allow_mismatch or bool(settings.get("allow_mismatch")), alpha, n_boot, seed, controls=controls
+    )
     md = render_md(board)
     html = render_html(board, title or str(settings.get("title") or "Reflection leaderboard"), out_dir)
     write_json_atomic(out_dir / "leaderboard.json", board)
@@ -104,7 +130,9 @@ def _control_flag(text: str):
 
 @leaderboard.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="Snapshot file to write (e.g. baseline.json).")
+@click.option(
+    "--out", required=True, type=click.Path(path_type=Path), help="Snapshot file to write (e.g. baseline.json)."
+)
 @click.option("--label", default=None, help="Model label (default: the pretrained folder's name).")
 @friendly_errors
 def snapshot(run_dir: Path, out: Path, label: str | None) -> None:
@@ -128,23 +156,42 @@ def snapshot(run_dir: Path, out: Path, label: str | None) -> None:
 @click.option("--metric", default="acc@t2", show_default=True, help="acc@t1 … acc@tK.")
 @click.option("--max-drop", type=float, default=1.0, show_default=True, help="Allowed drop in points.")
 @click.option("--alpha", type=float, default=0.05, show_default=True, help="Significance level (one-sided McNemar).")
-@click.option("--scope", type=click.Choice(["both", "tasks", "overall"]), default="both", show_default=True,
-              help="Check every task and the pooled total, only tasks, or only the total.")
+@click.option(
+    "--scope",
+    type=click.Choice(["both", "tasks", "overall"]),
+    default="both",
+    show_default=True,
+    help="Check every task and the pooled total, only tasks, or only the total.",
+)
 @click.option("--bootstrap", "n_boot", type=int, default=DEFAULT_BOOTSTRAP, show_default=True)
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True)
 @click.option("--json-out", type=click.Path(path_type=Path), default=None, help="Also write the gate result as JSON.")
-@click.option("--allow-mismatch", is_flag=True,
-              help="Gate even when generation settings (max tokens, sampling, chat template, ...) differ; both are shown.")
+@click.option(
+    "--allow-mismatch",
+    is_flag=True,
+    help="Gate even when generation settings (max tokens, sampling, chat template, ...) differ; both are shown.",
+)
 @friendly_errors
-def gate(baseline: Path, candidate: Path, metric: str, max_drop: float, alpha: float, scope: str, n_boot: int,
-         seed: int, json_out: Path | None, allow_mismatch: bool) -> None:
+def gate(
+    baseline: Path,
+    candidate: Path,
+    metric: str,
+    max_drop: float,
+    alpha: float,
+    scope: str,
+    n_boot: int,
+    seed: int,
+    json_out: Path | None,
+    allow_mismatch: bool,
+) -> None:
     """Exit 0: no significant regression beyond --max-drop; 1: a regression; 2: the runs cannot be compared."""
     from reflectevo_bench.harness.run_dir import write_json_atomic
     from reflectevo_bench.leaderboards.gate import explain, run_gate
     from reflectevo_bench.leaderboards.load import load_any
 
-    result = run_gate(load_any(baseline), load_any(candidate), metric, max_drop, alpha, scope, n_boot, seed,
-                      allow_mismatch)
+    result = run_gate(
+        load_any(baseline), load_any(candidate), metric, max_drop, alpha, scope, n_boot, seed, allow_mismatch
+    )
     if json_out is not None:
         write_json_atomic(json_out, result)
     click.echo("\n".join(explain(result)))

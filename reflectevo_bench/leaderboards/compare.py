@@ -30,7 +30,7 @@ def binom_cdf_half(k: int, n: int) -> float:
         return 0.0
     if k >= n:
         return 1.0
-    return float(Fraction(sum(comb(n, i) for i in range(k + 1)), 2 ** n))
+    return float(Fraction(sum(comb(n, i) for i in range(k + 1)), 2**n))
 
 
 def mcnemar_exact(a_only: int, b_only: int) -> float:
@@ -49,8 +49,12 @@ def mcnemar_one_sided(losses: int, gains: int) -> float:
     return 1.0 - binom_cdf_half(losses - 1, n)
 
 
-def bootstrap_diff_ci(strata: list[tuple[list[bool], list[bool]]], n_boot: int = DEFAULT_BOOTSTRAP,
-                      seed: int = DEFAULT_SEED, level: float = 0.95) -> tuple[float, float]:
+def bootstrap_diff_ci(
+    strata: list[tuple[list[bool], list[bool]]],
+    n_boot: int = DEFAULT_BOOTSTRAP,
+    seed: int = DEFAULT_SEED,
+    level: float = 0.95,
+) -> tuple[float, float]:
     """Percentile CI of mean(a) − mean(b) over all docs, resampling docs with replacement within each stratum."""
     total = sum(len(a) for a, _ in strata)
     if total == 0 or n_boot < 1:
@@ -86,8 +90,9 @@ def paired(a: Evaluation, b: Evaluation, task: str, k: int) -> tuple[list[bool],
     return ([a.tasks[task][d].correct_at[k - 1] for d in keys], [b.tasks[task][d].correct_at[k - 1] for d in keys])
 
 
-def compare_verdicts(strata: list[tuple[list[bool], list[bool]]], alpha: float, n_boot: int, seed: int
-                     ) -> dict[str, Any]:
+def compare_verdicts(
+    strata: list[tuple[list[bool], list[bool]]], alpha: float, n_boot: int, seed: int
+) -> dict[str, Any]:
     """A vs B on paired verdicts (pooled over strata): accuracies, difference with bootstrap CI, McNemar."""
     a = [x for s in strata for x in s[0]]
     b = [x for s in strata for x in s[1]]
@@ -97,12 +102,22 @@ def compare_verdicts(strata: list[tuple[list[bool], list[bool]]], alpha: float, 
     acc_a, acc_b = (sum(a) / n, sum(b) / n) if n else (0.0, 0.0)
     lo, hi = bootstrap_diff_ci(strata, n_boot, seed)
     p = mcnemar_exact(a_only, b_only)
-    return {"n": n, "acc_a": acc_a, "acc_b": acc_b, "diff": acc_a - acc_b, "diff_ci95": [lo, hi],
-            "a_only": a_only, "b_only": b_only, "mcnemar_p": p, "significant": p < alpha}
+    return {
+        "n": n,
+        "acc_a": acc_a,
+        "acc_b": acc_b,
+        "diff": acc_a - acc_b,
+        "diff_ci95": [lo, hi],
+        "a_only": a_only,
+        "b_only": b_only,
+        "mcnemar_p": p,
+        "significant": p < alpha,
+    }
 
 
-def compare(a: Evaluation, b: Evaluation, k: int, alpha: float, n_boot: int = DEFAULT_BOOTSTRAP,
-            seed: int = DEFAULT_SEED) -> dict[str, Any]:
+def compare(
+    a: Evaluation, b: Evaluation, k: int, alpha: float, n_boot: int = DEFAULT_BOOTSTRAP, seed: int = DEFAULT_SEED
+) -> dict[str, Any]:
     """Per task and pooled over every shared doc of every task."""
     tasks = sorted(set(a.tasks) & set(b.tasks))
     strata = {t: paired(a, b, t, k) for t in tasks}

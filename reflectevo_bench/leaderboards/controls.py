@@ -39,15 +39,15 @@ def _same_docs(a: Evaluation, b: Evaluation) -> str | None:
     return None
 
 
-def _summary(strata: dict[str, tuple[list[bool], list[bool]]], alpha: float, n_boot: int, seed: int
-             ) -> dict[str, Any]:
+def _summary(strata: dict[str, tuple[list[bool], list[bool]]], alpha: float, n_boot: int, seed: int) -> dict[str, Any]:
     out = {"tasks": {t: compare_verdicts([s], alpha, n_boot, seed) for t, s in strata.items()}}
     out["overall"] = compare_verdicts(list(strata.values()), alpha, n_boot, seed)
     return out
 
 
-def reflection_gain(main: Evaluation, retry: Evaluation, alpha: float = 0.05, n_boot: int = DEFAULT_BOOTSTRAP,
-                    seed: int = DEFAULT_SEED) -> dict[str, Any]:
+def reflection_gain(
+    main: Evaluation, retry: Evaluation, alpha: float = 0.05, n_boot: int = DEFAULT_BOOTSTRAP, seed: int = DEFAULT_SEED
+) -> dict[str, Any]:
     """acc@tK(main) − acc@tK(retry), paired per doc; K = the rounds both made."""
     k = min(main.attempts, retry.attempts)
     base = {"metric": f"acc@t{k}", "protocol": main.protocol, "control": retry.protocol, "control_source": retry.source}
@@ -58,21 +58,27 @@ def reflection_gain(main: Evaluation, retry: Evaluation, alpha: float = 0.05, n_
     return {**base, **_summary(strata, alpha, n_boot, seed)}
 
 
-def intrinsic_delta(self_refine: Evaluation, alpha: float = 0.05, n_boot: int = DEFAULT_BOOTSTRAP,
-                    seed: int = DEFAULT_SEED) -> dict[str, Any]:
+def intrinsic_delta(
+    self_refine: Evaluation, alpha: float = 0.05, n_boot: int = DEFAULT_BOOTSTRAP, seed: int = DEFAULT_SEED
+) -> dict[str, Any]:
     """acc@tK − acc@t1 under a no-feedback protocol (self-refine), paired per doc."""
     k = self_refine.attempts
     strata = {}
     for task, docs in sorted(self_refine.tasks.items()):
         keys = sorted(docs)
         strata[task] = ([docs[d].correct_at[k - 1] for d in keys], [docs[d].correct_at[0] for d in keys])
-    return {"metric": f"acc@t{k} - acc@t1", "protocol": self_refine.protocol,
-            "feedback_mode": self_refine.feedback_mode, "control_source": self_refine.source,
-            **_summary(strata, alpha, n_boot, seed)}
+    return {
+        "metric": f"acc@t{k} - acc@t1",
+        "protocol": self_refine.protocol,
+        "feedback_mode": self_refine.feedback_mode,
+        "control_source": self_refine.source,
+        **_summary(strata, alpha, n_boot, seed),
+    }
 
 
-def control_entries(main: Evaluation, runs: dict[str, Evaluation], alpha: float, n_boot: int, seed: int
-                    ) -> dict[str, Any]:
+def control_entries(
+    main: Evaluation, runs: dict[str, Evaluation], alpha: float, n_boot: int, seed: int
+) -> dict[str, Any]:
     """What the board shows for one model: the gain over its ``retry`` run, the Δ of its ``self-refine`` run."""
     out: dict[str, Any] = {}
     if RETRY in runs and main.protocol != RETRY:
@@ -87,13 +93,18 @@ def pair_controls(evals: list[Evaluation], flags: list[tuple[str, Evaluation]]) 
     model args; with a single compared run, that run): ``{main.source: {protocol: control}}``."""
     controls: dict[str, dict[str, Evaluation]] = {}
     for name, ctrl in flags:
-        mains = [ev for ev in evals if (ev.model, ev.model_args) == (ctrl.model, ctrl.model_args)
-                 and ev.protocol not in CONTROL_NAMES]
+        mains = [
+            ev
+            for ev in evals
+            if (ev.model, ev.model_args) == (ctrl.model, ctrl.model_args) and ev.protocol not in CONTROL_NAMES
+        ]
         if not mains and len(evals) == 1:
             mains = evals
         if not mains:
-            raise BenchError(f"--control {name}={ctrl.source}: its model ({ctrl.label}) is not the model of any "
-                             "compared run; give each model's control with that model's run")
+            raise BenchError(
+                f"--control {name}={ctrl.source}: its model ({ctrl.label}) is not the model of any "
+                "compared run; give each model's control with that model's run"
+            )
         for main in mains:
             if name in controls.setdefault(main.source, {}):
                 raise BenchError(f"--control {name}: two {name} controls for {main.label}; give one per model")

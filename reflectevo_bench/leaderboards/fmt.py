@@ -38,11 +38,14 @@ def parse_number(text: str) -> float:
     return float(text.strip().replace(MINUS, "-").lstrip("+"))
 
 
-def comparison_line(role_a: str, label_a: str, role_b: str, label_b: str, metric: str, r: dict[str, Any],
-                    alpha: float) -> str:
+def comparison_line(
+    role_a: str, label_a: str, role_b: str, label_b: str, metric: str, r: dict[str, Any], alpha: float
+) -> str:
     """'candidate X acc@t2 67.0 vs reference Y 64.4: +2.6 [−1.1, +6.3], not significant (…)'."""
     verdict = "significant" if r["significant"] else "not significant"
-    return (f"{role_a} {label_a} {metric} {pct(r['acc_a'])} vs {role_b} {label_b} {pct(r['acc_b'])}: "
-            f"{signed(r['diff'])} {ci(r['diff_ci95'], sign=True)}, {verdict} "
-            f"(exact McNemar p = {pvalue(r['mcnemar_p'])}, α = {alpha:g}; {r['a_only']} docs right only for "
-            f"{role_a}, {r['b_only']} only for {role_b}; n = {r['n']})")
+    return (
+        f"{role_a} {label_a} {metric} {pct(r['acc_a'])} vs {role_b} {label_b} {pct(r['acc_b'])}: "
+        f"{signed(r['diff'])} {ci(r['diff_ci95'], sign=True)}, {verdict} "
+        f"(exact McNemar p = {pvalue(r['mcnemar_p'])}, α = {alpha:g}; {r['a_only']} docs right only for "
+        f"{role_a}, {r['b_only']} only for {role_b}; n = {r['n']})"
+    )

@@ -51,8 +51,9 @@ class Evaluation:
     def metrics(self, task: str) -> dict[str, Any]:
         """The harness's own per-task metrics (acc@tk with Wilson CIs, Δ with its paired CI, flips)."""
         docs = self.tasks[task]
-        return task_metrics([{"correct_at": list(d.correct_at)} for d in docs.values()], self.attempts,
-                            self.feedback_mode)
+        return task_metrics(
+            [{"correct_at": list(d.correct_at)} for d in docs.values()], self.attempts, self.feedback_mode
+        )
 
 
 def prompt_hash(messages: Any) -> str:
@@ -76,27 +77,45 @@ def load_run(path: Path, label: str | None = None) -> Evaluation:
         ident, env = manifest["identity"], manifest["environment"]
         attempts, protocol, mode = int(ident["attempts"]), ident["protocol"], env["feedback_mode"]
     except (KeyError, TypeError, ValueError):
-        raise BenchError(f"{path}/run.json lacks identity/environment fields: is it a reflectevo-bench run dir?") from None
+        raise BenchError(
+            f"{path}/run.json lacks identity/environment fields: is it a reflectevo-bench run dir?"
+        ) from None
     records = read_records(path)
     if not any(records.values()):
         raise BenchError(f"{path} holds no finished docs (no samples_*.jsonl lines): run or resume it first")
     tasks: dict[str, dict[str, DocOutcome]] = {}
     for task, recs in records.items():
         keys = doc_keys([r["doc_hash"] for r in recs])
-        tasks[task] = {k: DocOutcome(tuple(bool(c) for c in r["correct_at"]), prompt_hash(first_attempt(r)["messages"]))
-                       for k, r in zip(keys, recs)}
+        tasks[task] = {
+            k: DocOutcome(tuple(bool(c) for c in r["correct_at"]), prompt_hash(first_attempt(r)["messages"]))
+            for k, r in zip(keys, recs)
+        }
     sizes = env.get("task_sizes_limited", {})
     model_args = ident.get("model_args") or ""
     params, how = model_size(model_args)
     return Evaluation(
-        source=str(path), kind="run", label=label or default_label(ident.get("model", "?"), model_args, path),
-        model=ident.get("model", "?"), model_args=model_args, params=params, params_source=how,
-        protocol=protocol, attempts=attempts, feedback_mode=mode, tasks=tasks,
-        meta={"complete": all(len(records.get(t, [])) == n for t, n in sizes.items()),
-              "git_hash": env.get("git_hash"), "date": env.get("date"), "seed": ident.get("seed"),
-              "gen_kwargs": ident.get("gen_kwargs"), "limit": ident.get("limit"),
-              "system_instruction": ident.get("system_instruction"),
-              "settings": run_settings(records, mode), "reflection_analytics": _pooled_analytics(records)},
+        source=str(path),
+        kind="run",
+        label=label or default_label(ident.get("model", "?"), model_args, path),
+        model=ident.get("model", "?"),
+        model_args=model_args,
+        params=params,
+        params_source=how,
+        protocol=protocol,
+        attempts=attempts,
+        feedback_mode=mode,
+        tasks=tasks,
+        meta={
+            "complete": all(len(records.get(t, [])) == n for t, n in sizes.items()),
+            "git_hash": env.get("git_hash"),
+            "date": env.get("date"),
+            "seed": ident.get("seed"),
+            "gen_kwargs": ident.get("gen_kwargs"),
+            "limit": ident.get("limit"),
+            "system_instruction": ident.get("system_instruction"),
+            "settings": run_settings(records, mode),
+            "reflection_analytics": _pooled_analytics(records),
+        },
     )
 
 
@@ -122,16 +141,28 @@ def load_snapshot(path: Path, label: str | None = None) -> Evaluation:
     except (OSError, ValueError) as exc:
         raise BenchError(f"cannot read snapshot {path}: {exc}") from None
     if not isinstance(data, dict) or data.get("format") != SNAPSHOT_FORMAT:
-        raise BenchError(f"{path} is not a baseline snapshot (make one with `reflectevo-bench leaderboard snapshot RUN_DIR`)")
+        raise BenchError(
+            f"{path} is not a baseline snapshot (make one with `reflectevo-bench leaderboard snapshot RUN_DIR`)"
+        )
     try:
-        tasks = {task: {key: DocOutcome(tuple(ch == "1" for ch in d["c"]), d["p"]) for key, d in t["docs"].items()}
-                 for task, t in data["tasks"].items()}
+        tasks = {
+            task: {key: DocOutcome(tuple(ch == "1" for ch in d["c"]), d["p"]) for key, d in t["docs"].items()}
+            for task, t in data["tasks"].items()
+        }
         model = data["model"]
         return Evaluation(
-            source=str(path), kind="snapshot", label=label or model["label"], model=model["model"],
-            model_args=model["model_args"], params=model.get("params"), params_source=model.get("params_source", "unknown"),
-            protocol=data["protocol"], attempts=int(data["attempts"]), feedback_mode=data["feedback_mode"],
-            tasks=tasks, meta=dict(data.get("source") or {}),
+            source=str(path),
+            kind="snapshot",
+            label=label or model["label"],
+            model=model["model"],
+            model_args=model["model_args"],
+            params=model.get("params"),
+            params_source=model.get("params_source", "unknown"),
+            protocol=data["protocol"],
+            attempts=int(data["attempts"]),
+            feedback_mode=data["feedback_mode"],
+            tasks=tasks,
+            meta=dict(data.get("source") or {}),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise BenchError(f"snapshot {path} is malformed (missing or bad field {exc}): make it again") from None

@@ -40,13 +40,27 @@ def accuracy_scatter(group: dict[str, Any]) -> bytes:
     for i, (color, m) in enumerate(zip(_colors(n), group["models"])):
         shift = (i - (n - 1) / 2) * 0.8  # models that land on one point stay visible side by side
         for j, (task, t) in enumerate(m["tasks"].items()):
-            ax.scatter(100 * t["acc@t1"] + shift, 100 * t[f"acc@t{k}"] + shift, color=color,
-                       marker=MARKERS[j % len(MARKERS)], s=50, alpha=0.8, edgecolors="black", linewidths=0.5,
-                       label=f"{m['label']} · {task}")
-    ax.set(xlim=(-2, 102), ylim=(-2, 102), xlabel="acc@t1 (%)", ylabel=f"acc@t{k} (%)",
-           title=f"acc@t1 vs acc@t{k} ({group['protocol']}, feedback={group['feedback_mode']}; "
-                 f"models offset {0.8:g} pt apart)" if n > 1 else
-                 f"acc@t1 vs acc@t{k} ({group['protocol']}, feedback={group['feedback_mode']})")
+            ax.scatter(
+                100 * t["acc@t1"] + shift,
+                100 * t[f"acc@t{k}"] + shift,
+                color=color,
+                marker=MARKERS[j % len(MARKERS)],
+                s=50,
+                alpha=0.8,
+                edgecolors="black",
+                linewidths=0.5,
+                label=f"{m['label']} · {task}",
+            )
+    ax.set(
+        xlim=(-2, 102),
+        ylim=(-2, 102),
+        xlabel="acc@t1 (%)",
+        ylabel=f"acc@t{k} (%)",
+        title=f"acc@t1 vs acc@t{k} ({group['protocol']}, feedback={group['feedback_mode']}; "
+        f"models offset {0.8:g} pt apart)"
+        if n > 1
+        else f"acc@t1 vs acc@t{k} ({group['protocol']}, feedback={group['feedback_mode']})",
+    )
     ax.set_aspect("equal")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return _png(fig)
@@ -61,8 +75,10 @@ def _grouped_bars(ax: Any, group: dict[str, Any], values: Any, errors: Any = Non
         err = None
         if errors is not None and task != "average":
             bounds = [errors(m, task) for m in models]
-            err = [[max(0.0, y - lo) for y, (lo, _) in zip(ys, bounds)],
-                   [max(0.0, hi - y) for y, (_, hi) in zip(ys, bounds)]]
+            err = [
+                [max(0.0, y - lo) for y, (lo, _) in zip(ys, bounds)],
+                [max(0.0, hi - y) for y, (_, hi) in zip(ys, bounds)],
+            ]
         ax.bar(xs, ys, width, color=color, label=task, yerr=err, capsize=2 if err else 0)
     ax.set_xticks(range(len(models)), [m["label"] for m in models], rotation=20, ha="right", fontsize=8)
     ax.axhline(0, color="black", lw=0.8)
@@ -82,7 +98,10 @@ def delta_bars(group: dict[str, Any]) -> bytes:
         return (100 * lo, 100 * hi)
 
     _grouped_bars(ax, group, value, error)
-    ax.set(ylabel="Δ (points)", title=f"Δ = acc@t{k} − acc@t1 per model (task bars: 95% CI; feedback={group['feedback_mode']})")
+    ax.set(
+        ylabel="Δ (points)",
+        title=f"Δ = acc@t{k} − acc@t1 per model (task bars: 95% CI; feedback={group['feedback_mode']})",
+    )
     return _png(fig)
 
 
@@ -103,8 +122,10 @@ def flip_bars(group: dict[str, Any]) -> bytes:
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{abs(v):g}"))
     ax.set_xticks(range(len(models)), [m["label"] for m in models], rotation=20, ha="right", fontsize=8)
-    ax.set(ylabel="docs: wrong→right (up), right→wrong (down, hatched)",
-           title=f"wrong→right vs right→wrong, attempt 1 → {group['attempts']} ({group['protocol']})")
+    ax.set(
+        ylabel="docs: wrong→right (up), right→wrong (down, hatched)",
+        title=f"wrong→right vs right→wrong, attempt 1 → {group['attempts']} ({group['protocol']})",
+    )
     handles, labels = ax.get_legend_handles_labels()
     handles.append(Patch(facecolor="lightgrey", hatch="//", edgecolor="white"))
     labels.append("right→wrong")
@@ -115,8 +136,11 @@ def flip_bars(group: dict[str, Any]) -> bytes:
 def gain_bars(group: dict[str, Any]) -> bytes | None:
     """The reflection gain over the retry control per model, pooled over all docs, with its bootstrap 95% CI
     (None when no model of the group has a paired retry control)."""
-    rows = [(m["label"], m["controls"]["reflection_gain"]) for m in group["models"]
-            if "overall" in ((m.get("controls") or {}).get("reflection_gain") or {})]
+    rows = [
+        (m["label"], m["controls"]["reflection_gain"])
+        for m in group["models"]
+        if "overall" in ((m.get("controls") or {}).get("reflection_gain") or {})
+    ]
     if not rows:
         return None
     fig = Figure(figsize=(6.4, 0.6 * len(rows) + 1.6))
@@ -129,8 +153,10 @@ def gain_bars(group: dict[str, Any]) -> bytes | None:
     ax.axvline(0, color="grey", lw=0.8)
     ax.set_yticks(ys, [label for label, _ in rows])
     metric = rows[0][1]["metric"]
-    ax.set(xlabel=f"{metric} under {rows[0][1]['protocol']} − under retry (points)",
-           title=f"Reflection gain over the retry control ({metric}, all docs pooled, 95% CI)")
+    ax.set(
+        xlabel=f"{metric} under {rows[0][1]['protocol']} − under retry (points)",
+        title=f"Reflection gain over the retry control ({metric}, all docs pooled, 95% CI)",
+    )
     return _png(fig)
 
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from reflectevo_bench.leaderboards.tables import caption, comparison_table, control_lines, model_table, settings_lines, analytics_table, group_heading
+from reflectevo_bench.leaderboards.tables import (
+    analytics_table,
+    caption,
+    comparison_table,
+    control_lines,
+    group_heading,
+    model_table,
+    settings_lines,
+)
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -18,15 +26,25 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 def render_md(board: dict[str, Any]) -> str:
     s = board["settings"]
-    lines = ["# Reflection leaderboard", "",
-             f"CIs: {s['ci']}. Test: {s['test']}, α = {s['alpha']:g}; bootstrap {s['bootstrap']} resamples, "
-             f"seed {s['seed']}. Average: {s['average']}. Plots: leaderboard.html.", ""]
+    lines = [
+        "# Reflection leaderboard",
+        "",
+        f"CIs: {s['ci']}. Test: {s['test']}, α = {s['alpha']:g}; bootstrap {s['bootstrap']} resamples, "
+        f"seed {s['seed']}. Average: {s['average']}. Plots: leaderboard.html.",
+        "",
+    ]
     if len(board["groups"]) > 1:
-        lines += [f"**{len(board['groups'])} groups of runs that cannot be compared with each other** "
-                  "(different protocol, tasks, docs or prompts); each is shown apart.", ""]
+        lines += [
+            f"**{len(board['groups'])} groups of runs that cannot be compared with each other** "
+            "(different protocol, tasks, docs or prompts); each is shown apart.",
+            "",
+        ]
     if board.get("settings_mismatch"):
-        lines += ["**Generation settings differ (compared anyway, --allow-mismatch):** "
-                  + "; ".join(board["settings_mismatch"]), ""]
+        lines += [
+            "**Generation settings differ (compared anyway, --allow-mismatch):** "
+            + "; ".join(board["settings_mismatch"]),
+            "",
+        ]
     for g in board["groups"]:
         cap = caption(g)
         lines += [f"## {group_heading(g)}", "", f"**{cap}**", ""]
@@ -42,8 +60,12 @@ def render_md(board: dict[str, Any]) -> str:
             lines += ["### Paired comparisons on shared docs", ""]
             lines += [f"- {c['summary']}" for c in g["comparisons"]] + [""]
             for c in g["comparisons"]:
-                lines += [f"<details><summary>{c['kind']}: {c['a']} vs {c['b']}, per task and round</summary>", "",
-                          f"**{cap}**", ""]
+                lines += [
+                    f"<details><summary>{c['kind']}: {c['a']} vs {c['b']}, per task and round</summary>",
+                    "",
+                    f"**{cap}**",
+                    "",
+                ]
                 lines += _table(*comparison_table(c)) + ["", "</details>", ""]
     if board["not_compared"]:
         lines += ["## Not compared", ""]

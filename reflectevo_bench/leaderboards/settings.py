@@ -26,7 +26,7 @@ def _skeleton(prompt: Any, messages: list[dict[str, Any]]) -> str | None:
         if at < 0:
             continue
         parts.append(rest[:at])
-        rest = rest[at + len(content):]
+        rest = rest[at + len(content) :]
     parts.append(rest)
     skeleton = re.sub(r"\d+", "0", "\x00".join(parts))  # templates that print today's date stay one template
     return hashlib.sha256(skeleton.encode("utf-8")).hexdigest()[:10]
@@ -34,9 +34,12 @@ def _skeleton(prompt: Any, messages: list[dict[str, Any]]) -> str | None:
 
 def task_settings(gen_kwargs: dict[str, Any]) -> dict[str, Any]:
     sampling = bool(gen_kwargs.get("do_sample", False))
-    return {"max_tokens": gen_kwargs.get("max_gen_toks"), "sampling": sampling,
-            "temperature": gen_kwargs.get("temperature") if sampling else None,
-            "top_p": gen_kwargs.get("top_p") if sampling else None}
+    return {
+        "max_tokens": gen_kwargs.get("max_gen_toks"),
+        "sampling": sampling,
+        "temperature": gen_kwargs.get("temperature") if sampling else None,
+        "top_p": gen_kwargs.get("top_p") if sampling else None,
+    }
 
 
 def run_settings(records: dict[str, list[dict[str, Any]]], feedback_mode: str) -> dict[str, Any]:
@@ -63,19 +66,29 @@ def describe(settings: dict[str, Any] | None) -> str:
     distinct = {tuple(s.get(k) for k in GEN_KEYS) for s in per_task.values()}
 
     def gen(s: dict[str, Any]) -> str:
-        how = (f"sampling T={_fmt(s.get('temperature'))}" + (f" top_p={s['top_p']}" if s.get("top_p") is not None else "")
-               if s.get("sampling") else "greedy")
+        how = (
+            f"sampling T={_fmt(s.get('temperature'))}" + (f" top_p={s['top_p']}" if s.get("top_p") is not None else "")
+            if s.get("sampling")
+            else "greedy"
+        )
         return f"max_tokens {_fmt(s.get('max_tokens'))}, {how}"
 
     if len(distinct) <= 1:
         body = gen(next(iter(per_task.values()))) if per_task else "gen settings ?"
     else:
         body = "; ".join(f"{t}: {gen(s)}" for t, s in per_task.items())
-    return f"{body}, chat template {_fmt(settings.get('chat_template'))}, feedback {_fmt(settings.get('feedback_mode'))}"
+    return (
+        f"{body}, chat template {_fmt(settings.get('chat_template'))}, feedback {_fmt(settings.get('feedback_mode'))}"
+    )
 
 
-def settings_mismatch(a: dict[str, Any] | None, b: dict[str, Any] | None, a_name: str, b_name: str,
-                      keys: tuple[str, ...] = ("feedback_mode", "chat_template")) -> str | None:
+def settings_mismatch(
+    a: dict[str, Any] | None,
+    b: dict[str, Any] | None,
+    a_name: str,
+    b_name: str,
+    keys: tuple[str, ...] = ("feedback_mode", "chat_template"),
+) -> str | None:
     """The first generation setting that differs (``None`` when they agree; unknown settings are not compared)."""
     if not a or not b:
         return None

@@ -18,17 +18,31 @@ from reflectevo_bench.leaderboards.load import SNAPSHOT_FORMAT, Evaluation
 
 def make_snapshot(ev: Evaluation) -> dict[str, Any]:
     return {
-        "format": SNAPSHOT_FORMAT, "version": 1,
+        "format": SNAPSHOT_FORMAT,
+        "version": 1,
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "source": {"run_dir": ev.source, **{k: ev.meta.get(k) for k in ("git_hash", "date", "seed", "gen_kwargs",
-                                                                          "limit", "complete", "settings")}},
-        "model": {"label": ev.label, "model": ev.model, "model_args": ev.model_args, "params": ev.params,
-                  "params_source": ev.params_source},
-        "protocol": ev.protocol, "attempts": ev.attempts, "feedback_mode": ev.feedback_mode,
+        "source": {
+            "run_dir": ev.source,
+            **{k: ev.meta.get(k) for k in ("git_hash", "date", "seed", "gen_kwargs", "limit", "complete", "settings")},
+        },
+        "model": {
+            "label": ev.label,
+            "model": ev.model,
+            "model_args": ev.model_args,
+            "params": ev.params,
+            "params_source": ev.params_source,
+        },
+        "protocol": ev.protocol,
+        "attempts": ev.attempts,
+        "feedback_mode": ev.feedback_mode,
         "tasks": {
-            task: {"metrics": {k: v for k, v in ev.metrics(task).items() if not k.endswith("_stderr")},
-                   "docs": {key: {"c": "".join("1" if c else "0" for c in d.correct_at), "p": d.prompt}
-                            for key, d in sorted(docs.items())}}
+            task: {
+                "metrics": {k: v for k, v in ev.metrics(task).items() if not k.endswith("_stderr")},
+                "docs": {
+                    key: {"c": "".join("1" if c else "0" for c in d.correct_at), "p": d.prompt}
+                    for key, d in sorted(docs.items())
+                },
+            }
             for task, docs in sorted(ev.tasks.items())
         },
     }

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.yaml_files import read_yaml
 
@@ -67,8 +66,13 @@ def read_spec(path: Path) -> tuple[list[RunSpec], dict[str, Any]]:
         run_path = Path(str(item["path"]))
         if not run_path.is_absolute():
             run_path = path.parent / run_path
-        runs.append(RunSpec(run_path, _check_role(str(item.get("role", "candidate")), f"--spec {path} run #{i}"),
-                            str(item["label"]) if item.get("label") is not None else None))
+        runs.append(
+            RunSpec(
+                run_path,
+                _check_role(str(item.get("role", "candidate")), f"--spec {path} run #{i}"),
+                str(item["label"]) if item.get("label") is not None else None,
+            )
+        )
     return runs, {k: v for k, v in data.items() if k != "runs"}
 
 

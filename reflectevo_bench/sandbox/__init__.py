@@ -74,11 +74,17 @@ from .result import STATUSES, SandboxResult, TestOutcome
 
 def default_workers() -> int:
     import os
+
     return max(1, os.cpu_count() or 1)
 
 
-def get_executor(backend: str = "auto", limits: Limits | None = None, mode: str = "fresh",
-                 workers: int | None = None, **backend_options: Any) -> Executor:
+def get_executor(
+    backend: str = "auto",
+    limits: Limits | None = None,
+    mode: str = "fresh",
+    workers: int | None = None,
+    **backend_options: Any,
+) -> Executor:
     """An executor with ``run``, ``run_many``, ``close`` (also a context manager).
 
     ``backend``: auto|bwrap|unshare|docker|none. ``mode``: ``fresh`` (new sandbox per program: adversarial code,
@@ -100,5 +106,16 @@ def get_executor(backend: str = "auto", limits: Limits | None = None, mode: str 
     return Executor(chosen, limits or Limits(), mode, workers or default_workers())
 
 
-__all__ = ["BACKENDS", "STATUSES", "Executor", "Limits", "RunItem", "SandboxError", "SandboxResult",
-           "SandboxUnavailable", "TestOutcome", "explain_auto", "get_executor"]
+__all__ = [
+    "BACKENDS",
+    "STATUSES",
+    "Executor",
+    "Limits",
+    "RunItem",
+    "SandboxError",
+    "SandboxResult",
+    "SandboxUnavailable",
+    "TestOutcome",
+    "explain_auto",
+    "get_executor",
+]

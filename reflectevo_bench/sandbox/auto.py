@@ -29,6 +29,7 @@ def probe(name: str) -> str | None:
 
 def _probe(name: str) -> str | None:
     from .pool import Executor
+
     try:
         backend = make_backend(name)
     except (ValueError, SandboxUnavailable) as exc:
@@ -58,12 +59,16 @@ def choose_auto() -> tuple[str, str]:
             return name, why
         reasons.append(f"{name} unusable: {reason}")
     from .container import container_problem
+
     problem = container_problem()
     if problem:
         raise SandboxUnavailable(problem)
-    raise SandboxUnavailable("no sandbox backend works here: " + "; ".join(reasons)
-                             + ". Install bubblewrap (apt-get install bubblewrap), or pass --sandbox docker;"
-                               " 'none' runs code unsandboxed and must be chosen explicitly.")
+    raise SandboxUnavailable(
+        "no sandbox backend works here: "
+        + "; ".join(reasons)
+        + ". Install bubblewrap (apt-get install bubblewrap), or pass --sandbox docker;"
+        " 'none' runs code unsandboxed and must be chosen explicitly."
+    )
 
 
 def explain_auto() -> str:

@@ -34,8 +34,23 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__fi
 
 
 def watched_dirs() -> list[str]:
-    dirs = ["/tmp", "/var/tmp", "/dev/shm", "/run/lock", os.path.expanduser("~"), "/root", os.getcwd(), REPO_ROOT,
-            "/", "/etc", "/usr", "/usr/local", "/opt", "/var", sysconfig.get_paths()["stdlib"]]
+    dirs = [
+        "/tmp",
+        "/var/tmp",
+        "/dev/shm",
+        "/run/lock",
+        os.path.expanduser("~"),
+        "/root",
+        os.getcwd(),
+        REPO_ROOT,
+        "/",
+        "/etc",
+        "/usr",
+        "/usr/local",
+        "/opt",
+        "/var",
+        sysconfig.get_paths()["stdlib"],
+    ]
     return [d for d in dict.fromkeys(dirs) if os.path.isdir(d)]
 
 
@@ -88,14 +103,27 @@ class HostContext:
         self.abstract.bind("\0" + self.abstract_name)
         self.abstract.listen(8)
         self.abstract.setblocking(False)
-        self.decoy = subprocess.Popen([self.decoy_token, "600"], executable="sleep", stdin=subprocess.DEVNULL,
-                                      env={"PATH": "/usr/bin:/bin", env_name: env_value},
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.decoy = subprocess.Popen(
+            [self.decoy_token, "600"],
+            executable="sleep",
+            stdin=subprocess.DEVNULL,
+            env={"PATH": "/usr/bin:/bin", env_name: env_value},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         self.values = {
-            "MARKER": self.marker, "CANARY_ENV": env_name, "CANARY_VALUE": env_value,
-            "CANARY_HOME": self.canary_home, "CANARY_TMP": self.canary_tmp, "CANARY_CONTENT": self.content,
-            "HOST_PORT": str(port), "ABSTRACT": self.abstract_name, "PARENT_PID": str(os.getpid()),
-            "DECOY": self.decoy_token, "HOST_CWD": os.getcwd(), "PREFIX_LIB": sysconfig.get_paths()["stdlib"],
+            "MARKER": self.marker,
+            "CANARY_ENV": env_name,
+            "CANARY_VALUE": env_value,
+            "CANARY_HOME": self.canary_home,
+            "CANARY_TMP": self.canary_tmp,
+            "CANARY_CONTENT": self.content,
+            "HOST_PORT": str(port),
+            "ABSTRACT": self.abstract_name,
+            "PARENT_PID": str(os.getpid()),
+            "DECOY": self.decoy_token,
+            "HOST_CWD": os.getcwd(),
+            "PREFIX_LIB": sysconfig.get_paths()["stdlib"],
             "REPO_FILE": os.path.abspath(__file__),
         }
 
@@ -128,8 +156,11 @@ class HostContext:
             except OSError:
                 continue
             for name in names:
-                if self.marker in name and not name.startswith("reflectevo-canary") \
-                        and not name.startswith(".reflectevo-canary"):
+                if (
+                    self.marker in name
+                    and not name.startswith("reflectevo-canary")
+                    and not name.startswith(".reflectevo-canary")
+                ):
                     problems.append(f"file left on the host: {os.path.join(d, name)}")
                     _remove(os.path.join(d, name))
         deadline = time.monotonic() + PROCESS_GRACE_S
@@ -161,6 +192,7 @@ def _remove(path: str) -> None:
     try:
         if os.path.isdir(path) and not os.path.islink(path):
             import shutil
+
             shutil.rmtree(path, ignore_errors=True)
         else:
             os.unlink(path)
@@ -216,8 +248,9 @@ def run_attack(executor, attack: Attack, env: tuple[str, str], followup_executor
     try:
         concrete = rendered(attack, ctx.values)
         start = time.monotonic()
-        result: SandboxResult = executor.run(concrete.program, list(concrete.tests), concrete.setup,
-                                             concrete.entry_point)
+        result: SandboxResult = executor.run(
+            concrete.program, list(concrete.tests), concrete.setup, concrete.entry_point
+        )
         report.duration_s = time.monotonic() - start
         report.status = result.status
         report.error = result.error
@@ -225,7 +258,7 @@ def run_attack(executor, attack: Attack, env: tuple[str, str], followup_executor
             report.problems.append("judged PASSED (the attack's tests only pass if it worked)")
         output = result.stdout + result.stderr
         if "ESCAPED" in output:
-            report.problems.append("escape marker in the output: " + output[output.index("ESCAPED"):][:120])
+            report.problems.append("escape marker in the output: " + output[output.index("ESCAPED") :][:120])
         if attack.expect and result.status not in attack.expect:
             report.problems.append(f"status {result.status}, expected {'/'.join(attack.expect)}")
         limit = None if attack.max_s is None else attack.max_s * SLOWER_BACKENDS.get(executor.backend.name, 1)
@@ -239,16 +272,23 @@ def run_attack(executor, attack: Attack, env: tuple[str, str], followup_executor
             program, tests = concrete.followup
             after = (followup_executor or executor).run(program, list(tests))
             if not after.passed:
-                report.problems.append(f"follow-up program did not pass ({after.status}: "
-                                       f"{after.error or after.feedback})")
+                report.problems.append(
+                    f"follow-up program did not pass ({after.status}: {after.error or after.feedback})"
+                )
         report.problems += ctx.verify()
     finally:
         ctx.close()
     return report
 
 
-def run_suite(backend: str, mode: str = "fresh", workers: int = 2, limits: Limits | None = None,
-              attacks: list[Attack] | None = None, progress=None) -> list[AttackReport]:
+def run_suite(
+    backend: str,
+    mode: str = "fresh",
+    workers: int = 2,
+    limits: Limits | None = None,
+    attacks: list[Attack] | None = None,
+    progress=None,
+) -> list[AttackReport]:
     """Run ``attacks`` (default: all) against ``backend``; reports in catalogue order."""
     from . import get_executor
 
@@ -259,8 +299,11 @@ def run_suite(backend: str, mode: str = "fresh", workers: int = 2, limits: Limit
     os.environ[env[0]] = env[1]
     lock = threading.Lock()
     try:
-        with get_executor(backend, limits, mode=mode, workers=workers) as ex, \
-                get_executor(backend, limits, mode=mode, workers=1) as solo:
+        with (
+            get_executor(backend, limits, mode=mode, workers=workers) as ex,
+            get_executor(backend, limits, mode=mode, workers=1) as solo,
+        ):
+
             def one(attack: Attack) -> AttackReport:
                 if attack.followup is not None:
                     with lock:  # attack and follow-up on the same single worker, nothing in between

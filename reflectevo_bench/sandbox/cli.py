@@ -23,10 +23,21 @@ def sandbox() -> None:
 
 
 @sandbox.command("check")
-@click.option("--sandbox", "backend", type=click.Choice(["auto", *NAMES]), default="auto", show_default=True,
-              help="Backend to attack.")
-@click.option("--mode", type=click.Choice(["fresh", "pool", "both"]), default="both", show_default=True,
-              help="Executor mode(s) to attack.")
+@click.option(
+    "--sandbox",
+    "backend",
+    type=click.Choice(["auto", *NAMES]),
+    default="auto",
+    show_default=True,
+    help="Backend to attack.",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["fresh", "pool", "both"]),
+    default="both",
+    show_default=True,
+    help="Executor mode(s) to attack.",
+)
 @click.option("--attack", "only", multiple=True, metavar="NAME", help="Run only these attacks (repeatable).")
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True)
 def check(backend: str, mode: str, only: tuple[str, ...], workers: int) -> None:
@@ -47,6 +58,7 @@ def check(backend: str, mode: str, only: tuple[str, ...], workers: int) -> None:
     attacks = [known[n] for n in only] if only else list(ATTACKS)
     if backend in ("auto", "bwrap"):
         from .container import container_problem
+
         problem = container_problem()
         if problem:  # in a container started without the flags bubblewrap needs: say which, in one line
             click.echo(f"error: {problem}", err=True)
@@ -72,18 +84,21 @@ def check(backend: str, mode: str, only: tuple[str, ...], workers: int) -> None:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
         for rep in reports:
-            style = {"contained": "green", "ESCAPED": "bold red", "exposed (documented)": "yellow",
-                     "skipped": "dim"}[rep.outcome]
+            style = {"contained": "green", "ESCAPED": "bold red", "exposed (documented)": "yellow", "skipped": "dim"}[
+                rep.outcome
+            ]
             detail = "; ".join(rep.problems) or rep.skipped or (rep.error or "")
-            table.add_row(rep.attack.name, rep.attack.category, m, rep.status, f"[{style}]{rep.outcome}[/]",
-                          detail[:160])
+            table.add_row(
+                rep.attack.name, rep.attack.category, m, rep.status, f"[{style}]{rep.outcome}[/]", detail[:160]
+            )
             failures += rep.failed
             weak += rep.weak
             skipped += rep.skipped is not None
             contained += rep.outcome == "contained"
     console.print(table)
-    console.print(f"{contained} contained, {failures} escaped, {weak} exposed by documented weaknesses, "
-                  f"{skipped} skipped")
+    console.print(
+        f"{contained} contained, {failures} escaped, {weak} exposed by documented weaknesses, {skipped} skipped"
+    )
     sys.exit(1 if failures else 0)
 
 

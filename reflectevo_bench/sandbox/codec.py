@@ -30,10 +30,32 @@ MAX_SAME_HASH = 16  # members of one set (keys of one dict) sharing a hash: more
 
 def _iter_types():
     d = {}
-    types = {type(x) for x in (
-        (i for i in ()), map(abs, ()), filter(None, ()), zip(), enumerate(()), reversed(()), range(0),
-        d.keys(), d.values(), d.items(), iter(d), iter(d.values()), iter(d.items()), iter([]), iter(()),
-        iter(set()), iter(""), iter(b""), iter(range(0)), reversed([]), reversed(range(0)))}
+    types = {
+        type(x)
+        for x in (
+            (i for i in ()),
+            map(abs, ()),
+            filter(None, ()),
+            zip(),
+            enumerate(()),
+            reversed(()),
+            range(0),
+            d.keys(),
+            d.values(),
+            d.items(),
+            iter(d),
+            iter(d.values()),
+            iter(d.items()),
+            iter([]),
+            iter(()),
+            iter(set()),
+            iter(""),
+            iter(b""),
+            iter(range(0)),
+            reversed([]),
+            reversed(range(0)),
+        )
+    }
     return frozenset(types)
 
 
@@ -115,8 +137,10 @@ def encode(value, _depth=0):
     for base, tag in _BASES:
         if isinstance(value, base):
             return _BASE_ENCODERS[tag](value, _depth)
-    raise CodecError(f"cannot compare a value of type {t.__name__!s:.80} outside the program "
-                     "(only builtin and a few standard-library values are accepted)")
+    raise CodecError(
+        f"cannot compare a value of type {t.__name__!s:.80} outside the program "
+        "(only builtin and a few standard-library values are accepted)"
+    )
 
 
 def _pairs(value, d):
@@ -131,13 +155,24 @@ STDLIB_TYPES = {
     ("decimal", "Decimal"): lambda v, d: ["M", str(v)],
     ("fractions", "Fraction"): lambda v, d: ["R", format(v.numerator, "x"), format(v.denominator, "x")],
 }
-_BASES = ((int, "i"), (float, "f"), (complex, "c"), (str, "s"), (bytes, "b"), (list, "l"), (tuple, "t"),
-          (dict, "d"), (set, "S"), (frozenset, "Z"))
+_BASES = (
+    (int, "i"),
+    (float, "f"),
+    (complex, "c"),
+    (str, "s"),
+    (bytes, "b"),
+    (list, "l"),
+    (tuple, "t"),
+    (dict, "d"),
+    (set, "S"),
+    (frozenset, "Z"),
+)
 _BASE_ENCODERS = {
     "i": lambda v, depth: encode(int.__int__(v), depth),
     "f": lambda v, depth: encode(float.__float__(v), depth),
-    "c": lambda v, depth: encode(complex(complex.__getattribute__(v, "real"),
-                                         complex.__getattribute__(v, "imag")), depth),
+    "c": lambda v, depth: encode(
+        complex(complex.__getattribute__(v, "real"), complex.__getattribute__(v, "imag")), depth
+    ),
     "s": lambda v, depth: encode(str.__str__(v), depth),
     "b": lambda v, depth: encode(bytes(memoryview(v)), depth),
     "l": lambda v, depth: encode(list(list.__iter__(v)), depth),
@@ -162,14 +197,17 @@ def check_hash_spread(members):
         h = hash(member)
         n = counts.get(h, 0) + 1
         if n > MAX_SAME_HASH:
-            raise CodecError(f"more than {MAX_SAME_HASH} set members or dict keys share one hash "
-                             "(hash-collision attack?)")
+            raise CodecError(
+                f"more than {MAX_SAME_HASH} set members or dict keys share one hash (hash-collision attack?)"
+            )
         counts[h] = n
 
 
 def _collapsed(kind):
-    return CodecError(f"the {kind} had members that are equal as plain values (subclasses of str/int/... "
-                      "with their own __eq__/__hash__?): it cannot be compared exactly outside the program")
+    return CodecError(
+        f"the {kind} had members that are equal as plain values (subclasses of str/int/... "
+        "with their own __eq__/__hash__?): it cannot be compared exactly outside the program"
+    )
 
 
 def uses_tags(tree, tags):
@@ -219,9 +257,11 @@ def decode(tree):
                 return complex(_float(node[1]), _float(node[2]))
             if tag == "M" and n == 2 and type(node[1]) is str and len(node[1]) <= 1000:
                 import decimal
+
                 return decimal.Decimal(node[1])
             if tag == "R" and n == 3 and all(type(x) is str and len(x) <= 100_000 for x in node[1:]):
                 import fractions
+
                 return fractions.Fraction(int(node[1], 16), int(node[2], 16))
             if len(tag) == 1 and tag in "ltSZdICODQ" and n == 2 and type(node[1]) is list:
                 d = depth + 1
@@ -240,6 +280,7 @@ def decode(tree):
                     return Snapshot(build(v, d) for v in node[1])
                 if tag == "Q":
                     import collections
+
                     return collections.deque(build(v, d) for v in node[1])
                 pairs = []
                 for pair in node[1]:
@@ -253,6 +294,7 @@ def decode(tree):
                 if tag == "d":
                     return out
                 import collections
+
                 if tag == "C":
                     return collections.Counter(out)
                 if tag == "O":

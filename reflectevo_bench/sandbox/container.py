@@ -74,14 +74,27 @@ def _bwrap(bwrap: str, *args: str) -> str | None:
 
 def missing_flags(bwrap: str) -> tuple[list[str], str] | None:
     """(flags, bwrap's error) when namespaces or the sandbox's mounts fail here; None when bwrap works."""
-    binds = ["--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
-             "--symlink", "usr/bin", "/bin"]
+    binds = [
+        "--ro-bind",
+        "/usr",
+        "/usr",
+        "--symlink",
+        "usr/lib",
+        "/lib",
+        "--symlink",
+        "usr/lib64",
+        "/lib64",
+        "--symlink",
+        "usr/bin",
+        "/bin",
+    ]
     error = _bwrap(bwrap, "--unshare-user", "--unshare-pid", *binds)
     if error is not None:  # the /proc step cannot be tried yet: judge it by Docker's masks being there
         flags = [SECCOMP, APPARMOR] if "Permission denied" in error else [SECCOMP]
         return flags + ([SYSTEMPATHS] if proc_masked() else []), error
-    error = _bwrap(bwrap, "--unshare-all", *binds, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-                   "--remount-ro", "/")
+    error = _bwrap(
+        bwrap, "--unshare-all", *binds, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--remount-ro", "/"
+    )
     if error is None:
         return None
     if "proc" in error:
@@ -97,13 +110,17 @@ def container_problem() -> str | None:
         return None
     bwrap = shutil.which("bwrap")
     if bwrap is None:
-        return ("inside a container without bubblewrap: install it in the image (apt-get install bubblewrap), "
-                f"then run the container with {RUN_FLAGS}")
+        return (
+            "inside a container without bubblewrap: install it in the image (apt-get install bubblewrap), "
+            f"then run the container with {RUN_FLAGS}"
+        )
     found = missing_flags(bwrap)
     if found is None:
         return None
     flags, error = found
     error = error.split(", likely")[0].rstrip(".")
     missing = ", ".join(f.split()[-1] for f in flags)
-    return (f"inside a container, bubblewrap cannot make the sandbox's namespaces ({error}): start the container "
-            f"with {RUN_FLAGS} (missing here: {missing}; on AppArmor hosts add {APPARMOR})")
+    return (
+        f"inside a container, bubblewrap cannot make the sandbox's namespaces ({error}): start the container "
+        f"with {RUN_FLAGS} (missing here: {missing}; on AppArmor hosts add {APPARMOR})"
+    )

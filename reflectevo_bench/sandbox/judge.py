@@ -23,8 +23,9 @@ import ast
 import json
 import math
 import operator
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
 from .codec import CodecError, check_hash_spread, decode, short_repr, uses_tags
 from .plan import Plan, Unit, parse
@@ -32,8 +33,8 @@ from .result import SandboxResult, TestOutcome
 
 NUMBER = (int, float, complex)
 MAX_INT_BITS = 1 << 16
-MAX_ALLOC = 1 << 20     # bytes(n) / bytearray(n) in the inline evaluator
-MAX_NDIGITS = 1000      # round(x, n)
+MAX_ALLOC = 1 << 20  # bytes(n) / bytearray(n) in the inline evaluator
+MAX_NDIGITS = 1000  # round(x, n)
 EXACT_ONLY = ("M", "R")  # Decimal, Fraction: int()/round() of Decimal('1e999999999') runs for minutes
 
 
@@ -53,26 +54,84 @@ def _pow(a: Any, b: Any) -> Any:
     _num(a, b)
     if type(b) is int and abs(b) > 256 and type(a) is int and abs(a) > 1:
         raise NotSafe("large power")
-    return a ** b
+    return a**b
 
 
-BINOPS: dict[type, Callable] = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-                                ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
-                                ast.Pow: _pow}
-CMPOPS: dict[type, Callable] = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt,
-                                ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
-                                ast.Is: operator.is_, ast.IsNot: operator.is_not,
-                                ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b}
-SAFE_FUNCS: dict[str, Callable] = {
-    "set": set, "frozenset": frozenset, "tuple": tuple, "list": list, "sorted": sorted, "dict": dict,
-    "float": float, "int": int, "str": str, "bool": bool, "complex": complex, "abs": abs, "round": round,
-    "len": len, "min": min, "max": max, "sum": sum, "all": all, "any": any, "isinstance": isinstance,
-    "repr": repr, "type": type, "bytes": bytes,
+BINOPS: dict[type, Callable] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: _pow,
 }
-SAFE_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "list": list, "tuple": tuple, "dict": dict,
-              "set": set, "frozenset": frozenset, "complex": complex, "bytes": bytes}
-SAFE_MATH = {"isclose", "pi", "e", "inf", "nan", "tau", "sqrt", "fabs", "floor", "ceil", "isnan", "isinf",
-             "isfinite", "trunc"}
+CMPOPS: dict[type, Callable] = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Is: operator.is_,
+    ast.IsNot: operator.is_not,
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
+}
+SAFE_FUNCS: dict[str, Callable] = {
+    "set": set,
+    "frozenset": frozenset,
+    "tuple": tuple,
+    "list": list,
+    "sorted": sorted,
+    "dict": dict,
+    "float": float,
+    "int": int,
+    "str": str,
+    "bool": bool,
+    "complex": complex,
+    "abs": abs,
+    "round": round,
+    "len": len,
+    "min": min,
+    "max": max,
+    "sum": sum,
+    "all": all,
+    "any": any,
+    "isinstance": isinstance,
+    "repr": repr,
+    "type": type,
+    "bytes": bytes,
+}
+SAFE_TYPES = {
+    "int": int,
+    "float": float,
+    "str": str,
+    "bool": bool,
+    "list": list,
+    "tuple": tuple,
+    "dict": dict,
+    "set": set,
+    "frozenset": frozenset,
+    "complex": complex,
+    "bytes": bytes,
+}
+SAFE_MATH = {
+    "isclose",
+    "pi",
+    "e",
+    "inf",
+    "nan",
+    "tau",
+    "sqrt",
+    "fabs",
+    "floor",
+    "ceil",
+    "isnan",
+    "isinf",
+    "isfinite",
+    "trunc",
+}
 
 
 @lru_cache(maxsize=4096)
@@ -83,8 +142,23 @@ def _compiled(verdict: str) -> ast.AST | None:
     except (SyntaxError, ValueError, RecursionError, SystemError):
         return None
     for node in ast.walk(tree):
-        if isinstance(node, (ast.Constant, ast.List, ast.Tuple, ast.Set, ast.Dict, ast.Compare, ast.UnaryOp,
-                             ast.Load, ast.cmpop, ast.unaryop, ast.operator, ast.keyword)):
+        if isinstance(
+            node,
+            (
+                ast.Constant,
+                ast.List,
+                ast.Tuple,
+                ast.Set,
+                ast.Dict,
+                ast.Compare,
+                ast.UnaryOp,
+                ast.Load,
+                ast.cmpop,
+                ast.unaryop,
+                ast.operator,
+                ast.keyword,
+            ),
+        ):
             if isinstance(node, ast.UnaryOp) and not isinstance(node.op, (ast.Not, ast.USub, ast.UAdd)):
                 return None
             continue
@@ -94,16 +168,26 @@ def _compiled(verdict: str) -> ast.AST | None:
             continue
         if isinstance(node, ast.BinOp) and type(node.op) in BINOPS:
             continue
-        if isinstance(node, ast.Name) and (node.id.startswith("__h") or node.id in SAFE_TYPES
-                                           or node.id in SAFE_FUNCS or node.id == "math"):
+        if isinstance(node, ast.Name) and (
+            node.id.startswith("__h") or node.id in SAFE_TYPES or node.id in SAFE_FUNCS or node.id == "math"
+        ):
             continue
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "math" \
-                and node.attr in SAFE_MATH:
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "math"
+            and node.attr in SAFE_MATH
+        ):
             continue
         if isinstance(node, ast.Call) and (
-                (isinstance(node.func, ast.Name) and node.func.id in SAFE_FUNCS)
-                or (isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
-                    and node.func.value.id == "math" and node.func.attr in SAFE_MATH)):
+            (isinstance(node.func, ast.Name) and node.func.id in SAFE_FUNCS)
+            or (
+                isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "math"
+                and node.func.attr in SAFE_MATH
+            )
+        ):
             if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
                 return None
             continue
@@ -190,7 +274,7 @@ def _bounded_call(func: Callable, args: list[Any], kwargs: dict[str, Any]) -> No
         if type(v) not in (int, float, complex, bool, str, bytes, list, tuple, dict, set, frozenset, type(None)):
             if func in (int, round, float, complex) or func in (getattr(math, n) for n in ("floor", "ceil", "trunc")):
                 raise NotSafe("conversion of a non-builtin number")
-    if func in (bytes, ) and args and type(args[0]) is int and args[0] > MAX_ALLOC:
+    if func in (bytes,) and args and type(args[0]) is int and args[0] > MAX_ALLOC:
         raise NotSafe("large allocation")
     if func is round and len(args) > 1 and (type(args[1]) is not int or abs(args[1]) > MAX_NDIGITS):
         raise NotSafe("round with many digits")
@@ -233,8 +317,9 @@ def _trim(text: str | None, limit: int = 600) -> str | None:
     return text
 
 
-def parse_report(raw: str, nonce: str, expected: list[int] | int, needs_load: bool = True,
-                 channel: str = "report channel") -> tuple[dict | None, list[dict], bool, str | None]:
+def parse_report(
+    raw: str, nonce: str, expected: list[int] | int, needs_load: bool = True, channel: str = "report channel"
+) -> tuple[dict | None, list[dict], bool, str | None]:
     """Check one claim stream: returns (load record, unit records in order, complete, tamper reason).
 
     ``expected`` lists the unit indices this stream must report, in order (an int n means 0..n-1). The
@@ -278,9 +363,18 @@ def parse_report(raw: str, nonce: str, expected: list[int] | int, needs_load: bo
     return load, units, complete, None
 
 
-def interpret(plan: Plan, nonce: str, answer: dict, backend: str, mode: str, duration: float,
-              oom: bool, run_judge: Callable[[dict], dict | None], limits_wire: dict,
-              warnings: list[str]) -> SandboxResult:
+def interpret(
+    plan: Plan,
+    nonce: str,
+    answer: dict,
+    backend: str,
+    mode: str,
+    duration: float,
+    oom: bool,
+    run_judge: Callable[[dict], dict | None],
+    limits_wire: dict,
+    warnings: list[str],
+) -> SandboxResult:
     """Turn a worker's answer about a candidate job into a SandboxResult."""
     end = answer.get("end")
     split = [u.index for u in plan.units if u.split]
@@ -288,7 +382,8 @@ def interpret(plan: Plan, nonce: str, answer: dict, backend: str, mode: str, dur
     load, records, complete, tamper = parse_report(answer.get("report", ""), nonce, split)
     if general:  # their verdicts come only from the check process's channel, which the program never holds
         _, checked, checks_complete, check_tamper = parse_report(
-            str(answer.get("check", "")), nonce, general, needs_load=False, channel="check channel")
+            str(answer.get("check", "")), nonce, general, needs_load=False, channel="check channel"
+        )
         complete, tamper = complete and checks_complete, tamper or check_tamper
         records += checked
     by_unit = {rec["i"]: rec for rec in records}
@@ -333,10 +428,14 @@ def interpret(plan: Plan, nonce: str, answer: dict, backend: str, mode: str, dur
                 out.error = "malformed report"
     judge_problem = None
     if pending:
-        judged = run_judge({
-            "kind": "judge", "imports": plan.imports, "limits": limits_wire,
-            "items": [{"i": u.index, "expr": u.verdict, "holes": raw} for u, _, raw in pending],
-        })
+        judged = run_judge(
+            {
+                "kind": "judge",
+                "imports": plan.imports,
+                "limits": limits_wire,
+                "items": [{"i": u.index, "expr": u.verdict, "holes": raw} for u, _, raw in pending],
+            }
+        )
         by_index = {o.index: o for o in outcomes}
         verdicts = judged or {}
         for unit, vals, _ in pending:
@@ -388,15 +487,24 @@ def interpret(plan: Plan, nonce: str, answer: dict, backend: str, mode: str, dur
         else:
             status = "failed"
             code = answer.get("code")
-            error = ("the program exited before every test reported"
-                     + (f" (exit code {code})" if code is not None else " (closed its report channel)"))
+            error = "the program exited before every test reported" + (
+                f" (exit code {code})" if code is not None else " (closed its report channel)"
+            )
     elif judge_problem:
         status, error = "error", judge_problem
     else:
         status = "passed" if all(o.passed for o in outcomes) else "failed"
-    return SandboxResult(status=status, tests=outcomes, stdout=clean_text(str(answer.get("stdout", ""))),
-                         stderr=clean_text(str(answer.get("stderr", ""))), duration_s=round(duration, 4),
-                         backend=backend, mode=mode, error=clean_text(error), warnings=list(warnings))
+    return SandboxResult(
+        status=status,
+        tests=outcomes,
+        stdout=clean_text(str(answer.get("stdout", ""))),
+        stderr=clean_text(str(answer.get("stderr", ""))),
+        duration_s=round(duration, 4),
+        backend=backend,
+        mode=mode,
+        error=clean_text(error),
+        warnings=list(warnings),
+    )
 
 
 def judge_verdicts(answer: dict | None, nonce: str, n: int) -> dict[int, dict] | None:

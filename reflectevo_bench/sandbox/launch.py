@@ -3,6 +3,7 @@
 A script is compiled on every start, a module is loaded from its cached byte code: keeping this file tiny
 saves the compile time of ``runner.py`` on every fresh sandbox.
 """
+
 import sys
 
 sys.path.insert(0, sys.argv[0].rpartition("/")[0])

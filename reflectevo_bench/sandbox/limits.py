@@ -37,8 +37,16 @@ class Limits:
     excerpt_bytes: int = 8192
 
     def __post_init__(self) -> None:
-        for name in ("timeout_s", "memory_bytes", "file_size_bytes", "open_files", "pids", "output_bytes",
-                     "tmpfs_bytes", "excerpt_bytes"):
+        for name in (
+            "timeout_s",
+            "memory_bytes",
+            "file_size_bytes",
+            "open_files",
+            "pids",
+            "output_bytes",
+            "tmpfs_bytes",
+            "excerpt_bytes",
+        ):
             if not getattr(self, name) > 0:
                 raise ValueError(f"Limits.{name} must be positive, got {getattr(self, name)!r}")
         if self.cpu_s is not None and not self.cpu_s > 0:
@@ -52,7 +60,7 @@ class Limits:
     def cpu_seconds(self) -> float:
         return self.cpu_s if self.cpu_s is not None else self.timeout_s
 
-    def with_(self, **changes: Any) -> "Limits":
+    def with_(self, **changes: Any) -> Limits:
         return replace(self, **changes)
 
     def to_wire(self) -> dict[str, Any]:

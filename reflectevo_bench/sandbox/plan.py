@@ -37,8 +37,18 @@ from dataclasses import dataclass, field
 
 BUILTIN_NAMES = frozenset(dir(builtins))
 STDLIB_MODULES = frozenset(getattr(sys, "stdlib_module_names", ()))
-CONDITIONAL = (ast.IfExp, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp,
-               ast.NamedExpr, ast.Await, ast.Yield, ast.YieldFrom)
+CONDITIONAL = (
+    ast.IfExp,
+    ast.Lambda,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+    ast.NamedExpr,
+    ast.Await,
+    ast.Yield,
+    ast.YieldFrom,
+)
 
 
 @dataclass
@@ -46,8 +56,8 @@ class Unit:
     index: int
     source: str
     holes: list[str] | None = None  # split: expressions evaluated in the candidate's process
-    verdict: str | None = None      # split: expression over __h0, __h1, ... evaluated outside
-    general: str | None = None      # general: statement run in the trusted check process (program calls are
+    verdict: str | None = None  # split: expression over __h0, __h1, ... evaluated outside
+    general: str | None = None  # general: statement run in the trusted check process (program calls are
     #                                 forwarded to the candidate's process, values only)
 
     @property
@@ -62,8 +72,7 @@ class Plan:
     imports: list[str] = field(default_factory=list)  # trusted statements the judge process runs first
 
     def candidate_units(self) -> list[dict]:
-        return [{"i": u.index, "holes": u.holes} if u.split else {"i": u.index, "src": u.general}
-                for u in self.units]
+        return [{"i": u.index, "holes": u.holes} if u.split else {"i": u.index, "src": u.general} for u in self.units]
 
 
 class NotSplittable(Exception):
@@ -125,8 +134,11 @@ def _live_bound_names(tree: ast.Module) -> set[str]:
 
 
 def _module_attr_bases(expr: ast.AST) -> set[str]:
-    return {n.value.id for n in ast.walk(expr)
-            if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id in STDLIB_MODULES}
+    return {
+        n.value.id
+        for n in ast.walk(expr)
+        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id in STDLIB_MODULES
+    }
 
 
 def _local_names(expr: ast.AST) -> set[str]:
@@ -205,8 +217,9 @@ class _Splitter:
         return new
 
 
-def _split_check_body(body: list[ast.stmt], arg: str, prog_names: set[str], trusted: set[str]
-                      ) -> tuple[list[ast.Assert], list[ast.stmt], bool]:
+def _split_check_body(
+    body: list[ast.stmt], arg: str, prog_names: set[str], trusted: set[str]
+) -> tuple[list[ast.Assert], list[ast.stmt], bool]:
     """Asserts of a HumanEval ``check``, plus the statements that only prepare test data.
 
     Imports and assignments whose right-hand side uses no program name (``lst = list(range(-99, 100, 2))``)
@@ -217,24 +230,31 @@ def _split_check_body(body: list[ast.stmt], arg: str, prog_names: set[str], trus
     asserts: list[ast.Assert] = []
     prelude: list[ast.stmt] = []
     bound: set[str] = set()
-    usable = (BUILTIN_NAMES - prog_names)
+    usable = BUILTIN_NAMES - prog_names
 
     def clean(expr: ast.AST) -> bool:
         local = _local_names(expr)
-        return all(n.id != arg and (n.id in usable or n.id in bound or n.id in local)
-                   for n in ast.walk(expr) if isinstance(n, ast.Name))
+        return all(
+            n.id != arg and (n.id in usable or n.id in bound or n.id in local)
+            for n in ast.walk(expr)
+            if isinstance(n, ast.Name)
+        )
 
     for stmt in body:
         if isinstance(stmt, ast.Assert):
             asserts.append(stmt)
-        elif isinstance(stmt, ast.Pass) or (isinstance(stmt, ast.Expr) and
-                                            not any(isinstance(n, ast.Call) for n in ast.walk(stmt))):
+        elif isinstance(stmt, ast.Pass) or (
+            isinstance(stmt, ast.Expr) and not any(isinstance(n, ast.Call) for n in ast.walk(stmt))
+        ):
             continue
         elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
             prelude.append(stmt)
             bound |= _bound_names(stmt)[0]
-        elif isinstance(stmt, ast.Assign) and clean(stmt.value) and all(
-                isinstance(t, ast.Name) and t.id not in prog_names and t.id != arg for t in stmt.targets):
+        elif (
+            isinstance(stmt, ast.Assign)
+            and clean(stmt.value)
+            and all(isinstance(t, ast.Name) and t.id not in prog_names and t.id != arg for t in stmt.targets)
+        ):
             prelude.append(stmt)
             bound |= {t.id for t in stmt.targets}
         else:
@@ -291,7 +311,7 @@ def make_plan(program: str, tests: list[str], setup: str = "", entry_point: str 
     # a program that does not parse here cannot load in the sandbox either: it widens nothing
     prog_names = _live_bound_names(prog_tree) if prog_tree is not None else set()
     setup_parts = [setup] if setup.strip() else []
-    judge_prelude: list[str] = []          # trusted test statements the judge process runs first
+    judge_prelude: list[str] = []  # trusted test statements the judge process runs first
     trusted_prelude_names: set[str] = set()  # names those statements bind (trusted in verdicts)
     raw: list[tuple[str, ast.stmt | None, str | None]] = []  # (source, assert node, general source)
     for test in tests:

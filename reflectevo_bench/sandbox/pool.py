@@ -21,9 +21,10 @@ import queue
 import secrets
 import threading
 import time
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from .backends.base import Backend, SandboxError
 from .cgroups import CgroupSlot, detect
@@ -64,7 +65,7 @@ class _Slot:
     background (SIGKILLed at once, waited for and its cgroup removed by the executor's reaper thread).
     """
 
-    def __init__(self, executor: "Executor"):
+    def __init__(self, executor: Executor):
         self.executor = executor
         self.cgroup: CgroupSlot | None = None
         self.sandbox = None
@@ -208,15 +209,20 @@ class Executor:
         return judge_verdicts(answer, nonce, len(job["items"]))
 
     # -- public API
-    def run(self, program: str, tests: Sequence[str], setup: str = "", entry_point: str | None = None
-            ) -> SandboxResult:
+    def run(self, program: str, tests: Sequence[str], setup: str = "", entry_point: str | None = None) -> SandboxResult:
         """Run ``program`` then ``setup`` then each test unit; the harness alone decides pass/fail."""
         if not isinstance(program, str):
             raise TypeError("program must be a string")
         plan = make_plan(program, list(tests), setup or "", entry_point)
         nonce = secrets.token_hex(16)
-        job = {"kind": "candidate", "nonce": nonce, "limits": self._wire, "program": program,
-               "setup": plan.setup, "units": plan.candidate_units()}
+        job = {
+            "kind": "candidate",
+            "nonce": nonce,
+            "limits": self._wire,
+            "program": program,
+            "setup": plan.setup,
+            "units": plan.candidate_units(),
+        }
         slot = self._take()
         start = time.monotonic()
         try:
@@ -225,17 +231,31 @@ class Executor:
                 answer = {"end": "lost", "msg": problem}
             duration = time.monotonic() - start
             try:
-                return interpret(plan, nonce, answer, self.backend.name, self.mode, duration, oom,
-                                 lambda j: self._judge(slot, j), self._wire, self.warnings)
+                return interpret(
+                    plan,
+                    nonce,
+                    answer,
+                    self.backend.name,
+                    self.mode,
+                    duration,
+                    oom,
+                    lambda j: self._judge(slot, j),
+                    self._wire,
+                    self.warnings,
+                )
             except SandboxError:
                 raise
             except Exception as exc:  # whatever the program sent must fail its own row, never the batch
                 log.warning("could not judge a program's report: %s", exc, exc_info=True)
-                return SandboxResult(status="failed", tests=[
-                    TestOutcome(u.index, u.source, False, "not judged", u.split) for u in plan.units],
-                    duration_s=round(duration, 4), backend=self.backend.name, mode=self.mode,
+                return SandboxResult(
+                    status="failed",
+                    tests=[TestOutcome(u.index, u.source, False, "not judged", u.split) for u in plan.units],
+                    duration_s=round(duration, 4),
+                    backend=self.backend.name,
+                    mode=self.mode,
                     error=f"the program's report could not be judged ({type(exc).__name__})",
-                    warnings=list(self.warnings))
+                    warnings=list(self.warnings),
+                )
         finally:
             self._give(slot)
 
@@ -256,9 +276,14 @@ class Executor:
         try:
             return self.run(item.program, item.tests, item.setup, item.entry_point)
         except (ValueError, RecursionError, MemoryError) as exc:  # infrastructure (SandboxError) stays loud
-            return SandboxResult(status="error", tests=[], backend=self.backend.name, mode=self.mode,
-                                 error=f"the sandbox could not run this program: {type(exc).__name__}: "
-                                       f"{str(exc)[:300]}", warnings=list(self.warnings))
+            return SandboxResult(
+                status="error",
+                tests=[],
+                backend=self.backend.name,
+                mode=self.mode,
+                error=f"the sandbox could not run this program: {type(exc).__name__}: {str(exc)[:300]}",
+                warnings=list(self.warnings),
+            )
 
     def close(self) -> None:
         if self._closed:
@@ -272,7 +297,7 @@ class Executor:
             self._reaper.shutdown(wait=True)  # every retired sandbox reaped, every cgroup removed
         self.backend.close()
 
-    def __enter__(self) -> "Executor":
+    def __enter__(self) -> Executor:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -65,9 +65,14 @@ class SandboxResult:
             return "All tests passed."
         first = self.first_failure
         if self.status in ("timeout", "memory", "output-limit", "killed") or first is None:
-            head = {"timeout": "Timed out", "memory": "Ran out of memory", "output-limit": "Printed too much output",
-                    "killed": "The program was killed", "error": "The program raised an error",
-                    "failed": "A test failed"}[self.status]
+            head = {
+                "timeout": "Timed out",
+                "memory": "Ran out of memory",
+                "output-limit": "Printed too much output",
+                "killed": "The program was killed",
+                "error": "The program raised an error",
+                "failed": "A test failed",
+            }[self.status]
             detail = self.error or (first.error if first else None)
             return f"{head}: {detail}" if detail else head + "."
         msg = f"Test failed: {first.source}"
@@ -77,7 +82,7 @@ class SandboxResult:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "SandboxResult":
+    def from_dict(cls, data: dict[str, Any]) -> SandboxResult:
         data = dict(data)
         data["tests"] = [TestOutcome(**t) for t in data.get("tests", [])]
         return cls(**data)

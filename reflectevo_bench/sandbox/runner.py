@@ -37,6 +37,7 @@ Standard library only; ``codec.py`` and ``seccomp.py`` are copied next to this f
 
 from __future__ import annotations
 
+import _signal as signal  # the signal module imports enum & co.: too slow for a per-sandbox start-up
 import builtins
 import gc
 import marshal
@@ -47,8 +48,6 @@ import struct
 import sys
 import time
 
-import _signal as signal  # the signal module imports enum & co.: too slow for a per-sandbox start-up
-
 if __package__:
     from . import codec, seccomp
 else:  # inside the sandbox, imported by launch.py (which put this directory on sys.path)
@@ -56,13 +55,27 @@ else:  # inside the sandbox, imported by launch.py (which put this directory on 
     import seccomp  # type: ignore[no-redef]
 
 MAX_FRAME = 256 * 1024 * 1024
-PRELOAD = ("math", "re", "json", "collections", "itertools", "functools", "heapq", "bisect", "string", "operator",
-           "copy", "typing", "random")
+PRELOAD = (
+    "math",
+    "re",
+    "json",
+    "collections",
+    "itertools",
+    "functools",
+    "heapq",
+    "bisect",
+    "string",
+    "operator",
+    "copy",
+    "typing",
+    "random",
+)
 PROGRAM_FILE = "<program>"
 EXIT_SETUP_FAILED = 71  # the child could not lock itself down; it never ran the program
 
 
 # ----------------------------------------------------------------------------------------------- framing
+
 
 def read_exact(fd, n):
     chunks = []
@@ -132,6 +145,7 @@ def write_frame(fd, obj):
 
 # ------------------------------------------------------------------------------------------- child side
 
+
 def describe_error(exc):
     """``Type: message (line N in func)``, trimmed; never trusts the exception object to behave."""
     try:
@@ -169,7 +183,7 @@ def make_reporter(nonce, fd=3):
         data = _bytes(_dumps(obj) + "\n")
         view = memoryview(data)
         while view:
-            view = view[write(fd, view):]
+            view = view[write(fd, view) :]
 
     return report
 
@@ -238,7 +252,7 @@ def _send_msg(fd, obj, trusted=False):
     data = marshal.dumps(obj) if trusted else to_bytes(dumps(obj))
     view = memoryview(struct.pack(">I", len(data)) + data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 def _recv_msg(fd, cap, loads):
@@ -310,8 +324,11 @@ class _Remote:
 
     def __call__(self, *args, **kwargs):
         try:
-            msg = {"c": self._name, "a": [codec.encode(a) for a in args],
-                   "k": [[k, codec.encode(v)] for k, v in kwargs.items()]}
+            msg = {
+                "c": self._name,
+                "a": [codec.encode(a) for a in args],
+                "k": [[k, codec.encode(v)] for k, v in kwargs.items()],
+            }
         except RecursionError:
             raise codec.CodecError("argument nested too deeply") from None
         return self._link.ask(msg)
@@ -324,8 +341,14 @@ def _check_globals(link):
     import builtins
 
     names = frozenset(builtins.__dict__)
-    stdlib = frozenset(getattr(sys, "stdlib_module_names", ())) - {"this", "antigravity", "idlelib", "tkinter",
-                                                                     "turtle", "turtledemo"}
+    stdlib = frozenset(getattr(sys, "stdlib_module_names", ())) - {
+        "this",
+        "antigravity",
+        "idlelib",
+        "tkinter",
+        "turtle",
+        "turtledemo",
+    }
 
     class CheckGlobals(dict):
         """Test code's own names first; then real builtins, real stdlib modules, then the program's names."""
@@ -529,6 +552,7 @@ def child_main(job_r, out_w, err_w, rep_w, chk_w, workdir, install_filter):
 
 # ------------------------------------------------------------------------------------------ fork server
 
+
 def zygote_main(sock, workdir, install_filter):
     """The fork server: forked by the worker before any job existed, it never sees job data.
 
@@ -538,6 +562,7 @@ def zygote_main(sock, workdir, install_filter):
     value of any earlier program is ever in the memory a program starts from.
     """
     import _socket
+
     try:
         try:
             os.setsid()  # its own session and process group: a program's kill(0, ...) cannot reach it
@@ -604,6 +629,7 @@ def zygote_main(sock, workdir, install_filter):
 
 # ------------------------------------------------------------------------------------------ worker side
 
+
 class Dirty(Exception):
     """The sandbox is not known clean after a program: the worker retires and the harness replaces it."""
 
@@ -616,7 +642,7 @@ class Worker:
         self.pending = (None, None)
         self.next = None
         self.is_init = os.getpid() == 1
-        self.zygote = None   # (pid, socket)
+        self.zygote = None  # (pid, socket)
         self.zygote_limits = None
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # pid 1 + default disposition: unsignallable from inside
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -646,6 +672,7 @@ class Worker:
     # -- the fork server
     def start_zygote(self):
         import _socket
+
         ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
         pid = os.fork()
         if pid == 0:
@@ -668,7 +695,7 @@ class Worker:
         try:
             with open(f"/proc/{self.zygote[0]}/stat", "rb") as f:
                 stat = f.read()
-            return stat[stat.rfind(b")") + 2:].split()[0]
+            return stat[stat.rfind(b")") + 2 :].split()[0]
         except (OSError, IndexError):
             return None
 
@@ -680,7 +707,7 @@ class Worker:
                 stat = f.read()
         except OSError:
             return "the fork server is gone"
-        fields = stat[stat.rfind(b")") + 2:].split()
+        fields = stat[stat.rfind(b")") + 2 :].split()
         if len(fields) < 39 or fields[0] not in (b"S", b"R"):
             return "the fork server was stopped or killed"
         if fields[16] != b"0" or fields[38] != b"0":  # nice, scheduling policy
@@ -698,7 +725,7 @@ class Worker:
             try:
                 with open(f"/proc/{name}/stat", "rb") as f:
                     stat = f.read()
-                parents[int(name)] = int(stat[stat.rfind(b")") + 2:].split()[1])
+                parents[int(name)] = int(stat[stat.rfind(b")") + 2 :].split()[1])
             except (OSError, ValueError, IndexError):
                 continue
         return parents
@@ -817,6 +844,7 @@ class Worker:
         ``self.next`` and spared by the sweep, and :meth:`cleanup` checks it is still healthy afterwards.
         """
         import _socket
+
         if self.zygote is not None and self._zygote_state() in (b"S", b"R", b"D"):  # stopped: do not wait on it
             try:
                 self.zygote[1].send((b"W" if fork_next and self.next is None else b"w") + struct.pack("=i", pid))
@@ -837,6 +865,7 @@ class Worker:
 
     def _take_child(self, raw, anc):
         import _socket
+
         fds = []
         for level, kind, data in anc:
             if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
@@ -868,12 +897,13 @@ class Worker:
                 stat = f.read()
         except OSError:
             return False
-        fields = stat[stat.rfind(b")") + 2:].split()
+        fields = stat[stat.rfind(b")") + 2 :].split()
         return len(fields) > 1 and fields[0] == b"S" and int(fields[1]) == self.zygote[0]
 
     def prefork(self):
         """Make sure the next child is waiting (from the fork server) before the next job arrives."""
         import _socket
+
         os.makedirs(self.workdir, mode=0o700, exist_ok=True)
         if self.next is not None:
             if self._next_healthy():
@@ -901,7 +931,7 @@ class Worker:
             os.write(job_w, struct.pack(">I", len(data)))
             view = memoryview(data)
             while view:
-                view = view[os.write(job_w, view):]
+                view = view[os.write(job_w, view) :]
         except OSError:
             pass  # the child died before reading: reported below as a lost program
         os.close(job_w)
@@ -949,8 +979,7 @@ class Worker:
                         bufs[fd] += chunk
                 elif len(bufs[fd]) < keep:
                     bufs[fd] += chunk[: keep - len(bufs[fd])]
-                if end is None and (sizes[out_fd] + sizes[err_fd] > cap or sizes[rep_fd] > cap
-                                    or sizes[chk_fd] > cap):
+                if end is None and (sizes[out_fd] + sizes[err_fd] > cap or sizes[rep_fd] > cap or sizes[chk_fd] > cap):
                     end = "output"
                     self._kill_child(pid)
                     killed = True
@@ -981,10 +1010,15 @@ class Worker:
             else:
                 end = "exit" if (code is not None or sig is not None) else "closed"
         return {
-            "end": end, "code": code, "sig": sig, "cpu_s": round(cpu, 4), "wall_s": round(wall, 4),
+            "end": end,
+            "code": code,
+            "sig": sig,
+            "cpu_s": round(cpu, 4),
+            "wall_s": round(wall, 4),
             "stdout": bytes(bufs[out_fd]).decode("utf-8", "replace"),
             "stderr": bytes(bufs[err_fd]).decode("utf-8", "replace"),
-            "stdout_bytes": sizes[out_fd], "stderr_bytes": sizes[err_fd],
+            "stdout_bytes": sizes[out_fd],
+            "stderr_bytes": sizes[err_fd],
             "report": bytes(bufs[rep_fd]).decode("utf-8", "replace"),
             "check": bytes(bufs[chk_fd]).decode("utf-8", "replace"),
         }
@@ -1042,8 +1076,9 @@ class Worker:
         """
         self.start_zygote()
         self.prefork()
-        write_frame(1, {"ready": None, "pid": os.getpid(), "uid": os.getuid(),
-                        "seccomp": self.install_filter is not None})
+        write_frame(
+            1, {"ready": None, "pid": os.getpid(), "uid": os.getuid(), "seccomp": self.install_filter is not None}
+        )
         while True:
             job = read_frame(0)
             if job is None:

@@ -43,26 +43,74 @@ LD_W_ABS, JEQ, JGE, JSET, RET = 0x20, 0x15, 0x35, 0x45, 0x06
 PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 39, 22, 2
 
 DENIED_X86_64 = {
-    "ptrace": 101, "process_vm_readv": 310, "process_vm_writev": 311, "pidfd_getfd": 438, "kcmp": 312,
-    "kexec_load": 246, "kexec_file_load": 320, "mount": 165, "umount2": 166, "pivot_root": 155, "chroot": 161,
-    "unshare": 272, "setns": 308, "bpf": 321, "perf_event_open": 298, "keyctl": 250, "add_key": 248,
-    "request_key": 249, "userfaultfd": 323, "init_module": 175, "finit_module": 313, "delete_module": 176,
-    "reboot": 169, "swapon": 167, "swapoff": 168, "syslog": 103, "acct": 163, "quotactl": 179,
-    "open_by_handle_at": 304, "name_to_handle_at": 303, "io_uring_setup": 425, "io_uring_enter": 426,
-    "io_uring_register": 427, "vhangup": 153, "iopl": 172, "ioperm": 173, "settimeofday": 164,
-    "clock_settime": 227, "adjtimex": 159, "fanotify_init": 300, "fsopen": 430, "fsconfig": 431, "fsmount": 432,
-    "move_mount": 429, "open_tree": 428, "mount_setattr": 442, "personality": 135, "lookup_dcookie": 212,
-    "uselib": 134, "modify_ldt": 154, "shmget": 29, "semget": 64, "msgget": 68,
+    "ptrace": 101,
+    "process_vm_readv": 310,
+    "process_vm_writev": 311,
+    "pidfd_getfd": 438,
+    "kcmp": 312,
+    "kexec_load": 246,
+    "kexec_file_load": 320,
+    "mount": 165,
+    "umount2": 166,
+    "pivot_root": 155,
+    "chroot": 161,
+    "unshare": 272,
+    "setns": 308,
+    "bpf": 321,
+    "perf_event_open": 298,
+    "keyctl": 250,
+    "add_key": 248,
+    "request_key": 249,
+    "userfaultfd": 323,
+    "init_module": 175,
+    "finit_module": 313,
+    "delete_module": 176,
+    "reboot": 169,
+    "swapon": 167,
+    "swapoff": 168,
+    "syslog": 103,
+    "acct": 163,
+    "quotactl": 179,
+    "open_by_handle_at": 304,
+    "name_to_handle_at": 303,
+    "io_uring_setup": 425,
+    "io_uring_enter": 426,
+    "io_uring_register": 427,
+    "vhangup": 153,
+    "iopl": 172,
+    "ioperm": 173,
+    "settimeofday": 164,
+    "clock_settime": 227,
+    "adjtimex": 159,
+    "fanotify_init": 300,
+    "fsopen": 430,
+    "fsconfig": 431,
+    "fsmount": 432,
+    "move_mount": 429,
+    "open_tree": 428,
+    "mount_setattr": 442,
+    "personality": 135,
+    "lookup_dcookie": 212,
+    "uselib": 134,
+    "modify_ldt": 154,
+    "shmget": 29,
+    "semget": 64,
+    "msgget": 68,
     # POSIX message queues live in the IPC namespace, not in a wiped directory: they would outlive a program
-    "mq_open": 240, "mq_unlink": 241, "mq_timedsend": 242, "mq_timedreceive": 243, "mq_notify": 244,
-    "mq_getsetattr": 245, "ioprio_set": 251,
+    "mq_open": 240,
+    "mq_unlink": 241,
+    "mq_timedsend": 242,
+    "mq_timedreceive": 243,
+    "mq_notify": 244,
+    "mq_getsetattr": 245,
+    "ioprio_set": 251,
 }
 # calls allowed only on the calling process itself: on another pid of the same uid (the pool's fork server,
 # the worker) they would change the limits, priority or CPUs every later program starts with.
 # (syscall number, offsets of the 32-bit argument words that must be 0)
 SELF_ONLY_X86_64 = {
-    "prlimit64": (302, (16,)),             # pid
-    "setpriority": (141, (16, 24)),        # which == PRIO_PROCESS, who == 0
+    "prlimit64": (302, (16,)),  # pid
+    "setpriority": (141, (16, 24)),  # which == PRIO_PROCESS, who == 0
     "sched_setparam": (142, (16,)),
     "sched_setscheduler": (144, (16,)),
     "sched_setaffinity": (203, (16,)),
@@ -80,11 +128,11 @@ def _ins(code, k, jt=0, jf=0):
 def build_x86_64():
     """Return the filter program as bytes (sock_filter[])."""
     prog = [
-        _ins(LD_W_ABS, 4),                        # arch
+        _ins(LD_W_ABS, 4),  # arch
         _ins(JEQ, AUDIT_ARCH_X86_64, 1, 0),
         _ins(RET, RET_KILL_PROCESS),
-        _ins(LD_W_ABS, 0),                        # syscall number
-        _ins(JGE, 0x40000000, 0, 1),              # x32 ABI
+        _ins(LD_W_ABS, 0),  # syscall number
+        _ins(JGE, 0x40000000, 0, 1),  # x32 ABI
         _ins(RET, RET_ERRNO | EPERM),
     ]
     for nr in sorted(DENIED_X86_64.values()):
@@ -96,14 +144,15 @@ def build_x86_64():
             prog += [_ins(LD_W_ABS, offset), _ins(JEQ, 0, 0, 2 * (n - 1 - k) + 1)]
         prog += [_ins(RET, RET_ALLOW), _ins(RET, RET_ERRNO | EPERM)]
     prog += [
-        _ins(JEQ, SYS_CLONE3, 0, 1), _ins(RET, RET_ERRNO | ENOSYS),
+        _ins(JEQ, SYS_CLONE3, 0, 1),
+        _ins(RET, RET_ERRNO | ENOSYS),
         _ins(JEQ, SYS_SOCKET, 0, 4),
-        _ins(LD_W_ABS, 16),                       # args[0] (domain), low word
+        _ins(LD_W_ABS, 16),  # args[0] (domain), low word
         _ins(JEQ, AF_UNIX, 0, 1),
         _ins(RET, RET_ALLOW),
         _ins(RET, RET_ERRNO | EPERM),
         _ins(JEQ, SYS_CLONE, 0, 3),
-        _ins(LD_W_ABS, 16),                       # args[0] (flags), low word
+        _ins(LD_W_ABS, 16),  # args[0] (flags), low word
         _ins(JSET, CLONE_NS_FLAGS, 0, 1),
         _ins(RET, RET_ERRNO | EPERM),
         _ins(RET, RET_ALLOW),
@@ -130,6 +179,7 @@ def libc_prctl():
     except Exception:  # noqa: BLE001 - any surprise: use the public API
         pass
     import ctypes
+
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
     libc.prctl.restype = ctypes.c_int
@@ -149,6 +199,7 @@ def _buffer(data):
         return buf, _ctypes.addressof(buf)
     except Exception:  # noqa: BLE001
         import ctypes
+
         buf = ctypes.create_string_buffer(data, len(data))
         return buf, ctypes.addressof(buf)
 

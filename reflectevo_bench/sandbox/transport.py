@@ -32,8 +32,8 @@ def take_frame(buf: bytearray, source: str) -> dict | None:
         raise SandboxBroken(f"oversized answer from {source}")
     if len(buf) < 4 + size:
         return None
-    body = bytes(buf[4:4 + size])
-    del buf[:4 + size]
+    body = bytes(buf[4 : 4 + size])
+    del buf[: 4 + size]
     try:
         answer = json.loads(body)
     except (ValueError, RecursionError):
@@ -68,7 +68,7 @@ class JobChannel:
     job's frames are never read as another's answer.
     """
 
-    _awaiting: Any = None   # id of the job whose "ready" frame is due
+    _awaiting: Any = None  # id of the job whose "ready" frame is due
     _job_seq = 0
 
     def _recv(self, deadline: float) -> dict:  # pragma: no cover - implemented by the transports
@@ -87,8 +87,9 @@ class JobChannel:
                 frame = self._recv(time.monotonic() + 1.0)
             except SandboxBroken as exc:
                 raise SandboxBroken(f"idle worker is gone: {exc}", before_job=True) from None
-            raise SandboxBroken(f"worker retired itself ({str(frame.get('bye', 'unexpected frame'))[:200]})",
-                                before_job=True)
+            raise SandboxBroken(
+                f"worker retired itself ({str(frame.get('bye', 'unexpected frame'))[:200]})", before_job=True
+            )
 
     def _expect_ready(self, jid: str) -> None:
         try:
@@ -131,14 +132,28 @@ class JobChannel:
 class ProcessSandbox(JobChannel):
     """A sandbox started as a local process tree (bwrap, unshare, none)."""
 
-    def __init__(self, argv: list[str], env: dict[str, str], cgroup: CgroupSlot | None, startup_timeout: float,
-                 cleanup: Any = None):
+    def __init__(
+        self,
+        argv: list[str],
+        env: dict[str, str],
+        cgroup: CgroupSlot | None,
+        startup_timeout: float,
+        cleanup: Any = None,
+    ):
         self.cgroup = cgroup
         self._cleanup = cleanup
         self._killed = False
         self.stderr_tail = b""
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     env=env, close_fds=True, start_new_session=True, bufsize=0)
+        self.proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            close_fds=True,
+            start_new_session=True,
+            bufsize=0,
+        )
         self._in = self.proc.stdin.fileno()
         self._out = self.proc.stdout.fileno()
         self._err = self.proc.stderr.fileno()

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from reflectevo_bench.errors import BenchError
+from reflectevo_bench.tasks.guard import guarded_many
 from reflectevo_bench.tasks.lmeval_verifier import LmEvalVerifier
 from reflectevo_bench.tasks.reflection_config import (
-    ReflectionConfig, callable_ref, check_named_once, resolve_callable,
+    ReflectionConfig,
+    callable_ref,
+    check_named_once,
+    resolve_callable,
 )
-from reflectevo_bench.tasks.guard import guarded_many
 from reflectevo_bench.tasks.verdict import Verdict, check_verifier, prepare_verifier
 
 FEWSHOT_SEED = 1234  # lm-eval's default fewshot_random_seed, so attempt 1 matches stock runs
@@ -37,7 +41,7 @@ class EvalTask:
     _fewshot: Any = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def from_lm_eval(cls, name: str, task: Any, limit: int | None = None, split: str | None = None) -> "EvalTask":
+    def from_lm_eval(cls, name: str, task: Any, limit: int | None = None, split: str | None = None) -> EvalTask:
         if getattr(task, "OUTPUT_TYPE", None) != "generate_until":
             raise BenchError(
                 f"task '{name}' has output_type '{getattr(task, 'OUTPUT_TYPE', None)}'; reflection protocols need "
@@ -48,7 +52,9 @@ class EvalTask:
         if reflection.verifier:
             verify = resolve_callable(name, reflection.verifier, metadata.get("config_source"))
             verifier_name = reflection.verifier
-            check_named_once(name, verify, reflection.verifier, task.config.process_results, metadata.get("config_source"))
+            check_named_once(
+                name, verify, reflection.verifier, task.config.process_results, metadata.get("config_source")
+            )
         elif callable(getattr(task.config.process_results, "verifier", None)):  # verdict.process_results_from
             verify, verifier_name = callable_ref(task.config.process_results.verifier, metadata.get("config_source"))
         else:
@@ -81,8 +87,9 @@ class EvalTask:
         kwargs.update(overrides)
         return kwargs
 
-    def first_turn(self, doc: dict, render: Callable[..., Any], system_instruction: str | None = None
-                   ) -> tuple[list[dict[str, str]], Any]:
+    def first_turn(
+        self, doc: dict, render: Callable[..., Any], system_instruction: str | None = None
+    ) -> tuple[list[dict[str, str]], Any]:
         """The attempt-1 messages and rendered prompt, built by lm-eval exactly as a stock chat run builds them.
 
         The prompt is whatever the LM's chat rendering returns: a string, or for chat APIs lm-eval's JsonChatStr.
@@ -174,8 +181,10 @@ def split_docs(name: str, task: Any, split: str | None) -> tuple[str | None, lis
         return default_split(task), list(task.eval_docs)
     if split not in task_splits(task):
         splits = task_splits(task)
-        raise BenchError(f"task '{name}' has no split '{split}': its YAML defines "
-                         f"{', '.join(splits) if splits else 'none that its dataset holds'}")
+        raise BenchError(
+            f"task '{name}' has no split '{split}': its YAML defines "
+            f"{', '.join(splits) if splits else 'none that its dataset holds'}"
+        )
     rows = task.dataset[split]
     process = task.config.process_docs
     return split, list(process(rows) if process is not None else rows)

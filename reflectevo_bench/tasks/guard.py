@@ -27,12 +27,13 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.tasks.common.extract import PARSED_CHARS
-from reflectevo_bench.tasks.verdict import Verdict, batch_form, FunctionVerifier
+from reflectevo_bench.tasks.verdict import FunctionVerifier, Verdict, batch_form
 
 TAIL_CHARS = PARSED_CHARS  # characters of a response a verifier sees: the final answer is in the last 32 K
 MAX_RESPONSE_CHARS = 16_000_000  # beyond this a response is not verified at all
@@ -46,8 +47,13 @@ class VerifierTimeout(Exception):
 
 def error_verdict(error: str, extracted: str | None = None) -> Verdict:
     """A wrong verdict that says the verifier could not judge the row (and why)."""
-    return Verdict(False, 0.0, "Your response could not be checked; write a short final answer in the requested "
-                   "format.", extracted, {"reason": VERIFIER_ERROR, "error": error})
+    return Verdict(
+        False,
+        0.0,
+        "Your response could not be checked; write a short final answer in the requested format.",
+        extracted,
+        {"reason": VERIFIER_ERROR, "error": error},
+    )
 
 
 def is_verifier_error(verdict: dict[str, Any] | Verdict | None) -> bool:
@@ -75,6 +81,7 @@ def _describe(exc: BaseException) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ time budget
+
 
 def _raise_in(thread_id: int) -> None:
     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(VerifierTimeout))
@@ -112,8 +119,10 @@ def call_with_budget(fn: Callable[..., Any], *args: Any, budget_s: float = ROW_B
 
 # ------------------------------------------------------------------------------------------------ the guard
 
-def guarded(verifier: Callable[[dict, str], Verdict], doc: dict[str, Any], response: Any,
-            budget_s: float | None = None) -> Verdict:
+
+def guarded(
+    verifier: Callable[[dict, str], Verdict], doc: dict[str, Any], response: Any, budget_s: float | None = None
+) -> Verdict:
     """One row's verdict, whatever the verifier does (see the module docstring); ``budget_s`` defaults to
     ``ROW_BUDGET_S``."""
     budget_s = ROW_BUDGET_S if budget_s is None else budget_s
@@ -172,6 +181,7 @@ def guarded_many(verifier: Any, docs: list[dict[str, Any]], responses: list[Any]
 
 # ------------------------------------------------------------------------------------------------ hard limits
 
+
 class IsolatedTimeout(Exception):
     """An :class:`Isolated` call ran past its hard limit; its worker was killed."""
 
@@ -195,8 +205,13 @@ class Isolated:
         root = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
         code = "from reflectevo_bench.tasks.guard import _worker_main; _worker_main()"
-        proc = subprocess.Popen([sys.executable, "-c", code, *self.preload], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code, *self.preload],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
         return proc
 
     def _ready(self, proc: subprocess.Popen) -> subprocess.Popen:
@@ -296,7 +311,7 @@ def _worker_main() -> None:  # pragma: no cover - runs in the worker process
 
     for module in sys.argv[1:]:
         if module.startswith("warm:"):  # a call that fills lazy imports and caches once, before any fork
-            ref = module[len("warm:"):]
+            ref = module[len("warm:") :]
             getattr(importlib.import_module(ref.partition(":")[0]), ref.partition(":")[2])()
         else:
             importlib.import_module(module)

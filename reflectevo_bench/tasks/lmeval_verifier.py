@@ -36,7 +36,9 @@ class LmEvalVerifier:
         metrics = metric_names(task)
         if metric is None:
             if not metrics:
-                raise BenchError(f"task '{task.task_name}' declares no metric; add metric_list or a reflection verifier")
+                raise BenchError(
+                    f"task '{task.task_name}' declares no metric; add metric_list or a reflection verifier"
+                )
             metric = metrics[0]
         self.metric = metric
 

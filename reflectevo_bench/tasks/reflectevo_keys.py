@@ -7,8 +7,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from reflectevo_bench.tasks.bigbench.data import reflectevo_key_text
 from reflectevo_bench.tasks.common.splits import question_body, write_test_keys

@@ -20,9 +20,10 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from reflectevo_bench.errors import BenchError, one_line
 
@@ -41,7 +42,7 @@ class ReflectionConfig:
     gold_response: str | None = None  # module:function (doc) -> a response the verifier accepts (qa training rows)
 
     @classmethod
-    def from_metadata(cls, task_name: str, metadata: dict[str, Any] | None) -> "ReflectionConfig":
+    def from_metadata(cls, task_name: str, metadata: dict[str, Any] | None) -> ReflectionConfig:
         block = (metadata or {}).get("reflection") or {}
         if not isinstance(block, dict):
             raise BenchError(f"task '{task_name}': metadata.reflection must be a mapping, got {type(block).__name__}")
@@ -84,7 +85,9 @@ def resolve_callable(task_name: str, ref: str, yaml_path: str | None) -> Callabl
         try:
             module = importlib.import_module(module_ref)
         except ImportError as exc:
-            raise BenchError(f"task '{task_name}': cannot import verifier module '{module_ref}': {one_line(exc)}") from None
+            raise BenchError(
+                f"task '{task_name}': cannot import verifier module '{module_ref}': {one_line(exc)}"
+            ) from None
     fn = getattr(module, attr, None)
     if not callable(fn):
         raise BenchError(f"task '{task_name}': '{attr}' in '{module_ref}' is not a function")
@@ -128,8 +131,10 @@ def check_named_once(task_name: str, verify: Any, ref: str, hook: Any, yaml_path
     hooked, hooked_name = callable_ref(hooked, yaml_path)
     if hooked is verify or _identity(hooked) == _identity(verify):
         return
-    raise BenchError(f"task '{task_name}': metadata.reflection.verifier {ref} is not the verifier its process_results "
-                     f"scores with ({hooked_name}): name the verifier once, in process_results (or only in metadata)")
+    raise BenchError(
+        f"task '{task_name}': metadata.reflection.verifier {ref} is not the verifier its process_results "
+        f"scores with ({hooked_name}): name the verifier once, in process_results (or only in metadata)"
+    )
 
 
 def _identity(fn: Any) -> tuple[str, str] | None:

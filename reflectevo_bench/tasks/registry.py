@@ -17,8 +17,12 @@ def builtin_task_dirs() -> list[Path]:
     return sorted({p.parent for p in TASKS_ROOT.rglob("*.yaml")})
 
 
-def task_manager(extra_paths: list[str] | None = None, data_dir: str | None = None, with_lm_eval: bool = False,
-                 metadata: dict[str, Any] | None = None):
+def task_manager(
+    extra_paths: list[str] | None = None,
+    data_dir: str | None = None,
+    with_lm_eval: bool = False,
+    metadata: dict[str, Any] | None = None,
+):
     """A TaskManager that knows our tasks (and lm-eval's own when asked: indexing those takes seconds).
 
     ``data_dir`` reaches every ``custom_dataset`` hook as a keyword argument (lm-eval passes metadata).
@@ -93,9 +97,12 @@ def check_limit(limit: int | float | None) -> None:
         raise BenchError(f"--limit must be at least 1 (or a fraction between 0 and 1), got {limit}")
 
 
-def load_lm_eval_tasks(specs: list[str], data_dir: str | None = None,
-                       metadata: dict[str, Any] | None = None, include_path: list[str] | None = None
-                       ) -> dict[str, Any]:
+def load_lm_eval_tasks(
+    specs: list[str],
+    data_dir: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    include_path: list[str] | None = None,
+) -> dict[str, Any]:
     """Load registered names or YAML paths (or names in ``include_path`` folders) into lm-eval Task objects, one
     clear error per bad spec."""
     if not specs:
@@ -124,17 +131,25 @@ def load_lm_eval_tasks(specs: list[str], data_dir: str | None = None,
         except BenchError:
             raise
         except StopIteration:  # lm-eval reads the first row of each split: there is none
-            raise BenchError(f"cannot load task '{spec}': its dataset has no rows (an empty data file or split): "
-                             "check dataset_kwargs / --data-dir") from None
+            raise BenchError(
+                f"cannot load task '{spec}': its dataset has no rows (an empty data file or split): "
+                "check dataset_kwargs / --data-dir"
+            ) from None
         except Exception as exc:  # lm-eval raises many kinds for bad YAML / missing data
             raise BenchError(f"cannot load task '{spec}': {one_line(exc, with_type=True)}") from None
         tasks.update(loaded["tasks"])
     return tasks
 
 
-def load_eval_tasks(specs: str, data_dir: str | None, limit: int | float | None, num_fewshot: int | None = None,
-                    metadata: dict[str, Any] | None = None, split: str | None = None,
-                    include_path: list[str] | None = None) -> list[Any]:
+def load_eval_tasks(
+    specs: str,
+    data_dir: str | None,
+    limit: int | float | None,
+    num_fewshot: int | None = None,
+    metadata: dict[str, Any] | None = None,
+    split: str | None = None,
+    include_path: list[str] | None = None,
+) -> list[Any]:
     """Comma-separated task names / YAML paths → EvalTasks (docs of ``split``, the first ``limit``: a count, or a
     float in (0, 1) for that fraction of each task's docs, as lm-eval's ``--limit``)."""
     from reflectevo_bench.tasks.eval_task import EvalTask
@@ -157,8 +172,9 @@ def load_eval_tasks(specs: str, data_dir: str | None, limit: int | float | None,
     return out
 
 
-def load_lm_eval_task_on_rows(spec: str, rows: list[dict[str, Any]], metadata: dict[str, Any] | None = None
-                              ) -> tuple[str, Any]:
+def load_lm_eval_task_on_rows(
+    spec: str, rows: list[dict[str, Any]], metadata: dict[str, Any] | None = None
+) -> tuple[str, Any]:
     """(name, lm-eval Task) for one task built on ``rows`` (raw dataset rows) instead of its dataset.
 
     Nothing is downloaded or read from a data dir: every split the YAML names holds the first row, so the task's

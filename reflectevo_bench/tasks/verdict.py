@@ -5,8 +5,9 @@ optional batch form), the check made where tasks load, and the one factory that 
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from reflectevo_bench.errors import BenchError
 
@@ -29,7 +30,7 @@ class Verdict:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Verdict":
+    def from_dict(cls, data: dict[str, Any]) -> Verdict:
         return cls(
             correct=bool(data["correct"]),
             score=float(data["score"]),
@@ -40,6 +41,7 @@ class Verdict:
 
 
 # ------------------------------------------------------------------------------------------------ the contract
+
 
 @runtime_checkable
 class Verifier(Protocol):
@@ -65,9 +67,12 @@ class FunctionVerifier:
     """A verifier made of a function and, optionally, its batch form and what must be ready before a run starts:
     ``verify = FunctionVerifier(one, many, prepare=start_sandbox)``."""
 
-    def __init__(self, one: Callable[[dict[str, Any], str], Verdict],
-                 many: Callable[[list[dict[str, Any]], list[str]], list[Verdict]] | None = None,
-                 prepare: Callable[[], Any] | None = None) -> None:
+    def __init__(
+        self,
+        one: Callable[[dict[str, Any], str], Verdict],
+        many: Callable[[list[dict[str, Any]], list[str]], list[Verdict]] | None = None,
+        prepare: Callable[[], Any] | None = None,
+    ) -> None:
         self.one, self.many, self._prepare = one, many, prepare
         self.__name__ = getattr(one, "__name__", "verify")
         self.__doc__ = getattr(one, "__doc__", None)
@@ -115,7 +120,9 @@ def verify_many(verifier: Verifier, docs: list[dict[str, Any]], responses: list[
 def check_verifier(verifier: Any, where: str) -> Verifier:
     """Refuse (one clear line) anything that is not a ``Verifier``: it must be callable as ``(doc, response)``."""
     if not callable(verifier):
-        raise BenchError(f"{where}: verifier {_name(verifier)} is not callable; a verifier is (doc, response) -> Verdict")
+        raise BenchError(
+            f"{where}: verifier {_name(verifier)} is not callable; a verifier is (doc, response) -> Verdict"
+        )
     try:
         signature = inspect.signature(verifier)
     except (TypeError, ValueError):
@@ -123,8 +130,10 @@ def check_verifier(verifier: Any, where: str) -> Verifier:
     try:
         signature.bind({}, "")
     except TypeError:
-        raise BenchError(f"{where}: verifier {_name(verifier)}{signature} cannot be called as (doc, response); "
-                         "a verifier is (doc, response) -> Verdict") from None
+        raise BenchError(
+            f"{where}: verifier {_name(verifier)}{signature} cannot be called as (doc, response); "
+            "a verifier is (doc, response) -> Verdict"
+        ) from None
     return verifier
 
 
@@ -138,8 +147,9 @@ def _name(verifier: Any) -> str:
     return getattr(verifier, "__qualname__", None) or getattr(verifier, "__name__", None) or repr(verifier)
 
 
-def process_results_from(verifier: Verifier, extra: Callable[[Verdict], dict[str, float]] | None = None,
-                         metric: str = "exact_match") -> Callable[[dict[str, Any], list[str]], dict[str, float]]:
+def process_results_from(
+    verifier: Verifier, extra: Callable[[Verdict], dict[str, float]] | None = None, metric: str = "exact_match"
+) -> Callable[[dict[str, Any], list[str]], dict[str, float]]:
     """lm-eval's ``process_results`` for a task scored by ``verifier`` (``{metric: 0|1}``, ``exact_match`` unless
     the task's metric is named otherwise, e.g. ``pass@1``, plus ``extra``'s metrics), so stock lm-eval scores the
     task exactly as the harness does. The hook carries its verifier (``hook.verifier``): a YAML whose

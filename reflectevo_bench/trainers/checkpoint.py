@@ -51,8 +51,11 @@ class StepTimer(TrainerCallback):
         m = dict(train_output.metrics) if train_output is not None else {}
         spent = (self.t_last_end - self.t_begin) if self.t_begin and self.t_last_end else None
         # after the first step (which pays for warm-up) when there are several
-        steady = ((self.t_last_end - self.t_first_end) / (self.steps - 1)
-                  if self.steps > 1 and self.t_first_end and self.t_last_end else None)
+        steady = (
+            (self.t_last_end - self.t_first_end) / (self.steps - 1)
+            if self.steps > 1 and self.t_first_end and self.t_last_end
+            else None
+        )
         return {
             "global_step": state.global_step,
             "steps_this_session": self.steps,
@@ -81,16 +84,25 @@ def save_final(trainer, job: TrainJob, out: Path) -> dict[str, Any]:
         return {"kind": "full", "path": str(out), "run": f"--model-args pretrained={out}"}
     if not job.merge:
         trainer.save_model(str(out))
-        return {"kind": "lora-adapter", "path": str(out), "base_model": job.model,
-                "run": f"--model-args pretrained={job.model},peft={out}"}
+        return {
+            "kind": "lora-adapter",
+            "path": str(out),
+            "base_model": job.model,
+            "run": f"--model-args pretrained={job.model},peft={out}",
+        }
     adapter_dir = out / ADAPTER_SUBDIR
     trainer.save_model(str(adapter_dir))
     trainer.accelerator.wait_for_everyone()
     if trainer.is_world_process_zero():
         merge_adapter(job.model, adapter_dir, out, trainer.processing_class, job.args.model_init_kwargs)
     trainer.accelerator.wait_for_everyone()
-    return {"kind": "lora-merged", "path": str(out), "adapter": str(adapter_dir), "base_model": job.model,
-            "run": f"--model-args pretrained={out}"}
+    return {
+        "kind": "lora-merged",
+        "path": str(out),
+        "adapter": str(adapter_dir),
+        "base_model": job.model,
+        "run": f"--model-args pretrained={out}",
+    }
 
 
 def merge_adapter(base: str, adapter_dir: Path, out: Path, tokenizer, model_init_kwargs: dict | None) -> None:

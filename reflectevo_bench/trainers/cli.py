@@ -11,8 +11,10 @@ import click
 
 from reflectevo_bench.cli_errors import friendly_errors
 
-_CONFIG_HELP = ("YAML: the trainer's TRL config keys (SFTConfig, DPOConfig, GRPOConfig, ...) plus model, data, peft, "
-                "merge (stage for sft, objective for grpo).")
+_CONFIG_HELP = (
+    "YAML: the trainer's TRL config keys (SFTConfig, DPOConfig, GRPOConfig, ...) plus model, data, peft, "
+    "merge (stage for sft, objective for grpo)."
+)
 _SET_HELP = "Override a config key: --set learning_rate=1e-5 --set peft.r=8 (repeatable)."
 
 
@@ -81,8 +83,11 @@ def _run(trainer: str, config_path: Path, overrides: tuple[str, ...], no_merge: 
 
     out = run_fresh(get(trainer).run_fn(), job)
     if job.args.process_index == 0:
-        hint = (f"--model-args pretrained={job.model},peft={out}" if job.peft and not job.merge
-                else f"--model-args pretrained={out}")
+        hint = (
+            f"--model-args pretrained={job.model},peft={out}"
+            if job.peft and not job.merge
+            else f"--model-args pretrained={out}"
+        )
         click.echo(f"checkpoint: {out}  (evaluate: reflectevo-bench run {hint})")
 
 

@@ -84,8 +84,15 @@ class TrainJob:
             "stage": self.stage,
             "peft": self.peft,
             "merge": self.merge,
-            **({"objective": self.objective, "retry_temperature": self.retry_temperature,
-                "retry_max_length": self.retry_max_length} if self.trainer == "grpo" else {}),
+            **(
+                {
+                    "objective": self.objective,
+                    "retry_temperature": self.retry_temperature,
+                    "retry_max_length": self.retry_max_length,
+                }
+                if self.trainer == "grpo"
+                else {}
+            ),
             "trl": _jsonable(self.args.to_dict()),
         }
 
@@ -96,7 +103,9 @@ def config_class(trainer: str):
     return get(trainer).config_class()
 
 
-def load_job(trainer: str, config_path: Path, overrides: tuple[str, ...] | list[str] = (), no_merge: bool = False) -> TrainJob:
+def load_job(
+    trainer: str, config_path: Path, overrides: tuple[str, ...] | list[str] = (), no_merge: bool = False
+) -> TrainJob:
     """Read, override and validate a training config. Raises BenchError for any bad input; writes nothing
     (except preparing a model alias in the model cache, as `run` does)."""
     raw = _read_yaml(config_path)
@@ -123,8 +132,10 @@ def load_job(trainer: str, config_path: Path, overrides: tuple[str, ...] | list[
         for k in dict.fromkeys(unknown):
             close = difflib.get_close_matches(k, list(known) + list(OWN_KEYS), n=1)
             hints.append(f"{k} (did you mean {close[0]}?)" if close else k)
-        raise BenchError(f"unknown config key(s) for train {trainer}: {', '.join(hints)}; keys are {cls.__name__} "
-                         f"fields or {', '.join(OWN_KEYS)}")
+        raise BenchError(
+            f"unknown config key(s) for train {trainer}: {', '.join(hints)}; keys are {cls.__name__} "
+            f"fields or {', '.join(OWN_KEYS)}"
+        )
     explicit = list(dict.fromkeys(list(trl_yaml) + [k for k, _ in trl_sets]))
 
     # The project's keys
@@ -156,18 +167,34 @@ def load_job(trainer: str, config_path: Path, overrides: tuple[str, ...] | list[
     # The output dir is checked before TRL's config exists: building it starts the process group under torchrun /
     # accelerate, after which the main process may create the dir before another rank has looked at it.
     set_values = dict(trl_sets)
-    output_dir = set_values.get("output_dir") or trl_yaml.get("output_dir") or \
-        f"outputs/{trainer}-{time.strftime('%Y%m%d-%H%M%S')}"
+    output_dir = (
+        set_values.get("output_dir")
+        or trl_yaml.get("output_dir")
+        or f"outputs/{trainer}-{time.strftime('%Y%m%d-%H%M%S')}"
+    )
     resume = _resume_value(set_values.get("resume_from_checkpoint", trl_yaml.get("resume_from_checkpoint")))
     _check_output_dir(Path(str(output_dir)).expanduser(), resume)
     model = resolve_model(model_spec)
     # TRL's config, parsed by TRL's parser: YAML values become defaults, --set values are typed by the fields
     args = _parse_trl(cls, {**trl_yaml, "output_dir": str(output_dir)}, trl_sets, explicit, trainer)
     check_trl_values(args)
-    job = TrainJob(trainer=trainer, model=model, model_spec=model_spec, stage=stage, data=data, peft=peft,
-                   merge=merge, args=args, resume=resume, config_file=Path(config_path), explicit_keys=explicit,
-                   overrides=list(overrides), objective=objective, retry_temperature=retry_temperature,
-                   retry_max_length=retry_max_length)
+    job = TrainJob(
+        trainer=trainer,
+        model=model,
+        model_spec=model_spec,
+        stage=stage,
+        data=data,
+        peft=peft,
+        merge=merge,
+        args=args,
+        resume=resume,
+        config_file=Path(config_path),
+        explicit_keys=explicit,
+        overrides=list(overrides),
+        objective=objective,
+        retry_temperature=retry_temperature,
+        retry_max_length=retry_max_length,
+    )
     if _spec(trainer).assistant_masks:
         _check_chat_template(job)
     else:
@@ -211,6 +238,7 @@ def check_recipe_config(trainer: str, config: dict[str, Any], num_processes: int
 
 # --- YAML and overrides -------------------------------------------------------------------------------------------
 
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     raw = read_yaml(path, "config file")
     if raw is None:
@@ -225,12 +253,14 @@ def _retry_settings(trainer: str, own: dict[str, Any]) -> tuple[float | None, in
     temperature, length = own.get("retry_temperature"), own.get("retry_max_length")
     if trainer != "grpo" and (temperature is not None or length is not None):
         raise BenchError(f"`retry_temperature` / `retry_max_length` are train grpo keys; train {trainer} has none")
-    if temperature is not None and (isinstance(temperature, bool) or not isinstance(temperature, (int, float))
-                                    or temperature < 0):
+    if temperature is not None and (
+        isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or temperature < 0
+    ):
         raise BenchError(f"retry_temperature must be a number >= 0 (0 or null: greedy), got {temperature!r}")
     if length is not None and (isinstance(length, bool) or not isinstance(length, int) or length < 1):
-        raise BenchError(f"retry_max_length must be a whole number of tokens >= 1 (null: the task's own), "
-                         f"got {length!r}")
+        raise BenchError(
+            f"retry_max_length must be a whole number of tokens >= 1 (null: the task's own), got {length!r}"
+        )
     return (float(temperature) if temperature is not None else None), length
 
 
@@ -280,7 +310,9 @@ def _parse_trl(cls, trl_yaml: dict[str, Any], trl_sets: list[tuple[str, str]], e
         if "bf16" not in given:
             defaults["bf16"] = False
         if not given & {"gradient_checkpointing", "activation_checkpointing"}:
-            key = "activation_checkpointing" if _has_field(cls, "activation_checkpointing") else "gradient_checkpointing"
+            key = (
+                "activation_checkpointing" if _has_field(cls, "activation_checkpointing") else "gradient_checkpointing"
+            )
             defaults[key] = False
         if "use_cpu" not in given:
             defaults["use_cpu"] = True
@@ -404,11 +436,14 @@ def _check_output_dir(out: Path, resume: bool | str | None) -> None:
                 raise BenchError(f"output_dir {out}: cannot create it in {parent} (not writable)")
             break
     if out.is_dir() and any(out.iterdir()) and resume is None:
-        raise BenchError(f"output_dir {out} is not empty: choose a new output_dir, or continue the training there "
-                         f"with --set resume_from_checkpoint=true")
+        raise BenchError(
+            f"output_dir {out} is not empty: choose a new output_dir, or continue the training there "
+            f"with --set resume_from_checkpoint=true"
+        )
 
 
 # --- model --------------------------------------------------------------------------------------------------------
+
 
 def resolve_model(spec: str) -> str:
     """A local folder, an alias (`tiny`, `smollm2-135m`) prepared in the model cache, or a hub id when online."""
@@ -444,6 +479,7 @@ def resolve_model(spec: str) -> str:
 
 # --- data ---------------------------------------------------------------------------------------------------------
 
+
 def _spec(trainer: str):
     from reflectevo_bench.trainers.registry import get
 
@@ -453,8 +489,10 @@ def _spec(trainer: str):
 def _load_data(trainer: str, stage: str, spec: Any) -> dict[str, DataDir]:
     if stage == "two":
         if not isinstance(spec, dict) or set(spec) != {"reflection", "correction"}:
-            raise BenchError("stage two needs `data: {reflection: DIR, correction: DIR}` (two `data build` dirs of "
-                             "kinds reflection and correction)")
+            raise BenchError(
+                "stage two needs `data: {reflection: DIR, correction: DIR}` (two `data build` dirs of "
+                "kinds reflection and correction)"
+            )
         out = {}
         for name in ("reflection", "correction"):
             d = read_data_dir(Path(str(spec[name])), trainer)
@@ -477,11 +515,14 @@ def read_data_dir(path: Path, trainer: str) -> DataDir:
     if kind not in wants:
         others = " or ".join(f"train {t}" for t in trainers_of(kind)) or "no registered trainer"
         why = f"are {NOTES[kind]}: " if kind in NOTES else "is for "
-        raise BenchError(f"data {path} is a {kind!r} dir: train {trainer} needs {', '.join(wants)} ({kind} {why}{others})")
+        raise BenchError(
+            f"data {path} is a {kind!r} dir: train {trainer} needs {', '.join(wants)} ({kind} {why}{others})"
+        )
     return read_rows_of(path, card)
 
 
 # --- LoRA ---------------------------------------------------------------------------------------------------------
+
 
 def _peft_settings(spec: Any) -> dict[str, Any] | None:
     if spec is None or spec is False:
@@ -497,8 +538,9 @@ def _peft_settings(spec: Any) -> dict[str, Any] | None:
     for key, value in spec.items():
         name = LORA_ALIASES.get(key, key)
         if name not in fields:
-            raise BenchError(f"unknown peft key {key!r} (LoRA keys: r, alpha, dropout, target_modules, or any "
-                             f"peft.LoraConfig field)")
+            raise BenchError(
+                f"unknown peft key {key!r} (LoRA keys: r, alpha, dropout, target_modules, or any peft.LoraConfig field)"
+            )
         out[name] = value
     for key, (rule, test) in PEFT_RULES.items():
         value = out.get(key)
@@ -528,10 +570,12 @@ def lora_config(settings: dict[str, Any]):
 
 # --- chat template ------------------------------------------------------------------------------------------------
 
+
 def completions_need_assistant_mask(job: TrainJob) -> bool:
     """True when some completion holds a non-assistant message (dplus: the user's retry request)."""
-    return any(m["role"] != "assistant" for d in job.data.values() for row in d.train + d.eval
-               for m in row["completion"])
+    return any(
+        m["role"] != "assistant" for d in job.data.values() for row in d.train + d.eval for m in row["completion"]
+    )
 
 
 def _resolve_template_path(args) -> None:
@@ -544,8 +588,9 @@ def _resolve_template_path(args) -> None:
         return
     p = Path(value).expanduser()
     if str(value).endswith((".jinja", ".j2")) and not p.is_file():
-        raise BenchError(f"chat_template_path {value} does not exist (shipped templates: "
-                         f"{', '.join(SHIPPED_TEMPLATES)})")
+        raise BenchError(
+            f"chat_template_path {value} does not exist (shipped templates: {', '.join(SHIPPED_TEMPLATES)})"
+        )
 
 
 def _load_tokenizer(model: str):
@@ -565,13 +610,17 @@ def _check_has_template(job: TrainJob) -> None:
 
 def _check_chat_template(job: TrainJob) -> None:
     """assistant_only_loss for multi-message completions, and a template with `{% generation %}` markers for it."""
-    check_chat_template(job.args, job.model, job.model_spec, job.explicit_keys,
-                        ", ".join(sorted({d.kind for d in job.data.values()})),
-                        lambda: completions_need_assistant_mask(job))
+    check_chat_template(
+        job.args,
+        job.model,
+        job.model_spec,
+        job.explicit_keys,
+        ", ".join(sorted({d.kind for d in job.data.values()})),
+        lambda: completions_need_assistant_mask(job),
+    )
 
 
-def check_chat_template(args, model: str, model_spec: str, explicit_keys: list[str], kinds: str,
-                        needs_mask) -> None:
+def check_chat_template(args, model: str, model_spec: str, explicit_keys: list[str], kinds: str, needs_mask) -> None:
     """The SFT chat-template checks of `train` on (TRL args, model folder); ``needs_mask()`` says whether some
     completion holds a non-assistant turn. Sets ``args.assistant_only_loss`` when it is needed."""
     from trl.chat_template_utils import get_training_chat_template, has_generation_markers
@@ -584,13 +633,17 @@ def check_chat_template(args, model: str, model_spec: str, explicit_keys: list[s
     elif path:
         return  # a tokenizer to clone the template from (TRL's clone_chat_template): checked by TRL
     if not tok.chat_template:
-        raise BenchError(f"model {model_spec} has no chat template: set chat_template_path "
-                         f"({', '.join(SHIPPED_TEMPLATES)} or a .jinja file)")
+        raise BenchError(
+            f"model {model_spec} has no chat template: set chat_template_path "
+            f"({', '.join(SHIPPED_TEMPLATES)} or a .jinja file)"
+        )
     if not needs_mask():
         return
     if "assistant_only_loss" in explicit_keys and not args.assistant_only_loss:
-        raise BenchError(f"{kinds} completions hold a user turn (the retry request): assistant_only_loss must be "
-                         "true so that it is not trained")
+        raise BenchError(
+            f"{kinds} completions hold a user turn (the retry request): assistant_only_loss must be "
+            "true so that it is not trained"
+        )
     args.assistant_only_loss = True
     if has_generation_markers(tok.chat_template):
         return
@@ -604,10 +657,12 @@ def check_chat_template(args, model: str, model_spec: str, explicit_keys: list[s
             f"needs to train only the assistant turns of {kinds} completions: set chat_template_path: "
             f"smollm2-generation (SmolLM2, renders identically), mistral-v0.2-generation (Mistral-7B-Instruct-v0.2, "
             f"renders identically) or chatml-generation (plain ChatML), or a .jinja "
-            f"template of your own with the markers")
+            f"template of your own with the markers"
+        )
 
 
 # --- helpers ------------------------------------------------------------------------------------------------------
+
 
 def _one_line(exc: BaseException) -> str:
     return one_line(exc) or type(exc).__name__

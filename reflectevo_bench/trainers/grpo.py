@@ -24,8 +24,6 @@ from reflectevo_bench.errors import BenchError
 from reflectevo_bench.trainers.common import finish, quiet_warnings, resume_arg, run_trainer, stage_args
 from reflectevo_bench.trainers.config import TrainJob, lora_config
 
-
-
 RETRY_SETTINGS = "retry_settings.json"  # how the rollouts' retries were decoded (written at the start)
 
 
@@ -39,14 +37,17 @@ def load_tasks(card: dict[str, Any], names: set[str]) -> dict[str, Any]:
         if not wanted:
             continue
         specs = src.get("task_specs") or wanted
-        for task in load_eval_tasks(",".join(specs), src.get("data_dir"), 1, src.get("num_fewshot"),
-                                    src.get("metadata"), src.get("split")):
+        for task in load_eval_tasks(
+            ",".join(specs), src.get("data_dir"), 1, src.get("num_fewshot"), src.get("metadata"), src.get("split")
+        ):
             if task.name in names:
                 tasks.setdefault(task.name, task)
     missing = sorted(names - set(tasks))
     if missing:
-        raise BenchError(f"the data's task(s) {', '.join(missing)} have no verifier here (their source runs do not "
-                         "load them): rebuild the data dir with `reflectevo-bench data build --kind failures`")
+        raise BenchError(
+            f"the data's task(s) {', '.join(missing)} have no verifier here (their source runs do not "
+            "load them): rebuild the data dir with `reflectevo-bench data build --kind failures`"
+        )
     return tasks
 
 
@@ -55,8 +56,14 @@ def build_grpo_trainer(job: TrainJob, output_dir: Path):
     from transformers import AutoTokenizer
     from trl import GRPOTrainer
 
-    from reflectevo_bench.trainers.rollout import (AnswerReward, ReflectionRollout, RetrySettings, RolloutLog,
-                                                   Verifiers, retry_reward)
+    from reflectevo_bench.trainers.rollout import (
+        AnswerReward,
+        ReflectionRollout,
+        RetrySettings,
+        RolloutLog,
+        Verifiers,
+        retry_reward,
+    )
 
     args = stage_args(job, output_dir)
     data = job.data["train"]
@@ -65,26 +72,45 @@ def build_grpo_trainer(job: TrainJob, output_dir: Path):
     log = RolloutLog(output_dir, args.process_index)
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
     if job.objective == "reflection":
-        dataset = Dataset.from_list([{"prompt": r["prompt"], "task": r["task"], "doc_hash": r["doc_hash"]}
-                                     for r in rows])
+        dataset = Dataset.from_list(
+            [{"prompt": r["prompt"], "task": r["task"], "doc_hash": r["doc_hash"]} for r in rows]
+        )
         retry = RetrySettings(job.retry_temperature, job.retry_max_length)
         rollout, rewards = ReflectionRollout(rows, verifiers, log, retry), [retry_reward]
         settings = retry.describe(verifiers.tasks)
         output_dir.mkdir(parents=True, exist_ok=True)
         (output_dir / RETRY_SETTINGS).write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
-        print(f"GRPO retry decoding: {settings['retry_decoding']}"
-              + (f" at temperature {retry.temperature}" if not retry.greedy else "")
-              + f", max new tokens {settings['retry_max_length_per_task']}", flush=True)
+        print(
+            f"GRPO retry decoding: {settings['retry_decoding']}"
+            + (f" at temperature {retry.temperature}" if not retry.greedy else "")
+            + f", max new tokens {settings['retry_max_length_per_task']}",
+            flush=True,
+        )
     else:
-        dataset = Dataset.from_list([{"prompt": r["attempt_prompt"], "task": r["task"], "doc_hash": r["doc_hash"],
-                                      "doc": json.dumps(r["doc"], sort_keys=True)} for r in rows])
+        dataset = Dataset.from_list(
+            [
+                {
+                    "prompt": r["attempt_prompt"],
+                    "task": r["task"],
+                    "doc_hash": r["doc_hash"],
+                    "doc": json.dumps(r["doc"], sort_keys=True),
+                }
+                for r in rows
+            ]
+        )
         rollout, rewards = None, [AnswerReward(verifiers, log)]
     tokenizer = AutoTokenizer.from_pretrained(job.model)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    return GRPOTrainer(model=job.model, reward_funcs=rewards, args=args, train_dataset=dataset,
-                       processing_class=tokenizer, peft_config=lora_config(job.peft) if job.peft else None,
-                       rollout_func=rollout)
+    return GRPOTrainer(
+        model=job.model,
+        reward_funcs=rewards,
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=lora_config(job.peft) if job.peft else None,
+        rollout_func=rollout,
+    )
 
 
 def run_grpo(job: TrainJob) -> Path:

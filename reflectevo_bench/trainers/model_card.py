@@ -32,23 +32,44 @@ def model_card(job: Any, saved: dict[str, Any], metrics: dict[str, Any] | None) 
         meta = {"base_model": hub_id, **meta}
     shown = f"[{name}](https://huggingface.co/{hub_id})" if hub_id else f"`{name}`"
     lines = [
-        "---", yaml.safe_dump(meta, sort_keys=False).strip(), "---", "",
-        f"# {Path(saved['path']).name}", "",
+        "---",
+        yaml.safe_dump(meta, sort_keys=False).strip(),
+        "---",
+        "",
+        f"# {Path(saved['path']).name}",
+        "",
         f"This model is a fine-tuned version of {shown} (base model `{job.model_spec}`, loaded from "
         f"`{job.model}`), trained with TRL's {trainer} trainer by reflectevo-bench ({job.stage} stage"
-        f"{'s' if job.stage == 'two' else ''}; saved as {saved['kind']}).", "",
-        "## Training data", "",
+        f"{'s' if job.stage == 'two' else ''}; saved as {saved['kind']}).",
+        "",
+        "## Training data",
+        "",
     ]
     for data_name, d in job.data.items():
         s = d.summary()
         runs = ", ".join(str(r) for r in (s.get("source_runs") or [])) or "unknown"
-        lines.append(f"- {data_name}: `{s['dir']}` (kind {s['kind']}, {s['rows']['train']} train / "
-                     f"{s['rows']['eval']} eval rows, source runs: {runs})")
+        lines.append(
+            f"- {data_name}: `{s['dir']}` (kind {s['kind']}, {s['rows']['train']} train / "
+            f"{s['rows']['eval']} eval rows, source runs: {runs})"
+        )
     if metrics:
-        lines += ["", "## Training", "", f"- steps: {metrics.get('global_step')}",
-                  f"- final loss: {metrics.get('final_loss')}", f"- runtime: {metrics.get('runtime_s')} s"]
-    lines += ["", "## Use", "", f"    reflectevo-bench run --model hf {saved['run']}", "",
-              "What was trained on what, with which software: `reflectevo_checkpoint.json` beside this file.", ""]
+        lines += [
+            "",
+            "## Training",
+            "",
+            f"- steps: {metrics.get('global_step')}",
+            f"- final loss: {metrics.get('final_loss')}",
+            f"- runtime: {metrics.get('runtime_s')} s",
+        ]
+    lines += [
+        "",
+        "## Use",
+        "",
+        f"    reflectevo-bench run --model hf {saved['run']}",
+        "",
+        "What was trained on what, with which software: `reflectevo_checkpoint.json` beside this file.",
+        "",
+    ]
     return "\n".join(lines)
 
 

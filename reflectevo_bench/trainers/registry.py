@@ -18,9 +18,10 @@ import importlib
 import importlib.util
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.trainers.data.datadir import COLUMNS, FAILURE_KINDS, PREF_KINDS, SFT_KINDS
@@ -60,8 +61,10 @@ def register(trainer: Trainer) -> Trainer:
     """Add a trainer (a plugin module calls this when imported). Its kinds must be data kinds `data build` makes."""
     unknown = [k for k in trainer.kinds if k not in COLUMNS]
     if unknown or not trainer.kinds:
-        raise BenchError(f"trainer {trainer.name}: unknown data kind(s) {', '.join(unknown) or '(none)'}; "
-                         f"choose from {', '.join(COLUMNS)}")
+        raise BenchError(
+            f"trainer {trainer.name}: unknown data kind(s) {', '.join(unknown) or '(none)'}; "
+            f"choose from {', '.join(COLUMNS)}"
+        )
     if trainer.name in _TRAINERS and _TRAINERS[trainer.name] != trainer:
         raise BenchError(f"trainer {trainer.name} is registered twice")
     _TRAINERS[trainer.name] = trainer
@@ -100,8 +103,10 @@ def load_plugins() -> None:
             try:
                 ep.load()
             except Exception as exc:  # a broken plugin: one line, not a traceback
-                raise BenchError(f"entry point {ep.name} ({ep.value}) of {ENTRY_POINT_GROUP}: cannot load it: "
-                                 f"{type(exc).__name__}: {exc}") from None
+                raise BenchError(
+                    f"entry point {ep.name} ({ep.value}) of {ENTRY_POINT_GROUP}: cannot load it: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from None
 
 
 def _import_plugin(item: str) -> None:
@@ -134,16 +139,39 @@ def _resolve(ref: Any) -> Any:
 
 # --- the shipped trainers -----------------------------------------------------------------------------------------
 
-register(Trainer(
-    name="sft", config="trl:SFTConfig", run="reflectevo_bench.trainers.sft:run_sft", kinds=SFT_KINDS,
-    help="Supervised fine-tuning on dplus, reflection, correction or qa rows (loss on completions only).",
-    two_stage=True, assistant_masks=True))
-register(Trainer(
-    name="dpo", config="trl:DPOConfig", run="reflectevo_bench.trainers.dpo:run_dpo", kinds=PREF_KINDS,
-    help="Direct preference optimisation on dpm (D±) or dpref rows."))
-register(Trainer(
-    name="grpo", config="trl:GRPOConfig", run="reflectevo_bench.trainers.grpo:run_grpo", kinds=FAILURE_KINDS,
-    help="GRPO on a failures dir: Reflect, Retry, Reward (or the answer-only RLVR control).",
-    trl_defaults={"beta": 0.001},  # Reflect, Retry, Reward's KL coefficient (TRL's default is 0)
-    options=(("objective", "reflection (default: reward reflections whose retry passes) or answer (plain GRPO "
-                           "on attempt 1)."),)))
+register(
+    Trainer(
+        name="sft",
+        config="trl:SFTConfig",
+        run="reflectevo_bench.trainers.sft:run_sft",
+        kinds=SFT_KINDS,
+        help="Supervised fine-tuning on dplus, reflection, correction or qa rows (loss on completions only).",
+        two_stage=True,
+        assistant_masks=True,
+    )
+)
+register(
+    Trainer(
+        name="dpo",
+        config="trl:DPOConfig",
+        run="reflectevo_bench.trainers.dpo:run_dpo",
+        kinds=PREF_KINDS,
+        help="Direct preference optimisation on dpm (D±) or dpref rows.",
+    )
+)
+register(
+    Trainer(
+        name="grpo",
+        config="trl:GRPOConfig",
+        run="reflectevo_bench.trainers.grpo:run_grpo",
+        kinds=FAILURE_KINDS,
+        help="GRPO on a failures dir: Reflect, Retry, Reward (or the answer-only RLVR control).",
+        trl_defaults={"beta": 0.001},  # Reflect, Retry, Reward's KL coefficient (TRL's default is 0)
+        options=(
+            (
+                "objective",
+                "reflection (default: reward reflections whose retry passes) or answer (plain GRPO on attempt 1).",
+            ),
+        ),
+    )
+)

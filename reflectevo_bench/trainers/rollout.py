@@ -25,10 +25,11 @@ import copy
 import json
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from reflectevo_bench.harness.engine import with_reply
 from reflectevo_bench.harness.gen_kwargs import DEFAULT_GEN_KWARGS
@@ -97,12 +98,20 @@ class RetrySettings:
     def lengths(self, tasks: dict[str, EvalTask]) -> dict[str, int]:
         if self.max_length is not None:
             return {name: int(self.max_length) for name in tasks}
-        return {name: int(t.generation_kwargs(DEFAULT_GEN_KWARGS, {}).get("max_gen_toks")
-                          or DEFAULT_GEN_KWARGS["max_gen_toks"]) for name, t in tasks.items()}
+        return {
+            name: int(
+                t.generation_kwargs(DEFAULT_GEN_KWARGS, {}).get("max_gen_toks") or DEFAULT_GEN_KWARGS["max_gen_toks"]
+            )
+            for name, t in tasks.items()
+        }
 
     def describe(self, tasks: dict[str, EvalTask]) -> dict[str, Any]:
-        return {"retry_temperature": self.temperature, "retry_decoding": "greedy" if self.greedy else "sampled",
-                "retry_max_length": self.max_length, "retry_max_length_per_task": self.lengths(tasks)}
+        return {
+            "retry_temperature": self.temperature,
+            "retry_decoding": "greedy" if self.greedy else "sampled",
+            "retry_max_length": self.max_length,
+            "retry_max_length_per_task": self.lengths(tasks),
+        }
 
 
 @contextmanager
@@ -127,8 +136,11 @@ def retry_generation(trainer: Any, settings: RetrySettings, max_tokens: int) -> 
             put(vg, "temperature", 0.0 if settings.greedy else float(settings.temperature))
             put(vg, "max_completion_length", int(max_tokens))
         else:
-            sampling = {"do_sample": False, "temperature": None, "top_p": None, "top_k": None, "min_p": None} \
-                if settings.greedy else {"do_sample": True, "temperature": float(settings.temperature)}
+            sampling = (
+                {"do_sample": False, "temperature": None, "top_p": None, "top_k": None, "min_p": None}
+                if settings.greedy
+                else {"do_sample": True, "temperature": float(settings.temperature)}
+            )
             config = copy.deepcopy(trainer.generation_config)
             config.update(max_new_tokens=int(max_tokens), **sampling)
             put(trainer, "generation_config", config)
@@ -144,16 +156,19 @@ def retry_generation(trainer: Any, settings: RetrySettings, max_tokens: int) -> 
 class ReflectionRollout:
     """``rollout_func`` of reflection GRPO (see the module docstring)."""
 
-    def __init__(self, rows: list[dict[str, Any]], verifiers: Verifiers, log: RolloutLog,
-                 retry: RetrySettings | None = None) -> None:
+    def __init__(
+        self, rows: list[dict[str, Any]], verifiers: Verifiers, log: RolloutLog, retry: RetrySettings | None = None
+    ) -> None:
         self.rows = {prompt_key(row["prompt"]): row for row in rows}
         self.verifiers = verifiers
         self.log = log
         self.retry = retry or RetrySettings()
         self.retry_lengths = self.retry.lengths(verifiers.tasks)
         self.retry_max_tokens = max(self.retry_lengths.values(), default=DEFAULT_GEN_KWARGS["max_gen_toks"])
-        self.prompters = {name: Prompter(PROTOCOLS["reflect"], t.reflection.templates, t.reflection.answer_format)
-                          for name, t in verifiers.tasks.items()}
+        self.prompters = {
+            name: Prompter(PROTOCOLS["reflect"], t.reflection.templates, t.reflection.answer_format)
+            for name, t in verifiers.tasks.items()
+        }
 
     def row_for(self, prompt: list[dict[str, Any]]) -> dict[str, Any]:
         row = self.rows.get(prompt_key(prompt))
@@ -181,29 +196,49 @@ class ReflectionRollout:
         retry_prompt_ids, _, _ = trainer._tokenize_prompts(retry_chats)
         with retry_generation(trainer, self.retry, self.retry_max_tokens):
             retry_ids, _ = trainer._generate_single_turn(retry_prompt_ids, None, {}, 1)
-        retry_ids = [list(ids)[:self.retry_lengths.get(row["task"], len(ids))] for row, ids in zip(rows, retry_ids)]
+        retry_ids = [list(ids)[: self.retry_lengths.get(row["task"], len(ids))] for row, ids in zip(rows, retry_ids)]
         retries = tokenizer.batch_decode(retry_ids, skip_special_tokens=True)
         clock.append(time.perf_counter())
         verdicts = self.verifiers.verify([r["task"] for r in rows], [r["doc"] for r in rows], retries)
         clock.append(time.perf_counter())
         rewards = [1.0 if v.correct else 0.0 for v in verdicts]
         step = trainer.state.global_step
-        self.log.write([{"step": step, "mode": mode, "task": row["task"], "doc_hash": row["doc_hash"],
-                         "reflection": text, "retry": retry, "verdict": v.to_dict(), "reward": reward,
-                         "reflection_tokens": len(ids), "retry_tokens": len(rids)}
-                        for row, text, retry, v, reward, ids, rids
-                        in zip(rows, reflections, retries, verdicts, rewards, completion_ids, retry_ids)])
+        self.log.write(
+            [
+                {
+                    "step": step,
+                    "mode": mode,
+                    "task": row["task"],
+                    "doc_hash": row["doc_hash"],
+                    "reflection": text,
+                    "retry": retry,
+                    "verdict": v.to_dict(),
+                    "reward": reward,
+                    "reflection_tokens": len(ids),
+                    "retry_tokens": len(rids),
+                }
+                for row, text, retry, v, reward, ids, rids in zip(
+                    rows, reflections, retries, verdicts, rewards, completion_ids, retry_ids
+                )
+            ]
+        )
         metrics = trainer._metrics[mode]
         metrics["retry_pass_rate"].append(sum(rewards) / max(1, len(rewards)))
         metrics["retry_mean_length"].append(sum(map(len, retry_ids)) / max(1, len(retry_ids)))
         metrics["retry_clipped_ratio"].append(
             sum(len(ids) >= self.retry_lengths.get(row["task"], 0) for row, ids in zip(rows, retry_ids))
-            / max(1, len(retry_ids)))
+            / max(1, len(retry_ids))
+        )
         for name, (start, end) in zip(("reflection_s", "retry_s", "verify_s"), zip(clock, clock[1:])):
             metrics[f"rollout/{name}"].append(end - start)
-        return {"prompt_ids": prompt_ids, "completion_ids": completion_ids, "logprobs": logprobs,
-                "retry": retries, "retry_correct": [v.correct for v in verdicts],
-                "retry_feedback": [v.feedback for v in verdicts]}
+        return {
+            "prompt_ids": prompt_ids,
+            "completion_ids": completion_ids,
+            "logprobs": logprobs,
+            "retry": retries,
+            "retry_correct": [v.correct for v in verdicts],
+            "retry_feedback": [v.feedback for v in verdicts],
+        }
 
 
 def retry_reward(prompts: list[Any], completions: list[Any], retry_correct: list[bool], **_: Any) -> list[float]:
@@ -220,13 +255,25 @@ class AnswerReward:
         self.verifiers = verifiers
         self.log = log
 
-    def __call__(self, prompts: list[Any], completions: list[Any], task: list[str], doc: list[str],
-                 doc_hash: list[str], trainer_state: Any = None, **_: Any) -> list[float]:
+    def __call__(
+        self,
+        prompts: list[Any],
+        completions: list[Any],
+        task: list[str],
+        doc: list[str],
+        doc_hash: list[str],
+        trainer_state: Any = None,
+        **_: Any,
+    ) -> list[float]:
         texts = [c[-1]["content"] if isinstance(c, list) else str(c) for c in completions]
         docs = [json.loads(d) for d in doc]
         verdicts = self.verifiers.verify(list(task), docs, texts)
         rewards = [1.0 if v.correct else 0.0 for v in verdicts]
         step = getattr(trainer_state, "global_step", None)
-        self.log.write([{"step": step, "task": t, "doc_hash": h, "answer": text, "verdict": v.to_dict(), "reward": r}
-                        for t, h, text, v, r in zip(task, doc_hash, texts, verdicts, rewards)])
+        self.log.write(
+            [
+                {"step": step, "task": t, "doc_hash": h, "answer": text, "verdict": v.to_dict(), "reward": r}
+                for t, h, text, v, r in zip(task, doc_hash, texts, verdicts, rewards)
+            ]
+        )
         return rewards

@@ -14,15 +14,23 @@ from pathlib import Path
 from typing import Any
 
 from reflectevo_bench.trainers.checkpoint import read_stage_marker, write_stage_marker
-from reflectevo_bench.trainers.common import (datasets_for, finish, load_policy, quiet_warnings, resume_arg,
-                                              run_trainer, stage_args)
+from reflectevo_bench.trainers.common import (
+    datasets_for,
+    finish,
+    load_policy,
+    quiet_warnings,
+    resume_arg,
+    run_trainer,
+    stage_args,
+)
 from reflectevo_bench.trainers.config import TrainJob, lora_config
 
 STAGE1_DIR = "stage1-reflection"
 
 
-def build_sft_trainer(job: TrainJob, data_name: str, output_dir: Path, model: Any, processing_class=None,
-                      with_peft: bool = True):
+def build_sft_trainer(
+    job: TrainJob, data_name: str, output_dir: Path, model: Any, processing_class=None, with_peft: bool = True
+):
     from transformers import AutoTokenizer
     from trl import SFTTrainer
 

@@ -28,8 +28,11 @@ def step_line(step: int, max_steps: int, epoch: float | None, logs: dict[str, An
     where = f"step {step}/{max_steps} ({100 * step // max_steps}%)" if max_steps > 0 else f"step {step}"
     if epoch is not None:
         where += f" epoch {epoch:.2f}"
-    parts = [where] + [f"{k} {_number(v)}" for k, v in logs.items() if k not in ("epoch", "step")
-                       and isinstance(v, (int, float)) and not isinstance(v, bool)]
+    parts = [where] + [
+        f"{k} {_number(v)}"
+        for k, v in logs.items()
+        if k not in ("epoch", "step") and isinstance(v, (int, float)) and not isinstance(v, bool)
+    ]
     timing = f"{elapsed:.0f}s"
     if 0 < step < max_steps:
         left = int(elapsed / step * (max_steps - step))

@@ -17,8 +17,12 @@ def default_out(run_dirs: tuple[Path, ...]) -> Path:
 
 @click.command()
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="HTML file to write (default: RUN_DIR/view.html for one run, ./view.html for several).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="HTML file to write (default: RUN_DIR/view.html for one run, ./view.html for several).",
+)
 @click.option("--serve", is_flag=True, help="Also serve the page on localhost until Ctrl-C.")
 @click.option("--port", type=int, default=8765, show_default=True, help="Port for --serve (0: any free port).")
 @click.option("--title", default=None, help="Page title.")
@@ -42,7 +46,9 @@ def view(run_dirs: tuple[Path, ...], out: Path | None, serve: bool, port: int, t
         try:
             server = make_server(html, port)
         except OSError as exc:
-            raise BenchError(f"--serve: cannot listen on 127.0.0.1:{port} ({exc.strerror}): pick another --port") from None
+            raise BenchError(
+                f"--serve: cannot listen on 127.0.0.1:{port} ({exc.strerror}): pick another --port"
+            ) from None
         click.echo(f"serving on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C to stop)")
         try:
             server.serve_forever()

@@ -18,10 +18,16 @@ def _last_user(messages: list[dict[str, Any]]) -> str:
 
 
 def _turn(turn: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"kind": turn["kind"], "round": turn["round"], "branch": turn.get("branch", 1),
-                           "model": turn.get("model"), "asked": _last_user(turn.get("messages") or []),
-                           "response": str(turn.get("response", "")),
-                           "prompt_tokens": turn.get("prompt_tokens"), "completion_tokens": turn.get("completion_tokens")}
+    out: dict[str, Any] = {
+        "kind": turn["kind"],
+        "round": turn["round"],
+        "branch": turn.get("branch", 1),
+        "model": turn.get("model"),
+        "asked": _last_user(turn.get("messages") or []),
+        "response": str(turn.get("response", "")),
+        "prompt_tokens": turn.get("prompt_tokens"),
+        "completion_tokens": turn.get("completion_tokens"),
+    }
     verdict = turn.get("verdict")
     if turn["kind"] == "attempt" and verdict:
         out["correct"] = bool(verdict.get("correct"))
@@ -55,15 +61,24 @@ def run_label(manifest: dict[str, Any], path: Path) -> str:
     from reflectevo_bench.leaderboards.load import default_label
 
     ident = manifest.get("identity", {})
-    return f"{default_label(ident.get('model', '?'), ident.get('model_args') or '', path)} · {ident.get('protocol', '?')}"
+    return (
+        f"{default_label(ident.get('model', '?'), ident.get('model_args') or '', path)} · {ident.get('protocol', '?')}"
+    )
 
 
 def generation_settings(manifest: dict[str, Any]) -> dict[str, Any]:
     ident, env = manifest.get("identity", {}), manifest.get("environment", {})
-    return {"model": ident.get("model"), "model_args": ident.get("model_args"), "protocol": ident.get("protocol"),
-            "attempts": ident.get("attempts"), "reflections": ident.get("reflections", 1),
-            "feedback_mode": env.get("feedback_mode"), "gen_kwargs": ident.get("gen_kwargs"),
-            "system_instruction": ident.get("system_instruction"), "seed": ident.get("seed")}
+    return {
+        "model": ident.get("model"),
+        "model_args": ident.get("model_args"),
+        "protocol": ident.get("protocol"),
+        "attempts": ident.get("attempts"),
+        "reflections": ident.get("reflections", 1),
+        "feedback_mode": env.get("feedback_mode"),
+        "gen_kwargs": ident.get("gen_kwargs"),
+        "system_instruction": ident.get("system_instruction"),
+        "seed": ident.get("seed"),
+    }
 
 
 def load_view_data(run_dirs: list[Path]) -> dict[str, Any]:
@@ -80,17 +95,35 @@ def load_view_data(run_dirs: list[Path]) -> dict[str, Any]:
         records = read_records(path)
         if not any(records.values()):
             raise BenchError(f"{path} holds no finished docs yet: run it (or wait for it) before viewing")
-        runs.append({"label": run_label(manifest, path), "path": str(path), "settings": generation_settings(manifest),
-                     "analytics": reflection_analytics(records)})
+        runs.append(
+            {
+                "label": run_label(manifest, path),
+                "path": str(path),
+                "settings": generation_settings(manifest),
+                "analytics": reflection_analytics(records),
+            }
+        )
         for task, recs in records.items():
             for rec in recs:
                 key = f"{task}\u241f{rec['doc_id']}"
-                entry = docs.setdefault(key, {"task": task, "doc_id": rec["doc_id"], "doc_hash": rec.get("doc_hash"),
-                                              "question": _question(rec), "target": rec.get("target"),
-                                              "hash_mismatch": False, "runs": [None] * len(run_dirs)})
+                entry = docs.setdefault(
+                    key,
+                    {
+                        "task": task,
+                        "doc_id": rec["doc_id"],
+                        "doc_hash": rec.get("doc_hash"),
+                        "question": _question(rec),
+                        "target": rec.get("target"),
+                        "hash_mismatch": False,
+                        "runs": [None] * len(run_dirs),
+                    },
+                )
                 if entry["doc_hash"] != rec.get("doc_hash"):
                     entry["hash_mismatch"] = True
-                entry["runs"][i] = {"correct_at": [bool(c) for c in rec.get("correct_at", [])],
-                                    "feedback_mode": rec.get("feedback_mode"), "branches": _branches(rec)}
+                entry["runs"][i] = {
+                    "correct_at": [bool(c) for c in rec.get("correct_at", [])],
+                    "feedback_mode": rec.get("feedback_mode"),
+                    "branches": _branches(rec),
+                }
     ordered = sorted(docs.values(), key=lambda d: (d["task"], d["doc_id"]))
     return {"runs": runs, "docs": ordered}

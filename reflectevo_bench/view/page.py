@@ -221,7 +221,9 @@ def embed_json(data: Any) -> str:
 
 
 def render_view(data: dict[str, Any], title: str = "reflectevo-bench transcripts") -> str:
-    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{escape(title)}</title>"
-            f"<style>{CSS}</style></head><body>{BODY.format(title=escape(title))}"
-            f"<script type='application/json' id='view-data'>{embed_json(data)}</script>"
-            f"<script>{JS}</script></body></html>")
+    return (
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{escape(title)}</title>"
+        f"<style>{CSS}</style></head><body>{BODY.format(title=escape(title))}"
+        f"<script type='application/json' id='view-data'>{embed_json(data)}</script>"
+        f"<script>{JS}</script></body></html>"
+    )

@@ -43,12 +43,18 @@ def main() -> None:
         def do_POST(self) -> None:  # noqa: N802
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             text = answer(tasks, body.get("messages", []))
-            reply = {"id": "cmpl-scripted", "object": "chat.completion", "created": 0,
-                     "model": body.get("model", "scripted"),
-                     "choices": [{"index": 0, "finish_reason": "stop",
-                                  "message": {"role": "assistant", "content": text}}],
-                     "usage": {"prompt_tokens": 1, "completion_tokens": max(1, len(text.split())),
-                               "total_tokens": 1 + max(1, len(text.split()))}}
+            reply = {
+                "id": "cmpl-scripted",
+                "object": "chat.completion",
+                "created": 0,
+                "model": body.get("model", "scripted"),
+                "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
+                "usage": {
+                    "prompt_tokens": 1,
+                    "completion_tokens": max(1, len(text.split())),
+                    "total_tokens": 1 + max(1, len(text.split())),
+                },
+            }
             data = json.dumps(reply).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")

@@ -24,8 +24,9 @@ def check(services: dict, model: str) -> None:
     assert "localhost:8000/health" in " ".join(vllm["healthcheck"]["test"])
     [gpu] = vllm["deploy"]["resources"]["reservations"]["devices"]
     assert gpu["driver"] == "nvidia" and gpu["capabilities"] == ["gpu"]
-    assert any(str(v).endswith(":/root/.cache/huggingface") or ":/root/.cache/huggingface:" in str(v)
-               for v in vllm["volumes"])
+    assert any(
+        str(v).endswith(":/root/.cache/huggingface") or ":/root/.cache/huggingface:" in str(v) for v in vllm["volumes"]
+    )
     assert vllm["ipc"] == "host"
 
     assert bench["depends_on"]["vllm"]["condition"] == "service_healthy"
@@ -48,8 +49,9 @@ def test_compose_file_wires_vllm_and_bench():
 @pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose not installed")
 def test_docker_compose_config_validates_and_interpolates():
     env = {**os.environ, "MODEL": "org/some-model", "GPUS": "2"}
-    out = subprocess.run(["docker-compose", "-f", str(COMPOSE), "config"], capture_output=True, text=True,
-                         timeout=60, env=env)
+    out = subprocess.run(
+        ["docker-compose", "-f", str(COMPOSE), "config"], capture_output=True, text=True, timeout=60, env=env
+    )
     assert out.returncode == 0, out.stderr
     services = yaml.safe_load(out.stdout)["services"]
     check(services, "org/some-model")

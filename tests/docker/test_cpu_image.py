@@ -16,10 +16,10 @@ import secrets
 import shutil
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGE = os.environ.get("REFLECTEVO_IMAGE", "reflectevo-bench:cpu")
@@ -44,9 +44,14 @@ _why = _engine_and_image()
 pytestmark = pytest.mark.skipif(_why is not None, reason=_why or "")
 
 
-def in_image(*args: str, flags: list[str] = SANDBOX_FLAGS, mounts: dict[str, str] | None = None,
-             env: dict[str, str] | None = None, entrypoint: str | None = None,
-             timeout: float = 300) -> subprocess.CompletedProcess:
+def in_image(
+    *args: str,
+    flags: list[str] = SANDBOX_FLAGS,
+    mounts: dict[str, str] | None = None,
+    env: dict[str, str] | None = None,
+    entrypoint: str | None = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess:
     """`docker run --rm` of IMAGE with ARGS; the container is removed by name if the client times out."""
     name = "reflectevo-test-" + secrets.token_hex(4)
     argv = ["docker", "run", "--rm", "--name", name, "--network", "none", *flags]
@@ -70,24 +75,32 @@ def ok(out: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
 
 # ------------------------------------------------------------------------------------------------ the image
 
+
 def test_labels_user_and_entrypoint():
-    config = json.loads(subprocess.run(["docker", "image", "inspect", IMAGE], capture_output=True, text=True,
-                                       check=True).stdout)[0]["Config"]
+    config = json.loads(
+        subprocess.run(["docker", "image", "inspect", IMAGE], capture_output=True, text=True, check=True).stdout
+    )[0]["Config"]
     labels = config["Labels"]
     version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
     assert labels["org.opencontainers.image.version"] == version
     revision = labels["org.opencontainers.image.revision"].removesuffix("-dirty")
     if (REPO / ".git").exists():  # the commit the image was built from: this checkout's HEAD or an ancestor
-        assert subprocess.run(["git", "-C", str(REPO), "merge-base", "--is-ancestor", revision, "HEAD"],
-                              capture_output=True).returncode == 0, revision
+        assert (
+            subprocess.run(
+                ["git", "-C", str(REPO), "merge-base", "--is-ancestor", revision, "HEAD"], capture_output=True
+            ).returncode
+            == 0
+        ), revision
     assert config["User"] == "10001:10001"
     assert config["Entrypoint"] == ["tini", "--", "reflectevo-bench"]
 
 
 def test_contents_cpu_torch_bwrap_tini_and_a_consistent_venv():
-    script = ("set -e; id -u; command -v bwrap; command -v tini; "
-              "python -c 'import sys, torch; print(sys.version.split()[0], torch.__version__, torch.version.cuda)'; "
-              "pip check; test -f /opt/venv/base-constraints.txt; cat /opt/venv/constraints.txt")
+    script = (
+        "set -e; id -u; command -v bwrap; command -v tini; "
+        "python -c 'import sys, torch; print(sys.version.split()[0], torch.__version__, torch.version.cuda)'; "
+        "pip check; test -f /opt/venv/base-constraints.txt; cat /opt/venv/constraints.txt"
+    )
     out = ok(in_image("-c", script, entrypoint="/bin/sh", flags=[])).stdout.splitlines()
     assert out[0] == "10001"
     assert out[1:3] == ["/usr/bin/bwrap", "/usr/bin/tini"]
@@ -103,11 +116,16 @@ def test_entrypoint_runs_the_cli_under_tini():
 
 # ------------------------------------------------------------------------------------------------ sandbox
 
-@pytest.mark.parametrize("flags,missing", [
-    ([], "seccomp=unconfined, systempaths=unconfined"),
-    (["--security-opt", "seccomp=unconfined"], "systempaths=unconfined"),
-    (["--security-opt", "systempaths=unconfined"], "seccomp=unconfined"),
-], ids=["no-flags", "seccomp-only", "systempaths-only"])
+
+@pytest.mark.parametrize(
+    "flags,missing",
+    [
+        ([], "seccomp=unconfined, systempaths=unconfined"),
+        (["--security-opt", "seccomp=unconfined"], "systempaths=unconfined"),
+        (["--security-opt", "systempaths=unconfined"], "seccomp=unconfined"),
+    ],
+    ids=["no-flags", "seccomp-only", "systempaths-only"],
+)
 def test_sandbox_check_names_the_missing_docker_run_flags_in_one_line(flags, missing):
     out = in_image("sandbox", "check", flags=flags, timeout=120)
     assert out.returncode == 2
@@ -125,6 +143,7 @@ def test_sandbox_check_contains_every_attack_with_the_documented_flags():
 
 
 # ------------------------------------------------------------------------------------------------ runs
+
 
 @pytest.fixture(scope="module")
 def work(tmp_path_factory) -> Path:
@@ -149,24 +168,52 @@ def _data(shared_data: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def hf_run(work, tiny_in_image, shared_data) -> Path:
-    ok(in_image("run", "--model", "hf", "--model-args", "pretrained=/runs/tiny", "--tasks", "countdown,mbpp",
-                "--limit", "4", "--gen-kwargs", "max_gen_toks=16", "--device", "cpu", "--data-dir", "/data",
-                "--output", "/runs/hf",
-                mounts={str(work): "/runs", **_data(shared_data)},
-                env={"REFLECTEVO_SANDBOX": "bwrap"}, timeout=600))
+    ok(
+        in_image(
+            "run",
+            "--model",
+            "hf",
+            "--model-args",
+            "pretrained=/runs/tiny",
+            "--tasks",
+            "countdown,mbpp",
+            "--limit",
+            "4",
+            "--gen-kwargs",
+            "max_gen_toks=16",
+            "--device",
+            "cpu",
+            "--data-dir",
+            "/data",
+            "--output",
+            "/runs/hf",
+            mounts={str(work): "/runs", **_data(shared_data)},
+            env={"REFLECTEVO_SANDBOX": "bwrap"},
+            timeout=600,
+        )
+    )
     return work / "hf"
 
 
 @pytest.fixture(scope="module")
 def served_run(work, shared_data) -> Path:
-    script = (f"python {SERVER} /data/mbpp/mbpp.jsonl 8765 > /tmp/server.log 2>&1 & "
-              "for _ in $(seq 100); do grep -q ready /tmp/server.log && break; sleep 0.1; done; "
-              "exec reflectevo-bench run --model local-chat-completions "
-              "--model-args model=scripted,base_url=http://127.0.0.1:8765/v1/chat/completions,max_retries=1 "
-              "--tasks countdown,mbpp --limit 4 --gen-kwargs max_gen_toks=256 --data-dir /data --output /runs/served")
-    ok(in_image("-c", script, entrypoint="/bin/sh",
-                mounts={str(work): "/runs", str(Path(__file__).parent): "/tests:ro", **_data(shared_data)},
-                env={"REFLECTEVO_SANDBOX": "bwrap"}, timeout=600))
+    script = (
+        f"python {SERVER} /data/mbpp/mbpp.jsonl 8765 > /tmp/server.log 2>&1 & "
+        "for _ in $(seq 100); do grep -q ready /tmp/server.log && break; sleep 0.1; done; "
+        "exec reflectevo-bench run --model local-chat-completions "
+        "--model-args model=scripted,base_url=http://127.0.0.1:8765/v1/chat/completions,max_retries=1 "
+        "--tasks countdown,mbpp --limit 4 --gen-kwargs max_gen_toks=256 --data-dir /data --output /runs/served"
+    )
+    ok(
+        in_image(
+            "-c",
+            script,
+            entrypoint="/bin/sh",
+            mounts={str(work): "/runs", str(Path(__file__).parent): "/tests:ro", **_data(shared_data)},
+            env={"REFLECTEVO_SANDBOX": "bwrap"},
+            timeout=600,
+        )
+    )
     return work / "served"
 
 
@@ -200,9 +247,23 @@ def test_the_sandbox_judges_mbpp_programs_inside_the_container(served_run):
 
 
 def test_leaderboard_build_on_the_runs(work, hf_run, served_run):
-    ok(in_image("leaderboard", "build", "--out", "/runs/board", "--role", "base=/runs/hf",
-                "--role", "candidate=/runs/served", "--bootstrap", "200",
-                mounts={str(work): "/runs"}, flags=[], timeout=300))
+    ok(
+        in_image(
+            "leaderboard",
+            "build",
+            "--out",
+            "/runs/board",
+            "--role",
+            "base=/runs/hf",
+            "--role",
+            "candidate=/runs/served",
+            "--bootstrap",
+            "200",
+            mounts={str(work): "/runs"},
+            flags=[],
+            timeout=300,
+        )
+    )
     board = json.loads((work / "board" / "leaderboard.json").read_text())
     [group] = board["groups"]  # same tasks, protocol and docs: one comparable group
     models = {m["role"]: m for m in group["models"]}

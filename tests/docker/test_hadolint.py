@@ -26,8 +26,13 @@ def hadolint() -> str:
 
 
 def lint(path: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([hadolint(), "--config", str(REPO / ".hadolint.yaml"), "--no-color", str(path)],
-                          capture_output=True, text=True, timeout=60, cwd=REPO)
+    return subprocess.run(
+        [hadolint(), "--config", str(REPO / ".hadolint.yaml"), "--no-color", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+    )
 
 
 def test_both_dockerfiles_are_linted():

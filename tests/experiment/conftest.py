@@ -17,8 +17,9 @@ from parity_task import write_parity_task  # noqa: E402
 
 @pytest.fixture(scope="session")
 def toy_task(tmp_path_factory) -> Path:
-    return write_parity_task(tmp_path_factory.mktemp("toy-task"), "toy",
-                             {"train": range(100, 120), "test": range(10)}, max_gen_toks=5)
+    return write_parity_task(
+        tmp_path_factory.mktemp("toy-task"), "toy", {"train": range(100, 120), "test": range(10)}, max_gen_toks=5
+    )
 
 
 @pytest.fixture(scope="session")

@@ -4,30 +4,54 @@ from __future__ import annotations
 
 from pathlib import Path
 
-FAST = {"max_steps": 2, "per_device_train_batch_size": 2, "logging_steps": 1, "save_strategy": "no",
-        "disable_tqdm": True, "dataset_num_proc": None}
+FAST = {
+    "max_steps": 2,
+    "per_device_train_batch_size": 2,
+    "logging_steps": 1,
+    "save_strategy": "no",
+    "disable_tqdm": True,
+    "dataset_num_proc": None,
+}
 
 
 def make_spec(tiny_model: Path, big_tiny: Path, toy_task: Path, recipes: dict | None = None, **over) -> dict:
     spec = {
         "base": {"name": "tiny", "model": "hf", "model_args": f"pretrained={tiny_model}"},
         "references": [{"name": "tiny-10x", "model": "hf", "model_args": f"pretrained={big_tiny}"}],
-        "data": {"tasks": [str(toy_task)], "split": "train", "limit": 20, "reflections": 3,
-                 "gen_kwargs": "do_sample=true,temperature=1.0,max_gen_toks=5", "kinds": ["dplus", "dpm", "failures"],
-                 "eval_fraction": 0.0},
-        "recipes": recipes if recipes is not None else {
+        "data": {
+            "tasks": [str(toy_task)],
+            "split": "train",
+            "limit": 20,
+            "reflections": 3,
+            "gen_kwargs": "do_sample=true,temperature=1.0,max_gen_toks=5",
+            "kinds": ["dplus", "dpm", "failures"],
+            "eval_fraction": 0.0,
+        },
+        "recipes": recipes
+        if recipes is not None
+        else {
             "sft": {"trainer": "sft", "data": "dplus", "config": dict(FAST)},
             "dpo": {"trainer": "dpo", "data": "dpm", "config": dict(FAST)},
-            "grpo": {"trainer": "grpo", "data": "failures",
-                     "config": {**{k: v for k, v in FAST.items() if k != "dataset_num_proc"}, "num_generations": 2, "max_completion_length": 5}},
+            "grpo": {
+                "trainer": "grpo",
+                "data": "failures",
+                "config": {
+                    **{k: v for k, v in FAST.items() if k != "dataset_num_proc"},
+                    "num_generations": 2,
+                    "max_completion_length": 5,
+                },
+            },
         },
-        "eval": {"tasks": [str(toy_task)], "split": "test", "limit": 6, "protocol": "reflect",
-                 "controls": ["retry", "self-refine"]},
+        "eval": {
+            "tasks": [str(toy_task)],
+            "split": "test",
+            "limit": 6,
+            "protocol": "reflect",
+            "controls": ["retry", "self-refine"],
+        },
         "report": {"metric": "acc@t2", "max_drop": 1.0, "alpha": 0.05},
         "batch_size": "8",
     }
     for key, value in over.items():
         spec[key] = value
     return spec
-
-

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-
 from exp_helpers import FAST, make_spec
+
 from reflectevo_bench.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,7 +30,7 @@ def log(out: Path) -> list[dict]:
 
 
 def events_of_last_run(out: Path, n_stages: int) -> dict[str, str]:
-    return {e["stage"]: e["event"] for e in log(out)[-10 * n_stages:] if e["event"] in ("skip", "start")}
+    return {e["stage"]: e["event"] for e in log(out)[-10 * n_stages :] if e["event"] in ("skip", "start")}
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +57,13 @@ def test_leaderboard_has_every_role_size_and_control(experiment):
     (group,) = board["groups"]
     assert group["protocol"] == "reflect"
     roles = {m["label"]: m["role"] for m in group["models"]}
-    assert roles == {"tiny": "base", "ckpt-sft": "candidate", "ckpt-dpo": "candidate", "ckpt-grpo": "candidate",
-                     "tiny-10x": "reference"}
+    assert roles == {
+        "tiny": "base",
+        "ckpt-sft": "candidate",
+        "ckpt-dpo": "candidate",
+        "ckpt-grpo": "candidate",
+        "tiny-10x": "reference",
+    }
     params = {m["label"]: m["params"] for m in group["models"]}
     assert all(isinstance(p, int) and p > 0 for p in params.values()), params
     assert 9 <= params["tiny-10x"] / params["tiny"] <= 11
@@ -82,8 +87,22 @@ def test_gate_json_matches_leaderboard_gate(experiment):
     assert [c["candidate"]["label"] for c in gate["candidates"]] == ["ckpt-sft", "ckpt-dpo", "ckpt-grpo"]
     assert gate["metric"] == "acc@t2" and gate["max_drop_pts"] == 1.0 and gate["alpha"] == 0.05
     for c in gate["candidates"]:
-        r = cli("leaderboard", "gate", "--baseline", c["baseline"]["source"], "--candidate", c["candidate"]["source"],
-                "--metric", "acc@t2", "--max-drop", "1.0", "--alpha", "0.05", "--json-out", out / "check.json")
+        r = cli(
+            "leaderboard",
+            "gate",
+            "--baseline",
+            c["baseline"]["source"],
+            "--candidate",
+            c["candidate"]["source"],
+            "--metric",
+            "acc@t2",
+            "--max-drop",
+            "1.0",
+            "--alpha",
+            "0.05",
+            "--json-out",
+            out / "check.json",
+        )
         again = json.loads((out / "check.json").read_text())
         assert again["findings"] == c["findings"] and r.exit_code == (1 if c["regression"] else 0)
     assert gate["regression"] == any(c["regression"] for c in gate["candidates"])
@@ -126,8 +145,14 @@ def test_rerun_redoes_nothing_and_a_changed_recipe_only_its_stages(experiment):
     changed = cli("experiment", "run", path, "--out", out, "-q")
     assert changed.exit_code in (0, 1), changed.output
     started = {e["stage"] for e in log(out)[before:] if e["event"] == "start"}
-    assert started == {"train:sft", "eval:ckpt-sft:reflect", "eval:ckpt-sft:retry", "eval:ckpt-sft:self-refine",
-                       "leaderboard", "gate"}
+    assert started == {
+        "train:sft",
+        "eval:ckpt-sft:reflect",
+        "eval:ckpt-sft:retry",
+        "eval:ckpt-sft:self-refine",
+        "leaderboard",
+        "gate",
+    }
     assert {p: p.stat().st_mtime_ns for p in markers} == markers  # old stages untouched (the old sft kept)
     status = cli("experiment", "status", out, "--json")
     rows = json.loads(status.output)
@@ -165,23 +190,26 @@ def _bad(spec: dict, **changes) -> dict:
     return spec
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"bogus": 1}, "unknown key(s) bogus"),
-    ({"base": None}, "`base:` is required"),
-    ({"recipes__sft__trainer": "ppo"}, "trainer must be sft, dpo or grpo"),
-    ({"recipes__dpo__data": "dplus"}, "train dpo takes dpm, dpref, not dplus"),
-    ({"recipes__sft__data": "qa"}, "which data.kinds"),
-    ({"recipes__sft__config": {"max_stepz": 2}}, "did you mean max_steps?"),
-    ({"recipes__sft__config": {"output_dir": "x"}}, "which the experiment sets"),
-    ({"data__reflections": 1}, "pair two reflections"),
-    ({"eval__split": None}, "`split:` is required"),
-    ({"eval__controls": ["reflect"]}, "controls must differ"),
-    ({"eval__protocol": "reflekt"}, "unknown protocol 'reflekt'"),
-    ({"report__metric": "acc@t3"}, "acc@t1 … acc@t2"),
-    ({"report__alpha": 2}, "alpha must be between 0 and 1"),
-    ({"eval__tasks": ["no_such_task"]}, "no_such_task"),
-    ({"references": [{"name": "big", "model_args": "pretrained=/no/such/model"}]}, "does not exist"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"bogus": 1}, "unknown key(s) bogus"),
+        ({"base": None}, "`base:` is required"),
+        ({"recipes__sft__trainer": "ppo"}, "trainer must be sft, dpo or grpo"),
+        ({"recipes__dpo__data": "dplus"}, "train dpo takes dpm, dpref, not dplus"),
+        ({"recipes__sft__data": "qa"}, "which data.kinds"),
+        ({"recipes__sft__config": {"max_stepz": 2}}, "did you mean max_steps?"),
+        ({"recipes__sft__config": {"output_dir": "x"}}, "which the experiment sets"),
+        ({"data__reflections": 1}, "pair two reflections"),
+        ({"eval__split": None}, "`split:` is required"),
+        ({"eval__controls": ["reflect"]}, "controls must differ"),
+        ({"eval__protocol": "reflekt"}, "unknown protocol 'reflekt'"),
+        ({"report__metric": "acc@t3"}, "acc@t1 … acc@t2"),
+        ({"report__alpha": 2}, "alpha must be between 0 and 1"),
+        ({"eval__tasks": ["no_such_task"]}, "no_such_task"),
+        ({"references": [{"name": "big", "model_args": "pretrained=/no/such/model"}]}, "does not exist"),
+    ],
+)
 def test_bad_specs_one_line_exit_2_nothing_written(tiny_model, big_tiny, toy_task, tmp_path, changes, message):
     spec = _bad(make_spec(tiny_model, big_tiny, toy_task), **changes)
     path = tmp_path / "bad.yaml"
@@ -203,17 +231,28 @@ def test_kill_9_during_training_then_rerun(tiny_model, big_tiny, toy_task, tmp_p
     """kill -9 while the SFT stage trains (after its checkpoint-2); the same command then resumes training from
     that checkpoint and finishes, without redoing the data run or the data build."""
     sft = {**FAST, "max_steps": 40, "save_strategy": "steps", "save_steps": 2, "logging_steps": 5}
-    spec = make_spec(tiny_model, big_tiny, toy_task, recipes={"sft": {"trainer": "sft", "data": "dplus", "config": sft}},
-                     references=[], candidates=[{"name": "given", "model_args": f"pretrained={big_tiny}"}])
+    spec = make_spec(
+        tiny_model,
+        big_tiny,
+        toy_task,
+        recipes={"sft": {"trainer": "sft", "data": "dplus", "config": sft}},
+        references=[],
+        candidates=[{"name": "given", "model_args": f"pretrained={big_tiny}"}],
+    )
     spec["data"]["kinds"] = ["dplus"]
     spec["eval"]["controls"] = []
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump(spec))
     out = tmp_path / "exp"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "reflectevo_bench", "experiment", "run", str(path), "--out", str(out),
-                             "-q"], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reflectevo_bench", "experiment", "run", str(path), "--out", str(out), "-q"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     deadline = time.time() + 150
     while time.time() < deadline and proc.poll() is None:
         if list(out.glob("ckpt/sft-*/checkpoint-*/trainer_state.json")):
@@ -265,17 +304,38 @@ def test_launch_command_line():
     from reflectevo_bench.trainers.config import ACCELERATE_CONFIGS
 
     plain = train_argv(Recipe("r", "sft", "dplus", {}), Path("c.yaml"), ["resume_from_checkpoint=true"])
-    assert plain[1:] == ["-m", "reflectevo_bench", "train", "sft", "--config", "c.yaml", "--set",
-                         "resume_from_checkpoint=true"]
-    launched = train_argv(Recipe("r", "grpo", "failures", {}, {"accelerate": "zero2", "num_processes": 4}),
-                          Path("c.yaml"), [])
-    assert launched[1:8] == ["-m", "accelerate.commands.launch", "--config_file", str(ACCELERATE_CONFIGS["zero2"]),
-                             "--num_processes", "4", "-m"]
+    assert plain[1:] == [
+        "-m",
+        "reflectevo_bench",
+        "train",
+        "sft",
+        "--config",
+        "c.yaml",
+        "--set",
+        "resume_from_checkpoint=true",
+    ]
+    launched = train_argv(
+        Recipe("r", "grpo", "failures", {}, {"accelerate": "zero2", "num_processes": 4}), Path("c.yaml"), []
+    )
+    assert launched[1:8] == [
+        "-m",
+        "accelerate.commands.launch",
+        "--config_file",
+        str(ACCELERATE_CONFIGS["zero2"]),
+        "--num_processes",
+        "4",
+        "-m",
+    ]
 
 
 def test_isolated_stages_run_in_their_own_processes(tiny_model, big_tiny, toy_task, tmp_path):
-    spec = make_spec(tiny_model, big_tiny, toy_task, recipes={"sft": {"trainer": "sft", "data": "dplus",
-                                                                      "config": dict(FAST)}}, references=[])
+    spec = make_spec(
+        tiny_model,
+        big_tiny,
+        toy_task,
+        recipes={"sft": {"trainer": "sft", "data": "dplus", "config": dict(FAST)}},
+        references=[],
+    )
     spec.update(isolate=True)
     spec["data"]["kinds"] = ["dplus"]
     spec["eval"]["controls"] = []
@@ -285,8 +345,15 @@ def test_isolated_stages_run_in_their_own_processes(tiny_model, big_tiny, toy_ta
     r = cli("experiment", "run", path, "--out", out, "-q")
     assert r.exit_code in (0, 1), r.output
     rows = json.loads(cli("experiment", "status", out, "--json").output)
-    assert [x["stage"] for x in rows] == ["data-run", "data:dplus", "train:sft", "eval:tiny:reflect",
-                                          "eval:ckpt-sft:reflect", "leaderboard", "gate"]
+    assert [x["stage"] for x in rows] == [
+        "data-run",
+        "data:dplus",
+        "train:sft",
+        "eval:tiny:reflect",
+        "eval:ckpt-sft:reflect",
+        "leaderboard",
+        "gate",
+    ]
     assert {x["state"] for x in rows} == {"done"}
     record = json.loads(next(out.glob("ckpt/sft-*/reflectevo_checkpoint.json")).read_text())
     assert record["command"][1:3] == ["train", "sft"]  # trained by its own `train sft` process

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-
 from exp_helpers import FAST, make_spec
 from parity_task import write_parity_task
+
 from reflectevo_bench.cli import main
 
 
@@ -48,8 +48,17 @@ def test_plan_prints_stages_and_checks_and_runs_nothing(tiny_model, big_tiny, to
     assert [line.split()[0] for line in table[1:]] == keys
     checks = [line for line in r.output.splitlines() if line.startswith(("ok", "FAIL"))]
     assert checks and all(c.startswith("ok") for c in checks), checks
-    for what in ("batch_size", "tasks toy (split train, train)", "tasks toy (split test, eval)", "model tiny (base)",
-                 "model tiny-10x (reference)", "recipe sft", "recipe dpo", "recipe grpo", "leak"):
+    for what in (
+        "batch_size",
+        "tasks toy (split train, train)",
+        "tasks toy (split test, eval)",
+        "model tiny (base)",
+        "model tiny-10x (reference)",
+        "recipe sft",
+        "recipe dpo",
+        "recipe grpo",
+        "leak",
+    ):
         assert any(c.split(None, 1)[1].startswith(what) for c in checks), (what, checks)
     assert "all" in r.output.splitlines()[-1] and "checks passed" in r.output.splitlines()[-1]
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
@@ -64,10 +73,12 @@ def test_model_checks():
     from reflectevo_bench.errors import BenchError
     from reflectevo_bench.experiment.preflight import check_model
 
-    for model, args, message in [("hf", "pretrained=/no/such/folder", "does not exist"),
-                                 ("hf", "pretrained=justaname", "neither a local folder"),
-                                 ("hf", f"pretrained={Path(__file__).parent}", "not a model folder"),
-                                 ("nope", "pretrained=x/y", "unknown model type")]:
+    for model, args, message in [
+        ("hf", "pretrained=/no/such/folder", "does not exist"),
+        ("hf", "pretrained=justaname", "neither a local folder"),
+        ("hf", f"pretrained={Path(__file__).parent}", "not a model folder"),
+        ("nope", "pretrained=x/y", "unknown model type"),
+    ]:
         with pytest.raises(BenchError, match=message):
             check_model(model, args)
     assert "known alias" in check_model("hf", "pretrained=smollm2-135m")
@@ -113,8 +124,21 @@ def _variant(tiny_model, big_tiny, toy_task, name):
 HOST_CHECKS = ("vllm", "hub")  # failures of this machine (a backend package, uncached weights), not of the spec
 
 
-@pytest.mark.parametrize("name", ["backend", "vllm", "hub", "grpo-batch", "grpo-launch", "batch-size",
-                                  "recipe-value", "recipe-type", "peft", "split"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "backend",
+        "vllm",
+        "hub",
+        "grpo-batch",
+        "grpo-launch",
+        "batch-size",
+        "recipe-value",
+        "recipe-type",
+        "peft",
+        "split",
+    ],
+)
 def test_bad_spec_found_before_the_first_stage(tiny_model, big_tiny, toy_task, tmp_path, monkeypatch, name):
     if name == "vllm" and importlib.util.find_spec("vllm") is not None:
         pytest.skip("vllm is installed here")
@@ -152,8 +176,9 @@ def test_grpo_launch_batch_checked_for_its_processes(tiny_model, big_tiny, toy_t
 def test_copied_task_whose_train_split_is_the_test_file_is_a_leak(tiny_model, big_tiny, toy_task, tmp_path):
     """A copy of the toy task under another name whose train file is the toy's test file: the doc hashes per task
     name never met; the content does."""
-    copy = write_parity_task(tmp_path / "copy", "toy_copy", {"train": range(10), "test": range(200, 210)},
-                             max_gen_toks=5)
+    copy = write_parity_task(
+        tmp_path / "copy", "toy_copy", {"train": range(10), "test": range(200, 210)}, max_gen_toks=5
+    )
     spec = make_spec(tiny_model, big_tiny, toy_task)
     spec["data"]["tasks"] = [str(copy)]
     path = _write(tmp_path, spec)
@@ -163,8 +188,9 @@ def test_copied_task_whose_train_split_is_the_test_file_is_a_leak(tiny_model, bi
     _refused(cli("experiment", "run", path, "--out", out), "6 of 6 docs of eval task toy (split test)")
     assert not out.exists()
     # control: the same copy with train docs the eval never sees passes
-    clean = write_parity_task(tmp_path / "clean", "toy_clean", {"train": range(300, 320), "test": range(400, 402)},
-                             max_gen_toks=5)
+    clean = write_parity_task(
+        tmp_path / "clean", "toy_clean", {"train": range(300, 320), "test": range(400, 402)}, max_gen_toks=5
+    )
     spec["data"]["tasks"] = [str(clean)]
     r = cli("experiment", "plan", _write(tmp_path, spec))
     assert r.exit_code == 0, r.output + r.stderr
@@ -173,16 +199,21 @@ def test_copied_task_whose_train_split_is_the_test_file_is_a_leak(tiny_model, bi
 def test_content_keys_match_across_prompt_frames_and_ignore_shared_boilerplate():
     from types import SimpleNamespace
 
-    from reflectevo_bench.experiment.honesty import TaskDocs, check_content_disjoint, doc_content_keys
     from reflectevo_bench.errors import BenchError
+    from reflectevo_bench.experiment.honesty import TaskDocs, check_content_disjoint, doc_content_keys
 
     boiler = "Answer the question below with one short sentence please."
-    a = SimpleNamespace(docs=[{"text": f"Write a function that returns the number {i} squared.", "note": boiler}
-                              for i in range(4)],
-                        task=SimpleNamespace(doc_to_text=lambda d: "Task: " + d["text"]))
-    b = SimpleNamespace(docs=[{"text": "WRITE a function that returns the number 2   squared.", "note": boiler},
-                              {"text": "Something else entirely, long enough to count.", "note": boiler}],
-                        task=SimpleNamespace(doc_to_text=lambda d: "[BEGIN]" + d["text"]))
+    a = SimpleNamespace(
+        docs=[{"text": f"Write a function that returns the number {i} squared.", "note": boiler} for i in range(4)],
+        task=SimpleNamespace(doc_to_text=lambda d: "Task: " + d["text"]),
+    )
+    b = SimpleNamespace(
+        docs=[
+            {"text": "WRITE a function that returns the number 2   squared.", "note": boiler},
+            {"text": "Something else entirely, long enough to count.", "note": boiler},
+        ],
+        task=SimpleNamespace(doc_to_text=lambda d: "[BEGIN]" + d["text"]),
+    )
     ka, kb = doc_content_keys(a), doc_content_keys(b)
     assert not (ka[0] & kb[1])  # the shared boilerplate field says nothing about identity
     with pytest.raises(BenchError, match=r"1 of 2 docs of eval task b \(split test\).*task a \(split train\)"):
@@ -206,7 +237,8 @@ def test_mbpp_full_and_mbpp_reflectevo_leak_into_mbpp(shared_data):
 
 
 def test_sft_dplus_on_a_template_without_generation_markers_found_before_the_data_run(
-        tiny_model, big_tiny, toy_task, tmp_path):
+    tiny_model, big_tiny, toy_task, tmp_path
+):
     """`train sft` on dplus refuses a chat template without `{% generation %}` markers; the experiment finds it
     before the data run, not after it. Setting a shipped template with markers passes (control)."""
     import json
@@ -223,8 +255,9 @@ def test_sft_dplus_on_a_template_without_generation_markers_found_before_the_dat
     (plain / "tokenizer_config.json").write_text(json.dumps(cfg))
     if (plain / "chat_template.jinja").exists():
         (plain / "chat_template.jinja").write_text(SMOLLM2_TEMPLATE)
-    spec = make_spec(plain, big_tiny, toy_task, recipes={"sft": {"trainer": "sft", "data": "dplus",
-                                                                 "config": dict(FAST)}})
+    spec = make_spec(
+        plain, big_tiny, toy_task, recipes={"sft": {"trainer": "sft", "data": "dplus", "config": dict(FAST)}}
+    )
     spec["data"]["kinds"] = ["dplus"]
     path = _write(tmp_path, spec)
     out = tmp_path / "exp"

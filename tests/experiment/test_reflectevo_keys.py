@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from exp_helpers import make_spec
+
 from reflectevo_bench.errors import BenchError
 
 
@@ -26,14 +26,18 @@ def test_reflection_settings_reach_the_data_run(tiny_model, big_tiny, toy_task, 
     from reflectevo_bench.harness.run import RunOptions
 
     spec = make_spec(tiny_model, big_tiny, toy_task)
-    spec["data"].update(gen_kwargs="max_gen_toks=5", reflection_gen_kwargs="do_sample=true,temperature=0.8",
-                        reflection_instruction="1-1-1")
+    spec["data"].update(
+        gen_kwargs="max_gen_toks=5",
+        reflection_gen_kwargs="do_sample=true,temperature=0.8",
+        reflection_instruction="1-1-1",
+    )
     loaded = _load(tmp_path, spec)
     data_run = next(s for s in plan(loaded) if s.key == "data-run")
     assert data_run.inputs["reflection_gen_kwargs"] == "do_sample=true,temperature=0.8"
     assert data_run.inputs["reflection_instruction"] == "1-1-1"
-    argv = run_argv(RunOptions(model="hf", tasks="t", reflection_gen_kwargs="do_sample=true",
-                               reflection_instruction="1-1-1"))
+    argv = run_argv(
+        RunOptions(model="hf", tasks="t", reflection_gen_kwargs="do_sample=true", reflection_instruction="1-1-1")
+    )
     assert argv[argv.index("--reflection-gen-kwargs") + 1] == "do_sample=true"
     assert argv[argv.index("--reflection-instruction") + 1] == "1-1-1"
     # a spec without the keys plans the same stage hash as before they existed
@@ -65,8 +69,14 @@ def test_roles_reflector_rows_share_attempt_1_with_the_base(tiny_model, big_tiny
     from reflectevo_bench.cli import main
     from reflectevo_bench.harness.records import read_records
 
-    spec = make_spec(tiny_model, big_tiny, toy_task, recipes={}, references=[],
-                     candidates=[{"name": "big", "model": "hf", "model_args": f"pretrained={big_tiny}"}])
+    spec = make_spec(
+        tiny_model,
+        big_tiny,
+        toy_task,
+        recipes={},
+        references=[],
+        candidates=[{"name": "big", "model": "hf", "model_args": f"pretrained={big_tiny}"}],
+    )
     spec.pop("data")
     spec["eval"].update(controls=["retry"], roles=["self", "reflector"], limit=4)
     path = tmp_path / "spec.yaml"
@@ -84,8 +94,11 @@ def test_roles_reflector_rows_share_attempt_1_with_the_base(tiny_model, big_tiny
         recs = sorted(read_records(run_dir)["toy"], key=lambda r: r["doc_id"])
         return [r["turns"][0]["response"] for r in recs]
 
-    base, as_reflector, itself = attempt1("eval-tiny-reflect"), attempt1("eval-big@reflector-reflect"), \
-        attempt1("eval-big-reflect")
+    base, as_reflector, itself = (
+        attempt1("eval-tiny-reflect"),
+        attempt1("eval-big@reflector-reflect"),
+        attempt1("eval-big-reflect"),
+    )
     assert base == as_reflector and len(base) == 4
     assert itself != base  # positive control: the candidate answering itself differs
     run_dir = next(out.glob("runs/eval-big@reflector-reflect-*"))
@@ -123,11 +136,19 @@ def test_shipped_reflectevo_spec_loads_train_and_test_offline_with_zero_overlap(
 
     data = tmp_path / "data"
     (data / "reflectevo").mkdir(parents=True)
-    fresh = {"logiqa": {"id": 1, "question": "New passage.\nWhich?\nA.w\nB.x\nC.y\nD.z", "answer": "a"},
-             "math": {"problem": "What is $2+2$?", "level": "Level 1", "type": "Algebra", "solution": "$\\boxed{4}$"},
-             "mbpp": {"text": "Write a function to add one.", "code": "def f(x): return x+1", "task_id": 700,
-                      "test_setup_code": "", "test_list": ["assert f(1) == 2"], "challenge_test_list": []},
-             "bigbench": {"question": "Is water wet?\nOptions:\nA. Yes\nB. No", "answer": "a"}}
+    fresh = {
+        "logiqa": {"id": 1, "question": "New passage.\nWhich?\nA.w\nB.x\nC.y\nD.z", "answer": "a"},
+        "math": {"problem": "What is $2+2$?", "level": "Level 1", "type": "Algebra", "solution": "$\\boxed{4}$"},
+        "mbpp": {
+            "text": "Write a function to add one.",
+            "code": "def f(x): return x+1",
+            "task_id": 700,
+            "test_setup_code": "",
+            "test_list": ["assert f(1) == 2"],
+            "challenge_test_list": [],
+        },
+        "bigbench": {"question": "Is water wet?\nOptions:\nA. Yes\nB. No", "answer": "a"},
+    }
     for name, row in fresh.items():
         test = shared_data / "reflectevo" / f"{name}_test.jsonl"
         shutil.copy(test, data / "reflectevo" / test.name)

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-
 from exp_helpers import FAST, make_spec
+
 from reflectevo_bench.cli import main
 from reflectevo_bench.errors import BenchError
 
@@ -27,8 +27,14 @@ def cli(*args):
 
 
 def _spec(tiny_model, big_tiny, toy_task, **over):
-    spec = make_spec(tiny_model, big_tiny, toy_task, recipes={"sft": {"trainer": "sft", "data": "dplus",
-                                                                      "config": dict(FAST)}}, references=[], **over)
+    spec = make_spec(
+        tiny_model,
+        big_tiny,
+        toy_task,
+        recipes={"sft": {"trainer": "sft", "data": "dplus", "config": dict(FAST)}},
+        references=[],
+        **over,
+    )
     spec["data"]["kinds"] = ["dplus"]
     spec["eval"].update(controls=[], limit=4)
     spec["rounds"] = 2
@@ -53,8 +59,9 @@ def test_plan_of_two_rounds(tiny_model, big_tiny, toy_task, tmp_path):
     assert stages["data-run"].hash == {s.key: s for s in plan(load_spec(path))}["data-run"].hash
 
 
-@pytest.mark.parametrize("change, message", [({"rounds": 0}, "positive integer"),
-                                             ({"evolve": "nope"}, "names no recipe")])
+@pytest.mark.parametrize(
+    "change, message", [({"rounds": 0}, "positive integer"), ({"evolve": "nope"}, "names no recipe")]
+)
 def test_bad_rounds(tiny_model, big_tiny, toy_task, tmp_path, change, message):
     from reflectevo_bench.experiment.spec import load_spec
 
@@ -69,9 +76,14 @@ def test_two_rounds_end_to_end_with_kill_9_in_round_2(tiny_model, big_tiny, toy_
     path.write_text(yaml.safe_dump(_spec(tiny_model, big_tiny, toy_task)))
     out = tmp_path / "exp"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "reflectevo_bench", "experiment", "run", str(path), "--out",
-                             str(out), "-q"], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reflectevo_bench", "experiment", "run", str(path), "--out", str(out), "-q"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     deadline = time.time() + 240
     while time.time() < deadline and proc.poll() is None:
         if list(out.glob("runs/data@r2-*/run.json")):

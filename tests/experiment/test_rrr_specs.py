@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from reflectevo_bench.experiment.execute import Experiment
-from reflectevo_bench.experiment.specs import __file__ as SPECS_INIT
-from reflectevo_bench.experiment.spec import load_spec
 from reflectevo_bench.experiment import honesty
+from reflectevo_bench.experiment.execute import Experiment
 from reflectevo_bench.experiment.preflight import run_preflight
+from reflectevo_bench.experiment.spec import load_spec
+from reflectevo_bench.experiment.specs import __file__ as SPECS_INIT
 
 SPECS = {name: Path(SPECS_INIT).parent / f"{name}.yaml" for name in ("rrr-qwen2.5-1.5b", "rrr-qwen2.5-7b")}
 
@@ -25,15 +25,31 @@ def local_data(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("rrr-data")
     rng = random.Random(0)
     (root / "countdown").mkdir()
-    (root / "countdown" / "countdown_tasks_3to4.jsonl").write_text("".join(
-        json.dumps({"target": rng.randint(10, 99), "nums": [rng.randint(1, 99) for _ in range(rng.choice((3, 4)))]})
-        + "\n" for _ in range(16000)))
+    (root / "countdown" / "countdown_tasks_3to4.jsonl").write_text(
+        "".join(
+            json.dumps({"target": rng.randint(10, 99), "nums": [rng.randint(1, 99) for _ in range(rng.choice((3, 4)))]})
+            + "\n"
+            for _ in range(16000)
+        )
+    )
     (root / "xlam").mkdir()
-    tools = json.dumps([{"name": "add", "description": "Add", "parameters": {"a": {"type": "int"}, "b": {"type": "int"}}}])
-    (root / "xlam" / "xlam_function_calling_60k.jsonl").write_text("".join(
-        json.dumps({"id": i, "query": f"Add {i} and {i % 7}", "tools": tools,
-                    "answers": json.dumps([{"name": "add", "arguments": {"a": i, "b": i % 7}}])}) + "\n"
-        for i in range(500)))
+    tools = json.dumps(
+        [{"name": "add", "description": "Add", "parameters": {"a": {"type": "int"}, "b": {"type": "int"}}}]
+    )
+    (root / "xlam" / "xlam_function_calling_60k.jsonl").write_text(
+        "".join(
+            json.dumps(
+                {
+                    "id": i,
+                    "query": f"Add {i} and {i % 7}",
+                    "tools": tools,
+                    "answers": json.dumps([{"name": "add", "arguments": {"a": i, "b": i % 7}}]),
+                }
+            )
+            + "\n"
+            for i in range(500)
+        )
+    )
     return root
 
 
@@ -45,7 +61,9 @@ def test_rrr_spec_recipe_matches_the_paper(name):
     assert set(d.tasks) == set(spec.eval.tasks) == {"countdown_tinyzero", "xlam_fc"}
     for recipe in spec.recipes:
         cfg, procs = recipe.config, recipe.launch["num_processes"]
-        prompts = cfg["per_device_train_batch_size"] * procs * cfg["gradient_accumulation_steps"] / cfg["num_generations"]
+        prompts = (
+            cfg["per_device_train_batch_size"] * procs * cfg["gradient_accumulation_steps"] / cfg["num_generations"]
+        )
         assert prompts == 256 and cfg["max_steps"] == 1750  # the paper's 256 failures per batch, ~1,750 steps
         assert "retry_temperature" in cfg and "retry_max_length" in cfg
     text = SPECS[name].read_text()

@@ -32,13 +32,15 @@ LEARNS = ("ckpt-sft-dplus", "ckpt-sft-two-stage")  # the recipes whose objective
 
 def _run(spec_path: Path, out: Path) -> tuple[dict, float, str]:
     t0 = time.perf_counter()
-    result = CliRunner().invoke(main, ["experiment", "run", str(spec_path), "--out", str(out), "-q"],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        main, ["experiment", "run", str(spec_path), "--out", str(out), "-q"], catch_exceptions=False
+    )
     seconds = time.perf_counter() - t0
     assert (out / "leaderboard" / "leaderboard.json").is_file(), result.output
     board = json.loads((out / "leaderboard" / "leaderboard.json").read_text())
-    print(f"\n{out.name}: {seconds:.0f} s\n" + "\n".join(
-        c["summary"] for g in board["groups"] for c in g["comparisons"]))
+    print(
+        f"\n{out.name}: {seconds:.0f} s\n" + "\n".join(c["summary"] for g in board["groups"] for c in g["comparisons"])
+    )
     return board, seconds, result.output
 
 
@@ -91,8 +93,10 @@ def test_smoke_trained_candidates_beat_the_base(smoke):
         own = _models(smoke["board"])[name]["average"]  # and it is the feedback it uses: wrong -> right flips
         assert own["delta"] >= 0.1 and own["wrong_to_right"] > own["right_to_wrong"], (name, own)
     answer = comps["ckpt-grpo-answer"]["metrics"]["acc@t2"]["overall"]  # the RLVR control, reported beside
-    print(f"answer-GRPO control: acc@t2 {answer['acc_a']:.2f} vs base {answer['acc_b']:.2f}, "
-          f"McNemar p = {answer['mcnemar_p']:.3f}")
+    print(
+        f"answer-GRPO control: acc@t2 {answer['acc_a']:.2f} vs base {answer['acc_b']:.2f}, "
+        f"McNemar p = {answer['mcnemar_p']:.3f}"
+    )
 
 
 def test_smoke_reports_every_control(smoke):
@@ -120,8 +124,10 @@ def test_smoke_why_reflection_only_objectives_do_not_learn_here(smoke):
             for b in branches(rec):
                 tab[rec["doc"]["answer"] in b.reflection["response"]][b.passed] += 1
     rates = {k: p / (f + p) for k, (f, p) in tab.items()}
-    print(f"retry pass rate | reflection holds the digit: {rates[True]:.3f} of {sum(tab[True])}; "
-          f"lacks it: {rates[False]:.3f} of {sum(tab[False])}")
+    print(
+        f"retry pass rate | reflection holds the digit: {rates[True]:.3f} of {sum(tab[True])}; "
+        f"lacks it: {rates[False]:.3f} of {sum(tab[False])}"
+    )
     assert min(map(sum, tab.values())) >= 100 and abs(rates[True] - rates[False]) < 0.03 and max(rates.values()) < 0.06
 
 

@@ -34,5 +34,6 @@ def test_stage_n_of_n_before_each_stage(tiny_model, toy_task, tmp_path, monkeypa
     assert total > 3 and called == [s.key for s in exp.stages[1:]]
     lines = [line for line in text.getvalue().splitlines() if re.search(r"stage \d+ of \d+", line)]
     assert lines[0] == f"✓ stage 1 of {total}: {done.key} (done: {done.rel})"
-    assert [re.search(r"stage (\d+) of (\d+): (\S+)", line).groups() for line in lines] == \
-        [(str(n), str(total), s.key) for n, s in enumerate(exp.stages, 1)]
+    assert [re.search(r"stage (\d+) of (\d+): (\S+)", line).groups() for line in lines] == [
+        (str(n), str(total), s.key) for n, s in enumerate(exp.stages, 1)
+    ]

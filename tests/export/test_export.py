@@ -7,17 +7,21 @@ import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from click.testing import CliRunner
 from rich.console import Console
 
 from reflectevo_bench.harness.records import read_records
 from reflectevo_bench.harness.run import RunOptions, run
 
 HASH = Path(__file__).resolve().parents[1] / "leaderboards" / "fixtures" / "hashtask"
-QUESTIONS = [("What is 2 plus 3?", "5"), ("Name a colour of the sky.", "blue"), ("What is 10 minus 4?", "6"),
-             ("Spell the word cat.", "cat")]
+QUESTIONS = [
+    ("What is 2 plus 3?", "5"),
+    ("Name a colour of the sky.", "blue"),
+    ("What is 10 minus 4?", "6"),
+    ("Spell the word cat.", "cat"),
+]
 
 
 def _main(args):
@@ -64,27 +68,54 @@ metric_list:
 @pytest.fixture(scope="module")
 def hash_run(tmp_path_factory, tiny_model) -> Path:
     out = tmp_path_factory.mktemp("export") / "run"
-    result = _main(["run", "--model-args", f"pretrained={tiny_model}", "--tasks",
-                    f"{HASH / 'hash_a.yaml'},{HASH / 'hash_b.yaml'}", "--limit", "8",
-                    "--gen-kwargs", "do_sample=true,temperature=1.0,max_gen_toks=8", "--output", out])
+    result = _main(
+        [
+            "run",
+            "--model-args",
+            f"pretrained={tiny_model}",
+            "--tasks",
+            f"{HASH / 'hash_a.yaml'},{HASH / 'hash_b.yaml'}",
+            "--limit",
+            "8",
+            "--gen-kwargs",
+            "do_sample=true,temperature=1.0,max_gen_toks=8",
+            "--output",
+            out,
+        ]
+    )
     assert result.exit_code == 0, result.output
     return out
 
 
 def test_lm_eval_samples_equal_stock_lm_evals_log(tiny_model, tmp_path):
     import lm_eval
-    from lm_eval.utils import get_latest_filename, get_sample_results_filenames
     from lm_eval.result_schema import SampleResult
+    from lm_eval.utils import get_latest_filename, get_sample_results_filenames
 
     from reflectevo_bench.tasks.registry import task_manager
 
     yaml_path = _qa_task(tmp_path)
-    out_dir, _ = run(RunOptions(model="hf", model_args=f"pretrained={tiny_model}", tasks=str(yaml_path),
-                                protocol="reflect", batch_size="2", output=str(tmp_path / "ours")),
-                     Console(file=open("/dev/null", "w")))
-    stock = lm_eval.simple_evaluate(model="hf", model_args=f"pretrained={tiny_model}", tasks=[str(yaml_path)],
-                                    task_manager=task_manager([str(tmp_path)]), apply_chat_template=True,
-                                    batch_size=2, device="cpu", log_samples=True)
+    out_dir, _ = run(
+        RunOptions(
+            model="hf",
+            model_args=f"pretrained={tiny_model}",
+            tasks=str(yaml_path),
+            protocol="reflect",
+            batch_size="2",
+            output=str(tmp_path / "ours"),
+        ),
+        Console(file=open("/dev/null", "w")),
+    )
+    stock = lm_eval.simple_evaluate(
+        model="hf",
+        model_args=f"pretrained={tiny_model}",
+        tasks=[str(yaml_path)],
+        task_manager=task_manager([str(tmp_path)]),
+        apply_chat_template=True,
+        batch_size=2,
+        device="cpu",
+        log_samples=True,
+    )
     result = _main(["export", out_dir, "--format", "lm-eval", "--out", tmp_path / "exp"])
     assert result.exit_code == 0, result.output
     files = [str(p) for p in (tmp_path / "exp").rglob("*.json*")]
@@ -104,8 +135,17 @@ def test_lm_eval_samples_equal_stock_lm_evals_log(tiny_model, tmp_path):
     for key, mine in ours.items():
         stock_row = theirs[key]
         assert required <= set(mine), required - set(mine)
-        for field in ("doc", "target", "resps", "filtered_resps", "metrics", "doc_hash", "prompt_hash",
-                      "target_hash", "exact_match"):
+        for field in (
+            "doc",
+            "target",
+            "resps",
+            "filtered_resps",
+            "metrics",
+            "doc_hash",
+            "prompt_hash",
+            "target_hash",
+            "exact_match",
+        ):
             assert mine[field] == stock_row[field], (key, field, mine[field], stock_row[field])
         assert mine["arguments"]["gen_args_0"]["arg_0"] == stock_row["arguments"][0][0]
         later = mine["reflectevo"]
@@ -157,8 +197,10 @@ def test_score_accepts_lm_eval_sample_rows(hash_run, tmp_path):
     (samples,) = (tmp_path / "exp").rglob("samples_lb_hash_a_*.jsonl")
     lines = samples.read_text(encoding="utf-8").splitlines()
     # a second filter row per doc, as lm-eval logs one row per filter: it must not be scored twice
-    samples.write_text("\n".join(x for line in lines for x in (line, line.replace('"filter": "none"', '"filter": "b"')))
-                       + "\n", encoding="utf-8")
+    samples.write_text(
+        "\n".join(x for line in lines for x in (line, line.replace('"filter": "none"', '"filter": "b"'))) + "\n",
+        encoding="utf-8",
+    )
     result = _main(["score", "--task", HASH / "hash_a.yaml", "--predictions", samples, "--output", tmp_path / "scored"])
     assert result.exit_code == 0, result.output
     scored = [json.loads(x) for x in (tmp_path / "scored" / "scores.jsonl").read_text().splitlines()]
@@ -167,10 +209,21 @@ def test_score_accepts_lm_eval_sample_rows(hash_run, tmp_path):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.dictionaries(st.sampled_from(["doc", "doc_id", "resps", "filtered_resps", "response", "x"]),
-                                st.recursive(st.none() | st.integers() | st.text(max_size=5),
-                                             lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=3), c, max_size=3),
-                                             max_leaves=6), max_size=5), min_size=1, max_size=4))
+@given(
+    st.lists(
+        st.dictionaries(
+            st.sampled_from(["doc", "doc_id", "resps", "filtered_resps", "response", "x"]),
+            st.recursive(
+                st.none() | st.integers() | st.text(max_size=5),
+                lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=3), c, max_size=3),
+                max_leaves=6,
+            ),
+            max_size=5,
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
 def test_read_predictions_fuzz(tmp_path, rows):
     """Any JSON rows: read_predictions returns valid rows or raises one BenchError line, never anything else."""
     from reflectevo_bench.errors import BenchError

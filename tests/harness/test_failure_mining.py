@@ -21,10 +21,12 @@ from reflectevo_bench.harness.run import RunOptions, run
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SAMPLED = "do_sample=true,temperature=0.8"
 # doc id -> the K=3 attempt-1 answers the scripted LM gives, in order (the answer is id+1 doubled: 2, 4, 6, 8)
-SAMPLES = {0: ["2", "2", "2"],   # always right: no rule keeps it
-           1: ["4", "5", "4"],   # right first, wrong once: only `any` keeps it
-           2: ["7", "6", "6"],   # wrong first: `any` and `first` keep it
-           3: ["0", "0", "0"]}   # never right: every rule keeps it
+SAMPLES = {
+    0: ["2", "2", "2"],  # always right: no rule keeps it
+    1: ["4", "5", "4"],  # right first, wrong once: only `any` keeps it
+    2: ["7", "6", "6"],  # wrong first: `any` and `first` keep it
+    3: ["0", "0", "0"],
+}  # never right: every rule keeps it
 KEPT = {"any": {1, 2, 3}, "all": {3}, "first": {2, 3}}
 
 
@@ -70,15 +72,18 @@ def four_docs(tmp_path: Path) -> Path:
     docs = [{"id": i, "question": f"{i + 1}+{i + 1}", "answer": str(2 * (i + 1))} for i in range(4)]
     (folder / "toy_scripted.jsonl").write_text("".join(json.dumps(d) + "\n" for d in docs))
     yaml_path = folder / "toy_scripted.yaml"
-    yaml_path.write_text(yaml_path.read_text().replace("test: toy_scripted.jsonl",
-                                                       f"test: {folder / 'toy_scripted.jsonl'}"))
+    yaml_path.write_text(
+        yaml_path.read_text().replace("test: toy_scripted.jsonl", f"test: {folder / 'toy_scripted.jsonl'}")
+    )
     return yaml_path
 
 
 def _run(out: Path, task: Path, **kw) -> dict:
     SampledLM.calls = []
-    _, results = run(RunOptions(model="scripted-samples", tasks=str(task), output=str(out), gen_kwargs=SAMPLED, **kw),
-                     Console(file=open("/dev/null", "w")))
+    _, results = run(
+        RunOptions(model="scripted-samples", tasks=str(task), output=str(out), gen_kwargs=SAMPLED, **kw),
+        Console(file=open("/dev/null", "w")),
+    )
     return results
 
 
@@ -101,8 +106,9 @@ def test_samples_recorded_in_one_call_and_rules_keep_the_right_docs(four_docs, t
     assert mined["kept_fraction"] == {rule: len(ids) / 4 for rule, ids in KEPT.items()}
     for rule, ids in KEPT.items():
         out = tmp_path / f"f-{rule}"
-        code, msg = build("--kind", "failures", tmp_path / "run", "--out", out, "--eval-fraction", "0",
-                          "--failure-rule", rule)
+        code, msg = build(
+            "--kind", "failures", tmp_path / "run", "--out", out, "--eval-fraction", "0", "--failure-rule", rule
+        )
         assert code == 0, msg
         rows = [json.loads(line) for line in (out / "train.jsonl").read_text().splitlines()]
         assert {r["doc"]["id"] for r in rows} == ids
@@ -124,8 +130,20 @@ def test_default_rule_is_any_and_k1_rules_agree(four_docs, tmp_path):
     _run(tmp_path / "one", four_docs, protocol="single")  # K = 1: no samples recorded, every rule = attempt 1
     kept = []
     for rule in KEPT:
-        assert build("--kind", "failures", tmp_path / "one", "--out", tmp_path / f"o-{rule}", "--eval-fraction", "0",
-                     "--failure-rule", rule)[0] == 0
+        assert (
+            build(
+                "--kind",
+                "failures",
+                tmp_path / "one",
+                "--out",
+                tmp_path / f"o-{rule}",
+                "--eval-fraction",
+                "0",
+                "--failure-rule",
+                rule,
+            )[0]
+            == 0
+        )
         kept.append((tmp_path / f"o-{rule}" / "train.jsonl").read_text())
     assert kept[0] == kept[1] == kept[2] and len(kept[0].splitlines()) == 2  # docs 2 and 3: wrong at attempt 1
     assert "attempt_1_samples" not in read_records(tmp_path / "one")["toy_scripted"][0]
@@ -142,19 +160,47 @@ def test_reflect_run_with_samples_continues_from_sample_1_and_resumes_equal(four
     path.write_text("".join(path.read_text().splitlines(keepends=True)[:2]))
     (tmp_path / "b" / "results.json").unlink()
     SampledLM.calls = []
-    run(RunOptions(model="scripted-samples", tasks=str(four_docs), output=str(tmp_path / "b"), gen_kwargs=SAMPLED,
-                   protocol="reflect", samples=3, resume=True), Console(file=open("/dev/null", "w")))
+    run(
+        RunOptions(
+            model="scripted-samples",
+            tasks=str(four_docs),
+            output=str(tmp_path / "b"),
+            gen_kwargs=SAMPLED,
+            protocol="reflect",
+            samples=3,
+            resume=True,
+        ),
+        Console(file=open("/dev/null", "w")),
+    )
     assert SampledLM.calls == []  # every response came from the cache
-    strip = lambda r: {**r, "turns": [{**t, "timing": None} for t in r["turns"]],  # noqa: E731
-                       "attempt_1_samples": [{**s, "timing": None} for s in r["attempt_1_samples"]]}
+    strip = lambda r: {
+        **r,
+        "turns": [{**t, "timing": None} for t in r["turns"]],  # noqa: E731
+        "attempt_1_samples": [{**s, "timing": None} for s in r["attempt_1_samples"]],
+    }
     assert [strip(r) for r in read_records(tmp_path / "b")["toy_scripted"]] == [strip(r) for r in recs]
 
 
 def test_bad_samples_one_line_exit_2(four_docs, tmp_path):
-    for args, msg in ((["--samples", "0"], "--samples must be at least 1"),
-                      (["--samples", "3", "--gen-kwargs", "do_sample=false"], "--samples 3 needs sampling")):
-        result = CliRunner().invoke(main, ["run", "--model", "scripted-samples", "--tasks", str(four_docs),
-                                           "--output", str(tmp_path / "x"), "--protocol", "single", *args])
+    for args, msg in (
+        (["--samples", "0"], "--samples must be at least 1"),
+        (["--samples", "3", "--gen-kwargs", "do_sample=false"], "--samples 3 needs sampling"),
+    ):
+        result = CliRunner().invoke(
+            main,
+            [
+                "run",
+                "--model",
+                "scripted-samples",
+                "--tasks",
+                str(four_docs),
+                "--output",
+                str(tmp_path / "x"),
+                "--protocol",
+                "single",
+                *args,
+            ],
+        )
         assert result.exit_code == 2 and msg in result.output, result.output
         assert not (tmp_path / "x").exists()
     _run(tmp_path / "run", four_docs, protocol="single", samples=2)
@@ -165,9 +211,18 @@ def test_bad_samples_one_line_exit_2(four_docs, tmp_path):
 def test_tiny_model_samples_k_answers_per_doc(tiny_model, tmp_path):
     """The real HF backend: K sampled answers per doc, each its own cache entry, all verified and recorded."""
     out = tmp_path / "run"
-    _, results = run(RunOptions(model_args=f"pretrained={tiny_model}", tasks="countdown", limit=2, protocol="single",
-                                samples=4, gen_kwargs="do_sample=true,temperature=1.0,max_gen_toks=8",
-                                output=str(out)), Console(file=open("/dev/null", "w")))
+    _, results = run(
+        RunOptions(
+            model_args=f"pretrained={tiny_model}",
+            tasks="countdown",
+            limit=2,
+            protocol="single",
+            samples=4,
+            gen_kwargs="do_sample=true,temperature=1.0,max_gen_toks=8",
+            output=str(out),
+        ),
+        Console(file=open("/dev/null", "w")),
+    )
     recs = read_records(out)["countdown"]
     assert len(recs) == 2
     for rec in recs:

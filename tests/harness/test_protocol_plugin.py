@@ -25,8 +25,22 @@ def _run(*args: object):
 
 def test_plugin_protocol_runs_through_the_cli(tiny_model, toy_yaml, tmp_path):
     out = tmp_path / "run"
-    args = ["--model-args", f"pretrained={tiny_model}", "--tasks", toy_yaml, "--protocol", f"{PLUGIN}:hint-retry",
-            "--attempts", "3", "--gen-kwargs", "max_gen_toks=4", "--device", "cpu", "--output", out]
+    args = [
+        "--model-args",
+        f"pretrained={tiny_model}",
+        "--tasks",
+        toy_yaml,
+        "--protocol",
+        f"{PLUGIN}:hint-retry",
+        "--attempts",
+        "3",
+        "--gen-kwargs",
+        "max_gen_toks=4",
+        "--device",
+        "cpu",
+        "--output",
+        out,
+    ]
     res = _run(*args)
     assert res.exit_code == 0, res.output + repr(res.exception)
     recs = read_records(out)["toy_scripted"]
@@ -59,11 +73,14 @@ def test_plugin_by_attribute_name_and_shipped_protocols_unchanged():
     assert list(PROTOCOLS) == ["single", "reflect", "retry", "self-refine", "resample", "reflect-answer"]
 
 
-@pytest.mark.parametrize("spec, says", [
-    ("no/such/file.py:x", "no file no/such/file.py"),
-    (f"{PLUGIN}:nope", "defines no protocol named 'nope' (it defines hint-retry)"),
-    ("reflekt", "unknown --protocol 'reflekt'"),
-])
+@pytest.mark.parametrize(
+    "spec, says",
+    [
+        ("no/such/file.py:x", "no file no/such/file.py"),
+        (f"{PLUGIN}:nope", "defines no protocol named 'nope' (it defines hint-retry)"),
+        ("reflekt", "unknown --protocol 'reflekt'"),
+    ],
+)
 def test_bad_protocol_specs_fail_in_one_line(spec, says, tmp_path, toy_yaml):
     with pytest.raises(BenchError, match=says.replace("(", r"\(").replace(")", r"\)")):
         find_protocol(spec)

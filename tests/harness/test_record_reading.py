@@ -123,14 +123,20 @@ def test_data_build_takes_each_run_once_and_no_shard_dir(runs, tmp_path):
     card = json.loads((tmp_path / "once" / "card.json").read_text())
     assert card["rows"]["train"] > 0
     for second in (run, run.parent / ".." / run.parent.name / run.name):
-        _one_line_error(_invoke("data", "build", "--kind", "failures", run, second, "--out", tmp_path / "twice"),
-                        "pass each run dir once")
+        _one_line_error(
+            _invoke("data", "build", "--kind", "failures", run, second, "--out", tmp_path / "twice"),
+            "pass each run dir once",
+        )
         assert not (tmp_path / "twice").exists()
     copy = _copy(run, tmp_path / "copy")
-    _one_line_error(_invoke("data", "build", "--kind", "failures", run, copy, "--out", tmp_path / "twice"),
-                    "the same run")
+    _one_line_error(
+        _invoke("data", "build", "--kind", "failures", run, copy, "--out", tmp_path / "twice"), "the same run"
+    )
     shard = runs["sharded"] / "shards" / "1"
-    for cmd in (("data", "build", "--kind", "failures", shard, "--out", tmp_path / "shard"), ("results", shard),
-                ("leaderboard", "snapshot", shard, "--out", tmp_path / "s.json")):
+    for cmd in (
+        ("data", "build", "--kind", "failures", shard, "--out", tmp_path / "shard"),
+        ("results", shard),
+        ("leaderboard", "snapshot", shard, "--out", tmp_path / "s.json"),
+    ):
         _one_line_error(_invoke(*cmd), f"{shard} is shard 1/2 of a run, not a run")
     _ok(_invoke("data", "build", "--kind", "failures", runs["sharded"], "--out", tmp_path / "merged"))

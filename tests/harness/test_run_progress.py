@@ -14,9 +14,19 @@ from reflectevo_bench.harness.run import RunOptions, run
 
 
 def _tiny_run(tiny_model, toy_yaml, tmp_path, console, **kw):
-    return run(RunOptions(model="hf", model_args=f"pretrained={tiny_model}", tasks=str(toy_yaml),
-                          protocol="reflect", attempts=2, gen_kwargs="max_gen_toks=4", output=str(tmp_path / "run"),
-                          **kw), console)
+    return run(
+        RunOptions(
+            model="hf",
+            model_args=f"pretrained={tiny_model}",
+            tasks=str(toy_yaml),
+            protocol="reflect",
+            attempts=2,
+            gen_kwargs="max_gen_toks=4",
+            output=str(tmp_path / "run"),
+            **kw,
+        ),
+        console,
+    )
 
 
 def test_token_eta():
@@ -61,8 +71,13 @@ def test_no_tty_prints_one_line_per_phase_and_chunk(tiny_model, toy_yaml, tmp_pa
     _, results = _tiny_run(tiny_model, toy_yaml, tmp_path, console, batch_size="4", limit=4, chunk_size=2)
     lines = text.getvalue().splitlines()
     starts = [line for line in lines if re.fullmatch(r"phase \d/3, chunk \d/2: \w+ \d: \d+ requests", line)]
-    ends = [line for line in lines if re.fullmatch(
-        r"phase \d/3, chunk \d/2: \w+ \d: done (\d+)/\1 requests, [\d,]+ tokens, [\d,.]+ tok/s, [\d.]+s", line)]
+    ends = [
+        line
+        for line in lines
+        if re.fullmatch(
+            r"phase \d/3, chunk \d/2: \w+ \d: done (\d+)/\1 requests, [\d,]+ tokens, [\d,.]+ tok/s, [\d.]+s", line
+        )
+    ]
     assert starts[0] == "phase 1/3, chunk 1/2: attempt 1: 2 requests"
     assert any(line.startswith("phase 1/3, chunk 2/2: attempt 1: done 2/2 requests") for line in ends)
     assert len(starts) == len(ends) >= 2
@@ -79,8 +94,21 @@ def test_format_json_keeps_progress_off_stdout(toy_yaml, tmp_path):
 
     from reflectevo_bench.cli import main
 
-    r = CliRunner().invoke(main, ["run", "--model", "scripted-test", "--tasks", str(toy_yaml), "--output",
-                                  str(tmp_path / "run"), "--format", "json"], catch_exceptions=False)
+    r = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "--model",
+            "scripted-test",
+            "--tasks",
+            str(toy_yaml),
+            "--output",
+            str(tmp_path / "run"),
+            "--format",
+            "json",
+        ],
+        catch_exceptions=False,
+    )
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["results"]  # stdout is one JSON document
     assert "phase 1/3, chunk 1/1: attempt 1: 5 requests" in r.stderr

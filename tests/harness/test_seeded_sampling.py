@@ -79,11 +79,26 @@ def test_api_requests_carry_their_seed(tiny_model, tmp_path):
 
     def run(out):
         with ChatServer(tiny_model) as server:
-            res = CliRunner().invoke(main, [
-                "run", "--model", "local-chat-completions", "--model-args",
-                f"model=tiny,base_url={server.url},max_retries=1", "--tasks", "countdown", "--limit", "2",
-                "--reflections", "2", "--gen-kwargs", "max_gen_toks=4,do_sample=true,temperature=0.8",
-                "--output", str(out)])
+            res = CliRunner().invoke(
+                main,
+                [
+                    "run",
+                    "--model",
+                    "local-chat-completions",
+                    "--model-args",
+                    f"model=tiny,base_url={server.url},max_retries=1",
+                    "--tasks",
+                    "countdown",
+                    "--limit",
+                    "2",
+                    "--reflections",
+                    "2",
+                    "--gen-kwargs",
+                    "max_gen_toks=4,do_sample=true,temperature=0.8",
+                    "--output",
+                    str(out),
+                ],
+            )
             assert res.exit_code == 0, res.output + repr(res.exception)
         return server.requests
 
@@ -95,13 +110,35 @@ def test_api_requests_carry_their_seed(tiny_model, tmp_path):
     assert env["request_seeds"]["generator"].startswith("api: ")
 
 
-ARGS = ["--tasks", "countdown", "--limit", "9", "--reflections", "2", "--batch-size", "4", "--chunk-size", "3",
-        "--gen-kwargs", "max_gen_toks=8,do_sample=true,temperature=1.0"]
+ARGS = [
+    "--tasks",
+    "countdown",
+    "--limit",
+    "9",
+    "--reflections",
+    "2",
+    "--batch-size",
+    "4",
+    "--chunk-size",
+    "3",
+    "--gen-kwargs",
+    "max_gen_toks=8,do_sample=true,temperature=1.0",
+]
 
 
 def _cli(tiny_model: Path, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "reflectevo_bench.cli", "run", "--model-args", f"pretrained={tiny_model}", *ARGS,
-            "--output", str(out), *extra]
+    return [
+        sys.executable,
+        "-m",
+        "reflectevo_bench.cli",
+        "run",
+        "--model-args",
+        f"pretrained={tiny_model}",
+        *ARGS,
+        "--output",
+        str(out),
+        *extra,
+    ]
 
 
 def _lines(run_dir: Path) -> list[str]:
@@ -163,8 +200,10 @@ def test_a_backend_without_request_seeds_is_named_once_and_recorded():
 
     console = Console(record=True, width=300)
     how = _seed_requests(console, [SampledTask()], [{"do_sample": True}], 3, Backend(BatchedAPI(), "generator"), None)
-    assert how == {"generator": "unsupported: BatchedAPI sends 4 prompts per request with one seed; a sampled run "
-                                "resumed after a kill may differ from an uninterrupted one"}
+    assert how == {
+        "generator": "unsupported: BatchedAPI sends 4 prompts per request with one seed; a sampled run "
+        "resumed after a kill may differ from an uninterrupted one"
+    }
     lines = console.export_text().strip().splitlines()
     assert len(lines) == 1 and "generator backend cannot seed each request (BatchedAPI sends 4" in lines[0]
     quiet = Console(record=True)

@@ -20,26 +20,33 @@ from reflectevo_bench.harness import run_dir as rd
 from reflectevo_bench.harness.shard import Shard
 
 ARGS = ["--tasks", "countdown", "--limit", "4", "--gen-kwargs", "max_gen_toks=8"]
-HOLDER = ("import os, sys, time; from pathlib import Path; from reflectevo_bench.harness import run_dir as rd; "
-          "from reflectevo_bench.harness.shard import parse_shard; "
-          "shard = parse_shard(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2] != '-' else None\n"
-          "with rd.hold(Path(sys.argv[1]), shard):\n"
-          "    if len(sys.argv) > 3 and os.fork() == 0:\n        time.sleep(600); os._exit(0)\n"
-          "    print('held', flush=True); time.sleep(600)")
+HOLDER = (
+    "import os, sys, time; from pathlib import Path; from reflectevo_bench.harness import run_dir as rd; "
+    "from reflectevo_bench.harness.shard import parse_shard; "
+    "shard = parse_shard(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2] != '-' else None\n"
+    "with rd.hold(Path(sys.argv[1]), shard):\n"
+    "    if len(sys.argv) > 3 and os.fork() == 0:\n        time.sleep(600); os._exit(0)\n"
+    "    print('held', flush=True); time.sleep(600)"
+)
 
 
 def _holder(out: Path, *shard: str) -> subprocess.Popen:
     """Another process holding ``out`` (or a shard of it), as a `run` would while it writes (``shard`` "-", "fork":
     the whole dir, by a process that forked a child, as a verifier pool or a backend's worker would)."""
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(out), *shard], stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(out), *shard],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
     assert proc.stdout.readline().strip() == "held"
     return proc
 
 
 def _run(tiny_model: Path, out: Path, *extra: str):
-    return CliRunner().invoke(main, ["run", "--model-args", f"pretrained={tiny_model}", *ARGS, "--output", str(out),
-                                     *extra])
+    return CliRunner().invoke(
+        main, ["run", "--model-args", f"pretrained={tiny_model}", *ARGS, "--output", str(out), *extra]
+    )
 
 
 def _refused(res, *needles: str) -> None:
@@ -54,8 +61,11 @@ def test_hold_is_exclusive_across_processes_and_dies_with_its_holder(tmp_path):
     out = tmp_path / "run"
     proc = _holder(out)
     try:
-        with pytest.raises(BenchError, match=rf"^--output {out} is being written by another process \(host .*, "
-                                             rf"pid {proc.pid}, since "):
+        with pytest.raises(
+            BenchError,
+            match=rf"^--output {out} is being written by another process \(host .*, "
+            rf"pid {proc.pid}, since ",
+        ):
             with rd.hold(out):
                 pass
         with rd.hold(out, Shard(0, 2, "--shard")):  # a shard lock is another lock
@@ -129,8 +139,19 @@ def test_second_run_on_the_same_output_or_shard_is_refused_at_once(tiny_model, t
 def test_two_real_runs_of_one_shard(tiny_model, tmp_path):
     """Two `run --shard 1/2` processes started together: one runs, the other is refused; every doc once."""
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "reflectevo_bench.cli", "run", "--model-args", f"pretrained={tiny_model}", *ARGS,
-           "--output", str(out), "--shard", "1/2"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "reflectevo_bench.cli",
+        "run",
+        "--model-args",
+        f"pretrained={tiny_model}",
+        *ARGS,
+        "--output",
+        str(out),
+        "--shard",
+        "1/2",
+    ]
     procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(2)]
     outs = [p.communicate(timeout=500)[0] for p in procs]
     codes = sorted(p.returncode for p in procs)

@@ -42,9 +42,23 @@ def invoke_lb(args: list[str]):
 
 def make_run(root: Path, name: str, model: Path, protocol: str = "reflect", tasks: str = TASKS) -> Path:
     out = root / name
-    result = invoke_main(["run", "--model-args", f"pretrained={model}", "--tasks", tasks, "--limit", str(LIMIT),
-                          "--protocol", protocol, "--gen-kwargs", "do_sample=true,temperature=1.0,max_gen_toks=8",
-                          "--output", str(out)])
+    result = invoke_main(
+        [
+            "run",
+            "--model-args",
+            f"pretrained={model}",
+            "--tasks",
+            tasks,
+            "--limit",
+            str(LIMIT),
+            "--protocol",
+            protocol,
+            "--gen-kwargs",
+            "do_sample=true,temperature=1.0,max_gen_toks=8",
+            "--output",
+            str(out),
+        ]
+    )
     assert result.exit_code == 0, result.output
     return out
 
@@ -79,6 +93,7 @@ def make_wrong(rec: dict) -> dict:
 
 # ---- fixtures (import them into test modules) ----
 
+
 @pytest.fixture(scope="session")
 def runs(tmp_path_factory) -> dict[str, Path]:
     """base (tiny seed 0), candidate (seed 1), reference (seed 2); self-refine (seed 0, other protocol, one task)."""
@@ -103,8 +118,18 @@ def board_dir(runs, tmp_path_factory) -> Path:
     if "board" in _SESSION:
         return _SESSION["board"]
     out = tmp_path_factory.mktemp("lb_board")
-    result = invoke_lb(["build", runs["candidate"], "--role", f"base={runs['base']}", "--role",
-                        f"reference={runs['reference']}", "--out", out])
+    result = invoke_lb(
+        [
+            "build",
+            runs["candidate"],
+            "--role",
+            f"base={runs['base']}",
+            "--role",
+            f"reference={runs['reference']}",
+            "--out",
+            out,
+        ]
+    )
     assert result.exit_code == 0, result.output
     _SESSION["board"] = out
     return out

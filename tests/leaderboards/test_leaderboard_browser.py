@@ -16,9 +16,7 @@ from html import unescape
 from pathlib import Path
 
 import pytest
-
-from lb_helpers import ARTIFACTS
-from lb_helpers import board_dir, runs  # noqa: F401  (session fixtures)
+from lb_helpers import ARTIFACTS, board_dir, runs  # noqa: F401  (session fixtures)
 
 CHECK_SCRIPT = """<script>
 window.addEventListener('load', () => {
@@ -44,10 +42,22 @@ def _chromium() -> str | None:
 
 
 def _run_chromium(binary: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
-    cmd = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1280,2000",
-           "--virtual-time-budget=5000", *args]
+    cmd = [
+        binary,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        "--window-size=1280,2000",
+        "--virtual-time-budget=5000",
+        *args,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=90)
 
 

@@ -8,9 +8,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from lb_helpers import board_dir, copy_run, invoke_lb, rewrite_records, runs  # noqa: F401  (session fixtures)
 
-from lb_helpers import copy_run, invoke_lb, rewrite_records
-from lb_helpers import board_dir, runs  # noqa: F401  (session fixtures)
 from reflectevo_bench.leaderboards.fmt import parse_number
 
 NUM = r"[+\u2212-]?\d+\.\d"
@@ -32,16 +31,27 @@ def test_board_content(board_dir, runs):
         assert m["params"] == 131392 and m["params_source"] == "safetensors"
         run_results = json.loads((Path(m["source"]) / "results.json").read_text())["results"]
         for task, t in m["tasks"].items():  # the harness's own metrics, recomputed from the records
-            for key in ("n", "acc@t1", "acc@t2", "acc@t1_ci95", "acc@t2_ci95", "delta", "delta_ci95",
-                        "wrong_to_right", "right_to_wrong"):
+            for key in (
+                "n",
+                "acc@t1",
+                "acc@t2",
+                "acc@t1_ci95",
+                "acc@t2_ci95",
+                "delta",
+                "delta_ci95",
+                "wrong_to_right",
+                "right_to_wrong",
+            ):
                 assert t[key] == pytest.approx(run_results[task][key]), (task, key)
         assert m["average"]["acc@t2"] == pytest.approx(sum(t["acc@t2"] for t in m["tasks"].values()) / 2)
     kinds = [c["kind"] for c in group["comparisons"]]
     assert kinds == ["candidate vs base", "candidate vs reference"]
     accs = sorted(m["average"]["acc@t2"] for m in group["models"])
     assert accs[0] != accs[-1], "tiny seeds should give different accuracies"
-    line = re.compile(rf"^candidate tiny1 acc@t2 \d+\.\d vs (base tiny0|reference tiny2) \d+\.\d: {NUM} "
-                      rf"\[{NUM}, {NUM}\], (not )?significant \(exact McNemar p = ")
+    line = re.compile(
+        rf"^candidate tiny1 acc@t2 \d+\.\d vs (base tiny0|reference tiny2) \d+\.\d: {NUM} "
+        rf"\[{NUM}, {NUM}\], (not )?significant \(exact McNemar p = "
+    )
     for c in group["comparisons"]:
         assert line.match(c["summary"]), c["summary"]
         overall = c["metrics"]["acc@t2"]["overall"]
@@ -122,8 +132,12 @@ def test_numbers_agree_in_json_md_html(board_dir):
     parser.feed((board_dir / "leaderboard.html").read_text(encoding="utf-8"))
     md_tables = _md_tables(md)
     assert len(md_tables) == 4 and len(parser.tables) == 4
-    html_tables = [parser.tables["models-1"], parser.tables["analytics-1"], parser.tables["comparison-1-1"],
-                   parser.tables["comparison-1-2"]]
+    html_tables = [
+        parser.tables["models-1"],
+        parser.tables["analytics-1"],
+        parser.tables["comparison-1-1"],
+        parser.tables["comparison-1-2"],
+    ]
     for (md_cap, md_rows), html in zip(md_tables, html_tables):
         assert "protocol=reflect" in md_cap and "feedback=oracle" in md_cap  # on every table
         assert "protocol=reflect" in html["caption"] and "feedback=oracle" in html["caption"]
@@ -161,8 +175,11 @@ def test_numbers_agree_in_json_md_html(board_dir):
 
 def test_spec_yaml_labels_and_reproducible_stats(runs, tmp_path):
     spec = tmp_path / "board.yaml"
-    spec.write_text(f"title: Spec test\nruns:\n  - {{path: {runs['base']}, role: base, label: Base-0}}\n"
-                    f"  - {{path: {runs['candidate']}, label: Ckpt-1}}\n", encoding="utf-8")
+    spec.write_text(
+        f"title: Spec test\nruns:\n  - {{path: {runs['base']}, role: base, label: Base-0}}\n"
+        f"  - {{path: {runs['candidate']}, label: Ckpt-1}}\n",
+        encoding="utf-8",
+    )
     outs = []
     for name in ("a", "b"):
         result = invoke_lb(["build", "--spec", spec, "--out", tmp_path / name, "--seed", "3"])
@@ -203,12 +220,24 @@ def test_mismatched_prompts_refused(runs, tmp_path):
 def test_mismatched_protocol_refused_or_shown_apart(runs, tmp_path):
     _refused(["--role", f"base={runs['base']}", runs["self_refine"]], tmp_path / "out", "different protocols")
     out = tmp_path / "apart"
-    result = invoke_lb(["build", "--role", f"base={runs['base']}", runs["self_refine"], runs["candidate"],
-                        "--allow-mismatch", "--out", out])
+    result = invoke_lb(
+        [
+            "build",
+            "--role",
+            f"base={runs['base']}",
+            runs["self_refine"],
+            runs["candidate"],
+            "--allow-mismatch",
+            "--out",
+            out,
+        ]
+    )
     assert result.exit_code == 0, result.output
     board = load_board(out)
-    assert [(g["protocol"], g["feedback_mode"]) for g in board["groups"]] == [("reflect", "oracle"),
-                                                                               ("self-refine", "none")]
+    assert [(g["protocol"], g["feedback_mode"]) for g in board["groups"]] == [
+        ("reflect", "oracle"),
+        ("self-refine", "none"),
+    ]
     assert [len(g["comparisons"]) for g in board["groups"]] == [1, 0]
     (nc,) = board["not_compared"]
     assert "different protocols" in nc["reason"]
@@ -217,19 +246,25 @@ def test_mismatched_protocol_refused_or_shown_apart(runs, tmp_path):
     assert (out / "leaderboard.html").read_text(encoding="utf-8").count("<img ") == 6
 
 
-@pytest.mark.parametrize("args,expect", [
-    (["/nonexistent/run"], "does not exist"),
-    (["--role", "boss=/tmp"], "unknown role 'boss'"),
-    (["--role", "base"], "expected ROLE=DIR"),
-    (["--spec", "/nonexistent.yaml"], "cannot read --spec"),
-])
+@pytest.mark.parametrize(
+    "args,expect",
+    [
+        (["/nonexistent/run"], "does not exist"),
+        (["--role", "boss=/tmp"], "unknown role 'boss'"),
+        (["--role", "base"], "expected ROLE=DIR"),
+        (["--spec", "/nonexistent.yaml"], "cannot read --spec"),
+    ],
+)
 def test_bad_input_exit_2(args, expect, tmp_path):
     _refused(args, tmp_path / "out", expect)
 
 
 def test_two_bases_refused(runs, tmp_path):
-    _refused(["--role", f"base={runs['base']}", "--role", f"base={runs['candidate']}"], tmp_path / "out",
-             "more than one base")
+    _refused(
+        ["--role", f"base={runs['base']}", "--role", f"base={runs['candidate']}"],
+        tmp_path / "out",
+        "more than one base",
+    )
 
 
 def test_model_size_from_config(tmp_path):
@@ -237,9 +272,18 @@ def test_model_size_from_config(tmp_path):
 
     folder = tmp_path / "m"
     folder.mkdir()
-    cfg = {"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2, "vocab_size": 768,
-           "intermediate_size": 128, "num_attention_heads": 4, "num_key_value_heads": 4, "head_dim": 16,
-           "tie_word_embeddings": True, "hidden_act": "silu"}
+    cfg = {
+        "model_type": "llama",
+        "hidden_size": 64,
+        "num_hidden_layers": 2,
+        "vocab_size": 768,
+        "intermediate_size": 128,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 4,
+        "head_dim": 16,
+        "tie_word_embeddings": True,
+        "hidden_act": "silu",
+    }
     (folder / "config.json").write_text(json.dumps(cfg))
     assert model_size(f"pretrained={folder}") == (131392, "estimate")  # = the tiny model's real count
     (folder / "config.json").write_text(json.dumps({**cfg, "num_parameters": 1_700_000_000}))

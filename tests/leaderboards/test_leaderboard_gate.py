@@ -6,9 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-
-from lb_helpers import copy_run, invoke_lb, make_wrong, rewrite_records
-from lb_helpers import runs  # noqa: F401  (session fixtures)
+from lb_helpers import (
+    copy_run,
+    invoke_lb,
+    make_wrong,
+    rewrite_records,
+    runs,  # noqa: F401  (session fixtures)
+)
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +80,7 @@ def test_planted_regression_fails(baseline, runs, tmp_path):
     a = by_scope["lb_hash_a"]
     assert a["regression"] and a["losses"] == n and a["gains"] == 0
     assert a["drop_pts"] == pytest.approx(100 * n / 20)
-    assert a["p_one_sided"] == pytest.approx(0.5 ** n)
+    assert a["p_one_sided"] == pytest.approx(0.5**n)
     assert not by_scope["lb_hash_b"]["regression"] and by_scope["lb_hash_b"]["drop_pts"] == 0
     assert _gate(baseline, tmp_path / "worse", "--scope", "overall").exit_code == 1  # 8 of 40 docs lost
     # the same regression is within a generous allowance: pass

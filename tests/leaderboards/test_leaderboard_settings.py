@@ -7,9 +7,15 @@ import json
 import re
 
 import pytest
-
-from lb_helpers import LIMIT, TASKS, copy_run, invoke_lb, invoke_main, rewrite_records
-from lb_helpers import runs  # noqa: F401  (session fixture)
+from lb_helpers import (
+    LIMIT,
+    TASKS,
+    copy_run,
+    invoke_lb,
+    invoke_main,
+    rewrite_records,
+    runs,  # noqa: F401  (session fixture)
+)
 
 
 @pytest.fixture(scope="module")
@@ -17,8 +23,21 @@ def short_run(runs, tmp_path_factory):  # noqa: F811
     """The base model greedy with a 4-token cap: a different generation setting on the same docs and prompts."""
     manifest = json.loads((runs["base"] / "run.json").read_text())
     out = tmp_path_factory.mktemp("lb_short") / "short"
-    result = invoke_main(["run", "--model-args", manifest["identity"]["model_args"], "--tasks", TASKS, "--limit",
-                          str(LIMIT), "--gen-kwargs", "do_sample=false,max_gen_toks=4", "--output", str(out)])
+    result = invoke_main(
+        [
+            "run",
+            "--model-args",
+            manifest["identity"]["model_args"],
+            "--tasks",
+            TASKS,
+            "--limit",
+            str(LIMIT),
+            "--gen-kwargs",
+            "do_sample=false,max_gen_toks=4",
+            "--output",
+            str(out),
+        ]
+    )
     assert result.exit_code == 0, result.output
     return out
 
@@ -30,8 +49,9 @@ def test_build_refuses_a_gen_settings_mismatch_in_one_line(runs, short_run, tmp_
     assert "max_tokens differs" in line and "8" in line and "4" in line and "--allow-mismatch" in line
     assert not (tmp_path / "b").exists()
 
-    result = invoke_lb(["build", short_run, "--role", f"base={runs['base']}", "--out", tmp_path / "b",
-                        "--allow-mismatch"])
+    result = invoke_lb(
+        ["build", short_run, "--role", f"base={runs['base']}", "--out", tmp_path / "b", "--allow-mismatch"]
+    )
     assert result.exit_code == 0, result.output
     md = (tmp_path / "b" / "leaderboard.md").read_text()
     assert "Generation settings differ" in md
@@ -50,7 +70,9 @@ def test_gate_refuses_a_gen_settings_mismatch_and_prints_settings(runs, short_ru
     result = invoke_lb(["gate", "--baseline", snap, "--candidate", short_run, "--allow-mismatch"])
     assert result.exit_code in (0, 1), result.output
     assert "settings baseline:  max_tokens 8, sampling T=1.0" in result.output
-    assert "settings candidate: max_tokens 4, greedy" in result.output and "WARNING: max_tokens differs" in result.output
+    assert (
+        "settings candidate: max_tokens 4, greedy" in result.output and "WARNING: max_tokens differs" in result.output
+    )
     same = invoke_lb(["gate", "--baseline", snap, "--candidate", runs["base"]])
     assert same.exit_code == 0 and "settings candidate: max_tokens 8, sampling T=1.0" in same.output
 
@@ -71,13 +93,28 @@ def test_build_refuses_another_chat_template(runs, tmp_path):  # noqa: F811
 def test_build_control_retry_adds_the_gain_and_its_plot(runs, tmp_path):  # noqa: F811
     manifest = json.loads((runs["candidate"] / "run.json").read_text())
     retry = tmp_path / "retry"
-    result = invoke_main(["run", "--model-args", manifest["identity"]["model_args"], "--tasks", TASKS, "--limit",
-                          str(LIMIT), "--protocol", "retry", "--gen-kwargs",
-                          "do_sample=true,temperature=1.0,max_gen_toks=8", "--output", str(retry)])
+    result = invoke_main(
+        [
+            "run",
+            "--model-args",
+            manifest["identity"]["model_args"],
+            "--tasks",
+            TASKS,
+            "--limit",
+            str(LIMIT),
+            "--protocol",
+            "retry",
+            "--gen-kwargs",
+            "do_sample=true,temperature=1.0,max_gen_toks=8",
+            "--output",
+            str(retry),
+        ]
+    )
     assert result.exit_code == 0, result.output
     out = tmp_path / "board"
-    result = invoke_lb(["build", runs["candidate"], "--role", f"base={runs['base']}", "--control", f"retry={retry}",
-                        "--out", out])
+    result = invoke_lb(
+        ["build", runs["candidate"], "--role", f"base={runs['base']}", "--control", f"retry={retry}", "--out", out]
+    )
     assert result.exit_code == 0, result.output
     board = json.loads((out / "leaderboard.json").read_text())
     models = {m["role"]: m for m in board["groups"][0]["models"]}
@@ -87,8 +124,11 @@ def test_build_control_retry_adds_the_gain_and_its_plot(runs, tmp_path):  # noqa
 
     cand, ctrl = load_run(runs["candidate"]), load_run(retry)
     k = 2
-    expected = sum(cand.tasks[t][d].correct_at[k - 1] - ctrl.tasks[t][d].correct_at[k - 1]
-                   for t in cand.tasks for d in cand.tasks[t]) / sum(len(v) for v in cand.tasks.values())
+    expected = sum(
+        cand.tasks[t][d].correct_at[k - 1] - ctrl.tasks[t][d].correct_at[k - 1]
+        for t in cand.tasks
+        for d in cand.tasks[t]
+    ) / sum(len(v) for v in cand.tasks.values())
     assert gain["overall"]["diff"] == pytest.approx(expected)
     html = (out / "leaderboard.html").read_text()
     assert "id='g1-gain'" in html and "reflect − retry @t2" in html

@@ -6,9 +6,15 @@ import math
 
 import pytest
 
-from reflectevo_bench.leaderboards.compare import (binom_cdf_half, bootstrap_diff_ci, compare_verdicts, mcnemar_exact,
-                                                   mcnemar_one_sided, metric_round)
 from reflectevo_bench.errors import BenchError
+from reflectevo_bench.leaderboards.compare import (
+    binom_cdf_half,
+    bootstrap_diff_ci,
+    compare_verdicts,
+    mcnemar_exact,
+    mcnemar_one_sided,
+    metric_round,
+)
 
 
 def test_binomial_cdf_known_values():
@@ -19,10 +25,19 @@ def test_binomial_cdf_known_values():
     assert binom_cdf_half(500, 2000) == pytest.approx(0.0, abs=1e-100)  # big n: exact integers, no overflow
 
 
-@pytest.mark.parametrize("b,c,expected", [
-    (0, 0, 1.0), (1, 0, 1.0), (5, 0, 0.0625), (0, 5, 0.0625), (6, 0, 0.03125), (10, 2, 0.0385742187),
-    (3, 3, 1.0), (15, 5, 0.0413895),
-])
+@pytest.mark.parametrize(
+    "b,c,expected",
+    [
+        (0, 0, 1.0),
+        (1, 0, 1.0),
+        (5, 0, 0.0625),
+        (0, 5, 0.0625),
+        (6, 0, 0.03125),
+        (10, 2, 0.0385742187),
+        (3, 3, 1.0),
+        (15, 5, 0.0413895),
+    ],
+)
 def test_mcnemar_exact_known_values(b, c, expected):
     # two-sided exact McNemar = 2 × binomial tail: e.g. (10, 2): 2 × 79/4096 = 0.03857
     assert mcnemar_exact(b, c) == pytest.approx(expected, abs=1e-6)
@@ -41,7 +56,8 @@ def test_mcnemar_matches_scipy(b, c):
     stats = pytest.importorskip("scipy.stats")
     assert mcnemar_exact(b, c) == pytest.approx(stats.binomtest(b, b + c, 0.5).pvalue, rel=1e-9)
     assert mcnemar_one_sided(b, c) == pytest.approx(
-        stats.binomtest(b, b + c, 0.5, alternative="greater").pvalue, rel=1e-9)
+        stats.binomtest(b, b + c, 0.5, alternative="greater").pvalue, rel=1e-9
+    )
 
 
 def test_bootstrap_seeded_and_sane():

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import re
 
-from lb_helpers import copy_run, invoke_lb, invoke_main
-from lb_helpers import runs  # noqa: F401  (session fixture)
+from lb_helpers import (
+    copy_run,
+    invoke_lb,
+    invoke_main,
+    runs,  # noqa: F401  (session fixture)
+)
 
 
 def test_leaderboard_links_runs_with_a_view(runs, tmp_path):  # noqa: F811
@@ -35,8 +39,13 @@ def test_leaderboard_shows_reflection_analytics(runs, tmp_path):  # noqa: F811
     assert "### Reflection analytics" in md
     for name in ("candidate", "base"):
         a = analyse([r for recs in read_records(runs[name]).values() for r in recs])
-        row = next(line for line in md.splitlines() if line.startswith("| tiny") and f"| {a['reflections']} |" in line
-                   and ("tiny1" if name == "candidate" else "tiny0") in line)
+        row = next(
+            line
+            for line in md.splitlines()
+            if line.startswith("| tiny")
+            and f"| {a['reflections']} |" in line
+            and ("tiny1" if name == "candidate" else "tiny0") in line
+        )
         assert f"| {a['reflection_tokens_mean']:.1f} |" in row
     html = (out / "leaderboard.html").read_text(encoding="utf-8")
-    assert "id=\"analytics-1\"" in html
+    assert 'id="analytics-1"' in html

@@ -11,9 +11,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from lb_helpers import ROOT, copy_run, invoke_lb, make_wrong, rewrite_records
-from lb_helpers import runs  # noqa: F401  (session fixtures)
+from lb_helpers import (
+    ROOT,
+    copy_run,
+    invoke_lb,
+    make_wrong,
+    rewrite_records,
+    runs,  # noqa: F401  (session fixtures)
+)
 
 WORKFLOW = ROOT / ".github" / "workflows" / "reflection-regression.yml"
 SHIM = """#!{python}
@@ -67,8 +72,11 @@ def test_workflow_structure(workflow):
 def _commands(script: str) -> list[list[str]]:
     """Every `reflectevo-bench ...` command line of a step (with backslash continuations joined)."""
     joined = script.replace("\\\n", " ")
-    return [shlex.split(line.strip().split("|")[0])[1:] for line in joined.splitlines()
-            if line.strip().startswith("reflectevo-bench ")]
+    return [
+        shlex.split(line.strip().split("|")[0])[1:]
+        for line in joined.splitlines()
+        if line.strip().startswith("reflectevo-bench ")
+    ]
 
 
 def test_workflow_flags_exist(workflow):
@@ -105,8 +113,12 @@ def test_workflow_gate_steps_run(workflow, runs, tmp_path):
     shim = bindir / "reflectevo-bench"
     shim.write_text(SHIM.format(python=sys.executable))
     shim.chmod(0o755)
-    env = {**os.environ, **{k: str(v) for k, v in workflow["env"].items()},
-           "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}", "MPLBACKEND": "Agg"}
+    env = {
+        **os.environ,
+        **{k: str(v) for k, v in workflow["env"].items()},
+        "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}",
+        "MPLBACKEND": "Agg",
+    }
     board = _step(workflow, "leaderboard build")
     gate = _step(workflow, "leaderboard gate")
 

@@ -38,8 +38,21 @@ def parse_markdown_tables(text: str) -> list[list[dict[str, str]]]:
 @pytest.fixture(scope="module")
 def arith_run(tmp_path_factory, tiny_model) -> Path:
     out = tmp_path_factory.mktemp("summary") / "run"
-    result = _main(["run", "--model-args", f"pretrained={tiny_model}", "--tasks", "arith", "--limit", "2",
-                    "--gen-kwargs", "max_gen_toks=4", "--output", out])
+    result = _main(
+        [
+            "run",
+            "--model-args",
+            f"pretrained={tiny_model}",
+            "--tasks",
+            "arith",
+            "--limit",
+            "2",
+            "--gen-kwargs",
+            "max_gen_toks=4",
+            "--output",
+            out,
+        ]
+    )
     assert result.exit_code == 0, result.output
     return out
 
@@ -76,10 +89,24 @@ def test_long_names_are_never_cut():
     from reflectevo_bench.harness.summary import markdown_table
 
     long = "bbh_tracking_shuffled_objects_seven_objects"
-    m = {"n": 3, "feedback": "oracle", "acc@t1": 0.5, "acc@t1_ci95": [0.1, 0.9], "acc@t2": 0.5,
-         "acc@t2_ci95": [0.1, 0.9], "delta": 0.0, "wrong_to_right": 0, "right_to_wrong": 0}
-    results = {"attempts": 2, "protocol": "reflect", "feedback_mode": "oracle",
-               "results": {long: m, "bbh_a|b": m}, "groups": {"bbh": {**m, "tasks": [long, "bbh_a|b"]}}}
+    m = {
+        "n": 3,
+        "feedback": "oracle",
+        "acc@t1": 0.5,
+        "acc@t1_ci95": [0.1, 0.9],
+        "acc@t2": 0.5,
+        "acc@t2_ci95": [0.1, 0.9],
+        "delta": 0.0,
+        "wrong_to_right": 0,
+        "right_to_wrong": 0,
+    }
+    results = {
+        "attempts": 2,
+        "protocol": "reflect",
+        "feedback_mode": "oracle",
+        "results": {long: m, "bbh_a|b": m},
+        "groups": {"bbh": {**m, "tasks": [long, "bbh_a|b"]}},
+    }
     (table,) = parse_markdown_tables(markdown_table(results))
     assert [r["task"] for r in table] == ["bbh", f" - {long}", " - bbh_a|b"]
 

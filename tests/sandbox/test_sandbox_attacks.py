@@ -38,8 +38,7 @@ def reports_for(backend: str, mode: str) -> dict:
     return _reports[key]
 
 
-@pytest.mark.parametrize("backend,mode,name",
-                         [(b, m, a.name) for b in BACKENDS for m in MODES for a in ATTACKS])
+@pytest.mark.parametrize("backend,mode,name", [(b, m, a.name) for b in BACKENDS for m in MODES for a in ATTACKS])
 def test_attack_is_contained(backend: str, mode: str, name: str) -> None:
     reports = reports_for(backend, mode)
     if "skip" in reports:
@@ -49,26 +48,44 @@ def test_attack_is_contained(backend: str, mode: str, name: str) -> None:
         pytest.skip(rep.skipped)
     if rep.weak:
         pytest.xfail(f"documented weakness of {backend}: {rep.attack.description} ({'; '.join(rep.problems)})")
-    assert not rep.problems, (f"{name} ({rep.attack.description}) escaped {backend}/{mode}: "
-                              f"{rep.problems}; status={rep.status} error={rep.error}")
+    assert not rep.problems, (
+        f"{name} ({rep.attack.description}) escaped {backend}/{mode}: "
+        f"{rep.problems}; status={rep.status} error={rep.error}"
+    )
     assert rep.status != "passed"
 
 
 def test_catalogue_is_large_and_distinct() -> None:
     assert len(ATTACKS) >= 40
     assert len(by_name()) == len(ATTACKS)
-    assert {a.category for a in ATTACKS} >= {"resources", "network", "secrets", "filesystem", "processes",
-                                             "kernel", "forgery"}
+    assert {a.category for a in ATTACKS} >= {
+        "resources",
+        "network",
+        "secrets",
+        "filesystem",
+        "processes",
+        "kernel",
+        "forgery",
+    }
 
 
 def test_checker_detects_escapes_without_a_sandbox(caplog) -> None:
     """The same checker against backend 'none' must report escapes: the containment tests can fail."""
-    wanted = ["scan_all_environ", "read_host_tmp_canary", "write_host_tmp", "proc_find_host_process",
-              "read_env_canary", "net_host_loopback", "setsid_daemon", "os_exit_before_tests"]
+    wanted = [
+        "scan_all_environ",
+        "read_host_tmp_canary",
+        "write_host_tmp",
+        "proc_find_host_process",
+        "read_env_canary",
+        "net_host_loopback",
+        "setsid_daemon",
+        "os_exit_before_tests",
+    ]
     reports = {r.attack.name: r for r in run_suite("none", "fresh", attacks=[by_name()[n] for n in wanted])}
     escaped = {n for n, r in reports.items() if r.escaped}
-    assert escaped >= {"scan_all_environ", "read_host_tmp_canary", "write_host_tmp", "proc_find_host_process"}, \
-        {n: r.problems for n, r in reports.items()}
+    assert escaped >= {"scan_all_environ", "read_host_tmp_canary", "write_host_tmp", "proc_find_host_process"}, {
+        n: r.problems for n, r in reports.items()
+    }
     # what 'none' still keeps: a clean environment and the seccomp filter (no AF_INET sockets)
     assert not reports["read_env_canary"].escaped and not reports["net_host_loopback"].escaped
     # verdict forgery stays impossible even unsandboxed: it is the harness that judges

@@ -42,11 +42,15 @@ def test_loop_check_passes_and_fails_on_the_values(ex) -> None:
 
 
 def test_check_uses_real_builtins_and_modules_whatever_the_program_binds(ex) -> None:
-    program = ("import builtins, json, sys, types\nbuiltins.range = lambda *a: []\nrange = lambda *a: []\n"
-               "fake = types.ModuleType('math')\nfake.isclose = lambda *a, **k: True\nsys.modules['math'] = fake\n"
-               "math = fake\ndef check(candidate):\n    pass\ndef f(x):\n    return -1.0\n")
-    test = ("import math\n\ndef check(candidate):\n    for x in range(3):\n"
-            "        assert math.isclose(candidate(x), x + 100)\n")
+    program = (
+        "import builtins, json, sys, types\nbuiltins.range = lambda *a: []\nrange = lambda *a: []\n"
+        "fake = types.ModuleType('math')\nfake.isclose = lambda *a, **k: True\nsys.modules['math'] = fake\n"
+        "math = fake\ndef check(candidate):\n    pass\ndef f(x):\n    return -1.0\n"
+    )
+    test = (
+        "import math\n\ndef check(candidate):\n    for x in range(3):\n"
+        "        assert math.isclose(candidate(x), x + 100)\n"
+    )
     r = run(ex, program, test)
     assert r.status == "failed" and r.tests[0].error == "AssertionError"
     r = run(ex, program.replace("return -1.0", "return x + 100.0"), test)
@@ -55,17 +59,21 @@ def test_check_uses_real_builtins_and_modules_whatever_the_program_binds(ex) -> 
 
 def test_program_helpers_and_constants_are_fetched_from_the_program(ex) -> None:
     program = "LIMIT = [1, 2, 3]\ndef enc(s):\n    return s[::-1]\ndef f(s):\n    return s[::-1]\n"
-    test = ("def check(candidate):\n    for s in ['ab', 'xyz']:\n        assert candidate(enc(s)) == s\n"
-            "    assert len(LIMIT) == 3\n")
+    test = (
+        "def check(candidate):\n    for s in ['ab', 'xyz']:\n        assert candidate(enc(s)) == s\n"
+        "    assert len(LIMIT) == 3\n"
+    )
     r = run(ex, program, test)
     assert r.passed, (r.status, r.error, r.tests[0].error)
 
 
 def test_program_exceptions_keep_their_type_but_never_end_a_loop(ex) -> None:
-    test = ("def check(candidate):\n    for x in range(2):\n        try:\n            candidate(-1)\n"
-            "        except ValueError:\n            pass\n        else:\n            assert False\n")
+    test = (
+        "def check(candidate):\n    for x in range(2):\n        try:\n            candidate(-1)\n"
+        "        except ValueError:\n            pass\n        else:\n            assert False\n"
+    )
     assert run(ex, "def f(x):\n    if x < 0:\n        raise ValueError('negative')\n    return x\n", test).passed
-    stop = ("def check(candidate):\n    for _ in range(1):\n        assert all(map(candidate, [1, 2, 3]))\n")
+    stop = "def check(candidate):\n    for _ in range(1):\n        assert all(map(candidate, [1, 2, 3]))\n"
     r = run(ex, "def f(x):\n    raise StopIteration\n", stop)
     assert r.status == "failed" and "StopIteration" in r.tests[0].error
     r = run(ex, "def f(x):\n    return 1 // (x - x)\n")
@@ -92,6 +100,7 @@ def test_load_errors_and_timeouts_still_end_the_job(ex) -> None:
 
 
 # ------------------------------------------------------------ the harness's rule, without a sandbox
+
 
 def _answer(report: str, check: str = "") -> dict:
     return {"end": "exit", "code": 0, "report": report, "check": check, "stdout": "", "stderr": ""}

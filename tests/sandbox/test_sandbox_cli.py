@@ -31,6 +31,7 @@ def test_check_bad_input_exits_2() -> None:
     res = CliRunner().invoke(sandbox, ["check", "--attack", "no_such_attack"])
     assert res.exit_code == 2 and "unknown attack" in res.output
     res = CliRunner(env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"}).invoke(
-        sandbox, ["check", "--sandbox", "docker", *QUICK])
+        sandbox, ["check", "--sandbox", "docker", *QUICK]
+    )
     assert res.exit_code == 2 and "docker" in res.output.lower()
     assert "Traceback" not in res.output

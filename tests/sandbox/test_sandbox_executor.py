@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from reflectevo_bench.sandbox import (Limits, SandboxResult, SandboxUnavailable, explain_auto, get_executor)
+from reflectevo_bench.sandbox import Limits, SandboxResult, SandboxUnavailable, explain_auto, get_executor
 from reflectevo_bench.sandbox.auto import probe
 from reflectevo_bench.sandbox.cgroups import detect
 
@@ -38,21 +38,50 @@ def executor(request):
 
 GOOD = [
     ("def add(a, b):\n    return a + b\n", ["assert add(1, 2) == 3", "assert add(-1, 1) == 0"], "", None),
-    ("import math\ndef area(r):\n    return math.pi * r * r\n", ["assert math.isclose(area(2), 12.566, rel_tol=0.001)"],
-     "", None),
-    ("def evens(n):\n    return (i for i in range(n) if i % 2 == 0)\n",
-     ["assert list(evens(5)) == [0, 2, 4]", "assert sorted(evens(3), key=lambda x: -x) == [2, 0]",
-      "assert set(evens(4)) == {0, 2}"], "", None),
-    ("class Node:\n    def __init__(self, v):\n        self.v = v\n        self.left = None\n"
-     "def depth(n):\n    return 0 if n is None else 1 + depth(n.left)\n",
-     ["assert depth(root) == 2"], "root = Node(1)\nroot.left = Node(2)\n", None),
-    ("from typing import List\ndef inc(xs: List[int]) -> List[int]:\n    return [x + 1 for x in xs]\n",
-     ["METADATA = {}\n\ndef check(candidate):\n    assert candidate([1, 2]) == [2, 3]\n    assert candidate([]) == []\n"
-      "    assert True, 'always'\n"], "", "inc"),
-    ("def inc(x):\n    return x + 1\n",
-     ["def check(candidate):\n    for i in range(5):\n        assert candidate(i) == i + 1\n"], "", "inc"),
-    ("import sys\ndef flags():\n    return (sys.flags.isolated, sys.flags.no_site)\n", ["assert flags() == (1, 1)"],
-     "", None),
+    (
+        "import math\ndef area(r):\n    return math.pi * r * r\n",
+        ["assert math.isclose(area(2), 12.566, rel_tol=0.001)"],
+        "",
+        None,
+    ),
+    (
+        "def evens(n):\n    return (i for i in range(n) if i % 2 == 0)\n",
+        [
+            "assert list(evens(5)) == [0, 2, 4]",
+            "assert sorted(evens(3), key=lambda x: -x) == [2, 0]",
+            "assert set(evens(4)) == {0, 2}",
+        ],
+        "",
+        None,
+    ),
+    (
+        "class Node:\n    def __init__(self, v):\n        self.v = v\n        self.left = None\n"
+        "def depth(n):\n    return 0 if n is None else 1 + depth(n.left)\n",
+        ["assert depth(root) == 2"],
+        "root = Node(1)\nroot.left = Node(2)\n",
+        None,
+    ),
+    (
+        "from typing import List\ndef inc(xs: List[int]) -> List[int]:\n    return [x + 1 for x in xs]\n",
+        [
+            "METADATA = {}\n\ndef check(candidate):\n    assert candidate([1, 2]) == [2, 3]\n    assert candidate([]) == []\n"
+            "    assert True, 'always'\n"
+        ],
+        "",
+        "inc",
+    ),
+    (
+        "def inc(x):\n    return x + 1\n",
+        ["def check(candidate):\n    for i in range(5):\n        assert candidate(i) == i + 1\n"],
+        "",
+        "inc",
+    ),
+    (
+        "import sys\ndef flags():\n    return (sys.flags.isolated, sys.flags.no_site)\n",
+        ["assert flags() == (1, 1)"],
+        "",
+        None,
+    ),
 ]
 
 
@@ -66,8 +95,10 @@ def test_correct_programs_pass(executor, case: int) -> None:
 
 
 def test_wrong_program_reports_first_failure(executor) -> None:
-    r = executor.run("def add(a, b):\n    return a * b\n",
-                     ["assert add(2, 2) == 4", "assert add(2, 3) == 5", "assert add(1, 1) == 2"])
+    r = executor.run(
+        "def add(a, b):\n    return a * b\n",
+        ["assert add(2, 2) == 4", "assert add(2, 3) == 5", "assert add(1, 1) == 2"],
+    )
     assert r.status == "failed" and not r.passed
     assert [t.passed for t in r.tests] == [True, False, False]
     first = r.first_failure
@@ -100,8 +131,9 @@ def test_output_is_capped(executor) -> None:
 
 
 def test_run_many_keeps_order(executor) -> None:
-    items = [{"program": f"def f():\n    return {i}\n", "tests": [f"assert f() == {i if i % 3 else -1}"]}
-             for i in range(12)]
+    items = [
+        {"program": f"def f():\n    return {i}\n", "tests": [f"assert f() == {i if i % 3 else -1}"]} for i in range(12)
+    ]
     results = executor.run_many(items)
     assert [r.passed for r in results] == [bool(i % 3) for i in range(12)]
 
@@ -162,6 +194,7 @@ def test_result_roundtrip() -> None:
 
 # ------------------------------------------------------------------------------------- real benchmark data
 
+
 def _mbpp():
     path = DATA / "reflectevo" / "mbpp_test.jsonl"
     if not path.exists():
@@ -172,10 +205,12 @@ def _mbpp():
 def test_mbpp_reference_programs_pass_in_pool() -> None:
     rows = _mbpp()
     with get_executor("bwrap", Limits(timeout_s=10), mode="pool", workers=2) as ex:
-        results = ex.run_many([{"program": r["code"], "tests": r["test_list"], "setup": r["test_setup_code"]}
-                               for r in rows])
-    failed = [(row["task_id"], res.status, res.error or res.feedback) for row, res in zip(rows, results)
-              if not res.passed]
+        results = ex.run_many(
+            [{"program": r["code"], "tests": r["test_list"], "setup": r["test_setup_code"]} for r in rows]
+        )
+    failed = [
+        (row["task_id"], res.status, res.error or res.feedback) for row, res in zip(rows, results) if not res.passed
+    ]
     assert not failed, failed[:5]
     assert sum(all(t.judged_outside for t in res.tests) for res in results) == len(rows)
 
@@ -184,8 +219,9 @@ def test_mbpp_wrong_programs_fail_fresh() -> None:
     rows = _mbpp()[:20]
     broken = [r["code"].replace("return ", "return None and ") for r in rows]  # every function returns None
     with get_executor("bwrap", FAST, mode="fresh", workers=2) as ex:
-        results = ex.run_many([{"program": code, "tests": r["test_list"], "setup": r["test_setup_code"]}
-                               for code, r in zip(broken, rows)])
+        results = ex.run_many(
+            [{"program": code, "tests": r["test_list"], "setup": r["test_setup_code"]} for code, r in zip(broken, rows)]
+        )
     assert sum(not r.passed for r in results) >= 18
     assert any("returned None" in (r.first_failure.error or "") for r in results if not r.passed)
 
@@ -196,8 +232,16 @@ def test_humaneval_canonical_solutions_pass() -> None:
         pytest.skip(f"benchmark data not found at {path}")
     rows = [json.loads(line) for line in gzip.open(path, "rt")]
     with get_executor("bwrap", Limits(timeout_s=15), mode="pool", workers=2) as ex:
-        results = ex.run_many([{"program": r["prompt"] + r["canonical_solution"], "tests": [r["test"]],
-                                "entry_point": r["entry_point"]} for r in rows])
+        results = ex.run_many(
+            [
+                {
+                    "program": r["prompt"] + r["canonical_solution"],
+                    "tests": [r["test"]],
+                    "entry_point": r["entry_point"],
+                }
+                for r in rows
+            ]
+        )
     failed = [(row["task_id"], res.status, res.feedback) for row, res in zip(rows, results) if not res.passed]
     assert not failed, failed[:5]
     # checks with loops (6 of 164) run in the trusted check process: every verdict is judged outside the program

@@ -22,27 +22,33 @@ def test_equality_assert_is_split() -> None:
     assert u.split and u.holes == ["f(1, 2)"] and u.verdict == "__h0 == 3"
 
 
-@pytest.mark.parametrize("test,holes,verdict", [
-    ("assert math.isclose(area(2), 12.5, rel_tol=0.001)", ["area(2)"], "math.isclose(__h0, 12.5, rel_tol=0.001)"),
-    ("assert sorted(f(x)) == [1, 2]", ["f(x)"], "sorted(__h0) == [1, 2]"),
-    ("assert set(f([1])) == set([1])", ["f([1])"], "set(__h0) == set([1])"),
-    ("assert sorted(f(1), key=lambda t: t[1]) == []", ["f(1)"], "sorted(__h0, key=lambda t: t[1]) == []"),
-    ("assert f(1)[0] == 2 and not f(2)", ["f(1)[0]", "f(2)"], "__h0 == 2 and (not __h1)"),
-    ("assert Solution().run(3) is None", ["Solution().run(3)"], "__h0 is None"),
-    ("assert f(1)", ["f(1)"], "__h0"),
-])
+@pytest.mark.parametrize(
+    "test,holes,verdict",
+    [
+        ("assert math.isclose(area(2), 12.5, rel_tol=0.001)", ["area(2)"], "math.isclose(__h0, 12.5, rel_tol=0.001)"),
+        ("assert sorted(f(x)) == [1, 2]", ["f(x)"], "sorted(__h0) == [1, 2]"),
+        ("assert set(f([1])) == set([1])", ["f([1])"], "set(__h0) == set([1])"),
+        ("assert sorted(f(1), key=lambda t: t[1]) == []", ["f(1)"], "sorted(__h0, key=lambda t: t[1]) == []"),
+        ("assert f(1)[0] == 2 and not f(2)", ["f(1)[0]", "f(2)"], "__h0 == 2 and (not __h1)"),
+        ("assert Solution().run(3) is None", ["Solution().run(3)"], "__h0 is None"),
+        ("assert f(1)", ["f(1)"], "__h0"),
+    ],
+)
 def test_split_shapes(test: str, holes: list[str], verdict: str) -> None:
     program = "import math\nx = 1\ndef f(v):\n    return v\ndef area(r):\n    return r\nclass Solution:\n    pass\n"
     (u,) = units(program, [test])
     assert u.holes == holes and u.verdict == verdict
 
 
-@pytest.mark.parametrize("test", [
-    "assert f(1) == Pair(1, 2)",                 # every side comes from the program
-    "assert all(f(x) for x in range(3))",        # program call per comprehension item
-    "assert f(1) == 1 or f(2) == 2",             # conditional evaluation
-    "for i in range(3):\n    assert f(i) == i",  # not a single assert
-])
+@pytest.mark.parametrize(
+    "test",
+    [
+        "assert f(1) == Pair(1, 2)",  # every side comes from the program
+        "assert all(f(x) for x in range(3))",  # program call per comprehension item
+        "assert f(1) == 1 or f(2) == 2",  # conditional evaluation
+        "for i in range(3):\n    assert f(i) == i",  # not a single assert
+    ],
+)
 def test_general_shapes(test: str) -> None:
     (u,) = units("def f(v):\n    return v\nclass Pair:\n    pass\n", [test])
     assert not u.split and u.general
@@ -56,8 +62,10 @@ def test_program_cannot_shadow_test_modules_or_builtins() -> None:
 
 
 def test_humaneval_check_is_decomposed() -> None:
-    test = ("METADATA = {'x': 1}\n\ndef check(candidate):\n    print\n    assert candidate(1) == 2\n"
-            "    lst = list(range(3))\n    total = sum([i for i in lst])\n    assert candidate(lst) == total\n")
+    test = (
+        "METADATA = {'x': 1}\n\ndef check(candidate):\n    print\n    assert candidate(1) == 2\n"
+        "    lst = list(range(3))\n    total = sum([i for i in lst])\n    assert candidate(lst) == total\n"
+    )
     plan = make_plan("def inc(x):\n    return x + 1\n", [test], entry_point="inc")
     assert [u.holes for u in plan.units] == [["inc(1)"], ["inc(lst)"]]
     assert plan.units[1].verdict == "__h0 == total"
@@ -72,8 +80,20 @@ def test_expected_values_never_reach_the_candidate() -> None:
 
 
 def test_codec_roundtrip_and_rejections() -> None:
-    for value in (None, True, -(2 ** 200), 0.1, float("inf"), 1 + 2j, "é\udc80", b"\x00", [1, (2, {3})],
-                  {(1, 2): frozenset({4})}, collections.Counter("aab"), collections.deque([1])):
+    for value in (
+        None,
+        True,
+        -(2**200),
+        0.1,
+        float("inf"),
+        1 + 2j,
+        "é\udc80",
+        b"\x00",
+        [1, (2, {3})],
+        {(1, 2): frozenset({4})},
+        collections.Counter("aab"),
+        collections.deque([1]),
+    ):
         assert decode(json.loads(dumps(encode(value)))) == value or value != value
     assert list(decode(encode(i for i in range(3)))) == [0, 1, 2]
     assert decode(encode(iter([1]))) != [1] and isinstance(decode(encode(range(2))), Snapshot)
@@ -81,6 +101,7 @@ def test_codec_roundtrip_and_rejections() -> None:
     class Liar(int):
         def __eq__(self, other):
             return True
+
     assert decode(encode(Liar(0))) == 0 and decode(encode(Liar(0))) != 42
     for bad in (object(), lambda: 1, type):
         with pytest.raises(CodecError):

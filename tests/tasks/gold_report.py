@@ -20,7 +20,8 @@ for _var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
 
 from task_helpers import load_tasks  # noqa: E402
 from test_bbh import _perturbed as bbh_perturbed  # noqa: E402
-from test_function_calling import _perturb as bfcl_perturb, gold_calls  # noqa: E402
+from test_function_calling import _perturb as bfcl_perturb  # noqa: E402
+from test_function_calling import gold_calls  # noqa: E402
 from test_math import _perturb as math_perturb  # noqa: E402
 
 from reflectevo_bench.tasks.bigbench.docs import LETTERS  # noqa: E402
@@ -41,7 +42,7 @@ def pairs(task, doc):
         return f"Answer: {g}", f"Answer: {'BCDA'['ABCD'.index(g)]}"
     if name == "bigbench_reflectevo":
         g = task.target(doc)
-        return f"Answer: {g}", f"Answer: {({'A': 'B', 'B': 'A', 'C': 'A'}.get(g, g + ' extra'))}"
+        return f"Answer: {g}", f"Answer: { ({'A': 'B', 'B': 'A', 'C': 'A'}.get(g, g + ' extra')) }"
     if name.startswith("bigbench_"):
         if doc["kind"] == "mc":
             wrong = [i for i in range(len(doc["choices"])) if i not in doc["gold"]][0]

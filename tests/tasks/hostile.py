@@ -41,10 +41,53 @@ WORST_CASES: dict[str, str] = {
 }
 
 _PIECES = [
-    "Answer: ", "answer is ", "So the answer is ", "final answer", "Finish[", "]", 'Answer("B")', "Answer(",
-    "#### ", "\\boxed{", "}", "{", "(", ")", "[", "<answer>", "</answer>", "<think>", "</think>", "<tool_call>",
-    "```", "```python\n", "\n", " ", "-", "+", "=", "*", "/", "not ", '{"a":', '"', "'", "\\", "$", "A", "(B)",
-    "9" * 50, "1" * 4301, "f(x=", "def f():\n    return 1\n", "\x00", "\ud800", "\u202e", "\u2212", "é", "İ",
+    "Answer: ",
+    "answer is ",
+    "So the answer is ",
+    "final answer",
+    "Finish[",
+    "]",
+    'Answer("B")',
+    "Answer(",
+    "#### ",
+    "\\boxed{",
+    "}",
+    "{",
+    "(",
+    ")",
+    "[",
+    "<answer>",
+    "</answer>",
+    "<think>",
+    "</think>",
+    "<tool_call>",
+    "```",
+    "```python\n",
+    "\n",
+    " ",
+    "-",
+    "+",
+    "=",
+    "*",
+    "/",
+    "not ",
+    '{"a":',
+    '"',
+    "'",
+    "\\",
+    "$",
+    "A",
+    "(B)",
+    "9" * 50,
+    "1" * 4301,
+    "f(x=",
+    "def f():\n    return 1\n",
+    "\x00",
+    "\ud800",
+    "\u202e",
+    "\u2212",
+    "é",
+    "İ",
 ]
 _SIZES = [1, 2, 10, 100, 1_000, 10_000, 100_000, MB]
 
@@ -57,6 +100,19 @@ def hostile_text(draw: st.DrawFn) -> str:
         piece = draw(st.sampled_from(_PIECES))
         count = max(1, draw(st.sampled_from(_SIZES)) // len(piece))
         parts.append(draw(st.text(max_size=20)) + piece * count)
-    parts.append(draw(st.sampled_from(["", "\nAnswer: B", "\nSo the answer is (A).", "\n#### 42", "\\boxed{2}",
-                                       '[f(x=1)]', "<answer>1+2</answer>"])))
+    parts.append(
+        draw(
+            st.sampled_from(
+                [
+                    "",
+                    "\nAnswer: B",
+                    "\nSo the answer is (A).",
+                    "\n#### 42",
+                    "\\boxed{2}",
+                    "[f(x=1)]",
+                    "<answer>1+2</answer>",
+                ]
+            )
+        )
+    )
     return "".join(parts)

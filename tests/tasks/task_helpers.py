@@ -8,18 +8,47 @@ TASK_FIXTURES = Path(__file__).resolve().parent / "fixtures"
 MINI_DATA = TASK_FIXTURES / "data"
 
 # the generated families' task suffixes, pinned: task names must never change (a renamed task breaks old runs)
-BBH = ["boolean_expressions", "causal_judgement", "date_understanding", "disambiguation_qa", "dyck_languages",
-       "formal_fallacies", "geometric_shapes", "hyperbaton", "logical_deduction_five_objects",
-       "logical_deduction_seven_objects", "logical_deduction_three_objects", "movie_recommendation",
-       "multistep_arithmetic_two", "navigate", "object_counting", "penguins_in_a_table",
-       "reasoning_about_colored_objects", "ruin_names", "salient_translation_error_detection", "snarks",
-       "sports_understanding", "temporal_sequences", "tracking_shuffled_objects_five_objects",
-       "tracking_shuffled_objects_seven_objects", "tracking_shuffled_objects_three_objects", "web_of_lies",
-       "word_sorting"]
+BBH = [
+    "boolean_expressions",
+    "causal_judgement",
+    "date_understanding",
+    "disambiguation_qa",
+    "dyck_languages",
+    "formal_fallacies",
+    "geometric_shapes",
+    "hyperbaton",
+    "logical_deduction_five_objects",
+    "logical_deduction_seven_objects",
+    "logical_deduction_three_objects",
+    "movie_recommendation",
+    "multistep_arithmetic_two",
+    "navigate",
+    "object_counting",
+    "penguins_in_a_table",
+    "reasoning_about_colored_objects",
+    "ruin_names",
+    "salient_translation_error_detection",
+    "snarks",
+    "sports_understanding",
+    "temporal_sequences",
+    "tracking_shuffled_objects_five_objects",
+    "tracking_shuffled_objects_seven_objects",
+    "tracking_shuffled_objects_three_objects",
+    "web_of_lies",
+    "word_sorting",
+]
 BFCL = ["simple", "multiple", "parallel", "parallel_multiple", "live_simple", "live_multiple", "irrelevance"]
-BIGBENCH = ["causal_judgment", "date_understanding", "logical_deduction_three_objects",
-            "logical_deduction_five_objects", "logical_deduction_seven_objects", "navigate", "object_counting",
-            "sports_understanding", "strategyqa"]
+BIGBENCH = [
+    "causal_judgment",
+    "date_understanding",
+    "logical_deduction_three_objects",
+    "logical_deduction_five_objects",
+    "logical_deduction_seven_objects",
+    "navigate",
+    "object_counting",
+    "sports_understanding",
+    "strategyqa",
+]
 
 
 def load_tasks(names: str, data_dir: Path | str | None, limit: int | None = None):

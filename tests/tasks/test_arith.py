@@ -6,11 +6,11 @@ import re
 import time
 
 import pytest
+from task_helpers import load_task, load_tasks, score_cli
 
 from reflectevo_bench.tasks.arith.generator import LEVELS, build_splits, canonical, generate, one_op_problems
 from reflectevo_bench.tasks.arith.verifier import ANSWER_FORMAT, verify
 from reflectevo_bench.tasks.countdown.expression import evaluate, parse
-from task_helpers import load_task, load_tasks, score_cli
 
 TASKS = {1: "arith_1op", 2: "arith_2op", 3: "arith_3op"}
 
@@ -26,8 +26,9 @@ def splits():
     for level, name in TASKS.items():
         meta = load_yaml(TASKS_ROOT / "arith" / f"{name}.yaml", resolve_func=False)["metadata"]
         assert meta["level"] == level
-        out[level] = build_splits(level, meta["num_examples"], meta["seed"], meta["num_train_examples"],
-                                  meta["train_seed"])
+        out[level] = build_splits(
+            level, meta["num_examples"], meta["seed"], meta["num_train_examples"], meta["train_seed"]
+        )
     return out
 
 
@@ -43,11 +44,19 @@ def test_generator_is_deterministic_and_prefix_stable(level):
 def test_shipped_test_rows_are_pinned(splits):
     """Changing the generator changes the benchmark: these first problems must not move."""
     assert [(r["expression"], r["answer"]) for r in splits[1]["test"][:3]] == [
-        ("15 / 3", 5), ("29 - 7", 22), ("14 + 16", 30)]
+        ("15 / 3", 5),
+        ("29 - 7", 22),
+        ("14 + 16", 30),
+    ]
     assert [(r["expression"], r["answer"]) for r in splits[2]["test"][:3]] == [
-        ("20 + 10 / 10", 21), ("7 - (19 - 13)", 1), ("12 + 15 + 20", 47)]
+        ("20 + 10 / 10", 21),
+        ("7 - (19 - 13)", 1),
+        ("12 + 15 + 20", 47),
+    ]
     assert [(r["expression"], r["answer"]) for r in splits[3]["test"][:2]] == [
-        ("19 + 20 - (20 + 6)", 13), ("16 * 3 - (18 + 14)", 16)]
+        ("19 + 20 - (20 + 6)", 13),
+        ("16 * 3 - (18 + 14)", 16),
+    ]
 
 
 @pytest.mark.parametrize("level", LEVELS)
@@ -108,19 +117,36 @@ def test_gold_answers_all_pass(splits, level):
 ROW = {"id": 0, "level": 1, "expression": "17 + 18", "answer": 35}
 
 
-@pytest.mark.parametrize("response", [
-    "Answer: 35", "17 + 18 = 35", "17 + 18 = 35\n\nThe answer is 35.", "**Answer:** 35", "Answer: $35$.",
-    "\\boxed{35}", "Answer: 35.0", "I add them.\nAnswer: 17 + 18 = 35", "Answer: 34\nWait.\nAnswer: 35",
-    "Answer: \u221235 + 70 = 35",
-])
+@pytest.mark.parametrize(
+    "response",
+    [
+        "Answer: 35",
+        "17 + 18 = 35",
+        "17 + 18 = 35\n\nThe answer is 35.",
+        "**Answer:** 35",
+        "Answer: $35$.",
+        "\\boxed{35}",
+        "Answer: 35.0",
+        "I add them.\nAnswer: 17 + 18 = 35",
+        "Answer: 34\nWait.\nAnswer: 35",
+        "Answer: \u221235 + 70 = 35",
+    ],
+)
 def test_right_answers_in_the_forms_models_write(response):
     assert verify(ROW, response).correct, response
 
 
-@pytest.mark.parametrize("response,direction", [
-    ("Answer: 34", "too small"), ("17 + 18 = 25", "too small"), ("Answer: 36", "too large"),
-    ("Answer: 35.5", "too large"), ("Answer: -35", "too small"), ("The answer is 350.", "too large"),
-])
+@pytest.mark.parametrize(
+    "response,direction",
+    [
+        ("Answer: 34", "too small"),
+        ("17 + 18 = 25", "too small"),
+        ("Answer: 36", "too large"),
+        ("Answer: 35.5", "too large"),
+        ("Answer: -35", "too small"),
+        ("The answer is 350.", "too large"),
+    ],
+)
 def test_wrong_answers_say_which_way_without_the_value(response, direction):
     v = verify(ROW, response)
     assert not v.correct and v.score == 0.0 and v.details["reason"] == "wrong_value"
@@ -149,15 +175,23 @@ def test_malformed_responses_get_format_feedback(response):
     assert not v.correct and v.details["reason"] == "no_answer" and ANSWER_FORMAT in v.feedback
 
 
-@pytest.mark.parametrize("response", [
-    "Answer: " + "9" * 100_000,                                   # too many digits for int()
-    "Answer: " + "9" * 4000,                                      # a valid but enormous number
-    "1 + " * 250_000 + "Answer: 35",                              # a 1 MB response
-    "Answer: \u0663\u0665",                                       # Arabic-Indic digits
-    "Answer: \uff13\uff15",                                       # fullwidth digits
-    "Answer: 3\u200b5", "Answer: \u202e53\u202c", "Answer: 35\U0001f600", "Answer: \ud800 35",
-    "Answer: 35" + "\u0301" * 1000, "<answer>" * 10_000, "\\boxed{" * 10_000 + "35",
-])
+@pytest.mark.parametrize(
+    "response",
+    [
+        "Answer: " + "9" * 100_000,  # too many digits for int()
+        "Answer: " + "9" * 4000,  # a valid but enormous number
+        "1 + " * 250_000 + "Answer: 35",  # a 1 MB response
+        "Answer: \u0663\u0665",  # Arabic-Indic digits
+        "Answer: \uff13\uff15",  # fullwidth digits
+        "Answer: 3\u200b5",
+        "Answer: \u202e53\u202c",
+        "Answer: 35\U0001f600",
+        "Answer: \ud800 35",
+        "Answer: 35" + "\u0301" * 1000,
+        "<answer>" * 10_000,
+        "\\boxed{" * 10_000 + "35",
+    ],
+)
 def test_hostile_responses_are_judged_quickly_without_errors(response):
     start = time.perf_counter()
     v = verify(ROW, response)
@@ -183,8 +217,10 @@ def test_train_split_loads_for_training_runs(splits):
 
     (task,) = load_eval_tasks("arith_1op", None, 4, split="train")
     assert task.docs == splits[1]["train"][:4]
-    assert task.gold_response(task.docs[0]) == f"{task.docs[0]['expression']} = {task.docs[0]['answer']}\nAnswer: " \
+    assert (
+        task.gold_response(task.docs[0]) == f"{task.docs[0]['expression']} = {task.docs[0]['answer']}\nAnswer: "
         f"{task.docs[0]['answer']}"
+    )
     assert task.verify(task.docs[0], task.gold_response(task.docs[0])).correct
 
 
@@ -202,7 +238,10 @@ def test_stock_lm_eval_scores_like_the_verifier():
 
 def test_score_cli_judges_inline_docs_and_doc_ids(tmp_path, splits):
     doc = splits[1]["test"][1]
-    rows = [{"doc": doc, "response": f"Answer: {doc['answer']}"}, {"doc": doc, "response": "Answer: 0"},
-            {"doc_id": 0, "response": "15 / 3 = 5"}]
+    rows = [
+        {"doc": doc, "response": f"Answer: {doc['answer']}"},
+        {"doc": doc, "response": "Answer: 0"},
+        {"doc_id": 0, "response": "15 / 3 = 5"},
+    ]
     scored = score_cli(tmp_path, "arith_1op", rows, None)
     assert [r["correct"] for r in scored] == [True, False, True]

@@ -6,21 +6,34 @@ import json
 import re
 
 import pytest
+from task_helpers import load_task, load_tasks, score_cli
 
 from reflectevo_bench.tasks.bbh.verifier import (
-    verify_dyck, verify_mc, verify_number, verify_true_false, verify_valid_invalid, verify_words, verify_yes_no,
+    verify_dyck,
+    verify_mc,
+    verify_number,
+    verify_true_false,
+    verify_valid_invalid,
+    verify_words,
+    verify_yes_no,
 )
 from reflectevo_bench.tasks.common.extract import parse_options
-from task_helpers import load_task, load_tasks, score_cli
 
 MC = {"input": "Which?\nOptions:\n(A) one\n(B) two\n(C) three", "target": "(B)"}
 
 
-@pytest.mark.parametrize("response,ok", [
-    ("So the answer is (B).", True), ("So the answer is B.", True), ("... so the answer is (b)", True),
-    ("So the answer is two.", True), ("So the answer is (A).", False), ("So the answer is (B) or (C).", False),
-    ("So the answer is (D).", False),
-])
+@pytest.mark.parametrize(
+    "response,ok",
+    [
+        ("So the answer is (B).", True),
+        ("So the answer is B.", True),
+        ("... so the answer is (b)", True),
+        ("So the answer is two.", True),
+        ("So the answer is (A).", False),
+        ("So the answer is (B) or (C).", False),
+        ("So the answer is (D).", False),
+    ],
+)
 def test_mc(response, ok):
     assert verify_mc(MC, response).correct is ok
 
@@ -31,35 +44,47 @@ def test_mc_text_target_upstream_quirk():
     assert not verify_mc(doc, "So the answer is (A).").correct
 
 
-@pytest.mark.parametrize("fn,target,response,ok", [
-    (verify_yes_no, "Yes", "So the answer is Yes.", True), (verify_yes_no, "yes", "So the answer is YES", True),
-    (verify_yes_no, "No", "So the answer is yes.", False), (verify_yes_no, "No", "So the answer is: no, because", True),
-    (verify_yes_no, "No", "So the answer is yes or no.", False),
-    (verify_true_false, "False", "So the answer is False.", True), (verify_true_false, "True", "False", False),
-    (verify_valid_invalid, "invalid", "So the answer is invalid.", True),
-    (verify_valid_invalid, "invalid", "So the answer is not valid.", True),
-    (verify_valid_invalid, "valid", "So the answer is invalid.", False),
-    (verify_valid_invalid, "valid", "So the answer is valid.", True),
-    (verify_number, "-50", "So the answer is -50.", True), (verify_number, "1000", "So the answer is 1,000.", True),
-    (verify_number, "3", "So the answer is three.", True), (verify_number, "24", "So the answer is 25.", False),
-    (verify_number, "2", "So the answer is 5 - 3 = 2.", True),
-    (verify_dyck, "] } ]", "So the answer is ] } ].", True), (verify_dyck, "] } ]", "So the answer is ]}].", True),
-    (verify_dyck, "] } ]", "So the answer is ] ].", False),
-    (verify_words, "apple banana cherry", "So the answer is apple banana cherry.", True),
-    (verify_words, "apple banana cherry", "So the answer is Apple, banana, cherry", True),
-    (verify_words, "apple banana cherry", "So the answer is banana apple cherry.", False),
-])
+@pytest.mark.parametrize(
+    "fn,target,response,ok",
+    [
+        (verify_yes_no, "Yes", "So the answer is Yes.", True),
+        (verify_yes_no, "yes", "So the answer is YES", True),
+        (verify_yes_no, "No", "So the answer is yes.", False),
+        (verify_yes_no, "No", "So the answer is: no, because", True),
+        (verify_yes_no, "No", "So the answer is yes or no.", False),
+        (verify_true_false, "False", "So the answer is False.", True),
+        (verify_true_false, "True", "False", False),
+        (verify_valid_invalid, "invalid", "So the answer is invalid.", True),
+        (verify_valid_invalid, "invalid", "So the answer is not valid.", True),
+        (verify_valid_invalid, "valid", "So the answer is invalid.", False),
+        (verify_valid_invalid, "valid", "So the answer is valid.", True),
+        (verify_number, "-50", "So the answer is -50.", True),
+        (verify_number, "1000", "So the answer is 1,000.", True),
+        (verify_number, "3", "So the answer is three.", True),
+        (verify_number, "24", "So the answer is 25.", False),
+        (verify_number, "2", "So the answer is 5 - 3 = 2.", True),
+        (verify_dyck, "] } ]", "So the answer is ] } ].", True),
+        (verify_dyck, "] } ]", "So the answer is ]}].", True),
+        (verify_dyck, "] } ]", "So the answer is ] ].", False),
+        (verify_words, "apple banana cherry", "So the answer is apple banana cherry.", True),
+        (verify_words, "apple banana cherry", "So the answer is Apple, banana, cherry", True),
+        (verify_words, "apple banana cherry", "So the answer is banana apple cherry.", False),
+    ],
+)
 def test_answer_kinds(fn, target, response, ok):
     assert fn({"input": "Input: [ { [", "target": target}, response).correct is ok
 
 
-@pytest.mark.parametrize("fn,target,response", [
-    # truncated / looping chains of thought (real code-davinci-002 rows): no "So the answer is" means no answer
-    (verify_true_false, "False", "not False and False = not False and False = not False and"),
-    (verify_number, "8", "(8 + 1 + 6 + 6) = (8 + 1 + 6 + 6) = (8 + 1 + 6 + 6) ="),
-    (verify_dyck, ")", "30: ) ; stack: ( < { { { ( [ ( ( [\n31: ] ; stack: ( < { { { ( [ ( (\n32: )"),
-    (verify_mc, "(B)", "Let's think step by step.\n(B)"),
-])
+@pytest.mark.parametrize(
+    "fn,target,response",
+    [
+        # truncated / looping chains of thought (real code-davinci-002 rows): no "So the answer is" means no answer
+        (verify_true_false, "False", "not False and False = not False and False = not False and"),
+        (verify_number, "8", "(8 + 1 + 6 + 6) = (8 + 1 + 6 + 6) = (8 + 1 + 6 + 6) ="),
+        (verify_dyck, ")", "30: ) ; stack: ( < { { { ( [ ( ( [\n31: ] ; stack: ( < { { { ( [ ( (\n32: )"),
+        (verify_mc, "(B)", "Let's think step by step.\n(B)"),
+    ],
+)
 def test_no_final_answer_phrase_is_no_answer(fn, target, response):
     doc = {"input": "Q?\nOptions:\n(A) one\n(B) two" if target == "(B)" else "Input: ( [", "target": target}
     verdict = fn(doc, response)
@@ -91,12 +116,14 @@ def test_fixture_task_zero_and_few_shot(mini_data, tmp_path):
     task.fewshot_as_multiturn = False  # --no-fewshot-as-multiturn: one user turn
     few, _ = task.first_turn(task.docs[0], lambda m, add_generation_prompt=True: "")
     assert few[0]["content"].startswith("Q: not ( False ) is\nA: Let's think step by step.\nnot False = True.")
-    assert few[0]["content"].count("Let's think step by step.") == 3 and few[0]["content"].endswith(
-        zero[0]["content"])
+    assert few[0]["content"].count("Let's think step by step.") == 3 and few[0]["content"].endswith(zero[0]["content"])
     raw = json.loads((mini_data / "bbh" / "boolean_expressions.json").read_text())["examples"]
-    scores = score_cli(tmp_path, "bbh_boolean_expressions", [{"doc": raw[0], "response": "So the answer is False."},
-                                                             {"doc_id": 1, "response": "So the answer is False."}],
-                       mini_data)
+    scores = score_cli(
+        tmp_path,
+        "bbh_boolean_expressions",
+        [{"doc": raw[0], "response": "So the answer is False."}, {"doc_id": 1, "response": "So the answer is False."}],
+        mini_data,
+    )
     assert [s["correct"] for s in scores] == [True, False]
 
 
@@ -119,7 +146,9 @@ def test_gold_scores_all_and_perturbed_none(shared_data):
     tasks = load_tasks("bbh", shared_data)
     assert len(tasks) == 27 and sum(len(t.docs) for t in tasks) == 6511
     for task in tasks:
-        assert all(task.verify(d, f"Let's think step by step.\nSo the answer is {d['target']}.").correct
-                   for d in task.docs), task.name
-        assert not any(task.verify(d, f"So the answer is {_perturbed(d['target'], d['input'])}.").correct
-                       for d in task.docs), task.name
+        assert all(
+            task.verify(d, f"Let's think step by step.\nSo the answer is {d['target']}.").correct for d in task.docs
+        ), task.name
+        assert not any(
+            task.verify(d, f"So the answer is {_perturbed(d['target'], d['input'])}.").correct for d in task.docs
+        ), task.name

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
+from task_helpers import load_task, load_tasks, score_cli
+
 from reflectevo_bench.tasks.bigbench.docs import LETTERS, to_doc
 from reflectevo_bench.tasks.bigbench.verifier import verify, verify_reflectevo
-from task_helpers import load_task, load_tasks, score_cli
 
 MC_ROW = {"input": "Yesterday was April 30. Today is?", "target_scores": {"05/01": 1, "04/29": 0, "05/09": 0}}
 FREE_ROW = {"input": "How many?", "target": ["three", "3"]}
@@ -22,8 +23,9 @@ def test_canonical_docs_do_not_depend_on_dict_order_or_schema():
     arrow_union = to_doc({"input": MC_ROW["input"], "target_scores": {**MC_ROW["target_scores"], "06/01": None}})
     assert doc == reordered == arrow_union and to_doc(doc) == doc
     assert doc["kind"] == "mc" and sorted(doc["choices"]) == ["04/29", "05/01", "05/09"]
-    hub = to_doc({"inputs": "Q?", "targets": ["a"], "multiple_choice_targets": ["x", "y"],
-                  "multiple_choice_scores": [0, 1]})
+    hub = to_doc(
+        {"inputs": "Q?", "targets": ["a"], "multiple_choice_targets": ["x", "y"], "multiple_choice_scores": [0, 1]}
+    )
     assert hub["kind"] == "mc" and [hub["choices"][i] for i in hub["gold"]] == ["y"]
     assert to_doc({"inputs": "Q?", "targets": ["t1", "t2"], "multiple_choice_targets": []})["targets"] == ["t1", "t2"]
     both = to_doc({"input": "Frost?", "target": "Yes. Because ...", "target_scores": {"Yes": 1, "No": 0}})
@@ -69,12 +71,20 @@ def test_fixture_tasks(mini_data, tmp_path):
     # raw task.json examples score through process_docs (letters as in the prompt)
     raw = json.loads((mini_data / "bigbench" / "navigate" / "task.json").read_text())["examples"]
     gold_letters = [navigate.target(d) for d in navigate.docs]
-    scores = score_cli(tmp_path, "bigbench_navigate", [{"doc": raw[0], "response": f"Answer: {gold_letters[0]}"},
-                                                       {"doc": raw[1], "response": "Answer: False"}], mini_data)
+    scores = score_cli(
+        tmp_path,
+        "bigbench_navigate",
+        [{"doc": raw[0], "response": f"Answer: {gold_letters[0]}"}, {"doc": raw[1], "response": "Answer: False"}],
+        mini_data,
+    )
     assert [s["correct"] for s in scores] == [True, True]
     rows = [json.loads(x) for x in (mini_data / "reflectevo" / "bigbench_test.jsonl").read_text().splitlines()]
-    scores = score_cli(tmp_path, "bigbench_reflectevo", [{"doc": rows[1], "response": "Answer: on the mat."},
-                                                         {"doc": rows[2], "response": "Answer: B"}], mini_data)
+    scores = score_cli(
+        tmp_path,
+        "bigbench_reflectevo",
+        [{"doc": rows[1], "response": "Answer: on the mat."}, {"doc": rows[2], "response": "Answer: B"}],
+        mini_data,
+    )
     assert [s["correct"] for s in scores] == [True, False]
 
 

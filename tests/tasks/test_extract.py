@@ -7,41 +7,77 @@ from fractions import Fraction
 import pytest
 
 from reflectevo_bench.tasks.common.extract import (
-    extract_choice, extract_number, final_segment, last_boxed, normalize_text, parse_options, token_f1,
+    extract_choice,
+    extract_number,
+    final_segment,
+    last_boxed,
+    normalize_text,
+    parse_options,
+    token_f1,
 )
 from reflectevo_bench.tasks.common.mc import choice_verdict
 
 
-@pytest.mark.parametrize("response,letter", [
-    ("A", "A"), ("(A)", "A"), ("A.", "A"), ("A)", "A"), ("[A]", "A"), ("**B**", "B"), ("`C`", "C"),
-    ("The answer is A", "A"), ("the answer is (c).", "C"), ("Answer: b", "B"), ("Answer:D", "D"),
-    ("Finish[A]", "A"), ("Finish[(b)]", "B"), ("$\\boxed{\\text{D}}$", "D"), ("\\boxed{C}", "C"),
-    ("**Answer: C**", "C"), ("Final answer: **B**", "B"), ("So the answer is (D).", "D"),
-    ("The correct option is (B) Paris", "B"), ("The correct answer is option C.", "C"),
-    ("Let me think.\nA is wrong, B is wrong.\nAnswer:\n(C)", "C"),
-    ("Answer: A because B is wrong", "A"),
-    ("Answer: A\nOn reflection that is wrong.\nAnswer: B", "B"),  # the last marker wins
-    ("B. The railway is new.", "B"),
-    ("I think so.\n\nB", "B"),
-    # ReAct final actions; the final committed answer wins over a quoted earlier one
-    ('Action: Answer("C")', "C"), ("Answer(C)", "C"), ("Action: Answer('B')", "B"), ('Finish["D"]', "D"),
-    ('Thought: Previous answer: C was wrong.\nAction: Answer("A")', "A"),
-    ("Previous answer: C\nMy reasoning changed.\nAnswer(B)", "B"),
-    ('Answer: "C"', "C"),
-    # a variable that looks like a letter is not an option; an explicit "option X" in the final segment is
-    ("So the answer is D/(M-3), which is option A", "A"), ("The answer is D-3, i.e. choice (B).", "B"),
-    ("Answer: B\n\nExplanation: the answer is correct because of the second premise.", "B"),
-    ("Answer: A - the first one", "A"),
-])
+@pytest.mark.parametrize(
+    "response,letter",
+    [
+        ("A", "A"),
+        ("(A)", "A"),
+        ("A.", "A"),
+        ("A)", "A"),
+        ("[A]", "A"),
+        ("**B**", "B"),
+        ("`C`", "C"),
+        ("The answer is A", "A"),
+        ("the answer is (c).", "C"),
+        ("Answer: b", "B"),
+        ("Answer:D", "D"),
+        ("Finish[A]", "A"),
+        ("Finish[(b)]", "B"),
+        ("$\\boxed{\\text{D}}$", "D"),
+        ("\\boxed{C}", "C"),
+        ("**Answer: C**", "C"),
+        ("Final answer: **B**", "B"),
+        ("So the answer is (D).", "D"),
+        ("The correct option is (B) Paris", "B"),
+        ("The correct answer is option C.", "C"),
+        ("Let me think.\nA is wrong, B is wrong.\nAnswer:\n(C)", "C"),
+        ("Answer: A because B is wrong", "A"),
+        ("Answer: A\nOn reflection that is wrong.\nAnswer: B", "B"),  # the last marker wins
+        ("B. The railway is new.", "B"),
+        ("I think so.\n\nB", "B"),
+        # ReAct final actions; the final committed answer wins over a quoted earlier one
+        ('Action: Answer("C")', "C"),
+        ("Answer(C)", "C"),
+        ("Action: Answer('B')", "B"),
+        ('Finish["D"]', "D"),
+        ('Thought: Previous answer: C was wrong.\nAction: Answer("A")', "A"),
+        ("Previous answer: C\nMy reasoning changed.\nAnswer(B)", "B"),
+        ('Answer: "C"', "C"),
+        # a variable that looks like a letter is not an option; an explicit "option X" in the final segment is
+        ("So the answer is D/(M-3), which is option A", "A"),
+        ("The answer is D-3, i.e. choice (B).", "B"),
+        ("Answer: B\n\nExplanation: the answer is correct because of the second premise.", "B"),
+        ("Answer: A - the first one", "A"),
+    ],
+)
 def test_letter_extraction(response, letter):
     choice = extract_choice(response, "ABCD")
     assert choice.letter == letter and not choice.ambiguous, choice
 
 
-@pytest.mark.parametrize("response", [
-    "Answer: A or B", "Finish[A, B]", "The final answer is: A, C", "Answer: A/B", "Answer: (A) and (C)",
-    "B\n\nbecause of that, maybe\n\nD", "**A** or **B**",
-])
+@pytest.mark.parametrize(
+    "response",
+    [
+        "Answer: A or B",
+        "Finish[A, B]",
+        "The final answer is: A, C",
+        "Answer: A/B",
+        "Answer: (A) and (C)",
+        "B\n\nbecause of that, maybe\n\nD",
+        "**A** or **B**",
+    ],
+)
 def test_two_different_letters_are_ambiguous(response):
     choice = extract_choice(response, "ABCD")
     assert choice.ambiguous and choice.letter is None, choice
@@ -50,23 +86,34 @@ def test_two_different_letters_are_ambiguous(response):
     assert "more than one option" in verdict.feedback
 
 
-@pytest.mark.parametrize("response", [
-    "Let me think. A farmer has three cows.", "The answer is a bit unclear to me.", "", "I cannot decide.",
-    "Answer: E",  # not an allowed letter
-])
+@pytest.mark.parametrize(
+    "response",
+    [
+        "Let me think. A farmer has three cows.",
+        "The answer is a bit unclear to me.",
+        "",
+        "I cannot decide.",
+        "Answer: E",  # not an allowed letter
+    ],
+)
 def test_no_letter(response):
     assert extract_choice(response, "ABCD").letters == ()
     verdict = choice_verdict(response, ["A"], "ABCD")
     assert not verdict.correct and "No final answer" in verdict.feedback and "A, B, C or D" in verdict.feedback
 
 
-@pytest.mark.parametrize("response", [
-    "the closest answer is B, but none fits.\nAnswer: None of the above",  # no backwards search
-    "I think the answer is B, although...\nThe correct answer is none of them.",
-    "Answer: D/(M-3)", "The answer is D-3.", "Answer: f(D)",  # variables, not options
-    "Previous answer: C\nThought: let me work it out again.",  # a quoted earlier answer commits nothing
-    "Answer: A's claim is irrelevant",
-])
+@pytest.mark.parametrize(
+    "response",
+    [
+        "the closest answer is B, but none fits.\nAnswer: None of the above",  # no backwards search
+        "I think the answer is B, although...\nThe correct answer is none of them.",
+        "Answer: D/(M-3)",
+        "The answer is D-3.",
+        "Answer: f(D)",  # variables, not options
+        "Previous answer: C\nThought: let me work it out again.",  # a quoted earlier answer commits nothing
+        "Answer: A's claim is irrelevant",
+    ],
+)
 def test_final_answer_naming_no_option_is_no_answer(response):
     choice = extract_choice(response, "ABCDE")
     assert choice.letters == (), choice
@@ -98,12 +145,25 @@ def test_parse_options_handles_upstream_layouts():
     assert parse_options("Q?\nA.F\nC.J\nB.G\nD.N") == {"A": "F", "B": "G", "C": "J", "D": "N"}  # out of order
 
 
-@pytest.mark.parametrize("response,value", [
-    ("#### 42", 42), ("so the total is\n#### 1,234", 1234), ("The answer is $5.", 5), ("Answer: -3", -3),
-    ("He pays 12 - 5 = 7 dollars.", 7), ("Total: 18.00", 18), ("\\boxed{1,000}", 1000), ("It is 50%.", 50),
-    ("3 + 4 = 7. Final answer: 7 apples", 7), ("The answer is 5 + 3 = 8", 8), ("Answer: 2.5", Fraction(5, 2)),
-    ("Answer: 3/4", Fraction(3, 4)), ("It's \u22124", -4), ("I got 41 first, then 42.", 42),
-])
+@pytest.mark.parametrize(
+    "response,value",
+    [
+        ("#### 42", 42),
+        ("so the total is\n#### 1,234", 1234),
+        ("The answer is $5.", 5),
+        ("Answer: -3", -3),
+        ("He pays 12 - 5 = 7 dollars.", 7),
+        ("Total: 18.00", 18),
+        ("\\boxed{1,000}", 1000),
+        ("It is 50%.", 50),
+        ("3 + 4 = 7. Final answer: 7 apples", 7),
+        ("The answer is 5 + 3 = 8", 8),
+        ("Answer: 2.5", Fraction(5, 2)),
+        ("Answer: 3/4", Fraction(3, 4)),
+        ("It's \u22124", -4),
+        ("I got 41 first, then 42.", 42),
+    ],
+)
 def test_number_extraction(response, value):
     got, _, _ = extract_number(response)
     assert got == value

@@ -48,8 +48,12 @@ def test_exemplars_do_not_depend_on_processing_order(tmp_path):
 
     stock = load_task(path, None).task  # lm-eval itself, docs in order from one seeded generator
     stock.set_fewshot_seed(seed=1234)
-    expected = [json.loads(stock.fewshot_context(d, 3, apply_chat_template=True, fewshot_as_multiturn=True,
-                                                 chat_template=_render)) for d in forward.docs]
+    expected = [
+        json.loads(
+            stock.fewshot_context(d, 3, apply_chat_template=True, fewshot_as_multiturn=True, chat_template=_render)
+        )
+        for d in forward.docs
+    ]
     assert ahead == expected
 
 

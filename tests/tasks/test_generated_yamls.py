@@ -5,13 +5,17 @@ and in stock lm-eval."""
 from __future__ import annotations
 
 import pytest
+from task_helpers import BBH, BFCL, BIGBENCH, load_tasks
 
 from reflectevo_bench.tasks.generate_yamls import FAMILIES, NOTE, write
 from reflectevo_bench.tasks.registry import TASKS_ROOT
-from task_helpers import BBH, BFCL, BIGBENCH, load_tasks
 
-NAMES = {"bbh": [f"bbh_{t}" for t in BBH], "bigbench": [f"bigbench_{t}" for t in BIGBENCH],
-         "bfcl": [f"bfcl_{c}" for c in BFCL], "mbpp": ["mbpp", "mbpp_full", "mbpp_reflectevo", "mbpp_sanitized"]}
+NAMES = {
+    "bbh": [f"bbh_{t}" for t in BBH],
+    "bigbench": [f"bigbench_{t}" for t in BIGBENCH],
+    "bfcl": [f"bfcl_{c}" for c in BFCL],
+    "mbpp": ["mbpp", "mbpp_full", "mbpp_reflectevo", "mbpp_sanitized"],
+}
 
 
 def test_every_generated_family_is_checked():
@@ -25,8 +29,9 @@ def test_committed_yamls_are_what_the_generator_writes(family, tmp_path):
     assert {p.parent for p in written} == {tmp_path / spec.folder}
     fresh = {p.name: p.read_text(encoding="utf-8") for p in written}
     folder = TASKS_ROOT / spec.folder
-    committed = {p.name: p.read_text(encoding="utf-8") for p in folder.glob("*.yaml")
-                 if NOTE in p.read_text(encoding="utf-8")}
+    committed = {
+        p.name: p.read_text(encoding="utf-8") for p in folder.glob("*.yaml") if NOTE in p.read_text(encoding="utf-8")
+    }
     assert sorted(committed) == sorted(fresh), "a generated file is missing, stale or hand-edited"
     for name, text in fresh.items():
         assert committed[name] == text, f"{spec.folder}/{name} differs from the generator: rerun it"
@@ -51,7 +56,10 @@ def test_every_generated_task_loads_in_our_registry_and_in_stock_lm_eval(family,
     assert [t.name for t in ours] == names
     for task in ours:
         assert task.docs and task.verifier_name.startswith(f"reflectevo_bench.tasks.{FAMILIES[family].folder}.")
-    stock = TaskManager(include_path=[str(TASKS_ROOT / FAMILIES[family].folder)], include_defaults=False,
-                        metadata={"data_dir": str(shared_data)})
+    stock = TaskManager(
+        include_path=[str(TASKS_ROOT / FAMILIES[family].folder)],
+        include_defaults=False,
+        metadata={"data_dir": str(shared_data)},
+    )
     loaded = stock.load(family if FAMILIES[family].group else names)["tasks"]
     assert sorted(loaded) == sorted(names)

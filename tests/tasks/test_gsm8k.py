@@ -5,18 +5,27 @@ from __future__ import annotations
 import json
 
 import pytest
+from task_helpers import load_task, score_cli
 
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.tasks.gsm8k.verifier import gold_answer, verify
-from task_helpers import load_task, score_cli
 
 DOC = {"question": "?", "answer": "work <<1000+234=1234>>\n#### 1,234"}
 
 
-@pytest.mark.parametrize("response", [
-    "#### 1234", "#### 1,234", "The answer is $1,234.", "Answer: 1234.00", "so 1000 + 234 = 1234", "\\boxed{1234}",
-    "Answer: 1234 dollars", "First 1233, then corrected: 1234.",
-])
+@pytest.mark.parametrize(
+    "response",
+    [
+        "#### 1234",
+        "#### 1,234",
+        "The answer is $1,234.",
+        "Answer: 1234.00",
+        "so 1000 + 234 = 1234",
+        "\\boxed{1234}",
+        "Answer: 1234 dollars",
+        "First 1233, then corrected: 1234.",
+    ],
+)
 def test_right_answers(response):
     assert verify(DOC, response).correct
 
@@ -50,8 +59,11 @@ def test_fixture_task_and_prompt(mini_data):
 
 def test_score_cli_with_raw_rows(mini_data, tmp_path):
     rows = [json.loads(line) for line in (mini_data / "gsm8k" / "test.jsonl").read_text().splitlines()]
-    preds = [{"doc": rows[0], "response": "3 * 4 = 12\n#### 12"}, {"doc": rows[1], "response": "Answer: 1,501"},
-             {"doc_id": 2, "response": "It is -3 degrees."}]
+    preds = [
+        {"doc": rows[0], "response": "3 * 4 = 12\n#### 12"},
+        {"doc": rows[1], "response": "Answer: 1,501"},
+        {"doc_id": 2, "response": "It is -3 degrees."},
+    ]
     assert [s["correct"] for s in score_cli(tmp_path, "gsm8k", preds, mini_data)] == [True, False, True]
 
 

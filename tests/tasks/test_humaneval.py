@@ -7,12 +7,11 @@ import json
 import time
 
 import pytest
+from task_helpers import load_task, score_cli
 
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.tasks.common.data import read_records
 from reflectevo_bench.tasks.humaneval.verifier import build_program, preamble, verify, verify_many
-from task_helpers import load_task, score_cli
-
 
 pytestmark = pytest.mark.usefixtures("sandbox_pool")
 
@@ -33,6 +32,7 @@ def def_only(doc: dict) -> str:
 
 
 # ----------------------------------------------------------------------------------------------- programs
+
 
 def test_preamble_keeps_imports_and_helpers(fixture_docs):
     head = preamble(fixture_docs[0]["prompt"], "mean_of")
@@ -75,11 +75,13 @@ def test_wrong_name_is_reported_not_swallowed(fixture_docs):
 
 # ----------------------------------------------------------------------------------------------- feedback
 
+
 def test_feedback_names_the_call_and_value_but_hides_the_expected_value(fixture_docs):
     verdict = verify(fixture_docs[0], "    return 0\n")
     assert not verdict.correct
-    assert verdict.feedback == ("Test failed: mean_of([1, 2, 3]) (expected value hidden)\n"
-                                "AssertionError: mean_of([1, 2, 3]) returned 0")
+    assert verdict.feedback == (
+        "Test failed: mean_of([1, 2, 3]) (expected value hidden)\nAssertionError: mean_of([1, 2, 3]) returned 0"
+    )
     assert "2.0" not in verdict.feedback and "==" not in verdict.feedback
 
 
@@ -114,6 +116,7 @@ def test_exit_inside_the_function_fails(fixture_docs):
 
 # ----------------------------------------------------------------------------------------------- task
 
+
 def test_fixture_task_prompt_and_score_cli(mini_data, tmp_path, fixture_docs):
     task = load_task("humaneval", mini_data)
     assert [d["task_id"] for d in task.docs] == ["Fixture/0", "Fixture/1"]
@@ -121,8 +124,11 @@ def test_fixture_task_prompt_and_score_cli(mini_data, tmp_path, fixture_docs):
     assert "def mean_of(xs: List[int]) -> float:" in text and "```python" in text and "check" not in text
     assert task.target(task.docs[1]).endswith("return s.upper() + '!'\n")
     assert all(task.verify(d, task.target(d)).correct for d in task.docs)
-    preds = [{"doc": fixture_docs[0], "response": fenced(def_only(fixture_docs[0]))},
-             {"doc": fixture_docs[1], "response": "    return s\n"}, {"doc_id": 1, "response": "no code"}]
+    preds = [
+        {"doc": fixture_docs[0], "response": fenced(def_only(fixture_docs[0]))},
+        {"doc": fixture_docs[1], "response": "    return s\n"},
+        {"doc_id": 1, "response": "no code"},
+    ]
     assert [s["correct"] for s in score_cli(tmp_path, "humaneval", preds, mini_data)] == [True, False, False]
 
 
@@ -131,8 +137,9 @@ def test_stock_lm_eval_scores_like_our_verifier(mini_data):
 
     from reflectevo_bench.tasks.registry import TASKS_ROOT
 
-    tm = TaskManager(include_path=[str(TASKS_ROOT / "humaneval")], include_defaults=False,
-                     metadata={"data_dir": str(mini_data)})
+    tm = TaskManager(
+        include_path=[str(TASKS_ROOT / "humaneval")], include_defaults=False, metadata={"data_dir": str(mini_data)}
+    )
     stock = tm.load("humaneval")["tasks"]["humaneval"]
     doc = list(stock.eval_docs)[0]
     assert stock.process_results(doc, [doc["canonical_solution"]]) == {"pass@1": 1}
@@ -150,10 +157,16 @@ def test_offline_hub_error_is_one_line(tmp_path):
 
 # ----------------------------------------------------------------------------------------------- shared data
 
+
 def _expects_number(node: ast.AST) -> bool:
-    return (isinstance(node, ast.Assert) and isinstance(node.test, ast.Compare) and len(node.test.ops) == 1
-            and isinstance(node.test.ops[0], ast.Eq) and isinstance(node.test.comparators[0], ast.Constant)
-            and type(node.test.comparators[0].value) in (int, float))
+    return (
+        isinstance(node, ast.Assert)
+        and isinstance(node.test, ast.Compare)
+        and len(node.test.ops) == 1
+        and isinstance(node.test.ops[0], ast.Eq)
+        and isinstance(node.test.comparators[0], ast.Constant)
+        and type(node.test.comparators[0].value) in (int, float)
+    )
 
 
 def test_gold_and_corrupted_on_shared_data(shared_data):
@@ -176,9 +189,12 @@ def test_gold_and_corrupted_on_shared_data(shared_data):
         assert not any(v.correct for v in exits)
     numeric = [d for d in docs if any(_expects_number(n) for n in ast.walk(ast.parse(d["test"])))]
     assert len(numeric) > 40
-    off = [d["prompt"] + d["canonical_solution"] + f"\n\n_reference = {d['entry_point']}\n\n"
-           f"def {d['entry_point']}(*args, **kwargs):\n    result = _reference(*args, **kwargs)\n"
-           "    return result + 1 if type(result) in (int, float) else result\n" for d in numeric]
+    off = [
+        d["prompt"] + d["canonical_solution"] + f"\n\n_reference = {d['entry_point']}\n\n"
+        f"def {d['entry_point']}(*args, **kwargs):\n    result = _reference(*args, **kwargs)\n"
+        "    return result + 1 if type(result) in (int, float) else result\n"
+        for d in numeric
+    ]
     assert not any(v.correct for v in verify_many(numeric, [fenced(o) for o in off]))
     for d, v in zip(docs, none):  # hidden tests: no feedback ever shows a comparison with the expected value
         assert "==" not in v.feedback.split("\n")[0], (d["task_id"], v.feedback)
@@ -190,9 +206,12 @@ def test_records_of_a_verdict_are_json(fixture_docs):
 
 
 def test_completion_building_is_bounded_on_hostile_responses() -> None:
-    doc = {"prompt": "def f(x):\n    \"\"\"Return x.\"\"\"\n", "entry_point": "f", "test": "", "task_id": "t/0"}
-    for response in ("    return x\n" + "Prose that is not code at all, line after line.\n" * 190,
-                     "    (\n" * 5000, ("This is prose. " * 20 + "\n") * 200):
+    doc = {"prompt": 'def f(x):\n    """Return x."""\n', "entry_point": "f", "test": "", "task_id": "t/0"}
+    for response in (
+        "    return x\n" + "Prose that is not code at all, line after line.\n" * 190,
+        "    (\n" * 5000,
+        ("This is prose. " * 20 + "\n") * 200,
+    ):
         start = time.monotonic()
         build_program(doc, response)
         assert time.monotonic() - start < 3.0

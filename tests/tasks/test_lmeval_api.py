@@ -23,8 +23,11 @@ def test_the_declared_lower_bound_is_the_adapters_and_the_installed_lm_eval_meet
 
 
 def test_no_module_but_the_adapter_touches_lm_evals_private_api():
-    offenders = [str(p.relative_to(REPO)) for p in (REPO / "reflectevo_bench").rglob("*.py")
-                 if p.name != "lmeval_api.py" and PRIVATE.search(p.read_text())]
+    offenders = [
+        str(p.relative_to(REPO))
+        for p in (REPO / "reflectevo_bench").rglob("*.py")
+        if p.name != "lmeval_api.py" and PRIVATE.search(p.read_text())
+    ]
     assert not offenders, offenders
 
 

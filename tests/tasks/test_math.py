@@ -7,35 +7,55 @@ import re
 import threading
 
 import pytest
+from task_helpers import load_task, score_cli
 
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.tasks.hendrycks_math.verifier import equivalent, extract_answer, gold_answer, verify
 
-from task_helpers import load_task, score_cli
 
-
-@pytest.mark.parametrize("gold,answer", [
-    ("\\frac{1}{2}", "0.5"), ("\\frac{1}{2}", "\\frac12"), ("\\frac{1}{2}", "\\dfrac{1}{2}"), ("\\frac12", "1/2"),
-    ("(-\\infty, 2]", "(-\\infty,2]"), ("2\\sqrt{2}", "\\sqrt{8}"), ("3", "x = 3"), ("\\text{(C)}", "C"),
-    ("\\$18.90", "18.90"), ("1000", "1,000"), ("\\{1,2\\}", "\\{2,1\\}"), ("90^\\circ", "90"),
-])
+@pytest.mark.parametrize(
+    "gold,answer",
+    [
+        ("\\frac{1}{2}", "0.5"),
+        ("\\frac{1}{2}", "\\frac12"),
+        ("\\frac{1}{2}", "\\dfrac{1}{2}"),
+        ("\\frac12", "1/2"),
+        ("(-\\infty, 2]", "(-\\infty,2]"),
+        ("2\\sqrt{2}", "\\sqrt{8}"),
+        ("3", "x = 3"),
+        ("\\text{(C)}", "C"),
+        ("\\$18.90", "18.90"),
+        ("1000", "1,000"),
+        ("\\{1,2\\}", "\\{2,1\\}"),
+        ("90^\\circ", "90"),
+    ],
+)
 def test_equivalent_latex_variants(gold, answer):
     assert equivalent(gold, answer)[0]
 
 
-@pytest.mark.parametrize("gold,answer", [
-    ("\\frac{1}{2}", "\\frac{1}{3}"), ("(-\\infty, 2]", "(-\\infty, 2)"), ("5", "6"), ("2\\sqrt{2}", "\\sqrt{6}"),
-])
+@pytest.mark.parametrize(
+    "gold,answer",
+    [
+        ("\\frac{1}{2}", "\\frac{1}{3}"),
+        ("(-\\infty, 2]", "(-\\infty, 2)"),
+        ("5", "6"),
+        ("2\\sqrt{2}", "\\sqrt{6}"),
+    ],
+)
 def test_different_answers_are_not_equivalent(gold, answer):
     assert not equivalent(gold, answer)[0]
 
 
-@pytest.mark.parametrize("response,answer", [
-    ("so \\boxed{1} no wait \\boxed{\\frac{1}{2}}.", "\\frac{1}{2}"),
-    ("Final Answer: The final answer is $\\frac{1}{2}$. I hope it is correct.", "$\\frac{1}{2}$"),
-    ("The answer is: 7", "7"),
-    ("I am unsure.", None),
-])
+@pytest.mark.parametrize(
+    "response,answer",
+    [
+        ("so \\boxed{1} no wait \\boxed{\\frac{1}{2}}.", "\\frac{1}{2}"),
+        ("Final Answer: The final answer is $\\frac{1}{2}$. I hope it is correct.", "$\\frac{1}{2}$"),
+        ("The answer is: 7", "7"),
+        ("I am unsure.", None),
+    ],
+)
 def test_extraction(response, answer):
     assert extract_answer(response)[0] == answer
 
@@ -81,8 +101,11 @@ def test_fixture_loaders(mini_data):
 
 def test_score_cli_with_raw_rows(mini_data, tmp_path):
     rows = [json.loads(line) for line in (mini_data / "math" / "test.jsonl").read_text().splitlines()]
-    preds = [{"doc": rows[0], "response": "So $\\boxed{0.5}$."}, {"doc": rows[1], "response": "\\boxed{5}"},
-             {"doc_id": 2, "response": "Final answer: $(-\\infty,2]$"}]
+    preds = [
+        {"doc": rows[0], "response": "So $\\boxed{0.5}$."},
+        {"doc": rows[1], "response": "\\boxed{5}"},
+        {"doc_id": 2, "response": "Final answer: $(-\\infty,2]$"},
+    ]
     scores = score_cli(tmp_path, "math500", preds, mini_data)
     assert [s["correct"] for s in scores] == [True, False, True]
     raw = [json.loads(line) for line in (mini_data / "reflectevo" / "math_test.jsonl").read_text().splitlines()]
@@ -102,7 +125,7 @@ def test_missing_file_and_offline_errors(tmp_path):
 def _perturb(answer: str) -> str:
     match = re.search(r"\d+", answer)
     if match:
-        return answer[: match.start()] + str(int(match.group()) + 1) + answer[match.end():]
+        return answer[: match.start()] + str(int(match.group()) + 1) + answer[match.end() :]
     return "\\text{none of these}"
 
 

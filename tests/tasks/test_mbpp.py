@@ -12,16 +12,21 @@ import time
 from pathlib import Path
 
 import pytest
+from task_helpers import load_task, load_tasks, score_cli
 
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.tasks.common import code_execution as execution
 from reflectevo_bench.tasks.common.code_extraction import called_function, extract_code, parse
 from reflectevo_bench.tasks.mbpp.verifier import verify, verify_many, verify_reflectevo
-from task_helpers import load_task, load_tasks, score_cli
 
-DOC = {"text": "Write a function to square a number.", "code": "def square(x):\r\n    return x * x", "task_id": 11,
-       "test_setup_code": "", "test_list": ["assert square(3) == 9", "assert square(-2) == 4", "assert square(0) == 0"],
-       "challenge_test_list": ["assert square(100) == 10000"]}
+DOC = {
+    "text": "Write a function to square a number.",
+    "code": "def square(x):\r\n    return x * x",
+    "task_id": 11,
+    "test_setup_code": "",
+    "test_list": ["assert square(3) == 9", "assert square(-2) == 4", "assert square(0) == 0"],
+    "challenge_test_list": ["assert square(100) == 10000"],
+}
 RIGHT = "def square(x):\n    return x * x\n"
 
 # Reference solutions of the shared data that do not pass their own tests in our sandbox, by task_id.
@@ -51,24 +56,32 @@ def fenced(code: str) -> str:
 
 # ----------------------------------------------------------------------------------------------- extraction
 
-@pytest.mark.parametrize("response,expected,source", [
-    (fenced(RIGHT), RIGHT, "fence"),
-    ("```\n" + RIGHT + "```", RIGHT, "fence"),
-    ("```py\n" + RIGHT + "```", RIGHT, "fence"),
-    ("[BEGIN]\n" + RIGHT + "[END]", RIGHT, "begin_end"),
-    ("Action: [BEGIN]def square(x):\n    return x * x\n[END]", RIGHT, "begin_end"),
-    ("[BEGIN]\n```python\n" + RIGHT + "```\n[END]", RIGHT, "begin_end"),
-    ("[BEGIN]\n" + RIGHT + "[DONE]", RIGHT, "begin_end"),
-    ("[BEGIN]\n" + RIGHT, RIGHT, "begin_end"),                                    # cut before [END]
-    ("```python\n" + RIGHT, RIGHT, "fence_unclosed"),                             # cut by max_gen_toks
-    ("```python\ndef square(x):\n    return x * x```", RIGHT, "fence"),          # closing fence on the code line
-    ("```python\n    def square(x):\n        return x * x\n```", RIGHT, "fence"),  # indented block
-    (RIGHT, RIGHT, "whole"),
-    ("Sure! Here you go:\n\n" + RIGHT + "\nThis works because squaring multiplies x by itself.", RIGHT, "stripped"),
-    ("import statements are not needed.\n" + RIGHT + "Done.", RIGHT, "stripped"),  # a prose line that looks like code
-    ("```bash\npip install nothing\n```\n```python\n" + RIGHT + "```", RIGHT, "fence"),
-    ("```text\n" + RIGHT + "```", RIGHT, "fence"),                                # only another language
-])
+
+@pytest.mark.parametrize(
+    "response,expected,source",
+    [
+        (fenced(RIGHT), RIGHT, "fence"),
+        ("```\n" + RIGHT + "```", RIGHT, "fence"),
+        ("```py\n" + RIGHT + "```", RIGHT, "fence"),
+        ("[BEGIN]\n" + RIGHT + "[END]", RIGHT, "begin_end"),
+        ("Action: [BEGIN]def square(x):\n    return x * x\n[END]", RIGHT, "begin_end"),
+        ("[BEGIN]\n```python\n" + RIGHT + "```\n[END]", RIGHT, "begin_end"),
+        ("[BEGIN]\n" + RIGHT + "[DONE]", RIGHT, "begin_end"),
+        ("[BEGIN]\n" + RIGHT, RIGHT, "begin_end"),  # cut before [END]
+        ("```python\n" + RIGHT, RIGHT, "fence_unclosed"),  # cut by max_gen_toks
+        ("```python\ndef square(x):\n    return x * x```", RIGHT, "fence"),  # closing fence on the code line
+        ("```python\n    def square(x):\n        return x * x\n```", RIGHT, "fence"),  # indented block
+        (RIGHT, RIGHT, "whole"),
+        ("Sure! Here you go:\n\n" + RIGHT + "\nThis works because squaring multiplies x by itself.", RIGHT, "stripped"),
+        (
+            "import statements are not needed.\n" + RIGHT + "Done.",
+            RIGHT,
+            "stripped",
+        ),  # a prose line that looks like code
+        ("```bash\npip install nothing\n```\n```python\n" + RIGHT + "```", RIGHT, "fence"),
+        ("```text\n" + RIGHT + "```", RIGHT, "fence"),  # only another language
+    ],
+)
 def test_extraction(response, expected, source):
     found = extract_code(response, "square")
     assert found is not None and (found.code, found.source) == (expected, source)
@@ -78,7 +91,7 @@ def test_extraction_prefers_the_block_that_defines_the_tested_function():
     first = "def square(x):\n    return x + x\n"
     usage = "print(square(3))\n"
     response = f"```python\n{first}```\nOops, fixed:\n```python\n{RIGHT}```\nUsage:\n```python\n{usage}```"
-    assert extract_code(response, "square").code == RIGHT              # last defining block, not the usage block
+    assert extract_code(response, "square").code == RIGHT  # last defining block, not the usage block
     assert extract_code(f"```python\n{RIGHT}```\n```python\n{usage}```", None).code == usage  # unknown name: last
     broken = "def square(x)\n    return x * x\n"
     assert extract_code(f"```python\n{RIGHT}```\n```python\n{broken}```", "square").code == RIGHT  # parseable wins
@@ -96,6 +109,7 @@ def test_called_function():
 
 
 # ----------------------------------------------------------------------------------------------- verdicts
+
 
 def test_right_answer_in_any_format():
     for response in (fenced(RIGHT), "[BEGIN]\n" + RIGHT + "[END]", RIGHT):
@@ -118,21 +132,40 @@ def test_later_failure_is_the_first_failing_one():
     assert verdict.details["tests_passed"] == 2
 
 
-@pytest.mark.parametrize("code,expected", [
-    ("def square(x) return x", "Your code raised an error before any test ran:\nSyntaxError:"),
-    ("def square(x):\n    return x * x\nimport sys\nsys.exit(0)", "Your code raised an error before any test ran:\nSystemExit: 0"),
-    ("def sq(x):\n    return x * x", "Test failed: assert square(3) == 9\nNameError: name 'square' is not defined"),
-    ("def square(x):\n    return None", "Test failed: assert square(3) == 9\nAssertionError: square(3) returned None"),
-    ("def square(x):\n    return x * x + 1", "Test failed: assert square(3) == 9\nAssertionError: square(3) returned 10"),
-    ("def square(x):\n    raise ValueError('no')", "Test failed: assert square(3) == 9\nValueError: no"),
-])
+@pytest.mark.parametrize(
+    "code,expected",
+    [
+        ("def square(x) return x", "Your code raised an error before any test ran:\nSyntaxError:"),
+        (
+            "def square(x):\n    return x * x\nimport sys\nsys.exit(0)",
+            "Your code raised an error before any test ran:\nSystemExit: 0",
+        ),
+        ("def sq(x):\n    return x * x", "Test failed: assert square(3) == 9\nNameError: name 'square' is not defined"),
+        (
+            "def square(x):\n    return None",
+            "Test failed: assert square(3) == 9\nAssertionError: square(3) returned None",
+        ),
+        (
+            "def square(x):\n    return x * x + 1",
+            "Test failed: assert square(3) == 9\nAssertionError: square(3) returned 10",
+        ),
+        ("def square(x):\n    raise ValueError('no')", "Test failed: assert square(3) == 9\nValueError: no"),
+    ],
+)
 def test_failure_feedback(code, expected):
     verdict = verify(DOC, fenced(code))
     assert not verdict.correct and verdict.feedback.startswith(expected), verdict.feedback
 
 
-@pytest.mark.parametrize("prefix", ["import sys\nsys.exit(0)\n", "import os\nos._exit(0)\n",
-                                    "raise SystemExit(0)\n", "import sys\nsys.stdout.write('OK\\n')\nsys.exit(0)\n"])
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        "import sys\nsys.exit(0)\n",
+        "import os\nos._exit(0)\n",
+        "raise SystemExit(0)\n",
+        "import sys\nsys.stdout.write('OK\\n')\nsys.exit(0)\n",
+    ],
+)
 def test_exiting_early_never_passes(prefix):
     verdict = verify(DOC, fenced(prefix + RIGHT))
     assert not verdict.correct and verdict.feedback, verdict
@@ -141,13 +174,14 @@ def test_exiting_early_never_passes(prefix):
 def test_os_exit_inside_the_function_is_reported():
     verdict = verify(DOC, fenced("import os\ndef square(x):\n    os._exit(0)"))
     assert not verdict.correct
-    assert verdict.feedback.startswith("Your program stopped before this test ran (the program exited"), verdict.feedback
+    assert verdict.feedback.startswith("Your program stopped before this test ran (the program exited"), (
+        verdict.feedback
+    )
     assert "assert square(3) == 9" in verdict.feedback
 
 
 def test_always_equal_object_does_not_pass():
-    code = ("class Eq:\n    def __eq__(self, other):\n        return True\n"
-            "def square(x):\n    return Eq()")
+    code = "class Eq:\n    def __eq__(self, other):\n        return True\ndef square(x):\n    return Eq()"
     assert not verify(DOC, fenced(code)).correct
 
 
@@ -208,9 +242,10 @@ def test_bad_doc_is_one_clear_error():
 
 # ----------------------------------------------------------------------------------------------- tasks (fixture data)
 
+
 def test_fixture_tasks(mini_data):
     tasks = {t.name: t for t in load_tasks("mbpp,mbpp_full,mbpp_sanitized,mbpp_reflectevo", mini_data)}
-    assert [d["task_id"] for d in tasks["mbpp"].docs] == [11, 12, 510]          # the test split only
+    assert [d["task_id"] for d in tasks["mbpp"].docs] == [11, 12, 510]  # the test split only
     assert [d["task_id"] for d in tasks["mbpp_full"].docs] == [3, 11, 12, 510, 600]
     assert [d["task_id"] for d in tasks["mbpp_sanitized"].docs] == [11, 20]
     assert [d["task_id"] for d in tasks["mbpp_reflectevo"].docs] == [11, 12, 510]
@@ -257,8 +292,9 @@ def test_stock_lm_eval_scores_like_our_verifier(mini_data):
 
     from reflectevo_bench.tasks.registry import TASKS_ROOT
 
-    tm = TaskManager(include_path=[str(TASKS_ROOT / "mbpp")], include_defaults=False,
-                     metadata={"data_dir": str(mini_data)})
+    tm = TaskManager(
+        include_path=[str(TASKS_ROOT / "mbpp")], include_defaults=False, metadata={"data_dir": str(mini_data)}
+    )
     stock = tm.load("mbpp_reflectevo")["tasks"]["mbpp_reflectevo"]
     docs = list(stock.eval_docs)
     assert [d["task_id"] for d in docs] == [11, 12, 510]
@@ -269,9 +305,11 @@ def test_stock_lm_eval_scores_like_our_verifier(mini_data):
 
 def test_score_cli_with_raw_rows(mini_data, tmp_path):
     rows = [json.loads(line) for line in (mini_data / "reflectevo" / "mbpp_test.jsonl").read_text().splitlines()]
-    preds = [{"doc": rows[0], "response": "[BEGIN]\n" + RIGHT + "[END]"},
-             {"doc": rows[2], "response": "```python\ndef reverse_string(s):\n    return s\n```"},
-             {"doc_id": 1, "response": "no idea"}]
+    preds = [
+        {"doc": rows[0], "response": "[BEGIN]\n" + RIGHT + "[END]"},
+        {"doc": rows[2], "response": "```python\ndef reverse_string(s):\n    return s\n```"},
+        {"doc_id": 1, "response": "no idea"},
+    ]
     scores = score_cli(tmp_path, "mbpp_reflectevo", preds, mini_data)
     assert [s["correct"] for s in scores] == [True, False, False]
     assert scores[1]["feedback"].startswith('Test failed: assert reverse_string("abc") == "cba"')
@@ -291,6 +329,7 @@ def test_offline_hub_error_is_one_line(tmp_path):
 
 
 # ----------------------------------------------------------------------------------------------- shared data
+
 
 def _return_none(code: str, name: str) -> str | None:
     """The reference with the tested function's body replaced by ``return None`` (None if it has no such def)."""
@@ -323,12 +362,17 @@ def test_gold_full_and_sanitized_pass_in_the_sandbox(shared_data):
 
 def test_tasks_on_shared_data(shared_data):
     tasks = {t.name: t for t in load_tasks("mbpp,mbpp_full,mbpp_sanitized,mbpp_reflectevo", shared_data)}
-    assert {n: len(t.docs) for n, t in tasks.items()} == {"mbpp": 500, "mbpp_full": 974, "mbpp_sanitized": 427,
-                                                          "mbpp_reflectevo": 500}
+    assert {n: len(t.docs) for n, t in tasks.items()} == {
+        "mbpp": 500,
+        "mbpp_full": 974,
+        "mbpp_sanitized": 427,
+        "mbpp_reflectevo": 500,
+    }
     assert [d["task_id"] for d in tasks["mbpp"].docs] == list(range(11, 511))
     # ReflectEvo's file is the test split; it differs from mbpp.jsonl only in task 18's reference code
-    diff = [(a["task_id"], k) for a, b in zip(tasks["mbpp_reflectevo"].docs, tasks["mbpp"].docs)
-            for k in a if a[k] != b[k]]
+    diff = [
+        (a["task_id"], k) for a, b in zip(tasks["mbpp_reflectevo"].docs, tasks["mbpp"].docs) for k in a if a[k] != b[k]
+    ]
     assert diff == [(18, "code")]
     doc18 = tasks["mbpp_reflectevo"].docs[7]
     assert doc18["task_id"] == 18 and "NO_OF_CHARS = 258" in doc18["code"]
@@ -338,16 +382,23 @@ def test_tasks_on_shared_data(shared_data):
 def _expects_int(test: str) -> bool:
     """``assert f(...) == <int literal>``."""
     node = ast.parse(test).body[0]
-    return (isinstance(node, ast.Assert) and isinstance(node.test, ast.Compare) and len(node.test.ops) == 1
-            and isinstance(node.test.ops[0], ast.Eq) and isinstance(node.test.comparators[0], ast.Constant)
-            and type(node.test.comparators[0].value) is int)
+    return (
+        isinstance(node, ast.Assert)
+        and isinstance(node.test, ast.Compare)
+        and len(node.test.ops) == 1
+        and isinstance(node.test.ops[0], ast.Eq)
+        and isinstance(node.test.comparators[0], ast.Constant)
+        and type(node.test.comparators[0].value) is int
+    )
 
 
 def off_by_one(code: str, name: str) -> str:
     """The program with every int or float its function ``name`` returns off by one (wrapped, the body untouched)."""
-    return (f"{code}\n\n_reference_{name} = {name}\n\ndef {name}(*args, **kwargs):\n"
-            f"    result = _reference_{name}(*args, **kwargs)\n"
-            f"    return result + 1 if type(result) in (int, float) else result\n")
+    return (
+        f"{code}\n\n_reference_{name} = {name}\n\ndef {name}(*args, **kwargs):\n"
+        f"    result = _reference_{name}(*args, **kwargs)\n"
+        f"    return result + 1 if type(result) in (int, float) else result\n"
+    )
 
 
 def test_corrupted_references_fail(shared_data):
@@ -373,6 +424,7 @@ def test_corrupted_references_fail(shared_data):
 
 # ----------------------------------------------------------------------------------------------- end to end
 
+
 def _teach(model_dir: Path, prompts: list[str], reply: str, steps: int = 150) -> None:
     """A few optimizer steps so the tiny random model answers every prompt with ``reply`` (a wrong program)."""
     import torch
@@ -383,8 +435,9 @@ def _teach(model_dir: Path, prompts: list[str], reply: str, steps: int = 150) ->
     torch.manual_seed(0)
     batches = []
     for prompt in prompts:
-        context = tok.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
-                                          add_generation_prompt=True)
+        context = tok.apply_chat_template(
+            [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
+        )
         ids_c = tok(context, add_special_tokens=False)["input_ids"]
         ids_r = tok(reply + tok.eos_token, add_special_tokens=False)["input_ids"]
         ids = torch.tensor([ids_c + ids_r])
@@ -416,14 +469,28 @@ def test_end_to_end_records_carry_sandbox_feedback(tiny_model, mini_data, tmp_pa
     _teach(model_dir, [task.task.doc_to_text(d) for d in task.docs], reply)
     out = tmp_path / "run"
     with open(os.devnull, "w") as devnull:
-        run(RunOptions(model="hf", model_args=f"pretrained={model_dir}", tasks="mbpp_reflectevo", limit=3,
-                       data_dir=str(mini_data), gen_kwargs="max_gen_toks=16", output=str(out), device="cpu"),
-            Console(file=devnull))
+        run(
+            RunOptions(
+                model="hf",
+                model_args=f"pretrained={model_dir}",
+                tasks="mbpp_reflectevo",
+                limit=3,
+                data_dir=str(mini_data),
+                gen_kwargs="max_gen_toks=16",
+                output=str(out),
+                device="cpu",
+            ),
+            Console(file=devnull),
+        )
     records = [json.loads(line) for line in (out / "samples_mbpp_reflectevo.jsonl").read_text().splitlines()]
     assert [r["doc_id"] for r in records] == [0, 1, 2] and all(r["doc"]["task_id"] for r in records)
     first = {r["doc"]["task_id"]: r["turns"][0] for r in records}
-    assert all(t["response"].startswith("def square(x):") for t in first.values()), [t["response"] for t in first.values()]
-    assert first[11]["verdict"]["feedback"] == "Test failed: assert square(3) == 9\nAssertionError: square(3) returned 4"
+    assert all(t["response"].startswith("def square(x):") for t in first.values()), [
+        t["response"] for t in first.values()
+    ]
+    assert (
+        first[11]["verdict"]["feedback"] == "Test failed: assert square(3) == 9\nAssertionError: square(3) returned 4"
+    )
     assert first[12]["verdict"]["feedback"].startswith("Your code raised an error before any test ran:\nNameError")
     assert first[510]["verdict"]["feedback"].startswith('Test failed: assert reverse_string("abc") == "cba"\nNameError')
     for rec in records:
@@ -439,13 +506,17 @@ def test_end_to_end_records_carry_sandbox_feedback(tiny_model, mini_data, tmp_pa
 
 # ----------------------------------------------------- issue 13: bounded work on untrusted responses
 
-@pytest.mark.parametrize("response", [
-    ("Here is some prose that explains the approach in detail. " * 3 + "\n") * 250,           # ~36 KB, no code
-    ("def f(x):\n    return x  and then prose (not code) follows here\n") * 600,                # every line a start
-    "import os\n" + ("This line is prose, not Python; it goes on and on.\n" * 150) + "def f(x):\n    (\n" * 300,
-    "[BEGIN]x = 1[END]\n" * 3000,                                                               # many blocks
-    "\n" * 200_000 + "de f",                                                                   # regex fallback
-])
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        ("Here is some prose that explains the approach in detail. " * 3 + "\n") * 250,  # ~36 KB, no code
+        ("def f(x):\n    return x  and then prose (not code) follows here\n") * 600,  # every line a start
+        "import os\n" + ("This line is prose, not Python; it goes on and on.\n" * 150) + "def f(x):\n    (\n" * 300,
+        "[BEGIN]x = 1[END]\n" * 3000,  # many blocks
+        "\n" * 200_000 + "de f",  # regex fallback
+    ],
+)
 def test_extraction_is_bounded_on_hostile_responses(response: str) -> None:
     start = time.monotonic()
     extract_code(response, "f")
@@ -470,8 +541,9 @@ def test_a_run_without_a_sandbox_fails_before_it_generates(mini_data, tmp_path, 
     monkeypatch.setenv(execution.BACKEND_ENV, "docker")
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
     out = tmp_path / "run"
-    res = CliRunner().invoke(main, ["run", "--model", "scripted-test", "--tasks", "mbpp", "--data-dir",
-                                    str(mini_data), "--output", str(out)])
+    res = CliRunner().invoke(
+        main, ["run", "--model", "scripted-test", "--tasks", "mbpp", "--data-dir", str(mini_data), "--output", str(out)]
+    )
     lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
     assert res.exit_code == 2 and len(lines) == 1, (res.exit_code, res.stderr)
     assert lines[0].startswith("error: code tasks need a sandbox (REFLECTEVO_SANDBOX=docker)"), lines[0]

@@ -25,10 +25,21 @@ def xlam_rows(n: int, seed: int = 0) -> list[dict]:
     rows = []
     for i in range(n):
         city, days = rng.choice(["Paris", "Rome", "Oslo", "Lima"]), rng.randint(1, 9)
-        tools = [{"name": "get_weather", "description": "Weather forecast",
-                  "parameters": {"city": {"type": "str"}, "days": {"type": "int"}}}]
-        rows.append({"id": i, "query": f"Weather in {city} for {days} days, case {i}?", "tools": json.dumps(tools),
-                     "answers": json.dumps([{"name": "get_weather", "arguments": {"city": city, "days": days}}])})
+        tools = [
+            {
+                "name": "get_weather",
+                "description": "Weather forecast",
+                "parameters": {"city": {"type": "str"}, "days": {"type": "int"}},
+            }
+        ]
+        rows.append(
+            {
+                "id": i,
+                "query": f"Weather in {city} for {days} days, case {i}?",
+                "tools": json.dumps(tools),
+                "answers": json.dumps([{"name": "get_weather", "arguments": {"city": city, "days": days}}]),
+            }
+        )
     rows.append({**rows[3], "id": n})  # the same problem twice under another id
     return rows
 
@@ -41,8 +52,10 @@ def write_xlam(folder: Path, rows: list[dict], name: str = "xlam_function_callin
 
 def tinyzero_rows(n: int, seed: int = 0) -> list[dict]:
     rng = random.Random(seed)
-    return [{"target": rng.randint(10, 99), "nums": [rng.randint(1, 99) for _ in range(rng.choice((3, 4)))]}
-            for _ in range(n)]
+    return [
+        {"target": rng.randint(10, 99), "nums": [rng.randint(1, 99) for _ in range(rng.choice((3, 4)))]}
+        for _ in range(n)
+    ]
 
 
 def docs(name: str, data_dir, split: str, metadata: dict | None = None) -> list[dict]:
@@ -89,8 +102,10 @@ def test_tinyzero_loader_split_and_verifier(tmp_path):
     folder.mkdir(parents=True)
     (folder / "countdown_tasks_3to4.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     meta = {"test_size": 100}
-    test, train = docs("countdown_tinyzero", tmp_path / "d", "test", meta), docs("countdown_tinyzero", tmp_path / "d",
-                                                                                 "train", meta)
+    test, train = (
+        docs("countdown_tinyzero", tmp_path / "d", "test", meta),
+        docs("countdown_tinyzero", tmp_path / "d", "train", meta),
+    )
     assert len(test) >= 100 and len(test) + len(train) == 400
     assert not {countdown_key(d) for d in test} & {countdown_key(d) for d in train}
     assert set(test[0]) == {"id", "nums", "target"}
@@ -126,35 +141,50 @@ def test_tinyzero_bad_rows_and_sizes_are_one_line(tmp_path):
 
 def test_countdown_generator_metadata_from_cli_and_yaml(tmp_path, monkeypatch):
     monkeypatch.setenv("REFLECTEVO_BENCH_CACHE", str(tmp_path / "cache"))
-    meta = parse_metadata("numbers=2,min_number=2,max_number=9,min_target=11,max_target=40,num_examples=15,"
-                          "num_train_examples=25")
-    assert meta == {"numbers": 2, "min_number": 2, "max_number": 9, "min_target": 11, "max_target": 40,
-                    "num_examples": 15, "num_train_examples": 25}
+    meta = parse_metadata(
+        "numbers=2,min_number=2,max_number=9,min_target=11,max_target=40,num_examples=15,num_train_examples=25"
+    )
+    assert meta == {
+        "numbers": 2,
+        "min_number": 2,
+        "max_number": 9,
+        "min_target": 11,
+        "max_target": 40,
+        "num_examples": 15,
+        "num_train_examples": 25,
+    }
     assert parse_metadata('{"numbers": [2, 3]}') == {"numbers": [2, 3]}
     test, train = docs("countdown", None, "test", meta), docs("countdown", None, "train", meta)
     assert len(test) == 15 and len(train) == 25
     for doc in test + train:
         assert len(doc["nums"]) == 2 and all(2 <= n <= 9 for n in doc["nums"]) and 11 <= doc["target"] <= 40
         assert verify(doc, f"Answer: {doc['solution']}").correct
-    assert not {(tuple(sorted(d["nums"])), d["target"]) for d in test} & \
-        {(tuple(sorted(d["nums"])), d["target"]) for d in train}
+    assert not {(tuple(sorted(d["nums"])), d["target"]) for d in test} & {
+        (tuple(sorted(d["nums"])), d["target"]) for d in train
+    }
     default = docs("countdown", None, "test", {"num_examples": 5})  # defaults: today's rows
     assert all(len(d["nums"]) in (3, 4) for d in default)
     yaml_path = tmp_path / "cd5.yaml"  # a task YAML (a spec) setting them instead
-    yaml_path.write_text(f"include: {Path(__import__('reflectevo_bench').__file__).parent}/tasks/countdown/countdown.yaml\n"
-                         "task: countdown_small\nmetadata:\n  version: 1.0\n  numbers: [3]\n  max_number: 6\n"
-                         "  max_target: 30\n  num_examples: 6\n  num_train_examples: 6\n  reflection:\n"
-                         "    answer_format: \"End with the line `Answer: <expression>`.\"\n")
+    yaml_path.write_text(
+        f"include: {Path(__import__('reflectevo_bench').__file__).parent}/tasks/countdown/countdown.yaml\n"
+        "task: countdown_small\nmetadata:\n  version: 1.0\n  numbers: [3]\n  max_number: 6\n"
+        "  max_target: 30\n  num_examples: 6\n  num_train_examples: 6\n  reflection:\n"
+        '    answer_format: "End with the line `Answer: <expression>`."\n'
+    )
     small = docs(str(yaml_path), None, "test")
     assert len(small) == 6 and all(len(d["nums"]) == 3 and max(d["nums"]) <= 6 for d in small)
 
 
 def test_metadata_bad_inputs_one_line_exit_2(tmp_path, monkeypatch):
     monkeypatch.setenv("REFLECTEVO_BENCH_CACHE", str(tmp_path / "cache"))
-    for meta, msg in (("numbers=9", "counts from 2 to 5"), ("max_number=x", "must be integers"),
-                      ("numbers=2,min_target=5000,max_target=5001,num_examples=1", "widen the metadata ranges"),
-                      ("[1]", "bad --metadata entry")):
-        res = CliRunner().invoke(main, ["run", "--tasks", "countdown", "--metadata", meta, "--limit", "1",
-                                        "--output", str(tmp_path / "o")])
+    for meta, msg in (
+        ("numbers=9", "counts from 2 to 5"),
+        ("max_number=x", "must be integers"),
+        ("numbers=2,min_target=5000,max_target=5001,num_examples=1", "widen the metadata ranges"),
+        ("[1]", "bad --metadata entry"),
+    ):
+        res = CliRunner().invoke(
+            main, ["run", "--tasks", "countdown", "--metadata", meta, "--limit", "1", "--output", str(tmp_path / "o")]
+        )
         assert res.exit_code == 2 and msg in res.output and len(res.output.strip().splitlines()) == 1, res.output
         assert not (tmp_path / "o").exists()

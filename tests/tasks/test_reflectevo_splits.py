@@ -15,8 +15,15 @@ from reflectevo_bench.tasks.reflectevo_keys import KEY_TEXT, files
 from reflectevo_bench.tasks.registry import load_eval_tasks
 
 TASKS = ["logiqa_reflectevo", "math_reflectevo", "mbpp_reflectevo", "bigbench_reflectevo"]
-SUBJECTS = ("algebra", "counting_and_probability", "geometry", "intermediate_algebra", "number_theory",
-            "prealgebra", "precalculus")
+SUBJECTS = (
+    "algebra",
+    "counting_and_probability",
+    "geometry",
+    "intermediate_algebra",
+    "number_theory",
+    "prealgebra",
+    "precalculus",
+)
 
 
 def _load(task: str, data_dir: Path | str, split: str | None = "train", **meta):
@@ -60,16 +67,21 @@ def test_every_task_loads_train_offline_where_local_files_exist(shared_data):
 
     bigbench = _load("bigbench_reflectevo", shared_data, bigbench_subtasks=["strategyqa"])
     questions = {d["question"] for d in bigbench.docs}
-    assert len(bigbench.docs) > 2200 and not questions & {r["question"] for r in _rows(
-        shared_data / "reflectevo" / "bigbench_test.jsonl")}
+    assert len(bigbench.docs) > 2200 and not questions & {
+        r["question"] for r in _rows(shared_data / "reflectevo" / "bigbench_test.jsonl")
+    }
     assert {content_key(KEY_TEXT["bigbench_reflectevo"][1](d)) for d in bigbench.docs}.isdisjoint(
-        _test_keys("bigbench_reflectevo", shared_data))
+        _test_keys("bigbench_reflectevo", shared_data)
+    )
     first = bigbench.docs[0]
     assert first["question"].endswith("\nOptions:\nA. Yes\nB. No") and first["answer"] in ("a", "b")
     assert bigbench.verify(first, f"Answer: {first['answer'].upper()}").correct
 
-    missing = {"logiqa_reflectevo": "logiqa_train.jsonl", "math_reflectevo": "MATH/train/algebra",
-               "bigbench_reflectevo": "bigbench/vitaminc_fact_verification/task.json"}
+    missing = {
+        "logiqa_reflectevo": "logiqa_train.jsonl",
+        "math_reflectevo": "MATH/train/algebra",
+        "bigbench_reflectevo": "bigbench/vitaminc_fact_verification/task.json",
+    }
     for task, name in missing.items():
         with pytest.raises(BenchError) as err:
             _load(task, shared_data)
@@ -96,11 +108,12 @@ def test_overlapping_items_are_dropped_from_every_local_source(shared_data, tmp_
     assert [d["question"] for d in _load("logiqa_reflectevo", tmp_path).docs] == [fresh["question"]]
 
     math_test = _rows(re_dir / "math_test.jsonl")[0]
-    new_problem = {"problem": "What is $1+1$?", "level": "Level 1", "type": "Algebra",
-                   "solution": "$\\boxed{2}$"}
+    new_problem = {"problem": "What is $1+1$?", "level": "Level 1", "type": "Algebra", "solution": "$\\boxed{2}$"}
     for subject in SUBJECTS:
-        _write(tmp_path / "hendrycks_math" / subject / "train.jsonl",
-               [math_test, new_problem] if subject == "algebra" else [new_problem])
+        _write(
+            tmp_path / "hendrycks_math" / subject / "train.jsonl",
+            [math_test, new_problem] if subject == "algebra" else [new_problem],
+        )
     math = _load("math_reflectevo", tmp_path)
     assert len(math.docs) == len(SUBJECTS) and all(d["problem"] == new_problem["problem"] for d in math.docs)
 
@@ -113,9 +126,13 @@ def test_overlapping_items_are_dropped_from_every_local_source(shared_data, tmp_
     bb_test = _rows(re_dir / "bigbench_test.jsonl")
     yes_no = next(r for r in bb_test if r["question"].endswith("Options:\nA. Yes\nB. No"))
     body = yes_no["question"].split("\nOptions:")[0]
-    task = {"name": "strategyqa", "examples": [
-        {"input": body, "target_scores": {"Yes": 1, "No": 0}},
-        {"input": "Is water wet?", "target_scores": {"Yes": 0, "No": 1}}]}
+    task = {
+        "name": "strategyqa",
+        "examples": [
+            {"input": body, "target_scores": {"Yes": 1, "No": 0}},
+            {"input": "Is water wet?", "target_scores": {"Yes": 0, "No": 1}},
+        ],
+    }
     (tmp_path / "bigbench" / "strategyqa").mkdir(parents=True)
     (tmp_path / "bigbench" / "strategyqa" / "task.json").write_text(json.dumps(task))
     bb = _load("bigbench_reflectevo", tmp_path, bigbench_subtasks="strategyqa")
@@ -146,10 +163,32 @@ def test_cli_run_reads_reflectevo_data_dir(shared_data, tiny_model, tmp_path, mo
     from reflectevo_bench.cli import main
 
     monkeypatch.setenv("REFLECTEVO_DATA_DIR", str(shared_data))
-    result = CliRunner().invoke(main, [
-        "run", "--model", "hf", "--model-args", f"pretrained={tiny_model}", "--device", "cpu",
-        "--tasks", "bigbench_reflectevo", "--split", "train", "--metadata", '{"bigbench_subtasks": ["strategyqa"]}',
-        "--limit", "1", "--protocol", "single", "--gen-kwargs", "max_gen_toks=4", "--output", str(tmp_path / "r")])
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "--model",
+            "hf",
+            "--model-args",
+            f"pretrained={tiny_model}",
+            "--device",
+            "cpu",
+            "--tasks",
+            "bigbench_reflectevo",
+            "--split",
+            "train",
+            "--metadata",
+            '{"bigbench_subtasks": ["strategyqa"]}',
+            "--limit",
+            "1",
+            "--protocol",
+            "single",
+            "--gen-kwargs",
+            "max_gen_toks=4",
+            "--output",
+            str(tmp_path / "r"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     manifest = json.loads((tmp_path / "r" / "run.json").read_text())
     assert manifest["identity"]["data_dir"] == str(shared_data.resolve())

@@ -41,9 +41,21 @@ TASKS = ["gsm8k", "bbh_boolean_expressions"]
 def _ours(model, data, out):
     from reflectevo_bench.harness.run import RunOptions, run
 
-    _, results = run(RunOptions(model="hf", model_args=f"pretrained={model}", tasks=",".join(TASKS),
-                                protocol="single", limit=LIMIT, data_dir=str(data), gen_kwargs=GEN, batch_size="4",
-                                output=str(out), device="cpu"), Console(quiet=True))
+    _, results = run(
+        RunOptions(
+            model="hf",
+            model_args=f"pretrained={model}",
+            tasks=",".join(TASKS),
+            protocol="single",
+            limit=LIMIT,
+            data_dir=str(data),
+            gen_kwargs=GEN,
+            batch_size="4",
+            output=str(out),
+            device="cpu",
+        ),
+        Console(quiet=True),
+    )
     accs, responses = {}, {}
     for task in TASKS:
         records = [json.loads(line) for line in (out / f"samples_{task}.jsonl").read_text().splitlines()]
@@ -57,10 +69,17 @@ def _stock(model, data):
 
     from reflectevo_bench.tasks.registry import task_manager
 
-    out = lm_eval.simple_evaluate(model="hf", model_args=f"pretrained={model},device=cpu", tasks=list(TASKS),
-                                  task_manager=task_manager(data_dir=str(data)), limit=LIMIT,
-                                  apply_chat_template=True, gen_kwargs=f"{GEN},do_sample=False", batch_size=4,
-                                  log_samples=True)
+    out = lm_eval.simple_evaluate(
+        model="hf",
+        model_args=f"pretrained={model},device=cpu",
+        tasks=list(TASKS),
+        task_manager=task_manager(data_dir=str(data)),
+        limit=LIMIT,
+        apply_chat_template=True,
+        gen_kwargs=f"{GEN},do_sample=False",
+        batch_size=4,
+        log_samples=True,
+    )
     accs = {task: out["results"][task]["exact_match,none"] for task in TASKS}
     responses = {task: {s["doc_id"]: s["resps"][0][0] for s in out["samples"][task]} for task in TASKS}
     return accs, responses

@@ -6,17 +6,20 @@ import re
 
 import pytest
 from click.testing import CliRunner
+from task_helpers import BBH, BFCL, BIGBENCH, load_task, load_tasks
 
 from reflectevo_bench.cli import main
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.tasks.reflection_config import resolve_callable
 from reflectevo_bench.tasks.registry import TASKS_ROOT, builtin_task_dirs
-from task_helpers import BBH, BFCL, BIGBENCH, load_task, load_tasks
 
 FAMILIES = ("logiqa", "hendrycks_math", "gsm8k", "bigbench", "bbh", "function_calling")
-LEAVES = (["logiqa", "logiqa_reflectevo", "math", "math500", "math_reflectevo", "gsm8k", "xlam_fc",
-           "bigbench_reflectevo"] + [f"bbh_{t}" for t in BBH] + [f"bfcl_{c}" for c in BFCL]
-          + [f"bigbench_{t}" for t in BIGBENCH])
+LEAVES = (
+    ["logiqa", "logiqa_reflectevo", "math", "math500", "math_reflectevo", "gsm8k", "xlam_fc", "bigbench_reflectevo"]
+    + [f"bbh_{t}" for t in BBH]
+    + [f"bfcl_{c}" for c in BFCL]
+    + [f"bigbench_{t}" for t in BIGBENCH]
+)
 GROUPS = {"bbh": 27, "bfcl": 7, "bigbench": 9}
 # leaves whose data the shared data folder does not hold
 NOT_IN_SHARED = {"logiqa", "math", "xlam_fc"}
@@ -68,8 +71,11 @@ def test_task_dirs_are_flat():
 def _stock_manager(data_dir):
     from lm_eval.tasks import TaskManager
 
-    return TaskManager(include_path=[str(TASKS_ROOT / f) for f in FAMILIES], include_defaults=False,
-                       metadata={"data_dir": str(data_dir)})
+    return TaskManager(
+        include_path=[str(TASKS_ROOT / f) for f in FAMILIES],
+        include_defaults=False,
+        metadata={"data_dir": str(data_dir)},
+    )
 
 
 def test_stock_lm_eval_loads_and_scores_like_our_verifier(shared_data):
@@ -103,11 +109,17 @@ def test_stock_lm_eval_loads_fixture_only_tasks(mini_data):
         assert len(list(tm.load(name)["tasks"][name].eval_docs)) == n
 
 
-@pytest.mark.parametrize("task,hub", [
-    ("logiqa", "lucasmccabe/logiqa"), ("math", "EleutherAI/hendrycks_math"), ("bbh_snarks", "lukaemon/bbh"),
-    ("bigbench_navigate", "hails/bigbench"), ("xlam_fc", "Salesforce/xlam-function-calling-60k"),
-    ("bfcl_simple", "gorilla-llm/Berkeley-Function-Calling-Leaderboard"),
-])
+@pytest.mark.parametrize(
+    "task,hub",
+    [
+        ("logiqa", "lucasmccabe/logiqa"),
+        ("math", "EleutherAI/hendrycks_math"),
+        ("bbh_snarks", "lukaemon/bbh"),
+        ("bigbench_navigate", "hails/bigbench"),
+        ("xlam_fc", "Salesforce/xlam-function-calling-60k"),
+        ("bfcl_simple", "gorilla-llm/Berkeley-Function-Calling-Leaderboard"),
+    ],
+)
 def test_offline_hub_error_is_one_clear_line(task, hub):
     with pytest.raises(BenchError) as err:
         load_task(task, None)
@@ -115,11 +127,17 @@ def test_offline_hub_error_is_one_clear_line(task, hub):
     assert hub in text and "not available offline" in text and "--data-dir" in text and "\n" not in text
 
 
-@pytest.mark.parametrize("task,expected", [
-    ("bbh_snarks", "bbh/snarks.json"), ("bigbench_navigate", "bigbench/navigate/task.json"),
-    ("bfcl_multiple", "bfcl/BFCL_v4_multiple.json"), ("xlam_fc", "xlam/xlam_function_calling_60k.json"),
-    ("logiqa_reflectevo", "reflectevo/logiqa_test.jsonl"), ("math", "MATH/test/algebra"),
-])
+@pytest.mark.parametrize(
+    "task,expected",
+    [
+        ("bbh_snarks", "bbh/snarks.json"),
+        ("bigbench_navigate", "bigbench/navigate/task.json"),
+        ("bfcl_multiple", "bfcl/BFCL_v4_multiple.json"),
+        ("xlam_fc", "xlam/xlam_function_calling_60k.json"),
+        ("logiqa_reflectevo", "reflectevo/logiqa_test.jsonl"),
+        ("math", "MATH/test/algebra"),
+    ],
+)
 def test_missing_local_file_names_the_expected_path(task, expected, tmp_path):
     with pytest.raises(BenchError) as err:
         load_task(task, tmp_path)
@@ -127,7 +145,9 @@ def test_missing_local_file_names_the_expected_path(task, expected, tmp_path):
 
 
 def test_cli_run_reports_missing_data_in_one_line(tmp_path):
-    res = CliRunner().invoke(main, ["run", "--tasks", "gsm8k", "--data-dir", str(tmp_path), "--limit", "1",
-                                    "--output", str(tmp_path / "run")])
+    res = CliRunner().invoke(
+        main,
+        ["run", "--tasks", "gsm8k", "--data-dir", str(tmp_path), "--limit", "1", "--output", str(tmp_path / "run")],
+    )
     assert res.exit_code == 2
     assert "gsm8k/test.jsonl not found" in res.output and len(res.output.strip().splitlines()) == 1

@@ -7,13 +7,18 @@ import json
 from pathlib import Path
 
 import pytest
+from task_helpers import load_task
 
 from reflectevo_bench.errors import BenchError
-from reflectevo_bench.tasks.verdict import (
-    FunctionVerifier, Verdict, Verifier, check_verifier, process_results_from, verify_many,
-)
 from reflectevo_bench.tasks.reflection_config import callable_ref, resolve_callable
-from task_helpers import load_task
+from reflectevo_bench.tasks.verdict import (
+    FunctionVerifier,
+    Verdict,
+    Verifier,
+    check_verifier,
+    process_results_from,
+    verify_many,
+)
 
 
 def load_yaml_hook(family: str, key: str):
@@ -25,8 +30,12 @@ def load_yaml_hook(family: str, key: str):
 
 
 def _yes(doc, response):
-    return Verdict(response.strip() == doc["a"], float(response.strip() == doc["a"]), "" if response.strip() == doc["a"]
-                   else "That is not it.", response.strip())
+    return Verdict(
+        response.strip() == doc["a"],
+        float(response.strip() == doc["a"]),
+        "" if response.strip() == doc["a"] else "That is not it.",
+        response.strip(),
+    )
 
 
 def _write(folder: Path, verifier_py: str, reflection: str = "", hook: str = "") -> str:
@@ -50,7 +59,7 @@ metadata:
     return str(path)
 
 
-VERIFIER_PY = '''
+VERIFIER_PY = """
 from reflectevo_bench.tasks.verdict import FunctionVerifier, Verdict, process_results_from
 
 CALLS = []
@@ -72,7 +81,7 @@ legacy.batch = many
 
 def wrong_arity(doc):
     return None
-'''
+"""
 
 
 def test_a_yaml_names_its_verifier_once_through_process_results(tmp_path):
@@ -98,8 +107,11 @@ def test_a_yaml_naming_two_different_verifiers_is_refused(tmp_path):
     hook = "process_results: !function my_verifier.process_results"
     same = load_task(_write(tmp_path, VERIFIER_PY, "  reflection:\n    verifier: my_verifier.py:verify", hook), None)
     assert same.verifier_name == "my_verifier.py:verify"  # named twice, but the same verifier: accepted
-    with pytest.raises(BenchError, match=r"my_verifier.py:legacy is not the verifier its process_results scores with "
-                                         r"\(my_verifier.py:verify\): name the verifier once"):
+    with pytest.raises(
+        BenchError,
+        match=r"my_verifier.py:legacy is not the verifier its process_results scores with "
+        r"\(my_verifier.py:verify\): name the verifier once",
+    ):
         load_task(_write(tmp_path, VERIFIER_PY, "  reflection:\n    verifier: my_verifier.py:legacy", hook), None)
 
 

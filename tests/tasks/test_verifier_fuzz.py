@@ -15,17 +15,17 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-
 from hostile import WORST_CASES, hostile_text
+from hypothesis import HealthCheck, given, settings
 from task_helpers import MINI_DATA, TASK_FIXTURES
 
 ROW_BOUND_S = float(os.environ.get("REFLECTEVO_FUZZ_ROW_BOUND_S", "1.0"))  # wall seconds per row (2 free cores)
 SHARED = Path(os.environ.get("REFLECTEVO_DATA_DIR", "/nonexistent"))
 FUZZ_DATA = TASK_FIXTURES / "fuzz_data"  # one-row files for tasks whose schema no mini-data sibling shares
 CODE_FAMILIES = ("mbpp", "humaneval")
-FUZZ = settings(max_examples=12, derandomize=True, deadline=None, database=None,
-                suppress_health_check=list(HealthCheck))
+FUZZ = settings(
+    max_examples=12, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+)
 FUZZ_CODE = settings(FUZZ, max_examples=3)
 FUZZ_SEEN = settings(FUZZ, max_examples=4)  # a task whose verifier another task already exercised in full
 _FULL: dict[str, str] = {}  # verifier name -> the task that ran the whole list for it
@@ -143,7 +143,7 @@ def test_worst_cases_give_a_verdict_in_time(name, request):
         cases = cases[::6]
     elif _seen(task):
         cases = cases[::4]
-    for case, response in cases:
+    for _case, response in cases:
         check_row(task, response)
 
 
@@ -160,6 +160,7 @@ def test_generated_hostile_outputs_give_a_verdict_in_time(name, request):
 
 
 # ----------------------------------------------------------------------------------------------- extractors
+
 
 def _extractors():
     from reflectevo_bench.tasks.common import code_extraction, extract
@@ -212,6 +213,7 @@ def test_extractors_are_bounded_on_generated_outputs(name):
 
 # ----------------------------------------------------------------------------------------------- the guard itself
 
+
 def test_guard_turns_exceptions_and_stalls_into_wrong_verdicts_off_the_main_thread(monkeypatch):
     import threading
 
@@ -241,9 +243,13 @@ def test_guard_turns_exceptions_and_stalls_into_wrong_verdicts_off_the_main_thre
     thread.join(guard_budget + 10)
     assert not thread.is_alive()
     boom, fine, loop = out["verdicts"]
-    assert (boom.correct, boom.details["reason"]) == (False, "verifier_error") and "RecursionError" in boom.details["error"]
+    assert (boom.correct, boom.details["reason"]) == (False, "verifier_error") and "RecursionError" in boom.details[
+        "error"
+    ]
     assert fine.correct
-    assert (loop.correct, loop.details["reason"]) == (False, "verifier_error") and loop.details["error"].startswith("timeout")
+    assert (loop.correct, loop.details["reason"]) == (False, "verifier_error") and loop.details["error"].startswith(
+        "timeout"
+    )
     assert out["took"] < guard_budget + 2 * ROW_BOUND_S
 
 
@@ -273,7 +279,11 @@ def test_verifier_errors_are_counted_in_results():
     from reflectevo_bench.harness.metrics import verifier_errors
 
     def rec(reason):
-        return {"turns": [{"kind": "attempt", "verdict": {"correct": False, "details": {"reason": reason}}},
-                          {"kind": "reflection"}]}
+        return {
+            "turns": [
+                {"kind": "attempt", "verdict": {"correct": False, "details": {"reason": reason}}},
+                {"kind": "reflection"},
+            ]
+        }
 
     assert verifier_errors([rec("verifier_error"), rec("wrong_value"), rec("verifier_error")]) == 2

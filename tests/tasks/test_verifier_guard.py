@@ -11,12 +11,15 @@ from reflectevo_bench.tasks.verdict import FunctionVerifier, Verdict
 COUNTDOWN = {"nums": [3, 5, 3], "target": 24}
 
 
-@pytest.mark.parametrize("response,reason", [
-    ("Answer: " + "-" * 300 + "1", "unparsable"),
-    ("Answer: " + "+".join(["1"] * 1000), "unparsable"),
-    ("Answer: =", "no_answer"),
-    ("<answer>" * 20000, "unparsable"),
-])
+@pytest.mark.parametrize(
+    "response,reason",
+    [
+        ("Answer: " + "-" * 300 + "1", "unparsable"),
+        ("Answer: " + "+".join(["1"] * 1000), "unparsable"),
+        ("Answer: =", "no_answer"),
+        ("<answer>" * 20000, "unparsable"),
+    ],
+)
 def test_countdown_hostile_outputs_are_wrong_with_a_reason(response, reason):
     from reflectevo_bench.tasks.countdown.verifier import verify
 
@@ -32,10 +35,18 @@ def test_countdown_right_answers_still_pass():
     assert verify(COUNTDOWN, "Answer: (3 + 5) * 3").correct
 
 
-@pytest.mark.parametrize("response", [
-    "[" * 1000, "f(x=" + "-" * 1000 + "1)", '{"a":' * 1000, "f(x=" + "not " * 1000 + "1)",
-    "f(x=" + "+" * 1000 + "1)", "f(x=" + "1" * 4301 + ")", '[{"name": "f", "arguments": {"x": ' + "1" * 4301 + "}}]",
-])
+@pytest.mark.parametrize(
+    "response",
+    [
+        "[" * 1000,
+        "f(x=" + "-" * 1000 + "1)",
+        '{"a":' * 1000,
+        "f(x=" + "not " * 1000 + "1)",
+        "f(x=" + "+" * 1000 + "1)",
+        "f(x=" + "1" * 4301 + ")",
+        '[{"name": "f", "arguments": {"x": ' + "1" * 4301 + "}}]",
+    ],
+)
 def test_function_call_parser_never_raises_on_hostile_text(response):
     from reflectevo_bench.tasks.function_calling.calls import parse_calls
 
@@ -46,10 +57,10 @@ def test_function_call_parser_never_raises_on_hostile_text(response):
 def test_function_calls_still_parse():
     from reflectevo_bench.tasks.function_calling.calls import parse_calls
 
-    assert [c.name for c in parse_calls("<think>[no(x=1)]</think> Sure: [f(a=-1, b=[1, {'k': 2}]), g(c=\"x\")]").calls
-            ] == ["f", "g"]
-    assert parse_calls('{"name": "f", "arguments": {"a": 10000000000000000000000}}').calls[0].arguments == {
-        "a": 10 ** 22}
+    assert [
+        c.name for c in parse_calls("<think>[no(x=1)]</think> Sure: [f(a=-1, b=[1, {'k': 2}]), g(c=\"x\")]").calls
+    ] == ["f", "g"]
+    assert parse_calls('{"name": "f", "arguments": {"a": 10000000000000000000000}}').calls[0].arguments == {"a": 10**22}
 
 
 def test_hedged_react_answer_is_ambiguous_and_prose_final_answer_is_no_marker():
@@ -104,6 +115,8 @@ def test_bad_doc_is_still_a_one_line_error_not_a_verdict():
 def test_score_summary_counts_verifier_errors(tmp_path):
     from reflectevo_bench.harness.score import write_scores
 
-    rows = [{"row": 0, "correct": False, "details": {"reason": "verifier_error", "error": "timeout"}},
-            {"row": 1, "correct": True, "details": {"reason": "ok"}}]
+    rows = [
+        {"row": 0, "correct": False, "details": {"reason": "verifier_error", "error": "timeout"}},
+        {"row": 1, "correct": True, "details": {"reason": "ok"}},
+    ]
     assert write_scores(tmp_path, "t", rows)["verifier_errors"] == 1

@@ -14,8 +14,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from train_datafiles import write_data_dir  # noqa: E402
 
-FAST = {"max_steps": 2, "per_device_train_batch_size": 2, "logging_steps": 1, "save_strategy": "no",
-        "dataset_num_proc": None, "disable_tqdm": True}
+FAST = {
+    "max_steps": 2,
+    "per_device_train_batch_size": 2,
+    "logging_steps": 1,
+    "save_strategy": "no",
+    "dataset_num_proc": None,
+    "disable_tqdm": True,
+}
 
 
 @pytest.fixture(scope="session")

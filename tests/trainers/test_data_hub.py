@@ -18,8 +18,17 @@ from reflectevo_bench.harness.run import RunOptions, run
 def run_dir(toy_yaml, tmp_path):
     scripted_lm.ScriptedBranchLM.written = 0
     out = tmp_path / "run"
-    run(RunOptions(model="scripted-branch", tasks=str(toy_yaml), output=str(out), protocol="reflect", reflections=3,
-                   gen_kwargs="do_sample=true,temperature=0.8"), Console(file=open("/dev/null", "w")))
+    run(
+        RunOptions(
+            model="scripted-branch",
+            tasks=str(toy_yaml),
+            output=str(out),
+            protocol="reflect",
+            reflections=3,
+            gen_kwargs="do_sample=true,temperature=0.8",
+        ),
+        Console(file=open("/dev/null", "w")),
+    )
     return out
 
 
@@ -49,7 +58,9 @@ def test_dataset_card_beside_card_json(run_dir, tmp_path, kind, fraction):
     assert f"| train | {card['rows']['train']} | {card['docs']['train']} |" in text
     assert card["source_runs"][0]["id"] in text and "scripted-branch" in text
     assert {"dplus": "ReflectEvo D+", "failures": "GRPO"}[kind] in text
-    ds = load_dataset(str(out), cache_dir=str(tmp_path / "cache"))  # datasets reads the card's configs: the splits and their files
+    ds = load_dataset(
+        str(out), cache_dir=str(tmp_path / "cache")
+    )  # datasets reads the card's configs: the splits and their files
     assert {k: len(v) for k, v in ds.items()} == {s: card["rows"][s] for s in splits}
 
 
@@ -72,10 +83,23 @@ def test_save_to_disk(run_dir, tmp_path):
 
 def test_push_to_hub_refused_offline(run_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    r = CliRunner().invoke(main, ["data", "build", str(run_dir), "--kind", "dplus", "--out", str(tmp_path / "d"),
-                                  "--push-to-hub", "me/reflect-dplus"])
+    r = CliRunner().invoke(
+        main,
+        [
+            "data",
+            "build",
+            str(run_dir),
+            "--kind",
+            "dplus",
+            "--out",
+            str(tmp_path / "d"),
+            "--push-to-hub",
+            "me/reflect-dplus",
+        ],
+    )
     assert r.exit_code == 2
     assert r.stderr.strip().splitlines() == [
         "error: --push-to-hub me/reflect-dplus needs the network, but HF_HUB_OFFLINE/HF_DATASETS_OFFLINE is set: "
-        "unset it (and log in with `hf auth login`), or use --save-to-disk DIR"]
+        "unset it (and log in with `hf auth login`), or use --save-to-disk DIR"
+    ]
     assert not (tmp_path / "d").exists()

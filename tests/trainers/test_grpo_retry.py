@@ -16,9 +16,21 @@ from rich.console import Console
 from reflectevo_bench.cli import main
 
 # reflections: 3 new tokens, sampled at T=1.3; the task's own retry length: 7
-GRPO = {"num_generations": 4, "per_device_train_batch_size": 4, "max_steps": 1, "max_completion_length": 3,
-        "temperature": 1.3, "logging_steps": 1, "learning_rate": 1.0e-2, "save_strategy": "no", "disable_tqdm": True,
-        "bf16": False, "gradient_checkpointing": False, "report_to": "none", "use_cpu": True}
+GRPO = {
+    "num_generations": 4,
+    "per_device_train_batch_size": 4,
+    "max_steps": 1,
+    "max_completion_length": 3,
+    "temperature": 1.3,
+    "logging_steps": 1,
+    "learning_rate": 1.0e-2,
+    "save_strategy": "no",
+    "disable_tqdm": True,
+    "bf16": False,
+    "gradient_checkpointing": False,
+    "report_to": "none",
+    "use_cpu": True,
+}
 TASK_LENGTH = 7
 
 
@@ -28,11 +40,30 @@ def failures(tiny_model, tmp_path_factory) -> Path:
 
     root = tmp_path_factory.mktemp("retry")
     task_yaml = write_parity_task(root, "retry_toy", {"test": range(16)}, max_gen_toks=TASK_LENGTH)
-    run(RunOptions(model_args=f"pretrained={tiny_model}", tasks=str(task_yaml), protocol="single",
-                   gen_kwargs="do_sample=true,temperature=1.0", output=str(root / "run")),
-        Console(file=open("/dev/null", "w")))
-    result = CliRunner().invoke(main, ["data", "build", "--kind", "failures", str(root / "run"),
-                                       "--out", str(root / "failures"), "--eval-fraction", "0"])
+    run(
+        RunOptions(
+            model_args=f"pretrained={tiny_model}",
+            tasks=str(task_yaml),
+            protocol="single",
+            gen_kwargs="do_sample=true,temperature=1.0",
+            output=str(root / "run"),
+        ),
+        Console(file=open("/dev/null", "w")),
+    )
+    result = CliRunner().invoke(
+        main,
+        [
+            "data",
+            "build",
+            "--kind",
+            "failures",
+            str(root / "run"),
+            "--out",
+            str(root / "failures"),
+            "--eval-fraction",
+            "0",
+        ],
+    )
     assert result.exit_code == 0, result.output
     return root / "failures"
 
@@ -43,8 +74,9 @@ def _train(tiny_model: Path, failures: Path, out: Path, **own) -> tuple[list[dic
     from reflectevo_bench.trainers.grpo import build_grpo_trainer
 
     config = out.parent / f"{out.name}.yaml"
-    config.write_text(yaml.safe_dump({**GRPO, **own, "model": str(tiny_model), "data": str(failures),
-                                      "output_dir": str(out)}))
+    config.write_text(
+        yaml.safe_dump({**GRPO, **own, "model": str(tiny_model), "data": str(failures), "output_dir": str(out)})
+    )
     job = load_job("grpo", config)
     trainer = build_grpo_trainer(job, out)
     calls = []
@@ -73,17 +105,26 @@ def _regenerate(tiny_model: Path, trainer, rollouts: list[dict], max_new_tokens:
     for r in rollouts:
         ids = trainer._tokenize_prompts([rollout.retry_messages(rows[r["doc_hash"]], r["reflection"])])[0][0]
         with torch.no_grad():
-            gen = model.generate(torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),
-                                 do_sample=False, max_new_tokens=max_new_tokens, pad_token_id=tok.pad_token_id,
-                                 eos_token_id=trainer.eos_token_ids)
-        out.append(tok.decode(gen[0, len(ids):], skip_special_tokens=True))
+            gen = model.generate(
+                torch.tensor([ids]),
+                attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+                do_sample=False,
+                max_new_tokens=max_new_tokens,
+                pad_token_id=tok.pad_token_id,
+                eos_token_id=trainer.eos_token_ids,
+            )
+        out.append(tok.decode(gen[0, len(ids) :], skip_special_tokens=True))
     return out
 
 
 def test_retry_defaults_greedy_with_the_tasks_length(tiny_model, failures, tmp_path):
     rollouts, (trainer, calls, settings) = _train(tiny_model, failures, tmp_path / "greedy")
-    assert settings == {"retry_temperature": None, "retry_decoding": "greedy", "retry_max_length": None,
-                        "retry_max_length_per_task": {"retry_toy": TASK_LENGTH}}
+    assert settings == {
+        "retry_temperature": None,
+        "retry_decoding": "greedy",
+        "retry_max_length": None,
+        "retry_max_length_per_task": {"retry_toy": TASK_LENGTH},
+    }
     reflection, retry = calls[0], calls[1]
     assert reflection["do_sample"] and reflection["temperature"] == 1.3 and reflection["max_new_tokens"] == 3
     assert not retry["do_sample"] and retry["max_new_tokens"] == TASK_LENGTH
@@ -93,8 +134,9 @@ def test_retry_defaults_greedy_with_the_tasks_length(tiny_model, failures, tmp_p
 
 
 def test_retry_temperature_and_length_are_used(tiny_model, failures, tmp_path):
-    rollouts, (trainer, calls, settings) = _train(tiny_model, failures, tmp_path / "sampled",
-                                                  retry_temperature=5.0, retry_max_length=4)
+    rollouts, (trainer, calls, settings) = _train(
+        tiny_model, failures, tmp_path / "sampled", retry_temperature=5.0, retry_max_length=4
+    )
     assert settings["retry_decoding"] == "sampled" and settings["retry_max_length_per_task"] == {"retry_toy": 4}
     assert calls[1]["do_sample"] and calls[1]["temperature"] == 5.0 and calls[1]["max_new_tokens"] == 4
     assert max(r["retry_tokens"] for r in rollouts) <= 4
@@ -102,13 +144,21 @@ def test_retry_temperature_and_length_are_used(tiny_model, failures, tmp_path):
     assert [r["retry"] for r in rollouts] != greedy  # sampled at T=5: not the greedy retries
 
 
-@pytest.mark.parametrize("cfg,msg", [({"retry_temperature": -1}, "retry_temperature must be a number >= 0"),
-                                     ({"retry_max_length": 0}, "retry_max_length must be a whole number"),
-                                     ({"retry_max_length": "long"}, "retry_max_length must be a whole number")])
+@pytest.mark.parametrize(
+    "cfg,msg",
+    [
+        ({"retry_temperature": -1}, "retry_temperature must be a number >= 0"),
+        ({"retry_max_length": 0}, "retry_max_length must be a whole number"),
+        ({"retry_max_length": "long"}, "retry_max_length must be a whole number"),
+    ],
+)
 def test_bad_retry_settings_one_line_exit_2(tiny_model, failures, tmp_path, cfg, msg):
     config = tmp_path / "bad.yaml"
-    config.write_text(yaml.safe_dump({**GRPO, **cfg, "model": str(tiny_model), "data": str(failures),
-                                      "output_dir": str(tmp_path / "o")}))
+    config.write_text(
+        yaml.safe_dump(
+            {**GRPO, **cfg, "model": str(tiny_model), "data": str(failures), "output_dir": str(tmp_path / "o")}
+        )
+    )
     res = CliRunner().invoke(main, ["train", "grpo", "--config", str(config)])
     assert res.exit_code == 2 and msg in res.output and len(res.output.strip().splitlines()) == 1, res.output
     assert not (tmp_path / "o").exists()

@@ -16,8 +16,10 @@ from reflectevo_bench.cli import main
 from reflectevo_bench.trainers.data.importers.reflectevo import strip_transcript
 
 HEAD = "In this task. You are required to solve a question...\nYou are solving the following question: {q}\n"
-TAIL = ("\nBelow is the history of what your solving progress so far:\n(BEGIN)\n{t}\n(END)\n\xa0\n"
-        "Please complete the current step.")
+TAIL = (
+    "\nBelow is the history of what your solving progress so far:\n(BEGIN)\n{t}\n(END)\n\xa0\n"
+    "Please complete the current step."
+)
 
 
 def dplus_row(i: int) -> dict:
@@ -26,23 +28,40 @@ def dplus_row(i: int) -> dict:
     second = f"\nThought: doubling {i} gives {2 * i}.\nAction: \nFinish[A] \n\nObservation: Answer is CORRECT"
     reflection = f"I added one too many ({i})."
     return {
-        "id": i, "question": q, "answer": "a", "first_trial_reasoning": first, "first_trial_answer": "B",
-        "second_trial_reasoning": second, "second_trial_answer": "A", "reflections": reflection,
-        "reason_prompt": [HEAD.format(q=q) + TAIL.format(t=""),
-                          HEAD.format(q=q) + f"Reflections:\n- {reflection}\n" + TAIL.format(t=second)],
+        "id": i,
+        "question": q,
+        "answer": "a",
+        "first_trial_reasoning": first,
+        "first_trial_answer": "B",
+        "second_trial_reasoning": second,
+        "second_trial_answer": "A",
+        "reflections": reflection,
+        "reason_prompt": [
+            HEAD.format(q=q) + TAIL.format(t=""),
+            HEAD.format(q=q) + f"Reflections:\n- {reflection}\n" + TAIL.format(t=second),
+        ],
         "reflect_prompt": f"Given the question... Question: {q}\nPrevious trial and your incorrect solution: {first}\n"
-                          "Based on this information, please provide the following: ...",
+        "Based on this information, please provide the following: ...",
     }
 
 
 def dpm_row(i: int) -> dict:
     row = dplus_row(i)
-    return {"id": i, "question": row["question"], "answer": "a",
-            "first_trial_reasoning": row["first_trial_reasoning"], "first_trial_answer": "B",
-            "second_trial_reasoning_chosen": row["second_trial_reasoning"], "second_trial_answer_chosen": "A",
-            "reflection_chosen": row["reflections"], "second_trial_reasoning_rejected": "Finish[B]",
-            "second_trial_answer_rejected": "B", "reflection_rejected": "It was fine.",
-            "reason_prompt": row["reason_prompt"][0], "reflection_prompt": row["reflect_prompt"]}
+    return {
+        "id": i,
+        "question": row["question"],
+        "answer": "a",
+        "first_trial_reasoning": row["first_trial_reasoning"],
+        "first_trial_answer": "B",
+        "second_trial_reasoning_chosen": row["second_trial_reasoning"],
+        "second_trial_answer_chosen": "A",
+        "reflection_chosen": row["reflections"],
+        "second_trial_reasoning_rejected": "Finish[B]",
+        "second_trial_answer_rejected": "B",
+        "reflection_rejected": "It was fine.",
+        "reason_prompt": row["reason_prompt"][0],
+        "reflection_prompt": row["reflect_prompt"],
+    }
 
 
 def _write(path: Path, rows: list[dict]) -> Path:
@@ -119,10 +138,21 @@ def test_round_trip_import_train_sft_checkpoint_runs(tmp_path, tiny_model):
     code, out = _import(src, "--kind", "dplus", "--out", tmp_path / "d", "--eval-fraction", "0")
     assert code == 0, out
     cfg = tmp_path / "sft.yaml"
-    cfg.write_text(yaml.safe_dump({"model": str(tiny_model), "data": str(tmp_path / "d"),
-                                   "output_dir": str(tmp_path / "ckpt"), "max_steps": 2,
-                                   "per_device_train_batch_size": 2, "logging_steps": 1, "save_strategy": "no",
-                                   "dataset_num_proc": None, "disable_tqdm": True}))
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "model": str(tiny_model),
+                "data": str(tmp_path / "d"),
+                "output_dir": str(tmp_path / "ckpt"),
+                "max_steps": 2,
+                "per_device_train_batch_size": 2,
+                "logging_steps": 1,
+                "save_strategy": "no",
+                "dataset_num_proc": None,
+                "disable_tqdm": True,
+            }
+        )
+    )
     result = CliRunner().invoke(main, ["train", "sft", "--config", str(cfg)])
     assert result.exit_code == 0, result.output
     task = tmp_path / "task"
@@ -131,11 +161,27 @@ def test_round_trip_import_train_sft_checkpoint_runs(tmp_path, tiny_model):
     (task / "t.yaml").write_text(
         "task: imported_check\ndataset_path: json\ndataset_kwargs:\n  data_files:\n"
         f"    test: {task / 'docs.jsonl'}\ntest_split: test\noutput_type: generate_until\n"
-        "doc_to_text: \"{{q}}\"\ndoc_to_target: \"{{a}}\"\ngeneration_kwargs:\n  until: []\n  max_gen_toks: 4\n"
-        "metric_list:\n  - metric: exact_match\n")
-    result = CliRunner().invoke(main, ["run", "--model", "hf", "--model-args", f"pretrained={tmp_path / 'ckpt'}",
-                                       "--device", "cpu", "--tasks", str(task / "t.yaml"), "--protocol", "single",
-                                       "--output", str(tmp_path / "run")])
+        'doc_to_text: "{{q}}"\ndoc_to_target: "{{a}}"\ngeneration_kwargs:\n  until: []\n  max_gen_toks: 4\n'
+        "metric_list:\n  - metric: exact_match\n"
+    )
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "--model",
+            "hf",
+            "--model-args",
+            f"pretrained={tmp_path / 'ckpt'}",
+            "--device",
+            "cpu",
+            "--tasks",
+            str(task / "t.yaml"),
+            "--protocol",
+            "single",
+            "--output",
+            str(tmp_path / "run"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "run" / "results.json").is_file()
 

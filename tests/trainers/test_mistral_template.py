@@ -23,9 +23,14 @@ CONVERSATION = [
 def _render(template: str, messages, add_generation_prompt=False):
     from transformers.utils.chat_template_utils import render_jinja_template
 
-    rendered, generation = render_jinja_template(conversations=[messages], chat_template=template,
-                                                 add_generation_prompt=add_generation_prompt, bos_token="<s>",
-                                                 eos_token="</s>", return_assistant_tokens_mask=True)
+    rendered, generation = render_jinja_template(
+        conversations=[messages],
+        chat_template=template,
+        add_generation_prompt=add_generation_prompt,
+        bos_token="<s>",
+        eos_token="</s>",
+        return_assistant_tokens_mask=True,
+    )
     return rendered[0], generation[0]
 
 

@@ -13,8 +13,9 @@ from reflectevo_bench.trainers.model_card import base_model_name, model_card
 def test_checkpoint_readme_names_its_base_model(cli, write_config, tiny_model, data_root, tmp_path):
     out = tmp_path / "ckpt"
     # checkpoints at every step: TRL writes its own README.md ("[None]") into the output dir at each save
-    cfg = write_config(model=str(tiny_model), data=str(data_root / "qa"), output_dir=str(out),
-                       save_strategy="steps", save_steps=1)
+    cfg = write_config(
+        model=str(tiny_model), data=str(data_root / "qa"), output_dir=str(out), save_strategy="steps", save_steps=1
+    )
     r = cli("train", "sft", "--config", cfg)
     assert r.exit_code == 0, r.output
     assert (out / "checkpoint-1").is_dir()  # TRL saved (and wrote its card) before the final save
@@ -29,8 +30,13 @@ def test_checkpoint_readme_names_its_base_model(cli, write_config, tiny_model, d
 def test_hub_base_model_in_front_matter(data_root):
     from reflectevo_bench.trainers.config import read_data_dir
 
-    job = SimpleNamespace(model_spec="HuggingFaceTB/SmolLM2-360M-Instruct", model="HuggingFaceTB/SmolLM2-360M-Instruct",
-                          trainer="dpo", stage="one", data={"train": read_data_dir(data_root / "dpm", "dpo")})
+    job = SimpleNamespace(
+        model_spec="HuggingFaceTB/SmolLM2-360M-Instruct",
+        model="HuggingFaceTB/SmolLM2-360M-Instruct",
+        trainer="dpo",
+        stage="one",
+        data={"train": read_data_dir(data_root / "dpm", "dpo")},
+    )
     saved = {"path": "/x/ckpt", "kind": "full", "run": "--model-args pretrained=/x/ckpt"}
     card = ModelCard(model_card(job, saved, {"global_step": 2, "final_loss": 0.5, "runtime_s": 1.0}))
     assert card.data.base_model == "HuggingFaceTB/SmolLM2-360M-Instruct"

@@ -24,8 +24,9 @@ CONVERSATION = [
 def _render(template: str, messages, add_generation_prompt=False) -> str:
     from transformers.utils.chat_template_utils import render_jinja_template
 
-    rendered, _ = render_jinja_template(conversations=[messages], chat_template=template,
-                                        add_generation_prompt=add_generation_prompt)
+    rendered, _ = render_jinja_template(
+        conversations=[messages], chat_template=template, add_generation_prompt=add_generation_prompt
+    )
     return rendered[0]
 
 
@@ -61,13 +62,19 @@ def test_marker_template_masks_only_assistant_turns(plain_template_model):
     from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(plain_template_model)
-    out = tok.apply_chat_template(CONVERSATION, chat_template=SHIPPED_TEMPLATES["smollm2-generation"].read_text(),
-                                  tokenize=True, return_dict=True, return_assistant_tokens_mask=True)
+    out = tok.apply_chat_template(
+        CONVERSATION,
+        chat_template=SHIPPED_TEMPLATES["smollm2-generation"].read_text(),
+        tokenize=True,
+        return_dict=True,
+        return_assistant_tokens_mask=True,
+    )
     trained = tok.decode([t for t, m in zip(out["input_ids"], out["assistant_masks"]) if m])
     assert trained == "Answer: 6<|im_end|>I added wrongly.<|im_end|>Answer: 5<|im_end|>"
 
 
 # --- bad inputs -----------------------------------------------------------------------------------------------------
+
 
 def _assert_refused(result, out: Path, *words: str):
     assert result.exit_code == 2, result.output
@@ -87,13 +94,24 @@ def test_missing_data_dir(cli, write_config, tiny_model, tmp_path):
 def test_empty_train_jsonl(cli, write_config, tiny_model, tmp_path):
     d = write_data_dir(tmp_path / "empty", "dplus", n=0)
     out = tmp_path / "out"
-    _assert_refused(cli("train", "sft", "--config", write_config(model=str(tiny_model), data=str(d),
-                                                                  output_dir=str(out))), out, "no rows")
+    _assert_refused(
+        cli("train", "sft", "--config", write_config(model=str(tiny_model), data=str(d), output_dir=str(out))),
+        out,
+        "no rows",
+    )
 
 
-@pytest.mark.parametrize("trainer,kind,word", [("sft", "dpm", "train dpo"), ("sft", "dpref", "train dpo"),
-                                               ("dpo", "dplus", "train sft"), ("dpo", "qa", "train sft"),
-                                               ("sft", "failures", "GRPO"), ("dpo", "failures", "GRPO")])
+@pytest.mark.parametrize(
+    "trainer,kind,word",
+    [
+        ("sft", "dpm", "train dpo"),
+        ("sft", "dpref", "train dpo"),
+        ("dpo", "dplus", "train sft"),
+        ("dpo", "qa", "train sft"),
+        ("sft", "failures", "GRPO"),
+        ("dpo", "failures", "GRPO"),
+    ],
+)
 def test_wrong_kind(cli, write_config, tiny_model, data_root, tmp_path, trainer, kind, word):
     out = tmp_path / "out"
     cfg = write_config(model=str(tiny_model), data=str(data_root / kind), output_dir=str(out))
@@ -114,8 +132,9 @@ def test_unknown_set_key(cli, write_config, tiny_model, data_root, tmp_path):
 
 def test_sft_only_key_in_dpo(cli, write_config, tiny_model, data_root, tmp_path):
     out = tmp_path / "out"
-    cfg = write_config(model=str(tiny_model), data=str(data_root / "dpm"), output_dir=str(out),
-                       assistant_only_loss=True)
+    cfg = write_config(
+        model=str(tiny_model), data=str(data_root / "dpm"), output_dir=str(out), assistant_only_loss=True
+    )
     _assert_refused(cli("train", "dpo", "--config", cfg), out, "assistant_only_loss")
 
 
@@ -125,35 +144,51 @@ def test_template_without_markers_refused(cli, write_config, plain_template_mode
     _assert_refused(cli("train", "sft", "--config", cfg), out, "generation", "chat_template_path: smollm2-generation")
 
 
-def test_template_without_markers_fine_for_single_message_completions(write_config, plain_template_model, data_root,
-                                                                     tmp_path):
-    job = load_job("sft", write_config(model=str(plain_template_model), data=str(data_root / "reflection"),
-                                       output_dir=str(tmp_path / "out")))
+def test_template_without_markers_fine_for_single_message_completions(
+    write_config, plain_template_model, data_root, tmp_path
+):
+    job = load_job(
+        "sft",
+        write_config(
+            model=str(plain_template_model), data=str(data_root / "reflection"), output_dir=str(tmp_path / "out")
+        ),
+    )
     assert job.args.assistant_only_loss is False
 
 
 def test_shipped_template_fixes_dplus(write_config, plain_template_model, data_root, tmp_path):
-    job = load_job("sft", write_config(model=str(plain_template_model), data=str(data_root / "dplus"),
-                                       output_dir=str(tmp_path / "out"), chat_template_path="smollm2-generation"))
+    job = load_job(
+        "sft",
+        write_config(
+            model=str(plain_template_model),
+            data=str(data_root / "dplus"),
+            output_dir=str(tmp_path / "out"),
+            chat_template_path="smollm2-generation",
+        ),
+    )
     assert job.args.assistant_only_loss is True
     assert job.args.chat_template_path == str(SHIPPED_TEMPLATES["smollm2-generation"])
 
 
 def test_dplus_refuses_assistant_only_loss_false(cli, write_config, tiny_model, data_root, tmp_path):
     out = tmp_path / "out"
-    cfg = write_config(model=str(tiny_model), data=str(data_root / "dplus"), output_dir=str(out),
-                       assistant_only_loss=False)
+    cfg = write_config(
+        model=str(tiny_model), data=str(data_root / "dplus"), output_dir=str(out), assistant_only_loss=False
+    )
     _assert_refused(cli("train", "sft", "--config", cfg), out, "assistant_only_loss")
 
 
-@pytest.mark.parametrize("extra,words", [
-    ({"stage": "two"}, ("stage two",)),
-    ({"stage": "three"}, ("stage",)),
-    ({"peft": {"rank": 8}}, ("rank",)),
-    ({"merge": "yes"}, ("merge",)),
-    ({"model": None}, ("model",)),
-    ({"learning_rate": "fast"}, ("learning_rate",)),
-])
+@pytest.mark.parametrize(
+    "extra,words",
+    [
+        ({"stage": "two"}, ("stage two",)),
+        ({"stage": "three"}, ("stage",)),
+        ({"peft": {"rank": 8}}, ("rank",)),
+        ({"merge": "yes"}, ("merge",)),
+        ({"model": None}, ("model",)),
+        ({"learning_rate": "fast"}, ("learning_rate",)),
+    ],
+)
 def test_bad_own_keys(cli, write_config, tiny_model, data_root, tmp_path, extra, words):
     out = tmp_path / "out"
     cfg = write_config(**{"model": str(tiny_model), "data": str(data_root / "dplus"), "output_dir": str(out), **extra})
@@ -162,8 +197,11 @@ def test_bad_own_keys(cli, write_config, tiny_model, data_root, tmp_path, extra,
 
 def test_two_stage_wrong_dirs(cli, write_config, tiny_model, data_root, tmp_path):
     out = tmp_path / "out"
-    cfg = write_config(model=str(tiny_model), output_dir=str(out),
-                       data={"reflection": str(data_root / "correction"), "correction": str(data_root / "correction")})
+    cfg = write_config(
+        model=str(tiny_model),
+        output_dir=str(out),
+        data={"reflection": str(data_root / "correction"), "correction": str(data_root / "correction")},
+    )
     _assert_refused(cli("train", "sft", "--config", cfg), out, "data.reflection", "correction")
 
 
@@ -194,10 +232,22 @@ def test_nonempty_output_dir_needs_resume(cli, write_config, tiny_model, data_ro
 
 # --- overrides and defaults -----------------------------------------------------------------------------------------
 
+
 def test_set_overrides_are_typed(write_config, tiny_model, data_root, tmp_path):
     cfg = write_config(model=str(tiny_model), data=str(data_root / "dplus"), peft={"r": 4})
-    job = load_job("sft", cfg, ["learning_rate=3e-4", "max_steps=7", "bf16=false", f"output_dir={tmp_path / 'o'}",
-                                "peft.alpha=16", "peft.target_modules=q_proj,v_proj", "merge=false"])
+    job = load_job(
+        "sft",
+        cfg,
+        [
+            "learning_rate=3e-4",
+            "max_steps=7",
+            "bf16=false",
+            f"output_dir={tmp_path / 'o'}",
+            "peft.alpha=16",
+            "peft.target_modules=q_proj,v_proj",
+            "merge=false",
+        ],
+    )
     assert job.args.learning_rate == 3e-4 and job.args.max_steps == 7 and job.args.bf16 is False
     assert job.peft["r"] == 4 and job.peft["lora_alpha"] == 16 and job.peft["target_modules"] == ["q_proj", "v_proj"]
     assert job.merge is False
@@ -217,15 +267,23 @@ def test_cpu_defaults_and_default_output_dir(write_config, tiny_model, data_root
 
 def test_two_stage_set_data(write_config, tiny_model, data_root, tmp_path):
     cfg = write_config(model=str(tiny_model), data=str(data_root / "dplus"), output_dir=str(tmp_path / "o"))
-    job = load_job("sft", cfg, ["stage=two", f"data.reflection={data_root / 'reflection'}",
-                                f"data.correction={data_root / 'correction'}"])
+    job = load_job(
+        "sft",
+        cfg,
+        ["stage=two", f"data.reflection={data_root / 'reflection'}", f"data.correction={data_root / 'correction'}"],
+    )
     assert job.stage == "two" and set(job.data) == {"reflection", "correction"}
 
 
 def test_dry_run_prints_config_and_writes_nothing(cli, write_config, tiny_model, data_root, tmp_path):
     out = tmp_path / "out"
-    r = cli("train", "sft", "--config", write_config(model=str(tiny_model), data=str(data_root / "dplus"),
-                                                     output_dir=str(out)), "--dry-run")
+    r = cli(
+        "train",
+        "sft",
+        "--config",
+        write_config(model=str(tiny_model), data=str(data_root / "dplus"), output_dir=str(out)),
+        "--dry-run",
+    )
     assert r.exit_code == 0, r.output
     resolved = json.loads(r.stdout)
     assert resolved["trl"]["assistant_only_loss"] is True and resolved["stage"] == "one"
@@ -257,8 +315,14 @@ def test_shipped_recipes_parse(name, tiny_model, data_root, tmp_path):
 
     trainer = "dpo" if "dpo" in name else "sft"
     data = data_root / ("dpm" if trainer == "dpo" else "dplus")
-    sets = [f"model={tiny_model}", f"data={data}", f"output_dir={tmp_path / 'o'}", "bf16=false",
-            "gradient_checkpointing=false", "report_to=none"]
+    sets = [
+        f"model={tiny_model}",
+        f"data={data}",
+        f"output_dir={tmp_path / 'o'}",
+        "bf16=false",
+        "gradient_checkpointing=false",
+        "report_to=none",
+    ]
     job = load_job(trainer, RECIPES[name], sets)
     assert job.args.output_dir == str(tmp_path / "o")
     if trainer == "sft":

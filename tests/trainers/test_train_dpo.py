@@ -12,15 +12,20 @@ from reflectevo_bench.trainers.dpo import build_dpo_trainer
 def test_dpo_lora_reference_is_base_with_adapter_disabled(write_config, tiny_model, data_root, tmp_path):
     from peft import PeftModel
 
-    job = load_job("dpo", write_config(model=str(tiny_model), data=str(data_root / "dpm"),
-                                       output_dir=str(tmp_path / "out"), peft={"r": 4}))
+    job = load_job(
+        "dpo",
+        write_config(
+            model=str(tiny_model), data=str(data_root / "dpm"), output_dir=str(tmp_path / "out"), peft={"r": 4}
+        ),
+    )
     trainer = build_dpo_trainer(job, tmp_path / "out")
     assert trainer.ref_model is None and isinstance(trainer.model, PeftModel)
 
 
 def test_dpo_full_has_frozen_reference_copy(write_config, tiny_model, data_root, tmp_path):
-    job = load_job("dpo", write_config(model=str(tiny_model), data=str(data_root / "dpref"),
-                                       output_dir=str(tmp_path / "out")))
+    job = load_job(
+        "dpo", write_config(model=str(tiny_model), data=str(data_root / "dpref"), output_dir=str(tmp_path / "out"))
+    )
     trainer = build_dpo_trainer(job, tmp_path / "out")
     assert trainer.ref_model is not None and trainer.ref_model is not trainer.model
 
@@ -29,8 +34,9 @@ def test_dpo_full_has_frozen_reference_copy(write_config, tiny_model, data_root,
 def test_train_dpo_then_run(cli, write_config, tiny_model, data_root, tmp_path, mode):
     out = tmp_path / "ckpt"
     extra = {} if mode == "full" else {"peft": {"r": 4, "alpha": 8}}
-    cfg = write_config(model=str(tiny_model), data=str(data_root / "dpm"), output_dir=str(out), beta=0.1,
-                       learning_rate=1e-3, **extra)
+    cfg = write_config(
+        model=str(tiny_model), data=str(data_root / "dpm"), output_dir=str(out), beta=0.1, learning_rate=1e-3, **extra
+    )
     r = cli("train", "dpo", "--config", cfg, *(["--no-merge"] if mode == "lora-adapter" else []))
     assert r.exit_code == 0, r.output
     rec = read_record(out)

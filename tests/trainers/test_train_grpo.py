@@ -19,9 +19,17 @@ from rich.console import Console
 
 from reflectevo_bench.cli import main
 
-GRPO = {"num_generations": 4, "per_device_train_batch_size": 4, "max_steps": 2, "max_completion_length": 6,
-        "logging_steps": 1, "learning_rate": 1.0e-2, "save_strategy": "no", "disable_tqdm": True,
-        "retry_temperature": 1.0}  # sampled retries: the coin needs them to give groups both verdicts
+GRPO = {
+    "num_generations": 4,
+    "per_device_train_batch_size": 4,
+    "max_steps": 2,
+    "max_completion_length": 6,
+    "logging_steps": 1,
+    "learning_rate": 1.0e-2,
+    "save_strategy": "no",
+    "disable_tqdm": True,
+    "retry_temperature": 1.0,
+}  # sampled retries: the coin needs them to give groups both verdicts
 
 
 @pytest.fixture(scope="module")
@@ -30,10 +38,30 @@ def toy_failures(tiny_model, tmp_path_factory) -> tuple[Path, Path]:
 
     root = tmp_path_factory.mktemp("grpo")
     task_yaml = write_parity_task(root, "grpo_toy", {"test": range(24)}, max_gen_toks=6)
-    run(RunOptions(model_args=f"pretrained={tiny_model}", tasks=str(task_yaml), protocol="single",
-                   gen_kwargs="do_sample=true,temperature=1.0", output=str(root / "run")), Console(file=open("/dev/null", "w")))
-    result = CliRunner().invoke(main, ["data", "build", "--kind", "failures", str(root / "run"),
-                                       "--out", str(root / "failures"), "--eval-fraction", "0"])
+    run(
+        RunOptions(
+            model_args=f"pretrained={tiny_model}",
+            tasks=str(task_yaml),
+            protocol="single",
+            gen_kwargs="do_sample=true,temperature=1.0",
+            output=str(root / "run"),
+        ),
+        Console(file=open("/dev/null", "w")),
+    )
+    result = CliRunner().invoke(
+        main,
+        [
+            "data",
+            "build",
+            "--kind",
+            "failures",
+            str(root / "run"),
+            "--out",
+            str(root / "failures"),
+            "--eval-fraction",
+            "0",
+        ],
+    )
     assert result.exit_code == 0, result.output
     return root / "failures", task_yaml
 
@@ -65,8 +93,9 @@ def test_reflection_grpo_trains_only_reflection_tokens_on_verified_rewards(tiny_
     original = trainer.compute_loss
 
     def capture(model, inputs, *args, **kwargs):
-        seen.append({k: inputs[k].detach().clone() for k in ("prompt_ids", "prompt_mask", "completion_ids",
-                                                              "completion_mask")})
+        seen.append(
+            {k: inputs[k].detach().clone() for k in ("prompt_ids", "prompt_mask", "completion_ids", "completion_mask")}
+        )
         return original(model, inputs, *args, **kwargs)
 
     trainer.compute_loss = capture
@@ -90,8 +119,9 @@ def test_reflection_grpo_trains_only_reflection_tokens_on_verified_rewards(tiny_
     docs = {r["doc_hash"]: r["doc"] for r in rows}
     preds = tmp_path / "preds.jsonl"
     preds.write_text("".join(json.dumps({"doc": docs[r["doc_hash"]], "response": r["retry"]}) + "\n" for r in logged))
-    result = CliRunner().invoke(main, ["score", "--task", str(task_yaml), "--predictions", str(preds),
-                                       "--output", str(tmp_path / "scored")])
+    result = CliRunner().invoke(
+        main, ["score", "--task", str(task_yaml), "--predictions", str(preds), "--output", str(tmp_path / "scored")]
+    )
     assert result.exit_code == 0, result.output
     scored = [json.loads(line) for line in (tmp_path / "scored" / "scores.jsonl").read_text().splitlines()]
     assert [float(s["correct"]) for s in scored] == [r["reward"] for r in logged]
@@ -111,7 +141,9 @@ def test_answer_objective_is_plain_grpo_on_attempt_one(tiny_model, toy_failures,
     assert result.exit_code == 0, result.output
     logged = _rollouts(out)
     assert len(logged) == 4 and all("answer" in r and "reflection" not in r for r in logged)
-    rows = {json.loads(line)["doc_hash"]: json.loads(line) for line in (failures / "train.jsonl").read_text().splitlines()}
+    rows = {
+        json.loads(line)["doc_hash"]: json.loads(line) for line in (failures / "train.jsonl").read_text().splitlines()
+    }
     assert all(r["doc_hash"] in rows for r in logged)
     assert json.loads((out / "reflectevo_checkpoint.json").read_text())["config"]["objective"] == "answer"
 
@@ -151,13 +183,43 @@ def test_torchrun_two_ranks_see_different_prompts(tiny_model, toy_failures, tmp_
         pytest.skip("torchrun not installed")
     failures, _ = toy_failures
     out = tmp_path / "ddp"
-    cfg = _config(tmp_path, model=str(tiny_model), data=str(failures), output_dir=str(out), max_steps=2,
-                  per_device_train_batch_size=2, num_generations=2)
-    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
-               OMP_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false")
-    proc = subprocess.Popen([torchrun, "--standalone", "--nproc_per_node", "2", "-m", "reflectevo_bench", "train",
-                             "grpo", "--config", str(cfg)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env, cwd=tmp_path, start_new_session=True)
+    cfg = _config(
+        tmp_path,
+        model=str(tiny_model),
+        data=str(failures),
+        output_dir=str(out),
+        max_steps=2,
+        per_device_train_batch_size=2,
+        num_generations=2,
+    )
+    env = dict(
+        os.environ,
+        HF_HUB_OFFLINE="1",
+        HF_DATASETS_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        OMP_NUM_THREADS="1",
+        TOKENIZERS_PARALLELISM="false",
+    )
+    proc = subprocess.Popen(
+        [
+            torchrun,
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "reflectevo_bench",
+            "train",
+            "grpo",
+            "--config",
+            str(cfg),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        start_new_session=True,
+    )
     try:
         _, stderr = proc.communicate(timeout=300)
     except subprocess.TimeoutExpired:
@@ -170,7 +232,8 @@ def test_torchrun_two_ranks_see_different_prompts(tiny_model, toy_failures, tmp_
     assert len(rank0) == len(rank1) == 2 * 2
     for step in (0, 1):
         assert {r["doc_hash"] for r in rank0 if r["step"] == step}.isdisjoint(
-            {r["doc_hash"] for r in rank1 if r["step"] == step})
+            {r["doc_hash"] for r in rank1 if r["step"] == step}
+        )
     assert json.loads((out / "reflectevo_checkpoint.json").read_text())["metrics"]["global_step"] == 2
 
 
@@ -183,19 +246,51 @@ def test_mbpp_retries_are_judged_in_the_sandbox(tiny_model, shared_data, tmp_pat
     from reflectevo_bench.trainers.config import load_job
     from reflectevo_bench.trainers.grpo import build_grpo_trainer
 
-    run(RunOptions(model_args=f"pretrained={tiny_model}", tasks="mbpp", limit=2, protocol="single",
-                   data_dir=str(shared_data), gen_kwargs="max_gen_toks=6", output=str(tmp_path / "run")),
-        Console(file=open("/dev/null", "w")))
-    result = CliRunner().invoke(main, ["data", "build", "--kind", "failures", str(tmp_path / "run"),
-                                       "--out", str(tmp_path / "failures"), "--eval-fraction", "0"])
+    run(
+        RunOptions(
+            model_args=f"pretrained={tiny_model}",
+            tasks="mbpp",
+            limit=2,
+            protocol="single",
+            data_dir=str(shared_data),
+            gen_kwargs="max_gen_toks=6",
+            output=str(tmp_path / "run"),
+        ),
+        Console(file=open("/dev/null", "w")),
+    )
+    result = CliRunner().invoke(
+        main,
+        [
+            "data",
+            "build",
+            "--kind",
+            "failures",
+            str(tmp_path / "run"),
+            "--out",
+            str(tmp_path / "failures"),
+            "--eval-fraction",
+            "0",
+        ],
+    )
     assert result.exit_code == 0, result.output
     out = tmp_path / "ckpt"
-    job = load_job("grpo", _config(tmp_path, model=str(tiny_model), data=str(tmp_path / "failures"),
-                                   output_dir=str(out), max_steps=1, num_generations=2,
-                                   per_device_train_batch_size=2))
+    job = load_job(
+        "grpo",
+        _config(
+            tmp_path,
+            model=str(tiny_model),
+            data=str(tmp_path / "failures"),
+            output_dir=str(out),
+            max_steps=1,
+            num_generations=2,
+            per_device_train_batch_size=2,
+        ),
+    )
     trainer = build_grpo_trainer(job, out)
-    rows = {json.dumps(json.loads(line)["prompt"]): json.loads(line)
-            for line in (tmp_path / "failures" / "train.jsonl").read_text().splitlines()}
+    rows = {
+        json.dumps(json.loads(line)["prompt"]): json.loads(line)
+        for line in (tmp_path / "failures" / "train.jsonl").read_text().splitlines()
+    }
     tok = trainer.processing_class
     generate, calls = trainer._generate_single_turn, []
 

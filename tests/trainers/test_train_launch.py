@@ -16,14 +16,25 @@ from train_datafiles import read_record
 
 
 def _env() -> dict[str, str]:
-    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
-               OMP_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false")
+    env = dict(
+        os.environ,
+        HF_HUB_OFFLINE="1",
+        HF_DATASETS_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        OMP_NUM_THREADS="1",
+        TOKENIZERS_PARALLELISM="false",
+    )
     return env
 
 
 def test_python_dash_m(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "reflectevo_bench", "train", "--help"], capture_output=True,
-                       text=True, timeout=120, env=_env())
+    r = subprocess.run(
+        [sys.executable, "-m", "reflectevo_bench", "train", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(),
+    )
     assert r.returncode == 0 and "sft" in r.stdout and "dpo" in r.stdout
 
 
@@ -33,9 +44,26 @@ def test_torchrun_two_cpu_processes(write_config, tiny_model, data_root, tmp_pat
         pytest.skip("torchrun not installed")
     out = tmp_path / "ckpt"
     cfg = write_config(model=str(tiny_model), data=str(data_root / "dplus"), output_dir=str(out))
-    proc = subprocess.Popen([torchrun, "--standalone", "--nproc_per_node", "2", "-m", "reflectevo_bench",
-                             "train", "sft", "--config", str(cfg)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=_env(), cwd=tmp_path, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            torchrun,
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "reflectevo_bench",
+            "train",
+            "sft",
+            "--config",
+            str(cfg),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+        cwd=tmp_path,
+        start_new_session=True,
+    )
     try:
         stdout, stderr = proc.communicate(timeout=240)
     except subprocess.TimeoutExpired:

@@ -14,9 +14,18 @@ from reflectevo_bench.trainers.watch import step_line
 
 
 def _config(tmp_path, tiny_model, data, **extra):
-    cfg = {"model": str(tiny_model), "data": str(data), "output_dir": str(tmp_path / "out"), "max_steps": 3,
-           "per_device_train_batch_size": 2, "logging_steps": 1, "save_strategy": "no", "dataset_num_proc": None,
-           "seed": 0, **extra}
+    cfg = {
+        "model": str(tiny_model),
+        "data": str(data),
+        "output_dir": str(tmp_path / "out"),
+        "max_steps": 3,
+        "per_device_train_batch_size": 2,
+        "logging_steps": 1,
+        "save_strategy": "no",
+        "dataset_num_proc": None,
+        "seed": 0,
+        **extra,
+    }
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return path

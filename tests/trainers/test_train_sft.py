@@ -22,8 +22,9 @@ def _labelled_text(trainer, row_index: int = 0) -> tuple[str, str]:
 
 
 def _job(write_config, model, data, tmp_path, **extra):
-    cfg = write_config(model=str(model), data=str(data), output_dir=str(tmp_path / "out"), seed=0,
-                       shuffle_dataset=False, **extra)
+    cfg = write_config(
+        model=str(model), data=str(data), output_dir=str(tmp_path / "out"), seed=0, shuffle_dataset=False, **extra
+    )
     return load_job("sft", cfg)
 
 
@@ -31,8 +32,9 @@ def test_dplus_labels_only_assistant_completion_turns(write_config, tiny_model, 
     job = _job(write_config, tiny_model, data_root / "dplus", tmp_path)
     trainer = build_sft_trainer(job, "train", tmp_path / "out", job.model)
     rows = job.data["train"].train
-    expected = {r["completion"][0]["content"] + "<|im_end|>" + r["completion"][2]["content"] + "<|im_end|>"
-                for r in rows}
+    expected = {
+        r["completion"][0]["content"] + "<|im_end|>" + r["completion"][2]["content"] + "<|im_end|>" for r in rows
+    }
     for i in range(2):
         full, trained = _labelled_text(trainer, i)
         assert trained in expected
@@ -61,8 +63,9 @@ def test_single_turn_completion_labels(write_config, tiny_model, data_root, tmp_
 def test_smollm2_style_template_with_shipped_markers(write_config, plain_template_model, data_root, tmp_path):
     """The plain SmolLM2 template + chat_template_path: smollm2-generation trains the assistant turns only, and
     the checkpoint keeps a template that renders like SmolLM2's."""
-    job = _job(write_config, plain_template_model, data_root / "dplus", tmp_path,
-               chat_template_path="smollm2-generation")
+    job = _job(
+        write_config, plain_template_model, data_root / "dplus", tmp_path, chat_template_path="smollm2-generation"
+    )
     trainer = build_sft_trainer(job, "train", tmp_path / "out", job.model)
     full, trained = _labelled_text(trainer)
     assert full.startswith("<|im_start|>system\nYou are a helpful AI assistant named SmolLM")
@@ -71,8 +74,12 @@ def test_smollm2_style_template_with_shipped_markers(write_config, plain_templat
 
 def test_sft_one_stage_full_then_run(cli, write_config, tiny_model, data_root, tmp_path):
     out = tmp_path / "ckpt"
-    r = cli("train", "sft", "--config", write_config(model=str(tiny_model), data=str(data_root / "dplus"),
-                                                     output_dir=str(out)))
+    r = cli(
+        "train",
+        "sft",
+        "--config",
+        write_config(model=str(tiny_model), data=str(data_root / "dplus"), output_dir=str(out)),
+    )
     assert r.exit_code == 0, r.output
     rec = read_record(out)
     assert rec["trainer"] == "sft" and rec["stage"] == "one" and rec["saved"]["kind"] == "full"
@@ -94,9 +101,18 @@ def test_sft_one_stage_lora_merged(cli, write_config, tiny_model, data_root, tmp
     from transformers import AutoModelForCausalLM
 
     out = tmp_path / "ckpt"
-    r = cli("train", "sft", "--config", write_config(model=str(tiny_model), data=str(data_root / "dplus"),
-                                                     output_dir=str(out), learning_rate=1e-2,
-                                                     peft={"r": 4, "alpha": 8, "dropout": 0.0}))
+    r = cli(
+        "train",
+        "sft",
+        "--config",
+        write_config(
+            model=str(tiny_model),
+            data=str(data_root / "dplus"),
+            output_dir=str(out),
+            learning_rate=1e-2,
+            peft={"r": 4, "alpha": 8, "dropout": 0.0},
+        ),
+    )
     assert r.exit_code == 0, r.output
     rec = read_record(out)
     assert rec["saved"]["kind"] == "lora-merged" and rec["config"]["peft"]["r"] == 4
@@ -116,9 +132,12 @@ def test_sft_one_stage_lora_merged(cli, write_config, tiny_model, data_root, tmp
 @pytest.mark.parametrize("lora", [False, True])
 def test_sft_two_stage(cli, write_config, tiny_model, data_root, tmp_path, lora):
     out = tmp_path / "ckpt"
-    cfg = write_config(model=str(tiny_model), output_dir=str(out),
-                       data={"reflection": str(data_root / "reflection"), "correction": str(data_root / "correction")},
-                       **({"peft": {"r": 4}} if lora else {}))
+    cfg = write_config(
+        model=str(tiny_model),
+        output_dir=str(out),
+        data={"reflection": str(data_root / "reflection"), "correction": str(data_root / "correction")},
+        **({"peft": {"r": 4}} if lora else {}),
+    )
     r = cli("train", "sft", "--config", cfg, *(["--no-merge"] if lora else []))
     assert r.exit_code == 0, r.output
     rec = read_record(out)
@@ -138,8 +157,9 @@ def test_sft_two_stage(cli, write_config, tiny_model, data_root, tmp_path, lora)
 
 def test_resume_from_checkpoint(cli, write_config, tiny_model, data_root, tmp_path):
     out = tmp_path / "ckpt"
-    cfg = write_config(model=str(tiny_model), data=str(data_root / "qa"), output_dir=str(out),
-                       save_strategy="steps", save_steps=2)
+    cfg = write_config(
+        model=str(tiny_model), data=str(data_root / "qa"), output_dir=str(out), save_strategy="steps", save_steps=2
+    )
     r = cli("train", "sft", "--config", cfg)
     assert r.exit_code == 0, r.output
     assert (out / "checkpoint-2").is_dir() and read_record(out)["metrics"]["global_step"] == 2
@@ -153,8 +173,16 @@ def test_resume_from_checkpoint(cli, write_config, tiny_model, data_root, tmp_pa
 def test_overfit_loss_falls(cli, write_config, tiny_model, tmp_path):
     data = write_data_dir(tmp_path / "overfit", "dplus", n=8)
     out = tmp_path / "ckpt"
-    cfg = write_config(model=str(tiny_model), data=str(data), output_dir=str(out), max_steps=30,
-                       per_device_train_batch_size=8, learning_rate=1e-2, lr_scheduler_type="constant", seed=0)
+    cfg = write_config(
+        model=str(tiny_model),
+        data=str(data),
+        output_dir=str(out),
+        max_steps=30,
+        per_device_train_batch_size=8,
+        learning_rate=1e-2,
+        lr_scheduler_type="constant",
+        seed=0,
+    )
     r = cli("train", "sft", "--config", cfg)
     assert r.exit_code == 0, r.output
     m = read_record(out)["metrics"]
@@ -165,8 +193,7 @@ def test_overfit_loss_falls(cli, write_config, tiny_model, tmp_path):
 def test_report_to_tensorboard(cli, write_config, tiny_model, data_root, tmp_path):
     pytest.importorskip("tensorboard")
     out = tmp_path / "ckpt"
-    cfg = write_config(model=str(tiny_model), data=str(data_root / "qa"), output_dir=str(out),
-                       report_to="tensorboard")
+    cfg = write_config(model=str(tiny_model), data=str(data_root / "qa"), output_dir=str(out), report_to="tensorboard")
     r = cli("train", "sft", "--config", cfg)
     assert r.exit_code == 0, r.output
     events = list(out.rglob("events.out.tfevents.*"))
@@ -175,8 +202,13 @@ def test_report_to_tensorboard(cli, write_config, tiny_model, data_root, tmp_pat
 
 def test_two_stage_resume_skips_finished_stage_one(cli, write_config, tiny_model, data_root, tmp_path):
     out = tmp_path / "ckpt"
-    cfg = write_config(model=str(tiny_model), output_dir=str(out), save_strategy="steps", save_steps=2,
-                       data={"reflection": str(data_root / "reflection"), "correction": str(data_root / "correction")})
+    cfg = write_config(
+        model=str(tiny_model),
+        output_dir=str(out),
+        save_strategy="steps",
+        save_steps=2,
+        data={"reflection": str(data_root / "reflection"), "correction": str(data_root / "correction")},
+    )
     assert cli("train", "sft", "--config", cfg).exit_code == 0
     first = read_record(out)
     r = cli("train", "sft", "--config", cfg, "--set", "max_steps=4", "--set", "resume_from_checkpoint=true")

@@ -53,7 +53,10 @@ def test_shipped_trainers_cover_every_kind_once():
     assert sorted(kinds) == sorted(KINDS)  # each data kind has exactly one shipped trainer
     assert table["sft"].two_stage and table["sft"].assistant_masks and not table["dpo"].two_stage
     assert table["grpo"].trl_defaults == {"beta": 0.001}
-    assert table["dpo"].columns() == {"dpm": ("prompt", "chosen", "rejected"), "dpref": ("prompt", "chosen", "rejected")}
+    assert table["dpo"].columns() == {
+        "dpm": ("prompt", "chosen", "rejected"),
+        "dpref": ("prompt", "chosen", "rejected"),
+    }
     from trl import DPOConfig, GRPOConfig, SFTConfig
 
     assert [t.config_class() for t in table.values()][:3] == [SFTConfig, DPOConfig, GRPOConfig]
@@ -80,14 +83,25 @@ def test_a_missing_plugin_is_one_line_exit_2(cli, monkeypatch):
 def test_train_toy_from_a_plugin_file(tiny_model, data_root, write_config, tmp_path):
     """`reflectevo-bench train toy` in a fresh process, the plugin named only by the environment."""
     out = tmp_path / "toy-out"
-    cfg = write_config(model=str(tiny_model), data=str(data_root / "qa"), output_dir=str(out), loss_scale=1.0,
-                       learning_rate=1e-2)
+    cfg = write_config(
+        model=str(tiny_model), data=str(data_root / "qa"), output_dir=str(out), loss_scale=1.0, learning_rate=1e-2
+    )
     env = {**os.environ, registry.PLUGINS_ENV: str(PLUGIN), "PYTHONPATH": str(REPO)}
-    listing = subprocess.run([sys.executable, "-m", "reflectevo_bench.cli", "train", "--help"], env=env,
-                             capture_output=True, text=True, timeout=300)
+    listing = subprocess.run(
+        [sys.executable, "-m", "reflectevo_bench.cli", "train", "--help"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert listing.returncode == 0 and "toy" in listing.stdout
-    r = subprocess.run([sys.executable, "-m", "reflectevo_bench.cli", "train", "toy", "--config", str(cfg)],
-                       env=env, capture_output=True, text=True, timeout=600)
+    r = subprocess.run(
+        [sys.executable, "-m", "reflectevo_bench.cli", "train", "toy", "--config", str(cfg)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     record = json.loads((out / "reflectevo_checkpoint.json").read_text())
     assert record["trainer"] == "toy"
@@ -97,8 +111,9 @@ def test_train_toy_from_a_plugin_file(tiny_model, data_root, write_config, tmp_p
 def test_toy_with_zero_loss_scale_trains_nothing(tiny_model, data_root, write_config, tmp_path, cli, toy_plugin):
     """Negative control: the plugin's own loss is the one used (its config key reaches it through TRL's parser)."""
     out = tmp_path / "toy-zero"
-    cfg = write_config(model=str(tiny_model), data=str(data_root / "qa"), output_dir=str(out), loss_scale=0.0,
-                       learning_rate=1e-2)
+    cfg = write_config(
+        model=str(tiny_model), data=str(data_root / "qa"), output_dir=str(out), loss_scale=0.0, learning_rate=1e-2
+    )
     r = cli("train", "toy", "--config", cfg)
     assert r.exit_code == 0, r.output
     assert not changed(weights(tiny_model), weights(out))
@@ -116,10 +131,21 @@ def test_toy_in_an_experiment_recipe(tiny_model, tmp_path, cli, toy_plugin):
     task = write_parity_task(tmp_path / "task", "toy", {"train": range(100, 112), "test": range(4)}, max_gen_toks=5)
     spec = {
         "base": {"name": "tiny", "model": "hf", "model_args": f"pretrained={tiny_model}"},
-        "data": {"tasks": [str(task)], "split": "train", "limit": 12, "kinds": ["qa"], "eval_fraction": 0.0,
-                 "gen_kwargs": "do_sample=true,temperature=1.0,max_gen_toks=5"},
-        "recipes": {"toy": {"trainer": "toy", "data": "qa",
-                            "config": {**EXP_FAST, "per_device_train_batch_size": 1, "loss_scale": 1.0}}},
+        "data": {
+            "tasks": [str(task)],
+            "split": "train",
+            "limit": 12,
+            "kinds": ["qa"],
+            "eval_fraction": 0.0,
+            "gen_kwargs": "do_sample=true,temperature=1.0,max_gen_toks=5",
+        },
+        "recipes": {
+            "toy": {
+                "trainer": "toy",
+                "data": "qa",
+                "config": {**EXP_FAST, "per_device_train_batch_size": 1, "loss_scale": 1.0},
+            }
+        },
         "eval": {"tasks": [str(task)], "split": "test", "limit": 4, "protocol": "reflect", "controls": []},
         "report": {"metric": "acc@t2", "max_drop": 1.0, "alpha": 0.05},
         "batch_size": "8",
@@ -136,13 +162,15 @@ def test_toy_in_an_experiment_recipe(tiny_model, tmp_path, cli, toy_plugin):
 
 
 def test_an_unknown_trainer_in_a_recipe_names_the_registered_ones(tiny_model, tmp_path, cli, toy_plugin):
-    from reflectevo_bench.experiment.spec import load_spec
     from reflectevo_bench.errors import BenchError
+    from reflectevo_bench.experiment.spec import load_spec
 
-    spec = {"base": {"name": "tiny", "model": "hf", "model_args": f"pretrained={tiny_model}"},
-            "data": {"tasks": ["toy"], "split": "train", "kinds": ["qa"]},
-            "recipes": {"x": {"trainer": "ppo", "data": "qa"}},
-            "eval": {"tasks": ["toy"], "split": "test", "protocol": "reflect"}}
+    spec = {
+        "base": {"name": "tiny", "model": "hf", "model_args": f"pretrained={tiny_model}"},
+        "data": {"tasks": ["toy"], "split": "train", "kinds": ["qa"]},
+        "recipes": {"x": {"trainer": "ppo", "data": "qa"}},
+        "eval": {"tasks": ["toy"], "split": "test", "protocol": "reflect"},
+    }
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump(spec))
     with pytest.raises(BenchError, match="trainer must be sft, dpo, grpo or toy, got 'ppo'"):

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
-import tomllib
 import warnings
 from pathlib import Path
 
 import pytest
+import tomllib
 from packaging.requirements import Requirement
 
 PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
-VERSIONS = ["0.8.5", "0.21.9", "0.22.0", "0.22.0+cu129", "0.24.0", "0.27.2.post1", "0.30.1", "0.31.0",
-            "0.31.0+cu129", "0.31.0.post1", "0.31.1", "0.32.0", "1.0.0"]
+VERSIONS = [
+    "0.8.5",
+    "0.21.9",
+    "0.22.0",
+    "0.22.0+cu129",
+    "0.24.0",
+    "0.27.2.post1",
+    "0.30.1",
+    "0.31.0",
+    "0.31.0+cu129",
+    "0.31.0.post1",
+    "0.31.1",
+    "0.32.0",
+    "1.0.0",
+]
 
 
 def _pin():

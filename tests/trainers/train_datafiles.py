@@ -6,16 +6,26 @@ import hashlib
 import json
 from pathlib import Path
 
-QUESTIONS = [("What is 2 + 3?", "6", "5"), ("What is 4 * 2?", "6", "8"), ("What is 9 - 4?", "4", "5"),
-             ("What is 12 / 3?", "3", "4"), ("What is 7 + 8?", "14", "15"), ("What is 3 * 3?", "6", "9"),
-             ("What is 10 - 7?", "4", "3"), ("What is 5 + 5?", "12", "10")]
+QUESTIONS = [
+    ("What is 2 + 3?", "6", "5"),
+    ("What is 4 * 2?", "6", "8"),
+    ("What is 9 - 4?", "4", "5"),
+    ("What is 12 / 3?", "3", "4"),
+    ("What is 7 + 8?", "14", "15"),
+    ("What is 3 * 3?", "6", "9"),
+    ("What is 10 - 7?", "4", "3"),
+    ("What is 5 + 5?", "12", "10"),
+]
 REFLECT_REQ = "Your answer is incorrect. Reflect on your mistake: what went wrong and how to fix it."
 RETRY_REQ = "Please try again, using your reflection."
 
 
 def _attempt(q: str, wrong: str) -> list[dict]:
-    return [{"role": "user", "content": q}, {"role": "assistant", "content": f"Answer: {wrong}"},
-            {"role": "user", "content": REFLECT_REQ}]
+    return [
+        {"role": "user", "content": q},
+        {"role": "assistant", "content": f"Answer: {wrong}"},
+        {"role": "user", "content": REFLECT_REQ},
+    ]
 
 
 def _reflection(q: str) -> str:
@@ -29,20 +39,32 @@ def rows(kind: str, n: int = 8) -> list[dict]:
         prompt = _attempt(q, wrong)
         refl = _reflection(q)
         if kind == "dplus":
-            row = {"prompt": prompt, "completion": [{"role": "assistant", "content": refl},
-                                                    {"role": "user", "content": RETRY_REQ},
-                                                    {"role": "assistant", "content": f"Answer: {right}"}]}
+            row = {
+                "prompt": prompt,
+                "completion": [
+                    {"role": "assistant", "content": refl},
+                    {"role": "user", "content": RETRY_REQ},
+                    {"role": "assistant", "content": f"Answer: {right}"},
+                ],
+            }
         elif kind == "reflection":
             row = {"prompt": prompt, "completion": [{"role": "assistant", "content": refl}]}
         elif kind == "correction":
-            row = {"prompt": prompt + [{"role": "assistant", "content": refl}, {"role": "user", "content": RETRY_REQ}],
-                   "completion": [{"role": "assistant", "content": f"Answer: {right}"}]}
+            row = {
+                "prompt": prompt + [{"role": "assistant", "content": refl}, {"role": "user", "content": RETRY_REQ}],
+                "completion": [{"role": "assistant", "content": f"Answer: {right}"}],
+            }
         elif kind == "qa":
-            row = {"prompt": [{"role": "user", "content": q}],
-                   "completion": [{"role": "assistant", "content": f"Answer: {right}"}]}
+            row = {
+                "prompt": [{"role": "user", "content": q}],
+                "completion": [{"role": "assistant", "content": f"Answer: {right}"}],
+            }
         elif kind in ("dpm", "dpref"):
-            row = {"prompt": prompt, "chosen": [{"role": "assistant", "content": refl}],
-                   "rejected": [{"role": "assistant", "content": "I was right; the answer stays."}]}
+            row = {
+                "prompt": prompt,
+                "chosen": [{"role": "assistant", "content": refl}],
+                "rejected": [{"role": "assistant", "content": "I was right; the answer stays."}],
+            }
         elif kind == "failures":
             row = {"prompt": prompt, "doc": {"question": q, "answer": right}}
         else:
@@ -61,9 +83,14 @@ def write_data_dir(path: Path, kind: str, n: int = 8, n_eval: int = 0, card_kind
             for r in rs:
                 fh.write(json.dumps(r) + "\n")
     text = (path / "train.jsonl").read_text() + (path / "eval.jsonl").read_text()
-    card = {"kind": card_kind or kind, "rows": {"train": len(train), "eval": len(evals)},
-            "content_hash": hashlib.sha256(text.encode()).hexdigest(), "source_runs": ["run-test"],
-            "models": ["tiny"], "tasks": ["arith"]}
+    card = {
+        "kind": card_kind or kind,
+        "rows": {"train": len(train), "eval": len(evals)},
+        "content_hash": hashlib.sha256(text.encode()).hexdigest(),
+        "source_runs": ["run-test"],
+        "models": ["tiny"],
+        "tasks": ["arith"],
+    }
     (path / "card.json").write_text(json.dumps(card, indent=2))
     return path
 
@@ -75,8 +102,19 @@ def read_record(out: Path) -> dict:
 def check_runs(cli, tmp_path: Path, model_args: str) -> None:
     """`reflectevo-bench run` loads the checkpoint and finishes 2 Countdown docs."""
     run_dir = tmp_path / "eval-run"
-    r = cli("run", "--model-args", model_args, "--tasks", "countdown", "--limit", "2",
-            "--gen-kwargs", "max_gen_toks=8", "--output", str(run_dir))
+    r = cli(
+        "run",
+        "--model-args",
+        model_args,
+        "--tasks",
+        "countdown",
+        "--limit",
+        "2",
+        "--gen-kwargs",
+        "max_gen_toks=8",
+        "--output",
+        str(run_dir),
+    )
     assert r.exit_code == 0, r.output
     results = json.loads((run_dir / "results.json").read_text())
     assert results["results"]["countdown"]["n"] == 2

@@ -40,9 +40,22 @@ def two_runs(tmp_path_factory, tiny_model) -> tuple[Path, Path]:
     other = build_tiny_model(root / "tiny1", seed=1)
     out = []
     for name, model, extra in (("a", tiny_model, []), ("b", other, ["--reflections", "2"])):
-        result = _main(["run", "--model-args", f"pretrained={model}", "--tasks", TASKS, "--limit", "8",
-                        "--gen-kwargs", "do_sample=true,temperature=1.0,max_gen_toks=8", "--output", root / name,
-                        *extra])
+        result = _main(
+            [
+                "run",
+                "--model-args",
+                f"pretrained={model}",
+                "--tasks",
+                TASKS,
+                "--limit",
+                "8",
+                "--gen-kwargs",
+                "do_sample=true,temperature=1.0,max_gen_toks=8",
+                "--output",
+                root / name,
+                *extra,
+            ]
+        )
         assert result.exit_code == 0, result.output
         out.append(root / name)
     path = out[0] / "samples_lb_hash_a.jsonl"
@@ -111,13 +124,21 @@ def test_view_filters_and_side_by_side_in_chromium(two_runs, tmp_path):
         "branch2": branch2,
         "disagree": sum(by_a[k]["correct_at"][-1] != by_b[k]["correct_at"][-1] for k in by_a),
     }
-    cases = {"task_a": {"f-task": "lb_hash_a"}, "final_wrong_a": {"f-verdict": "final-wrong"},
-             "t1_wrong_b": {"f-verdict": "t1-wrong", "f-run": 1}, "w2r_a": {"f-flip": "w2r"},
-             "w2r_b": {"f-flip": "w2r", "f-run": 1}, "same_b_task_b": {"f-flip": "same", "f-run": 1, "f-task": "lb_hash_b"},
-             "branch2": {"f-branch": 2}, "disagree": {"f-flip": "disagree"}}
+    cases = {
+        "task_a": {"f-task": "lb_hash_a"},
+        "final_wrong_a": {"f-verdict": "final-wrong"},
+        "t1_wrong_b": {"f-verdict": "t1-wrong", "f-run": 1},
+        "w2r_a": {"f-flip": "w2r"},
+        "w2r_b": {"f-flip": "w2r", "f-run": 1},
+        "same_b_task_b": {"f-flip": "same", "f-run": 1, "f-task": "lb_hash_b"},
+        "branch2": {"f-branch": 2},
+        "disagree": {"f-flip": "disagree"},
+    }
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page = tmp_path / "view-check.html"
-    check = dom_check(html, CHECK % (json.dumps(cases), json.dumps(PLANT).replace("<", "\\u003c")), page, tmp_path / "profile-dom")
+    check = dom_check(
+        html, CHECK % (json.dumps(cases), json.dumps(PLANT).replace("<", "\\u003c")), page, tmp_path / "profile-dom"
+    )
     assert check["initial"] == n and check["cols"] == 2
     assert check["counts"] == expected
     assert 0 < expected["task_a"] < n and expected["t1_wrong_b"] > 0 and expected["branch2"] > 0, expected

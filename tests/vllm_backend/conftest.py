@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from vllm_helpers import TINY_SHAPE
 
 

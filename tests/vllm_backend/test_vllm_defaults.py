@@ -29,10 +29,19 @@ def test_defaults_for_this_workload(tiny_model):
 
 
 def test_the_users_args_win(tiny_model):
-    args = resolve_model_args("vllm", f"pretrained={tiny_model},enable_prefix_caching=False,max_model_len=512,seed=3,"
-                                      "kv_cache_memory_bytes=1000000", None, seed=7)
-    assert args == {"pretrained": str(tiny_model), "enable_prefix_caching": "False", "max_model_len": "512",
-                    "seed": "3", "kv_cache_memory_bytes": "1000000"}
+    args = resolve_model_args(
+        "vllm",
+        f"pretrained={tiny_model},enable_prefix_caching=False,max_model_len=512,seed=3,kv_cache_memory_bytes=1000000",
+        None,
+        seed=7,
+    )
+    assert args == {
+        "pretrained": str(tiny_model),
+        "enable_prefix_caching": "False",
+        "max_model_len": "512",
+        "seed": "3",
+        "kv_cache_memory_bytes": "1000000",
+    }
     assert "max_model_len" not in vllm_model_args({"pretrained": str(tiny_model), "max_length": "256"}, None)
 
 
@@ -49,8 +58,9 @@ def test_vllm_cpu_gets_a_bounded_kv_cache(tiny_model, monkeypatch):
     monkeypatch.setattr(backend, "_vllm_cpu", lambda: True)
     monkeypatch.delenv("VLLM_CPU_KVCACHE_SPACE", raising=False)
     assert vllm_model_args({"pretrained": str(tiny_model)}, 1)["kv_cache_memory_bytes"] == str(VLLM_CPU_KV_CACHE_BYTES)
-    assert "kv_cache_memory_bytes" not in vllm_model_args({"pretrained": str(tiny_model),
-                                                           "gpu_memory_utilization": "0.3"}, 1)
+    assert "kv_cache_memory_bytes" not in vllm_model_args(
+        {"pretrained": str(tiny_model), "gpu_memory_utilization": "0.3"}, 1
+    )
     monkeypatch.setenv("VLLM_CPU_KVCACHE_SPACE", "2")  # vLLM's own setting for the same thing
     assert "kv_cache_memory_bytes" not in vllm_model_args({"pretrained": str(tiny_model)}, 1)
     monkeypatch.setattr(backend, "_vllm_cpu", lambda: False)  # a GPU build sizes its cache from GPU memory

@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from vllm_helpers import CLI, cli, need_vllm, subprocess_env
 
 need_vllm()
@@ -20,9 +19,28 @@ LIMIT = 8
 
 
 def _args(model: Path, out: Path, *extra: str) -> list[str]:
-    return ["run", "--model", "vllm", "--model-args", f"pretrained={model},enforce_eager=True", "--tasks", "countdown",
-            "--limit", str(LIMIT), "--reflections", "2", "--chunk-size", "2", "--seed", "11",
-            "--gen-kwargs", "max_gen_toks=12,do_sample=true,temperature=1.0", "--output", str(out), *extra]
+    return [
+        "run",
+        "--model",
+        "vllm",
+        "--model-args",
+        f"pretrained={model},enforce_eager=True",
+        "--tasks",
+        "countdown",
+        "--limit",
+        str(LIMIT),
+        "--reflections",
+        "2",
+        "--chunk-size",
+        "2",
+        "--seed",
+        "11",
+        "--gen-kwargs",
+        "max_gen_toks=12,do_sample=true,temperature=1.0",
+        "--output",
+        str(out),
+        *extra,
+    ]
 
 
 def _lines(run_dir: Path) -> list[str]:
@@ -42,9 +60,14 @@ def test_sampled_vllm_run_killed_and_resumed_equals_uninterrupted(tiny_vllm_mode
     env = json.loads((whole / "run.json").read_text())["environment"]
     assert env["request_seeds"]["generator"].startswith("vllm: SamplingParams(seed=")
 
-    proc = subprocess.Popen([str(CLI), *_args(tiny_vllm_model, killed)], env=subprocess_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [str(CLI), *_args(tiny_vllm_model, killed)],
+        env=subprocess_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     samples = killed / "samples_countdown.jsonl"
     deadline = time.time() + 600
     while time.time() < deadline and proc.poll() is None:  # kill once a chunk is on disk, before the last one
@@ -63,5 +86,10 @@ def test_sampled_vllm_run_killed_and_resumed_equals_uninterrupted(tiny_vllm_mode
     recs = [json.loads(x) for x in want]
     assert all({t["branch"] for t in r["turns"]} == {1, 2} for r in recs)  # a random model fails: 2 branches each
     # the two branches of a doc sample differently from the same conversation
-    assert any(t1["response"] != t2["response"] for r in recs for t1 in r["turns"] for t2 in r["turns"]
-               if t1["kind"] == t2["kind"] == "reflection" and t1["branch"] == 1 and t2["branch"] == 2)
+    assert any(
+        t1["response"] != t2["response"]
+        for r in recs
+        for t1 in r["turns"]
+        for t2 in r["turns"]
+        if t1["kind"] == t2["kind"] == "reflection" and t1["branch"] == 1 and t2["branch"] == 2
+    )

@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from vllm_helpers import cli, need_vllm
 
 need_vllm()
@@ -18,8 +17,16 @@ from reflectevo_bench.harness.backend import VLLM_MAX_MODEL_LEN_CAP  # noqa: E40
 from reflectevo_bench.harness.records import read_records  # noqa: E402
 
 LIMIT, MAX_GEN_TOKS, SEED = 3, 16, 7
-COMMON = ["--tasks", "countdown", "--limit", str(LIMIT), "--seed", str(SEED),
-          "--gen-kwargs", f"max_gen_toks={MAX_GEN_TOKS}"]
+COMMON = [
+    "--tasks",
+    "countdown",
+    "--limit",
+    str(LIMIT),
+    "--seed",
+    str(SEED),
+    "--gen-kwargs",
+    f"max_gen_toks={MAX_GEN_TOKS}",
+]
 
 
 @pytest.fixture(scope="module", params=["tiny", "smollm2"])
@@ -27,8 +34,16 @@ def runs(request, tmp_path_factory) -> dict:
     """The same run command with --model vllm and --model hf; their output dirs and the model folder."""
     model = request.getfixturevalue("tiny_vllm_model" if request.param == "tiny" else "smollm2_model")
     base = tmp_path_factory.mktemp(f"runs-{request.param}")
-    cli("run", "--model", "vllm", "--model-args", f"pretrained={model},enforce_eager=True", *COMMON,
-        "--output", str(base / "vllm"))
+    cli(
+        "run",
+        "--model",
+        "vllm",
+        "--model-args",
+        f"pretrained={model},enforce_eager=True",
+        *COMMON,
+        "--output",
+        str(base / "vllm"),
+    )
     cli("run", "--model", "hf", "--model-args", f"pretrained={model}", *COMMON, "--output", str(base / "hf"))
     return {"model": model, "vllm": base / "vllm", "hf": base / "hf", "name": request.param}
 
@@ -41,8 +56,13 @@ def _records(run_dir: Path) -> list[dict]:
 
 def _turn_shape(turn: dict) -> dict:
     """A turn's keys, and those of its parts whose layout does not depend on what the model wrote."""
-    return {"keys": sorted(turn), "gen_kwargs": sorted(turn["gen_kwargs"]), "timing": sorted(turn["timing"]),
-            "verdict": sorted(turn.get("verdict") or {}), "message_roles": [m["role"] for m in turn["messages"]]}
+    return {
+        "keys": sorted(turn),
+        "gen_kwargs": sorted(turn["gen_kwargs"]),
+        "timing": sorted(turn["timing"]),
+        "verdict": sorted(turn.get("verdict") or {}),
+        "message_roles": [m["role"] for m in turn["messages"]],
+    }
 
 
 def test_records_have_the_shape_of_an_hf_run(runs):
@@ -56,8 +76,9 @@ def test_records_have_the_shape_of_an_hf_run(runs):
         assert v["turns"][0]["prompt"] == h["turns"][0]["prompt"]
         assert _turn_shape(v["turns"][0]) == _turn_shape(h["turns"][0])
         if v["correct_at"][0] == h["correct_at"][0]:  # same verdict on attempt 1: the protocol takes the same turns
-            assert [(t["kind"], t["round"], t["branch"]) for t in v["turns"]] == \
-                   [(t["kind"], t["round"], t["branch"]) for t in h["turns"]]
+            assert [(t["kind"], t["round"], t["branch"]) for t in v["turns"]] == [
+                (t["kind"], t["round"], t["branch"]) for t in h["turns"]
+            ]
             assert [_turn_shape(t) for t in v["turns"]] == [_turn_shape(t) for t in h["turns"]]
             compared += 1
     if runs["name"] == "tiny":  # a random model is wrong everywhere: attempt, reflection, attempt for each doc
@@ -85,6 +106,11 @@ def test_run_json_records_the_effective_vllm_args(runs):
     identity = json.loads((runs["vllm"] / "run.json").read_text())["identity"]
     args = dict(kv.split("=", 1) for kv in identity["model_args"].split(","))
     context = json.loads((Path(runs["model"]) / "config.json").read_text())["max_position_embeddings"]
-    assert args == {"pretrained": str(runs["model"]), "enforce_eager": "True", "enable_prefix_caching": "True",
-                    "seed": str(SEED), "max_model_len": str(min(context, VLLM_MAX_MODEL_LEN_CAP))}
+    assert args == {
+        "pretrained": str(runs["model"]),
+        "enforce_eager": "True",
+        "enable_prefix_caching": "True",
+        "seed": str(SEED),
+        "max_model_len": str(min(context, VLLM_MAX_MODEL_LEN_CAP)),
+    }
     assert identity["seed"] == SEED

@@ -16,7 +16,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from vllm_helpers import cli, need_vllm, subprocess_env
 
 need_vllm()
@@ -44,11 +43,27 @@ def vllm_server(tiny_vllm_model, tmp_path_factory):
     port = _free_port()
     log = tmp_path_factory.mktemp("vllm-serve") / "serve.log"
     vllm = Path(sys.executable).with_name("vllm")
-    command = [str(vllm), "serve", str(tiny_vllm_model), "--host", "127.0.0.1", f"--port={port}",
-               "--enable-prefix-caching", "--seed=0", "--max-model-len=2048", "--enforce-eager"]
+    command = [
+        str(vllm),
+        "serve",
+        str(tiny_vllm_model),
+        "--host",
+        "127.0.0.1",
+        f"--port={port}",
+        "--enable-prefix-caching",
+        "--seed=0",
+        "--max-model-len=2048",
+        "--enforce-eager",
+    ]
     with open(log, "w") as out:
-        proc = subprocess.Popen(command, env=subprocess_env(), stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            command,
+            env=subprocess_env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
@@ -88,10 +103,21 @@ def test_reflect_run_over_vllm_serve(vllm_server, tmp_path):
     base, model = vllm_server["base"], vllm_server["model"]
     queries0, hits0 = _prefix_cache_counts(base)
     out = tmp_path / "run"
-    cli("run", "--model", "local-chat-completions",
-        "--model-args", f"base_url={base}/v1/chat/completions,model={model},num_concurrent=4,max_retries=3",
-        "--tasks", "countdown", "--limit", str(LIMIT), "--gen-kwargs", f"max_gen_toks={MAX_GEN_TOKS}",
-        "--output", str(out))
+    cli(
+        "run",
+        "--model",
+        "local-chat-completions",
+        "--model-args",
+        f"base_url={base}/v1/chat/completions,model={model},num_concurrent=4,max_retries=3",
+        "--tasks",
+        "countdown",
+        "--limit",
+        str(LIMIT),
+        "--gen-kwargs",
+        f"max_gen_toks={MAX_GEN_TOKS}",
+        "--output",
+        str(out),
+    )
     recs = read_records(out)["countdown"]
     assert [r["doc_id"] for r in recs] == list(range(LIMIT))
     turns = [t for r in recs for t in r["turns"]]
@@ -99,8 +125,8 @@ def test_reflect_run_over_vllm_serve(vllm_server, tmp_path):
     assert all([t["kind"] for t in r["turns"]] == ["attempt", "reflection", "attempt"] for r in recs)
     for rec in recs:  # each later turn carries the earlier conversation: that is the prefix the cache shares
         first, reflection, retry = rec["turns"]
-        assert reflection["messages"][:len(first["messages"])] == first["messages"]
-        assert retry["messages"][:len(reflection["messages"])] == reflection["messages"]
+        assert reflection["messages"][: len(first["messages"])] == first["messages"]
+        assert retry["messages"][: len(reflection["messages"])] == reflection["messages"]
     assert {t["completion_tokens_source"] for t in turns} == {"backend"}  # the server's usage.completion_tokens
     assert all(1 <= t["completion_tokens"] <= MAX_GEN_TOKS for t in turns)
     results = json.loads((out / "results.json").read_text())["results"]["countdown"]

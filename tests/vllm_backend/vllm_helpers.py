@@ -26,16 +26,28 @@ def need_vllm() -> None:
 
 
 def subprocess_env() -> dict[str, str]:
-    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
-               TOKENIZERS_PARALLELISM="false")
+    env = dict(
+        os.environ,
+        HF_HUB_OFFLINE="1",
+        HF_DATASETS_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        TOKENIZERS_PARALLELISM="false",
+    )
     env.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")  # GiB: plenty for these models, small on a shared machine
     return env
 
 
 def cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     """`reflectevo-bench ARGS` as its own process; fails the test with the output's tail on a non-zero exit."""
-    proc = subprocess.run([str(CLI), *args], env=subprocess_env(), capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
-    assert proc.returncode == 0, f"reflectevo-bench {' '.join(args)} exited {proc.returncode}:\n" \
-                                 f"{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
+    proc = subprocess.run(
+        [str(CLI), *args],
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, (
+        f"reflectevo-bench {' '.join(args)} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
+    )
     return proc

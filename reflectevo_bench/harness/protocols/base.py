@@ -63,8 +63,9 @@ class Protocol:
 
     def __post_init__(self) -> None:
         if self.feedback_mode not in ("oracle", "none"):
-            raise BenchError(f"protocol {self.name}: feedback_mode must be 'oracle' or 'none', "
-                             f"not {self.feedback_mode!r}")
+            raise BenchError(
+                f"protocol {self.name}: feedback_mode must be 'oracle' or 'none', not {self.feedback_mode!r}"
+            )
         bad = [p for p in self.phases if p not in PHASES]
         if bad:
             raise BenchError(f"protocol {self.name}: unknown phase {bad[0]!r}; phases are {', '.join(PHASES)}")
@@ -115,13 +116,16 @@ class Protocol:
         if attempts < 1:
             raise BenchError("--attempts must be at least 1")
         if self.max_attempts == 1 and attempts != 1:
-            raise BenchError(f"--protocol {self.name} makes exactly one attempt: drop --attempts or use another "
-                             "protocol")
+            raise BenchError(
+                f"--protocol {self.name} makes exactly one attempt: drop --attempts or use another protocol"
+            )
         if self.max_attempts is not None and attempts > self.max_attempts:
             raise BenchError(f"--protocol {self.name} makes at most {self.max_attempts} attempts")
         if attempts < self.min_attempts:
-            raise BenchError(f"--protocol {self.name} needs --attempts {self.min_attempts} or more (use --protocol "
-                             "single for one attempt)")
+            raise BenchError(
+                f"--protocol {self.name} needs --attempts {self.min_attempts} or more (use --protocol "
+                "single for one attempt)"
+            )
 
     # -- the user turns (templates filled by the Prompter; override in a subclass) ---------------------------
     def reflection_request(self, prompter: Prompter, last: Verdict, template: str | None = None) -> str:
@@ -139,8 +143,9 @@ class Protocol:
         answer after a ``New answer:`` line."""
         return self.reflection_request(prompter, last, template) + "\n\n" + prompter.fill("reflect_answer")
 
-    def retry_messages(self, prompter: Prompter, messages: list[dict[str, str]],
-                       last: Verdict) -> list[dict[str, str]] | None:
+    def retry_messages(
+        self, prompter: Prompter, messages: list[dict[str, str]], last: Verdict
+    ) -> list[dict[str, str]] | None:
         """The conversation of a new attempt; None: start again from the attempt-1 prompt (fresh context)."""
         if self.fresh_context:
             return None
@@ -158,4 +163,4 @@ def split_one_turn(text: str) -> tuple[str, str | None]:
     if not marks:
         return text, None
     last = marks[-1]
-    return text[:last.start()].rstrip(), text[last.end():]
+    return text[: last.start()].rstrip(), text[last.end() :]

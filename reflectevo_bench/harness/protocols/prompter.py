@@ -17,7 +17,8 @@ class Prompter:
 
     def fill(self, key: str, feedback: str = "", template: str | None = None) -> str:
         text = (template if template is not None else self.templates[key]).format(
-            feedback=feedback, answer_format=self.answer_format)
+            feedback=feedback, answer_format=self.answer_format
+        )
         return "\n".join(line.rstrip() for line in text.strip().splitlines())
 
     _fill = fill  # the name other modules used before protocols became units

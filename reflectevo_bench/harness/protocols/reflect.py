@@ -12,6 +12,10 @@ class Reflect(Protocol):
         return prompter.fill("retry_after_reflection")
 
 
-PROTOCOL = Reflect("reflect", "oracle", reflects=True,
-                   template_keys=("feedback_incorrect", "reflect", "retry_after_reflection"),
-                   help="wrong docs hear the feedback, reflect, then retry (ReflectEvo)")
+PROTOCOL = Reflect(
+    "reflect",
+    "oracle",
+    reflects=True,
+    template_keys=("feedback_incorrect", "reflect", "retry_after_reflection"),
+    help="wrong docs hear the feedback, reflect, then retry (ReflectEvo)",
+)

@@ -5,6 +5,10 @@ only it is verified."""
 
 from reflectevo_bench.harness.protocols.base import Protocol
 
-PROTOCOL = Protocol("reflect-answer", "oracle", one_turn=True,
-                    template_keys=("feedback_incorrect", "reflect", "reflect_answer"),
-                    help="wrong docs write reflection + new answer in one turn (ReflectEvo one-stage)")
+PROTOCOL = Protocol(
+    "reflect-answer",
+    "oracle",
+    one_turn=True,
+    template_keys=("feedback_incorrect", "reflect", "reflect_answer"),
+    help="wrong docs write reflection + new answer in one turn (ReflectEvo one-stage)",
+)

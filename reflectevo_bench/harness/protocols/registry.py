@@ -27,8 +27,10 @@ for _module in BUILTIN:
 
 def help_text() -> str:
     """The `run --protocol` help line: every built-in protocol, then the plugin form."""
-    return "; ".join(f"{p.name}: {p.help}" for p in PROTOCOLS.values()) + \
-        "; or path/to/file.py:NAME, a protocol defined in one file"
+    return (
+        "; ".join(f"{p.name}: {p.help}" for p in PROTOCOLS.values())
+        + "; or path/to/file.py:NAME, a protocol defined in one file"
+    )
 
 
 def control_protocol(column: str) -> str:
@@ -69,8 +71,10 @@ def load_plugin(spec: str) -> Protocol:
     proto = found[0] if found else attr if isinstance(attr, Protocol) else None
     if proto is None:
         names = sorted({v.name for v in vars(module).values() if isinstance(v, Protocol)})
-        raise BenchError(f"--protocol {spec}: {path_text} defines no protocol named {name!r}"
-                         + (f" (it defines {', '.join(names)})" if names else ""))
+        raise BenchError(
+            f"--protocol {spec}: {path_text} defines no protocol named {name!r}"
+            + (f" (it defines {', '.join(names)})" if names else "")
+        )
     if proto.name in PROTOCOLS:
         raise BenchError(f"--protocol {spec}: {name!r} is a built-in protocol's name; give yours another")
     return _with_source(proto, str(path))
@@ -87,8 +91,7 @@ def find_protocol(name: str) -> Protocol:
         return PROTOCOLS[name]
     if is_plugin_spec(name):
         return load_plugin(name)
-    raise BenchError(f"unknown --protocol '{name}': choose one of {', '.join(PROTOCOLS)} "
-                     "(or path/to/file.py:NAME)")
+    raise BenchError(f"unknown --protocol '{name}': choose one of {', '.join(PROTOCOLS)} (or path/to/file.py:NAME)")
 
 
 def get_protocol(name: str, attempts: int) -> Protocol:

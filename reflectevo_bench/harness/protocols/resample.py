@@ -3,5 +3,10 @@ and no reflection in context (needs sampling); the oracle only picks which docs 
 
 from reflectevo_bench.harness.protocols.base import Protocol
 
-PROTOCOL = Protocol("resample", "oracle", fresh_context=True, needs_sampling=True,
-                    help="wrong docs get a fresh sample of the attempt-1 prompt (needs sampling)")
+PROTOCOL = Protocol(
+    "resample",
+    "oracle",
+    fresh_context=True,
+    needs_sampling=True,
+    help="wrong docs get a fresh sample of the attempt-1 prompt (needs sampling)",
+)

@@ -12,6 +12,12 @@ class SelfRefine(Protocol):
         return prompter.fill("self_refine_retry")
 
 
-PROTOCOL = SelfRefine("self-refine", "none", reflects=True, stop_when_correct=False,
-                      template_keys=("self_refine_review", "self_refine_retry"), control=INTRINSIC_CONTROL,
-                      help="every doc reviews its answer untold, then answers again (no oracle)")
+PROTOCOL = SelfRefine(
+    "self-refine",
+    "none",
+    reflects=True,
+    stop_when_correct=False,
+    template_keys=("self_refine_review", "self_refine_retry"),
+    control=INTRINSIC_CONTROL,
+    help="every doc reviews its answer untold, then answers again (no oracle)",
+)

@@ -71,8 +71,7 @@ def _trusted_tree(path: str, digest: str) -> bool:
         with open(file, "rb") as f:
             h.update(name.encode() + b"\0" + f.read())
     pyc = [os.path.join(path, "__pycache__", n) for n in os.listdir(os.path.join(path, "__pycache__"))]
-    return (h.hexdigest()[:20] == digest and all(ok(p, False) for p in pyc)
-            and ok(os.path.join(path, EMPTY_FILE), False))
+    return h.hexdigest()[:20] == digest and all(ok(p, False) for p in pyc) and ok(os.path.join(path, EMPTY_FILE), False)
 
 
 def runner_dir() -> str:

@@ -31,8 +31,18 @@ import threading
 from ..cgroups import CgroupSlot
 from ..limits import Limits
 from ..transport import ProcessSandbox
-from .base import (EMPTY_FILE, PYTHON_FLAGS, SANDBOX_ENV, SANDBOX_UID, Backend, SandboxUnavailable, host_python,
-                   python_prefix, runner_dir, worker_args)
+from .base import (
+    EMPTY_FILE,
+    PYTHON_FLAGS,
+    SANDBOX_ENV,
+    SANDBOX_UID,
+    Backend,
+    SandboxUnavailable,
+    host_python,
+    python_prefix,
+    runner_dir,
+    worker_args,
+)
 
 RUNNER_DIR = "/opt/reflectevo-sandbox"
 STAGE = next((d for d in ("/mnt", "/media", "/srv", "/opt") if os.path.isdir(d)), "/mnt")
@@ -72,8 +82,11 @@ class BwrapBackend(Backend):
             return f"sandbox python {self.python} is not executable"
         if self.as_root and self.setpriv is None:
             return "setpriv (util-linux) is needed to start bwrap as uid 65534 when running as root"
-        if self.as_root and blocking_ancestor(python_prefix(self.python)) and (self.unshare is None
-                                                                               or self.nsenter is None):
+        if (
+            self.as_root
+            and blocking_ancestor(python_prefix(self.python))
+            and (self.unshare is None or self.nsenter is None)
+        ):
             return "util-linux unshare/nsenter are needed to expose a Python prefix that uid 65534 cannot reach"
         return None
 
@@ -85,8 +98,20 @@ class BwrapBackend(Backend):
             return "bubblewrap (version unknown)"
 
     def argv(self, limits: Limits, preload: bool) -> list[str]:
-        argv = [self.bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--as-pid-1",
-                "--cap-drop", "ALL", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--clearenv"]
+        argv = [
+            self.bwrap,
+            "--unshare-all",
+            "--die-with-parent",
+            "--new-session",
+            "--as-pid-1",
+            "--cap-drop",
+            "ALL",
+            "--uid",
+            str(SANDBOX_UID),
+            "--gid",
+            str(SANDBOX_UID),
+            "--clearenv",
+        ]
         for key, value in SANDBOX_ENV.items():
             argv += ["--setenv", key, value]
         argv += ["--setenv", "HOME", "/tmp"]
@@ -100,13 +125,30 @@ class BwrapBackend(Backend):
         if not (prefix == "/usr" or prefix.startswith("/usr/")):
             argv += ["--ro-bind", prefix, prefix]
         argv += ["--ro-bind", runner_dir(), RUNNER_DIR]
-        argv += ["--proc", "/proc", "--ro-bind", os.path.join(runner_dir(), EMPTY_FILE), "/proc/cmdline",
-                 "--dev", "/dev",
-                 "--size", str(limits.tmpfs_bytes), "--tmpfs", "/tmp",
-                 "--size", str(min(limits.tmpfs_bytes, 16 * 1024 * 1024)), "--tmpfs", "/dev/shm",
-                 "--remount-ro", "/dev", "--remount-ro", "/", "--chdir", "/tmp"]
-        argv += [self.python, *PYTHON_FLAGS, f"{RUNNER_DIR}/launch.py",
-                 *worker_args(preload, "/tmp", ("/dev/shm",))]
+        argv += [
+            "--proc",
+            "/proc",
+            "--ro-bind",
+            os.path.join(runner_dir(), EMPTY_FILE),
+            "/proc/cmdline",
+            "--dev",
+            "/dev",
+            "--size",
+            str(limits.tmpfs_bytes),
+            "--tmpfs",
+            "/tmp",
+            "--size",
+            str(min(limits.tmpfs_bytes, 16 * 1024 * 1024)),
+            "--tmpfs",
+            "/dev/shm",
+            "--remount-ro",
+            "/dev",
+            "--remount-ro",
+            "/",
+            "--chdir",
+            "/tmp",
+        ]
+        argv += [self.python, *PYTHON_FLAGS, f"{RUNNER_DIR}/launch.py", *worker_args(preload, "/tmp", ("/dev/shm",))]
         return argv
 
     def command(self, limits: Limits, preload: bool, cgroup: CgroupSlot | None) -> list[str]:
@@ -114,8 +156,16 @@ class BwrapBackend(Backend):
         argv = self.argv(limits, preload)
         if not self.as_root:
             return cgroup.wrap(argv) if cgroup is not None else argv
-        argv = [self.setpriv, f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_UID}", "--clear-groups",
-                "--inh-caps=-all", "--bounding-set=-all", "--", *argv]
+        argv = [
+            self.setpriv,
+            f"--reuid={SANDBOX_UID}",
+            f"--regid={SANDBOX_UID}",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+            "--",
+            *argv,
+        ]
         q = shlex.quote
         steps = [f"echo $$ > {q(p)}" for p in (cgroup.procs_files if cgroup is not None else [])]
         if blocking_ancestor(python_prefix(self.python)) is not None:
@@ -130,17 +180,24 @@ class BwrapBackend(Backend):
             q = shlex.quote
             prefix = python_prefix(self.python)
             hidden = blocking_ancestor(prefix)
-            script = " && ".join([
-                f"mount --bind {q(prefix)} {STAGE}",
-                f"mount -t tmpfs -o size=1m,mode=0755,nosuid,nodev tmpfs {q(hidden)}",
-                f"mkdir -p {q(prefix)}",
-                f"mount --move {STAGE} {q(prefix)}",
-                "echo ready",
-                "read _ || true",  # hold the namespace until the harness closes our stdin (or dies)
-            ])
-            proc = subprocess.Popen([self.unshare, "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
-                                     script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin"}, start_new_session=True)
+            script = " && ".join(
+                [
+                    f"mount --bind {q(prefix)} {STAGE}",
+                    f"mount -t tmpfs -o size=1m,mode=0755,nosuid,nodev tmpfs {q(hidden)}",
+                    f"mkdir -p {q(prefix)}",
+                    f"mount --move {STAGE} {q(prefix)}",
+                    "echo ready",
+                    "read _ || true",  # hold the namespace until the harness closes our stdin (or dies)
+                ]
+            )
+            proc = subprocess.Popen(
+                [self.unshare, "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env={"PATH": "/usr/bin:/bin"},
+                start_new_session=True,
+            )
             line = proc.stdout.readline()
             if line.strip() != b"ready":
                 err = proc.stderr.read().decode(errors="replace").strip()
@@ -164,5 +221,4 @@ class BwrapBackend(Backend):
                 self._holder = None
 
     def spawn(self, limits: Limits, cgroup: CgroupSlot | None, preload: bool, startup_timeout: float):
-        return ProcessSandbox(self.command(limits, preload, cgroup), {"PATH": "/usr/bin:/bin"}, cgroup,
-                              startup_timeout)
+        return ProcessSandbox(self.command(limits, preload, cgroup), {"PATH": "/usr/bin:/bin"}, cgroup, startup_timeout)

@@ -24,8 +24,16 @@ import uuid
 from ..cgroups import CgroupSlot
 from ..limits import Limits, MiB
 from ..transport import JobChannel, SandboxBroken, take_frame
-from .base import (PACKAGE_DIR, PYTHON_FLAGS, RUNNER_FILES, SANDBOX_ENV, SANDBOX_UID, Backend, SandboxUnavailable,
-                   worker_args)
+from .base import (
+    PACKAGE_DIR,
+    PYTHON_FLAGS,
+    RUNNER_FILES,
+    SANDBOX_ENV,
+    SANDBOX_UID,
+    Backend,
+    SandboxUnavailable,
+    worker_args,
+)
 
 REPO_ROOT = os.path.dirname(os.path.dirname(PACKAGE_DIR))
 DOCKERFILE = os.path.join(REPO_ROOT, "docker", "sandbox.Dockerfile")
@@ -60,17 +68,23 @@ class DockerBackend(Backend):
             try:
                 import docker  # noqa: PLC0415 - optional dependency
             except ImportError:
-                raise SandboxUnavailable("the docker SDK is not installed: pip install 'reflectevo-bench[docker]'"
-                                         ) from None
+                raise SandboxUnavailable(
+                    "the docker SDK is not installed: pip install 'reflectevo-bench[docker]'"
+                ) from None
             try:
-                self._client = (docker.DockerClient(base_url=self.base_url, timeout=30) if self.base_url
-                                else docker.from_env(timeout=30))
+                self._client = (
+                    docker.DockerClient(base_url=self.base_url, timeout=30)
+                    if self.base_url
+                    else docker.from_env(timeout=30)
+                )
                 self._client.ping()
             except Exception as exc:  # noqa: BLE001 - any failure: engine unreachable
                 self._client = None
                 where = self.base_url or os.environ.get("DOCKER_HOST", "the default socket")
-                raise SandboxUnavailable(f"no Docker engine reachable at {where} ({type(exc).__name__}); "
-                                         "start dockerd or run scripts/ci-docker.sh") from None
+                raise SandboxUnavailable(
+                    f"no Docker engine reachable at {where} ({type(exc).__name__}); "
+                    "start dockerd or run scripts/ci-docker.sh"
+                ) from None
         return self._client
 
     def unavailable_reason(self) -> str | None:
@@ -85,6 +99,7 @@ class DockerBackend(Backend):
         if self.python is not None:
             return
         import docker.errors  # noqa: PLC0415
+
         client = self.client()
         try:
             image = client.images.get(self.image)
@@ -92,17 +107,20 @@ class DockerBackend(Backend):
             image = self._build(client)
         python = (image.labels or {}).get(LABEL_PY)
         if not python:
-            raise SandboxUnavailable(f"image {self.image} has no {LABEL_PY} label; rebuild it with "
-                                     "docker/build-sandbox-image.sh")
+            raise SandboxUnavailable(
+                f"image {self.image} has no {LABEL_PY} label; rebuild it with docker/build-sandbox-image.sh"
+            )
         self.python = python
 
     def _build(self, client):
         import docker.errors  # noqa: PLC0415
+
         try:
             base = client.images.get(BASE_TAG)
         except docker.errors.ImageNotFound:
-            raise SandboxUnavailable(f"sandbox image {self.image} not found and no local base {BASE_TAG}: "
-                                     "run docker/build-sandbox-image.sh") from None
+            raise SandboxUnavailable(
+                f"sandbox image {self.image} not found and no local base {BASE_TAG}: run docker/build-sandbox-image.sh"
+            ) from None
         if not os.path.exists(DOCKERFILE):
             raise SandboxUnavailable(f"sandbox image {self.image} not found: run docker/build-sandbox-image.sh")
         python = None
@@ -110,6 +128,7 @@ class DockerBackend(Backend):
             if key == LABEL_PY:
                 python = value
         from .base import host_python
+
         python = python or host_python()
         with tempfile.TemporaryDirectory(prefix="reflectevo-ctx-") as ctx:
             os.mkdir(os.path.join(ctx, "runner"))
@@ -117,8 +136,12 @@ class DockerBackend(Backend):
                 shutil.copy(os.path.join(PACKAGE_DIR, name), os.path.join(ctx, "runner", name))
             shutil.copy(DOCKERFILE, os.path.join(ctx, "Dockerfile"))
             try:
-                image, _ = client.images.build(path=ctx, tag=self.image, rm=True, buildargs={
-                    "BASE": BASE_TAG, "PYTHON": python, "RUNNER_HASH": runner_hash()})
+                image, _ = client.images.build(
+                    path=ctx,
+                    tag=self.image,
+                    rm=True,
+                    buildargs={"BASE": BASE_TAG, "PYTHON": python, "RUNNER_HASH": runner_hash()},
+                )
             except Exception as exc:  # noqa: BLE001
                 raise SandboxUnavailable(f"building {self.image} failed: {exc}") from None
         return image
@@ -140,22 +163,42 @@ class DockerSandbox(JobChannel):
         self.client = backend.client()
         self.name = f"reflectevo-sbx-{os.getpid()}-{uuid.uuid4().hex[:12]}"
         self.stderr_tail = b""
-        self._buf = bytearray()   # demultiplexed stdout
-        self._raw = bytearray()   # undecoded stream frames
+        self._buf = bytearray()  # demultiplexed stdout
+        self._raw = bytearray()  # undecoded stream frames
         self._closed = False
         memory = limits.memory_bytes + 256 * MiB
-        command = [backend.python, *PYTHON_FLAGS, "/opt/reflectevo-sandbox/launch.py",
-                   *worker_args(preload, "/tmp", ("/dev/shm",))]
+        command = [
+            backend.python,
+            *PYTHON_FLAGS,
+            "/opt/reflectevo-sandbox/launch.py",
+            *worker_args(preload, "/tmp", ("/dev/shm",)),
+        ]
         self.container = self.client.containers.create(
-            backend.image, command=command, name=self.name, stdin_open=True, tty=False, network_mode="none",
-            read_only=True, tmpfs={"/tmp": f"size={limits.tmpfs_bytes},mode=1777", "/dev/shm": "size=16m,mode=1777"},
-            pids_limit=limits.pids + 8, mem_limit=memory, memswap_limit=memory, nano_cpus=1_000_000_000,
-            security_opt=["no-new-privileges"], cap_drop=["ALL"], user=f"{SANDBOX_UID}:{SANDBOX_UID}",
-            environment=dict(SANDBOX_ENV, HOME="/tmp"), working_dir="/tmp", ipc_mode="private",
-            labels={"org.reflectevo.sandbox": "1"}, init=False)
+            backend.image,
+            command=command,
+            name=self.name,
+            stdin_open=True,
+            tty=False,
+            network_mode="none",
+            read_only=True,
+            tmpfs={"/tmp": f"size={limits.tmpfs_bytes},mode=1777", "/dev/shm": "size=16m,mode=1777"},
+            pids_limit=limits.pids + 8,
+            mem_limit=memory,
+            memswap_limit=memory,
+            nano_cpus=1_000_000_000,
+            security_opt=["no-new-privileges"],
+            cap_drop=["ALL"],
+            user=f"{SANDBOX_UID}:{SANDBOX_UID}",
+            environment=dict(SANDBOX_ENV, HOME="/tmp"),
+            working_dir="/tmp",
+            ipc_mode="private",
+            labels={"org.reflectevo.sandbox": "1"},
+            init=False,
+        )
         try:
             self._sock_obj = self.client.api.attach_socket(
-                self.container.id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
+                self.container.id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+            )
             self.sock = getattr(self._sock_obj, "_sock", self._sock_obj)
             self.sock.setblocking(False)
             self.container.start()
@@ -183,7 +226,7 @@ class DockerSandbox(JobChannel):
             if time.monotonic() > deadline:
                 raise SandboxBroken("timed out sending a job", timed_out=True)
             try:
-                view = view[self.sock.send(view):]
+                view = view[self.sock.send(view) :]
             except BlockingIOError:
                 select.select([], [self.sock], [], 0.05)
             except OSError as exc:
@@ -206,8 +249,8 @@ class DockerSandbox(JobChannel):
             stream, size = self._raw[0], struct.unpack(">I", self._raw[4:8])[0]
             if len(self._raw) < 8 + size:
                 break
-            payload = bytes(self._raw[8:8 + size])
-            del self._raw[:8 + size]
+            payload = bytes(self._raw[8 : 8 + size])
+            del self._raw[: 8 + size]
             if stream == 1:
                 self._buf += payload
             else:

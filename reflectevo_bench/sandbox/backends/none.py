@@ -41,5 +41,6 @@ class NoneBackend(Backend):
         if cgroup is not None:
             argv = cgroup.wrap(argv)
         env = dict(SANDBOX_ENV, HOME=tmp)
-        return ProcessSandbox(argv, env, cgroup, startup_timeout,
-                              cleanup=lambda: shutil.rmtree(tmp, ignore_errors=True))
+        return ProcessSandbox(
+            argv, env, cgroup, startup_timeout, cleanup=lambda: shutil.rmtree(tmp, ignore_errors=True)
+        )

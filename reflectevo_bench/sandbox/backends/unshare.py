@@ -25,8 +25,17 @@ import shutil
 from ..cgroups import CgroupSlot
 from ..limits import Limits
 from ..transport import ProcessSandbox
-from .base import (EMPTY_FILE, PYTHON_FLAGS, SANDBOX_ENV, SANDBOX_UID, Backend, host_python, python_prefix,
-                   runner_dir, worker_args)
+from .base import (
+    EMPTY_FILE,
+    PYTHON_FLAGS,
+    SANDBOX_ENV,
+    SANDBOX_UID,
+    Backend,
+    host_python,
+    python_prefix,
+    runner_dir,
+    worker_args,
+)
 
 STAGE = next((d for d in ("/mnt", "/media", "/srv", "/opt") if os.path.isdir(d)), "/mnt")
 DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
@@ -41,7 +50,8 @@ class UnshareBackend(Backend):
         self.unshare = shutil.which("unshare")
         self.setpriv = shutil.which("setpriv")
         self.pivot_root = shutil.which("pivot_root") or next(
-            (p for p in ("/usr/sbin/pivot_root", "/sbin/pivot_root") if os.access(p, os.X_OK)), None)
+            (p for p in ("/usr/sbin/pivot_root", "/sbin/pivot_root") if os.access(p, os.X_OK)), None
+        )
         self.python = python or host_python()
 
     def unavailable_reason(self) -> str | None:
@@ -50,8 +60,10 @@ class UnshareBackend(Backend):
         if self.unshare is None or self.setpriv is None:
             return "util-linux unshare/setpriv not found (apt-get install util-linux)"
         if self.pivot_root is None:
-            return ("util-linux pivot_root not found: without it the unshare backend cannot hide the host's "
-                    "files (apt-get install util-linux, or install bubblewrap)")
+            return (
+                "util-linux pivot_root not found: without it the unshare backend cannot hide the host's "
+                "files (apt-get install util-linux, or install bubblewrap)"
+            )
         if not os.access(self.python, os.X_OK):
             return f"sandbox python {self.python} is not executable"
         return None
@@ -73,41 +85,73 @@ class UnshareBackend(Backend):
             if os.path.islink(top):
                 lines.append(f"ln -s {q(os.readlink(top))} {root}{top}")
             elif os.path.isdir(top):
-                lines += [f"mkdir -p {root}{top}", f"mount --rbind {top} {root}{top}",
-                          f"mount -o remount,bind,ro,nosuid,nodev {root}{top}"]
+                lines += [
+                    f"mkdir -p {root}{top}",
+                    f"mount --rbind {top} {root}{top}",
+                    f"mount -o remount,bind,ro,nosuid,nodev {root}{top}",
+                ]
         if not (prefix == "/usr" or prefix.startswith("/usr/")):
-            lines += [f"mkdir -p {q(root + prefix)}", f"mount --bind {q(prefix)} {q(root + prefix)}",
-                      f"mount -o remount,bind,ro,nosuid,nodev {q(root + prefix)}"]
-        lines += [f"cp -a {q(runner_dir())}/. {root}{RUNNER_DIR}/",
-                  f"mount -t proc -o nosuid,nodev,noexec proc {root}/proc",
-                  f"mount --bind {root}{RUNNER_DIR}/{EMPTY_FILE} {root}/proc/cmdline",
-                  f"mount -t tmpfs -o size=64k,mode=0755,nosuid tmpfs {root}/dev"]
+            lines += [
+                f"mkdir -p {q(root + prefix)}",
+                f"mount --bind {q(prefix)} {q(root + prefix)}",
+                f"mount -o remount,bind,ro,nosuid,nodev {q(root + prefix)}",
+            ]
+        lines += [
+            f"cp -a {q(runner_dir())}/. {root}{RUNNER_DIR}/",
+            f"mount -t proc -o nosuid,nodev,noexec proc {root}/proc",
+            f"mount --bind {root}{RUNNER_DIR}/{EMPTY_FILE} {root}/proc/cmdline",
+            f"mount -t tmpfs -o size=64k,mode=0755,nosuid tmpfs {root}/dev",
+        ]
         for dev in DEVICES:
             if os.path.exists(f"/dev/{dev}"):
                 lines += [f"touch {root}/dev/{dev}", f"mount --bind /dev/{dev} {root}/dev/{dev}"]
-        lines += [f"mkdir {root}/dev/shm",
-                  f"ln -s /proc/self/fd {root}/dev/fd",
-                  *(f"ln -s /proc/self/fd/{i} {root}/dev/{n}" for i, n in enumerate(("stdin", "stdout", "stderr"))),
-                  f"mount -t tmpfs -o size={shm},mode=0755,uid={uid},gid={uid},nosuid,nodev tmpfs {root}/dev/shm",
-                  f"mount -o remount,ro,nosuid {root}/dev",
-                  f"mount -t tmpfs -o size={limits.tmpfs_bytes},mode=0755,uid={uid},gid={uid},nosuid,nodev tmpfs "
-                  f"{root}/tmp",
-                  f"cd {root}",
-                  f"{q(self.pivot_root)} . .old",
-                  "cd /",
-                  "umount -l /.old",
-                  "rmdir /.old",
-                  "mount -o remount,ro,nosuid,nodev /",
-                  "cd /tmp"]
-        args = " ".join(q(a) for a in [self.python, *PYTHON_FLAGS, f"{RUNNER_DIR}/launch.py",
-                                        *worker_args(preload, "/tmp", ("/dev/shm",))])
-        lines.append(f"exec {q(self.setpriv)} --reuid={uid} --regid={uid} --clear-groups --inh-caps=-all "
-                     f"--bounding-set=-all --no-new-privs -- {args}")
+        lines += [
+            f"mkdir {root}/dev/shm",
+            f"ln -s /proc/self/fd {root}/dev/fd",
+            *(f"ln -s /proc/self/fd/{i} {root}/dev/{n}" for i, n in enumerate(("stdin", "stdout", "stderr"))),
+            f"mount -t tmpfs -o size={shm},mode=0755,uid={uid},gid={uid},nosuid,nodev tmpfs {root}/dev/shm",
+            f"mount -o remount,ro,nosuid {root}/dev",
+            f"mount -t tmpfs -o size={limits.tmpfs_bytes},mode=0755,uid={uid},gid={uid},nosuid,nodev tmpfs {root}/tmp",
+            f"cd {root}",
+            f"{q(self.pivot_root)} . .old",
+            "cd /",
+            "umount -l /.old",
+            "rmdir /.old",
+            "mount -o remount,ro,nosuid,nodev /",
+            "cd /tmp",
+        ]
+        args = " ".join(
+            q(a)
+            for a in [
+                self.python,
+                *PYTHON_FLAGS,
+                f"{RUNNER_DIR}/launch.py",
+                *worker_args(preload, "/tmp", ("/dev/shm",)),
+            ]
+        )
+        lines.append(
+            f"exec {q(self.setpriv)} --reuid={uid} --regid={uid} --clear-groups --inh-caps=-all "
+            f"--bounding-set=-all --no-new-privs -- {args}"
+        )
         return "\n".join(lines)
 
     def argv(self, limits: Limits, preload: bool) -> list[str]:
-        return [self.unshare, "--pid", "--fork", "--kill-child", "--net", "--ipc", "--uts", "--mount",
-                "--propagation", "private", "--", "/bin/sh", "-c", self.script(limits, preload)]
+        return [
+            self.unshare,
+            "--pid",
+            "--fork",
+            "--kill-child",
+            "--net",
+            "--ipc",
+            "--uts",
+            "--mount",
+            "--propagation",
+            "private",
+            "--",
+            "/bin/sh",
+            "-c",
+            self.script(limits, preload),
+        ]
 
     def spawn(self, limits: Limits, cgroup: CgroupSlot | None, preload: bool, startup_timeout: float):
         argv = self.argv(limits, preload)

@@ -87,8 +87,9 @@ def canonical(expression: str) -> str:
     return canon(parse(expression).body)
 
 
-def generate(num_examples: int, seed: int, level: int, exclude: set[str] | frozenset[str] = frozenset()
-             ) -> list[dict[str, Any]]:
+def generate(
+    num_examples: int, seed: int, level: int, exclude: set[str] | frozenset[str] = frozenset()
+) -> list[dict[str, Any]]:
     """``num_examples`` distinct problems, identical for the same arguments; the first N are the same for any
     larger N. Problems whose ``canonical`` form is in ``exclude`` are skipped.
 
@@ -115,20 +116,29 @@ def generate(num_examples: int, seed: int, level: int, exclude: set[str] | froze
         seen.add(canonical(expression))
         rows.append({"id": len(rows), "level": level, "expression": expression, "answer": answer})
     if len(rows) < num_examples:
-        raise ValueError(f"arith level {level} has fewer than {num_examples} distinct problems left "
-                         f"({len(rows)} after excluding {len(exclude)})")
+        raise ValueError(
+            f"arith level {level} has fewer than {num_examples} distinct problems left "
+            f"({len(rows)} after excluding {len(exclude)})"
+        )
     return rows
 
 
-def build_splits(level: int, num_examples: int, seed: int, num_train_examples: int, train_seed: int
-                 ) -> dict[str, list[dict[str, Any]]]:
+def build_splits(
+    level: int, num_examples: int, seed: int, num_train_examples: int, train_seed: int
+) -> dict[str, list[dict[str, Any]]]:
     test = generate(num_examples, seed, level)
     train = generate(num_train_examples, train_seed, level, exclude={canonical(r["expression"]) for r in test})
     return {"train": train, "test": test}
 
 
-def build_dataset(level: int = 1, num_examples: int = 500, seed: int = 8, num_train_examples: int = 1000,
-                  train_seed: int = 9, **_: Any):
+def build_dataset(
+    level: int = 1,
+    num_examples: int = 500,
+    seed: int = 8,
+    num_train_examples: int = 1000,
+    train_seed: int = 9,
+    **_: Any,
+):
     """lm-eval ``custom_dataset`` hook (receives the task's metadata as keyword arguments)."""
     import datasets
 

@@ -6,10 +6,7 @@ from typing import Any
 
 
 def doc_to_text(doc: dict[str, Any]) -> str:
-    return (
-        f"Calculate {doc['expression']}. "
-        "Give your final answer on the last line in the form `Answer: <number>`."
-    )
+    return f"Calculate {doc['expression']}. Give your final answer on the last line in the form `Answer: <number>`."
 
 
 def gold_response(doc: dict[str, Any]) -> str:

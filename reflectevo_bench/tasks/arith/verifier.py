@@ -34,11 +34,19 @@ def verify(doc: dict[str, Any], response: str) -> Verdict:
     if value == Fraction(gold):
         return Verdict(True, 1.0, "", shown, {"reason": "ok", "source": source})
     direction = "too large" if value > gold else "too small"
-    note = "" if source != "last_number" else (
-        f" (No `Answer:` line was found, so the last number you wrote, {shown}, was taken as your answer.)")
+    note = (
+        ""
+        if source != "last_number"
+        else (f" (No `Answer:` line was found, so the last number you wrote, {shown}, was taken as your answer.)")
+    )
     whole = "" if value.denominator == 1 else " The value is a whole number."
-    return Verdict(False, 0.0, f"Your answer {shown} is not the value of {expression}: it is {direction}.{whole}{note}",
-                   shown, {"reason": "wrong_value", "direction": direction, "source": source})
+    return Verdict(
+        False,
+        0.0,
+        f"Your answer {shown} is not the value of {expression}: it is {direction}.{whole}{note}",
+        shown,
+        {"reason": "wrong_value", "direction": direction, "source": source},
+    )
 
 
 process_results = process_results_from(verify)  # stock lm-eval scores the task exactly as the verifier does

@@ -37,8 +37,9 @@ def load(data_dir: str | None = None, bbh_task: str | None = None, num_examples:
     if not bbh_task:
         raise BenchError("a BBH task YAML needs metadata.bbh_task (e.g. boolean_expressions)")
     name = f"bbh_{bbh_task}"
-    rows = load_rows(name, data_dir, f"bbh/{bbh_task}.json", hub={"path": "lukaemon/bbh", "name": bbh_task,
-                                                                  "split": "test"})
+    rows = load_rows(
+        name, data_dir, f"bbh/{bbh_task}.json", hub={"path": "lukaemon/bbh", "name": bbh_task, "split": "test"}
+    )
     rows = [{"input": r["input"], "target": r["target"]} for r in rows]
     fewshot: list[dict[str, str]] = []
     if data_dir:

@@ -15,20 +15,30 @@ as in the BBH authors' scoring and lm-eval's strict ``the answer is`` filter; it
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from fractions import Fraction
-from typing import Any, Callable
+from typing import Any
 
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.tasks.common.extract import (
-    final_segment, normalize_text, numbers_in, parse_number, parse_options, strip_answer_wrappers,
+    final_segment,
+    normalize_text,
+    numbers_in,
+    parse_number,
+    parse_options,
+    strip_answer_wrappers,
 )
 from reflectevo_bench.tasks.common.mc import choice_verdict
 from reflectevo_bench.tasks.verdict import Verdict, process_results_from
 
 ANSWER_LINE = "So the answer is X."
-NUMBER_WORDS = {w: i for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-    "seventeen eighteen nineteen twenty".split())}
+NUMBER_WORDS = {
+    w: i
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+        "seventeen eighteen nineteen twenty".split()
+    )
+}
 PAIRS = {"yes_no": ("yes", "no"), "true_false": ("true", "false"), "valid_invalid": ("valid", "invalid")}
 BRACKETS = re.compile(r"[()\[\]{}<>]")
 
@@ -45,13 +55,19 @@ def _segment(response: str) -> tuple[str | None, str]:
 
 
 def _no_answer(hint: str) -> Verdict:
-    return Verdict(False, 0.0, f"No final answer was found: finish with the sentence `So the answer is {hint}.`",
-                   None, {"reason": "no_answer"})
+    return Verdict(
+        False,
+        0.0,
+        f"No final answer was found: finish with the sentence `So the answer is {hint}.`",
+        None,
+        {"reason": "no_answer"},
+    )
 
 
 def _wrong(answer: str, source: str, reason: str = "wrong_answer") -> Verdict:
-    return Verdict(False, 0.0, f"Your final answer \"{answer}\" is incorrect.", answer,
-                   {"reason": reason, "source": source})
+    return Verdict(
+        False, 0.0, f'Your final answer "{answer}" is incorrect.', answer, {"reason": reason, "source": source}
+    )
 
 
 def _right(answer: str, source: str) -> Verdict:
@@ -64,8 +80,9 @@ def verify_mc(doc: dict[str, Any], response: str) -> Verdict:
     letters = "".join(options) or "ABCD"
     gold = re.fullmatch(r"\(?([A-Z])\)?", target)
     if gold:
-        return choice_verdict(response, [gold.group(1)], letters, options, answer_line="So the answer is (X).",
-                              require_marker=True)
+        return choice_verdict(
+            response, [gold.group(1)], letters, options, answer_line="So the answer is (X).", require_marker=True
+        )
     # upstream items whose target is an option text, not a letter
     answer, source = _segment(response)
     if answer is None:
@@ -95,11 +112,21 @@ def _pair_verdict(kind: str, doc: dict[str, Any], response: str) -> Verdict:
     else:
         said = {w for w in words if w in (positive, negative)}
     if not said:
-        return Verdict(False, 0.0, f"Your final answer \"{answer}\" is not one of {positive.capitalize()} / "
-                       f"{negative.capitalize()}.", answer, {"reason": "no_answer", "source": source})
+        return Verdict(
+            False,
+            0.0,
+            f'Your final answer "{answer}" is not one of {positive.capitalize()} / {negative.capitalize()}.',
+            answer,
+            {"reason": "no_answer", "source": source},
+        )
     if len(said) > 1:
-        return Verdict(False, 0.0, f"Your final answer \"{answer}\" gives both {positive} and {negative}; "
-                       "give exactly one.", answer, {"reason": "ambiguous", "source": source})
+        return Verdict(
+            False,
+            0.0,
+            f'Your final answer "{answer}" gives both {positive} and {negative}; give exactly one.',
+            answer,
+            {"reason": "ambiguous", "source": source},
+        )
     value = said.pop()
     return _right(value, source) if value == target.lower() else _wrong(value, source)
 
@@ -132,8 +159,13 @@ def verify_number(doc: dict[str, Any], response: str) -> Verdict:
         word = next((w for w in re.findall(r"[a-z]+", answer.lower()) if w in NUMBER_WORDS), None)
         value = Fraction(NUMBER_WORDS[word]) if word else None
     if value is None:
-        return Verdict(False, 0.0, f"Your final answer \"{answer}\" is not a number.", answer,
-                       {"reason": "no_answer", "source": source})
+        return Verdict(
+            False,
+            0.0,
+            f'Your final answer "{answer}" is not a number.',
+            answer,
+            {"reason": "no_answer", "source": source},
+        )
     shown = str(value.numerator) if value.denominator == 1 else str(float(value))
     return _right(shown, source) if value == gold else _wrong(shown, source)
 
@@ -146,8 +178,13 @@ def verify_dyck(doc: dict[str, Any], response: str) -> Verdict:
         return _no_answer("X")
     got = "".join(BRACKETS.findall(answer))
     if not got:
-        return Verdict(False, 0.0, f"Your final answer \"{answer}\" holds no brackets.", answer,
-                       {"reason": "no_answer", "source": source})
+        return Verdict(
+            False,
+            0.0,
+            f'Your final answer "{answer}" holds no brackets.',
+            answer,
+            {"reason": "no_answer", "source": source},
+        )
     given = "".join(BRACKETS.findall(text.split("Input:", 1)[-1]))
     shown = " ".join(got)
     if got == gold or got == given + gold:
@@ -171,8 +208,13 @@ def verify_words(doc: dict[str, Any], response: str) -> Verdict:
 
 
 VERIFIERS: dict[str, Callable[[dict[str, Any], str], Verdict]] = {
-    "mc": verify_mc, "yes_no": verify_yes_no, "true_false": verify_true_false, "valid_invalid": verify_valid_invalid,
-    "number": verify_number, "dyck": verify_dyck, "words": verify_words,
+    "mc": verify_mc,
+    "yes_no": verify_yes_no,
+    "true_false": verify_true_false,
+    "valid_invalid": verify_valid_invalid,
+    "number": verify_number,
+    "dyck": verify_dyck,
+    "words": verify_words,
 }
 
 

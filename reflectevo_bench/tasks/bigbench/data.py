@@ -22,16 +22,28 @@ from typing import Any
 
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.tasks.bigbench.docs import LETTERS, to_doc
-from reflectevo_bench.tasks.common.data import (hub_rows, limit_rows, load_rows, local_file, read_records,
-                                                to_dataset_dict)
+from reflectevo_bench.tasks.common.data import (
+    hub_rows,
+    limit_rows,
+    load_rows,
+    local_file,
+    read_records,
+    to_dataset_dict,
+)
 from reflectevo_bench.tasks.common.splits import SPLIT_KEY, content_key, held_out_keys, load_split, question_body
 
 REFLECTEVO_SOURCES = ("vitaminc_fact_verification", "squad_shifts", "strategyqa", "social_iqa")
 KEY_TAIL = 400  # the item's identity: the last characters of its question body (a subtask prefix may differ)
 
 
-def load(data_dir: str | None = None, bigbench_task: str | None = None, hub_name: str | None = None,
-         hub_filter: str | None = None, num_examples: Any = None, **_: Any):
+def load(
+    data_dir: str | None = None,
+    bigbench_task: str | None = None,
+    hub_name: str | None = None,
+    hub_filter: str | None = None,
+    num_examples: Any = None,
+    **_: Any,
+):
     if not bigbench_task:
         raise BenchError("a BIG-bench task YAML needs metadata.bigbench_task (e.g. date_understanding)")
     name = f"bigbench_{bigbench_task.replace('/', '_')}"
@@ -82,10 +94,12 @@ def to_reflectevo(text: str, scores: dict[str, float] | None, targets: list[str]
 def _local_source(data_dir: str, subtask: str) -> list[dict[str, Any]]:
     rel = f"bigbench/{subtask}/task.json"
     if not (Path(data_dir).expanduser() / rel).is_file():
-        raise BenchError(f"task 'bigbench_reflectevo': data file {Path(data_dir).expanduser() / rel} not found: "
-                         "--data-dir must point at a folder holding reflectevo/bigbench_train.jsonl or "
-                         f"bigbench/<subtask>/task.json for each of {', '.join(REFLECTEVO_SOURCES)} (metadata "
-                         "bigbench_subtasks picks a subset)")
+        raise BenchError(
+            f"task 'bigbench_reflectevo': data file {Path(data_dir).expanduser() / rel} not found: "
+            "--data-dir must point at a folder holding reflectevo/bigbench_train.jsonl or "
+            f"bigbench/<subtask>/task.json for each of {', '.join(REFLECTEVO_SOURCES)} (metadata "
+            "bigbench_subtasks picks a subset)"
+        )
     path = Path(data_dir).expanduser() / rel
     task = json.loads(path.read_text(encoding="utf-8"))
     prefix = str(task.get("task_prefix") or "")
@@ -100,8 +114,13 @@ def _local_source(data_dir: str, subtask: str) -> list[dict[str, Any]]:
 
 def _hub_source(subtask: str) -> list[dict[str, Any]]:
     rows = []
-    for r in hub_rows("bigbench_reflectevo", "hails/bigbench", f"{subtask}_zero_shot", "default",
-                      local_hint=f"bigbench/{subtask}/task.json"):
+    for r in hub_rows(
+        "bigbench_reflectevo",
+        "hails/bigbench",
+        f"{subtask}_zero_shot",
+        "default",
+        local_hint=f"bigbench/{subtask}/task.json",
+    ):
         mc = list(r.get("multiple_choice_targets") or [])
         scores = dict(zip(mc, (float(x) for x in r.get("multiple_choice_scores") or []))) if mc else None
         rows.append(to_reflectevo(str(r["inputs"]), scores, [str(t) for t in r.get("targets") or []]))
@@ -114,8 +133,10 @@ def _subtasks(chosen: Any) -> list[str]:
     names = [chosen] if isinstance(chosen, str) else list(chosen)
     unknown = sorted(set(names) - set(REFLECTEVO_SOURCES))
     if unknown:
-        raise BenchError(f"task 'bigbench_reflectevo': unknown subtask(s) {unknown} in metadata.bigbench_subtasks; "
-                         f"choose from {list(REFLECTEVO_SOURCES)}")
+        raise BenchError(
+            f"task 'bigbench_reflectevo': unknown subtask(s) {unknown} in metadata.bigbench_subtasks; "
+            f"choose from {list(REFLECTEVO_SOURCES)}"
+        )
     return names
 
 
@@ -136,8 +157,13 @@ def _train_rows(data_dir: str | None, subtasks: Any) -> list[dict[str, Any]]:
     return out
 
 
-def load_reflectevo(data_dir: str | None = None, num_examples: Any = None, bigbench_subtasks: Any = None,
-                    **meta: Any):
-    return load_split("bigbench_reflectevo", {
-        "test": lambda: load_rows("bigbench_reflectevo", data_dir, "reflectevo/bigbench_test.jsonl"),
-        "train": lambda: _train_rows(data_dir, bigbench_subtasks)}, meta.get(SPLIT_KEY), num_examples)
+def load_reflectevo(data_dir: str | None = None, num_examples: Any = None, bigbench_subtasks: Any = None, **meta: Any):
+    return load_split(
+        "bigbench_reflectevo",
+        {
+            "test": lambda: load_rows("bigbench_reflectevo", data_dir, "reflectevo/bigbench_test.jsonl"),
+            "train": lambda: _train_rows(data_dir, bigbench_subtasks),
+        },
+        meta.get(SPLIT_KEY),
+        num_examples,
+    )

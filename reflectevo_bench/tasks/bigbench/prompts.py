@@ -7,10 +7,14 @@ from typing import Any
 from reflectevo_bench.tasks.bigbench.docs import LETTERS
 from reflectevo_bench.tasks.common.extract import parse_options
 
-MC_INSTRUCTION = ("Think step by step, then give your final answer on the last line in the form `Answer: X`, "
-                  "where X is the letter of the correct option.")
-FREE_INSTRUCTION = ("Think step by step, then give your final answer on the last line in the form "
-                    "`Answer: <answer>`, with the answer as short as possible.")
+MC_INSTRUCTION = (
+    "Think step by step, then give your final answer on the last line in the form `Answer: X`, "
+    "where X is the letter of the correct option."
+)
+FREE_INSTRUCTION = (
+    "Think step by step, then give your final answer on the last line in the form "
+    "`Answer: <answer>`, with the answer as short as possible."
+)
 
 
 def doc_to_text(doc: dict[str, Any]) -> str:

@@ -15,7 +15,11 @@ from typing import Any
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.tasks.bigbench.docs import LETTERS, to_doc
 from reflectevo_bench.tasks.common.extract import (
-    best_f1, final_segment, normalize_text, parse_options, strip_answer_wrappers,
+    best_f1,
+    final_segment,
+    normalize_text,
+    parse_options,
+    strip_answer_wrappers,
 )
 from reflectevo_bench.tasks.common.mc import choice_verdict
 from reflectevo_bench.tasks.verdict import Verdict, process_results_from
@@ -24,15 +28,25 @@ from reflectevo_bench.tasks.verdict import Verdict, process_results_from
 def free_text_verdict(response: str, targets: list[str]) -> Verdict:
     segment, source = final_segment(response)
     if segment is None:
-        return Verdict(False, 0.0, "No final answer was found: end with a line `Answer: <answer>`.", None,
-                       {"reason": "no_answer", "f1": 0.0})
+        return Verdict(
+            False,
+            0.0,
+            "No final answer was found: end with a line `Answer: <answer>`.",
+            None,
+            {"reason": "no_answer", "f1": 0.0},
+        )
     answer = strip_answer_wrappers(segment)
     f1 = best_f1(answer, targets)
     norm = normalize_text(answer)
     if norm and any(norm == normalize_text(t) for t in targets):
         return Verdict(True, 1.0, "", answer, {"reason": "ok", "source": source, "f1": f1})
-    return Verdict(False, 0.0, f"Your final answer \"{answer}\" is incorrect.", answer,
-                   {"reason": "wrong_answer", "source": source, "f1": f1})
+    return Verdict(
+        False,
+        0.0,
+        f'Your final answer "{answer}" is incorrect.',
+        answer,
+        {"reason": "wrong_answer", "source": source, "f1": f1},
+    )
 
 
 def verify(doc: dict[str, Any], response: str) -> Verdict:

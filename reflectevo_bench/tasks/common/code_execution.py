@@ -21,7 +21,8 @@ from __future__ import annotations
 import atexit
 import os
 import threading
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.sandbox import BACKENDS as SANDBOX_BACKENDS
@@ -33,7 +34,7 @@ TIMEOUT_ENV = "REFLECTEVO_SANDBOX_TIMEOUT"
 BACKENDS = ("auto", *SANDBOX_BACKENDS)
 DEFAULT_TIMEOUT_S = 5.0
 MAX_DEFAULT_WORKERS = 8
-ERROR_CHARS = 300   # one error message in feedback, at most
+ERROR_CHARS = 300  # one error message in feedback, at most
 SOURCE_CHARS = 300  # one test's source in feedback, at most
 
 _settings: dict[str, Any] = {"backend": None, "workers": None, "timeout_s": None}
@@ -91,8 +92,9 @@ def executor():
 
         cfg = settings()
         try:
-            _executor = get_executor(cfg["backend"], limits=Limits(timeout_s=cfg["timeout_s"]), mode="pool",
-                                     workers=cfg["workers"])
+            _executor = get_executor(
+                cfg["backend"], limits=Limits(timeout_s=cfg["timeout_s"]), mode="pool", workers=cfg["workers"]
+            )
         except (SandboxUnavailable, ValueError) as exc:
             reason = " ".join(str(exc).split())[:400]
             raise BenchError(f"code tasks need a sandbox ({BACKEND_ENV}={cfg['backend']}): {reason}") from None
@@ -123,6 +125,7 @@ def run_programs(items: Sequence[dict[str, Any]]) -> list[Any]:
 
 # ------------------------------------------------------------------------------------------------ feedback
 
+
 def trim(text: str | None, limit: int = ERROR_CHARS) -> str:
     """One message, at most ``limit`` characters, at most 6 lines (tracebacks keep their last lines)."""
     text = (text or "").strip()
@@ -132,8 +135,12 @@ def trim(text: str | None, limit: int = ERROR_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-LIMIT_HEADS = {"timeout": "Timed out", "memory": "Ran out of memory", "output-limit": "Printed too much output",
-               "killed": "The program was killed"}
+LIMIT_HEADS = {
+    "timeout": "Timed out",
+    "memory": "Ran out of memory",
+    "output-limit": "Printed too much output",
+    "killed": "The program was killed",
+}
 
 
 def feedback_for(result: Any, show_test: Any, timeout_s: float | None = None) -> str:
@@ -157,13 +164,12 @@ def feedback_for(result: Any, show_test: Any, timeout_s: float | None = None) ->
         return f"The tests could not be checked: {trim(result.error)}"
     shown, error = show_test(first)
     if first.error and first.error.startswith("not run:"):
-        why = trim(result.error) or first.error[len("not run: "):]
+        why = trim(result.error) or first.error[len("not run: ") :]
         return f"Your program stopped before this test ran ({why}): {shown}"
     return f"Test failed: {shown}\n{error}" if error else f"Test failed: {shown}"
 
 
-def verdict_from(result: Any, code: str, source: str, show_test: Any, timeout_s: float | None = None
-                 ) -> Verdict:
+def verdict_from(result: Any, code: str, source: str, show_test: Any, timeout_s: float | None = None) -> Verdict:
     tests = result.tests
     details = {
         "reason": "passed" if result.passed else result.status,
@@ -182,5 +188,10 @@ def verdict_from(result: Any, code: str, source: str, show_test: Any, timeout_s:
 
 
 def no_code_verdict(answer_format: str) -> Verdict:
-    return Verdict(False, 0.0, f"No Python code was found in your answer. {answer_format}", None,
-                   {"reason": "no_code", "status": None, "tests_passed": 0})
+    return Verdict(
+        False,
+        0.0,
+        f"No Python code was found in your answer. {answer_format}",
+        None,
+        {"reason": "no_code", "status": None, "tests_passed": 0},
+    )

@@ -26,8 +26,8 @@ PYTHON_TAGS = {"", "python", "py", "python3", "py3", "pycon", "ipython"}
 _BEGIN = re.compile(r"\[BEGIN\][ \t]*\n?(.*?)(?:\[END\]|\[DONE\]|\Z)", re.S)
 _CODE_START = re.compile(r"^(?:async\s+def|def|class|import|from\s+[\w.]+\s+import|@)\b|^@")
 MAX_SHRINK = 200  # lines dropped from the end, at most, while looking for a parseable prefix
-MAX_TRIES = 16     # parses per candidate start while looking for that prefix
-MAX_STARTS = 32    # candidate first lines tried when stripping prose
+MAX_TRIES = 16  # parses per candidate start while looking for that prefix
+MAX_STARTS = 32  # candidate first lines tried when stripping prose
 PARSE_BUDGET = 4_000_000  # characters parsed while looking for code in one response, at most
 
 
@@ -69,7 +69,8 @@ def defines(code: str, name: str | None) -> bool:
         if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
             return True
         if isinstance(node, (ast.Import, ast.ImportFrom)) and any(
-                (a.asname or a.name.split(".")[0]) == name for a in node.names):
+            (a.asname or a.name.split(".")[0]) == name for a in node.names
+        ):
             return True
     return False
 
@@ -82,8 +83,7 @@ def called_function(tests: list[str]) -> str | None:
         except PARSE_ERRORS:
             continue
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
-                    and not hasattr(builtins, node.func.id):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not hasattr(builtins, node.func.id):
                 return node.func.id
     return None
 

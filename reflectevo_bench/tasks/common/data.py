@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from reflectevo_bench.errors import BenchError, one_line
 
@@ -62,12 +63,15 @@ def local_file(data_dir: str | Path, relative: str, task: str, alternatives: Ite
         if path.is_file():
             return path
     others = f" (or {' or '.join(alternatives)})" if alternatives else ""
-    raise BenchError(f"task '{task}': data file {base / relative} not found: --data-dir must point at a folder "
-                     f"holding {relative}{others}")
+    raise BenchError(
+        f"task '{task}': data file {base / relative} not found: --data-dir must point at a folder "
+        f"holding {relative}{others}"
+    )
 
 
-def hub_rows(task: str, path: str, name: str | None = None, split: str = "test", local_hint: str = "",
-             **kwargs: Any) -> Rows:
+def hub_rows(
+    task: str, path: str, name: str | None = None, split: str = "test", local_hint: str = "", **kwargs: Any
+) -> Rows:
     """Rows of a hub dataset split; offline (or any loading failure) becomes one BenchError line."""
     try:
         import datasets
@@ -75,9 +79,10 @@ def hub_rows(task: str, path: str, name: str | None = None, split: str = "test",
         ds = datasets.load_dataset(path, name, split=split, **kwargs)
     except Exception as exc:  # offline: ConnectionError, DatasetNotFoundError, OfflineModeIsEnabled, ...
         reason = one_line(exc, 160, with_type=True)
-        raise BenchError(f"task '{task}': dataset {path}{f' ({name})' if name else ''} is not available offline "
-                         f"or could not be loaded ({reason}): pass --data-dir pointing at a folder with {local_hint}"
-                         ) from None
+        raise BenchError(
+            f"task '{task}': dataset {path}{f' ({name})' if name else ''} is not available offline "
+            f"or could not be loaded ({reason}): pass --data-dir pointing at a folder with {local_hint}"
+        ) from None
     return [dict(r) for r in ds]
 
 
@@ -88,8 +93,15 @@ def to_dataset_dict(splits: dict[str, Rows]):
     return datasets.DatasetDict({name: datasets.Dataset.from_list(rows) for name, rows in splits.items()})
 
 
-def load_rows(task: str, data_dir: str | None, local: str, *, hub: dict[str, Any] | None = None,
-              alternatives: Iterable[str] = (), reader: Callable[[Path], Rows] = read_records) -> Rows:
+def load_rows(
+    task: str,
+    data_dir: str | None,
+    local: str,
+    *,
+    hub: dict[str, Any] | None = None,
+    alternatives: Iterable[str] = (),
+    reader: Callable[[Path], Rows] = read_records,
+) -> Rows:
     """Rows from ``<data_dir>/<local>`` when ``data_dir`` is set, else from the hub (``hub`` = load_dataset kwargs)."""
     if data_dir:
         return reader(local_file(data_dir, local, task, alternatives))

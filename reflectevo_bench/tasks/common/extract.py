@@ -30,9 +30,10 @@ import re
 import string
 from bisect import bisect_left
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Iterable
+from typing import Any
 
 # ----------------------------------------------------------------------------------------------- cleaning
 
@@ -74,7 +75,7 @@ def _boxed(text: str) -> list[tuple[int, str, int]]:
     if not matches:
         return []
     pairs = _matching_braces(text)
-    return [(m.start(), text[m.end(): pairs[m.end() - 1]], m.end()) for m in matches if m.end() - 1 in pairs]
+    return [(m.start(), text[m.end() : pairs[m.end() - 1]], m.end()) for m in matches if m.end() - 1 in pairs]
 
 
 def last_boxed(text: str) -> str | None:
@@ -160,7 +161,7 @@ def _line_from(text: str, start: int) -> tuple[str, int]:
     """(the rest of the line from ``start``, at most ``SEGMENT_CHARS`` long; the index of its newline or -1)."""
     stop = min(len(text), start + SEGMENT_CHARS)
     end = text.find("\n", start, stop)
-    return text[start: end if end >= 0 else stop], end
+    return text[start : end if end >= 0 else stop], end
 
 
 def marker_segments(text: str) -> list[tuple[int, str]]:
@@ -182,6 +183,7 @@ def final_segment(text: str, require_marker: bool = False) -> tuple[str | None, 
 
 
 # ----------------------------------------------------------------------------------------------- letters
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -217,8 +219,11 @@ def _parse_letters(segment: str, letters: str, strict: bool) -> list[str]:
     A bare letter followed by an operator (``D/(M-3)``) is a variable, not an option.
     """
     allowed = _letter_pattern(letters)
-    token = re.compile(r"\s*[%s]?\s*(?:(?:option|choice)\s*)?(?:\((?P<a>%s)\)|\[(?P<b>%s)\]|(?P<c>%s)(?![A-Za-z0-9]|['\u2019][A-Za-z]))"
-                       % (_QUOTES, allowed, allowed, allowed), re.I)
+    token = re.compile(
+        r"\s*[%s]?\s*(?:(?:option|choice)\s*)?(?:\((?P<a>%s)\)|\[(?P<b>%s)\]|(?P<c>%s)(?![A-Za-z0-9]|['\u2019][A-Za-z]))"
+        % (_QUOTES, allowed, allowed, allowed),
+        re.I,
+    )
     clean_end = re.compile(r"[%s]?(?:\s*(?:[.):,;/&!?]|$)|\s+(?:or|and)\b)" % _QUOTES, re.I)
     connector = re.compile(r"[%s]?[.)\]:]?[%s]?\s*(?:(?:,|/|&|\+|;|\bor\b|\band\b)\s*)?" % (_QUOTES, _QUOTES), re.I)
     seg = segment.strip().lstrip(":\uff1a=").strip().strip("$").strip()
@@ -258,8 +263,9 @@ def _norm_option(text: str) -> str:
     return " ".join(normalize_text(text).split())
 
 
-def extract_choice(response: str, letters: str = "ABCD", options: dict[str, str] | None = None,
-                   require_marker: bool = False) -> Choice:
+def extract_choice(
+    response: str, letters: str = "ABCD", options: dict[str, str] | None = None, require_marker: bool = False
+) -> Choice:
     """The option letter(s) the response gives as its final answer (see the module policy)."""
     text = clean(response)
     found_markers = [mk for mk in markers(text) if mk.segment.strip()]
@@ -406,7 +412,11 @@ def format_number(value: Fraction) -> str:
     if value.denominator == 1:
         return str(value.numerator)
     as_float = float(value)
-    return f"{as_float:g}" if Fraction(as_float).limit_denominator(10**6) == value else f"{value.numerator}/{value.denominator}"
+    return (
+        f"{as_float:g}"
+        if Fraction(as_float).limit_denominator(10**6) == value
+        else f"{value.numerator}/{value.denominator}"
+    )
 
 
 # ----------------------------------------------------------------------------------------------- free text
@@ -449,4 +459,3 @@ def strip_answer_wrappers(segment: str) -> str:
             s = s[1:-1]
         s = s.rstrip(".").strip()
     return s
-

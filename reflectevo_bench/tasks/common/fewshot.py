@@ -11,8 +11,9 @@ docs (e.g. a raw row being scored) gets a draw seeded by its own hash.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from reflectevo_bench.tasks.eval_task import doc_hash
 

@@ -17,9 +17,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.tasks.common.data import Rows, limit_rows, read_records, to_dataset_dict
@@ -67,16 +68,25 @@ def drop_test_items(task: str, rows: Rows, text_of: Callable[[dict[str, Any]], s
 
 def write_test_keys(files: dict[str, tuple[Path, Callable[[dict[str, Any]], str]]], out: Path = KEYS_FILE) -> None:
     """Rebuild the key file from the test files (task -> (file, text of a row))."""
-    keys = {task: sorted({content_key(text_of(r)) for r in read_records(path)}) for task, (path, text_of)
-            in sorted(files.items())}
-    body = {"about": "content_key() of every item of the ReflectEvo test files (bigai-nlco/ReflectEvo "
-                     "data/data_source/<task>_test.jsonl); train splits leave these items out",
-            "keys": keys}
+    keys = {
+        task: sorted({content_key(text_of(r)) for r in read_records(path)})
+        for task, (path, text_of) in sorted(files.items())
+    }
+    body = {
+        "about": "content_key() of every item of the ReflectEvo test files (bigai-nlco/ReflectEvo "
+        "data/data_source/<task>_test.jsonl); train splits leave these items out",
+        "keys": keys,
+    }
     out.write_text(json.dumps(body, indent=0, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def load_split(task: str, loaders: dict[str, Callable[[], Rows]], requested: str | None, num_examples: Any,
-               named: Iterable[str] = ("train", "test")):
+def load_split(
+    task: str,
+    loaders: dict[str, Callable[[], Rows]],
+    requested: str | None,
+    num_examples: Any,
+    named: Iterable[str] = ("train", "test"),
+):
     """A DatasetDict whose ``requested`` split (default ``test``) holds ``loaders[requested]()`` and whose other
     ``named`` splits hold that split's first row (placeholders: see the module docstring)."""
     wanted = requested or "test"

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from reflectevo_bench.errors import BenchError
-
 from reflectevo_bench.tasks.countdown.solver import reachable, solve
 
 MIN_TARGET, MAX_TARGET = 10, 100
@@ -45,14 +44,22 @@ class Shape(NamedTuple):
     max_target: int = MAX_TARGET
 
     @classmethod
-    def from_metadata(cls, numbers: Any = (3, 4), min_number: Any = 1, max_number: Any = 25,
-                      min_target: Any = MIN_TARGET, max_target: Any = MAX_TARGET) -> "Shape":
+    def from_metadata(
+        cls,
+        numbers: Any = (3, 4),
+        min_number: Any = 1,
+        max_number: Any = 25,
+        min_target: Any = MIN_TARGET,
+        max_target: Any = MAX_TARGET,
+    ) -> Shape:
         try:
             counts = tuple(int(n) for n in (numbers if isinstance(numbers, (list, tuple)) else [numbers]))
             shape = cls(counts, int(min_number), int(max_number), int(min_target), int(max_target))
         except (TypeError, ValueError):
-            raise BenchError("countdown: metadata numbers, min_number, max_number, min_target and max_target must "
-                             "be integers (numbers: one count or a list of counts)") from None
+            raise BenchError(
+                "countdown: metadata numbers, min_number, max_number, min_target and max_target must "
+                "be integers (numbers: one count or a list of counts)"
+            ) from None
         if not counts or any(n < 2 or n > 5 for n in counts):
             raise BenchError(f"countdown: metadata numbers must be counts from 2 to 5, got {numbers!r}")
         if not 1 <= shape.min_number <= shape.max_number or shape.min_target > shape.max_target:
@@ -63,12 +70,15 @@ class Shape(NamedTuple):
         """'' for the default shape (so its cache files keep their names), else a short name of the parameters."""
         if self == Shape():
             return ""
-        return (f"-n{'_'.join(map(str, self.numbers))}-x{self.min_number}_{self.max_number}"
-                f"-t{self.min_target}_{self.max_target}")
+        return (
+            f"-n{'_'.join(map(str, self.numbers))}-x{self.min_number}_{self.max_number}"
+            f"-t{self.min_target}_{self.max_target}"
+        )
 
 
-def generate(num_examples: int, seed: int, exclude: frozenset | set = frozenset(), shape: Shape = Shape()
-             ) -> list[dict[str, Any]]:
+def generate(
+    num_examples: int, seed: int, exclude: frozenset | set = frozenset(), shape: Shape = Shape()
+) -> list[dict[str, Any]]:
     """``num_examples`` problems, identical for the same seed; the first N are the same for any larger N.
 
     A drawn problem whose ``problem_key`` is in ``exclude`` is skipped (the random draws go on as if it had been
@@ -79,12 +89,15 @@ def generate(num_examples: int, seed: int, exclude: frozenset | set = frozenset(
     while len(rows) < num_examples:
         misses += 1
         if misses > MAX_MISSES:  # a shape with (almost) no reachable target must not hang the run
-            raise BenchError(f"countdown: only {len(rows)} of {num_examples} problems found ({MAX_MISSES} draws in a "
-                             "row found none): widen the metadata ranges (min/max_number, min/max_target) or change "
-                             "numbers")
+            raise BenchError(
+                f"countdown: only {len(rows)} of {num_examples} problems found ({MAX_MISSES} draws in a "
+                "row found none): widen the metadata ranges (min/max_number, min/max_target) or change "
+                "numbers"
+            )
         nums = [rng.randint(shape.min_number, shape.max_number) for _ in range(rng.choice(shape.numbers))]
         candidates = sorted(
-            int(v) for v in reachable(tuple(sorted(nums)))
+            int(v)
+            for v in reachable(tuple(sorted(nums)))
             if v.denominator == 1 and shape.min_target <= v <= shape.max_target and int(v) not in nums
         )
         if not candidates:
@@ -99,17 +112,31 @@ def generate(num_examples: int, seed: int, exclude: frozenset | set = frozenset(
     return rows
 
 
-def build_splits(num_examples: int = 500, seed: int = 2505, num_train_examples: int = 1000,
-                 train_seed: int = 2506, shape: Shape = Shape()) -> dict[str, list[dict[str, Any]]]:
+def build_splits(
+    num_examples: int = 500,
+    seed: int = 2505,
+    num_train_examples: int = 1000,
+    train_seed: int = 2506,
+    shape: Shape = Shape(),
+) -> dict[str, list[dict[str, Any]]]:
     """The test split (``num_examples`` from ``seed``) and a train split from ``train_seed`` holding no test problem."""
     test = cached_generate(num_examples, seed, shape=shape)
     train = cached_generate(num_train_examples, train_seed, exclude_split=(num_examples, seed), shape=shape)
     return {"train": train, "test": test}
 
 
-def build_dataset(num_examples: int = 500, seed: int = 2505, num_train_examples: int = 1000,
-                  train_seed: int = 2506, numbers: Any = (3, 4), min_number: Any = 1, max_number: Any = 25,
-                  min_target: Any = MIN_TARGET, max_target: Any = MAX_TARGET, **_: Any):
+def build_dataset(
+    num_examples: int = 500,
+    seed: int = 2505,
+    num_train_examples: int = 1000,
+    train_seed: int = 2506,
+    numbers: Any = (3, 4),
+    min_number: Any = 1,
+    max_number: Any = 25,
+    min_target: Any = MIN_TARGET,
+    max_target: Any = MAX_TARGET,
+    **_: Any,
+):
     """lm-eval ``custom_dataset`` hook (receives the task's metadata as keyword arguments)."""
     import datasets
 
@@ -118,8 +145,9 @@ def build_dataset(num_examples: int = 500, seed: int = 2505, num_train_examples:
     return datasets.DatasetDict({name: datasets.Dataset.from_list(rows) for name, rows in splits.items()})
 
 
-def cached_generate(num_examples: int, seed: int, exclude_split: tuple[int, int] | None = None,
-                    shape: Shape = Shape()) -> list[dict[str, Any]]:
+def cached_generate(
+    num_examples: int, seed: int, exclude_split: tuple[int, int] | None = None, shape: Shape = Shape()
+) -> list[dict[str, Any]]:
     """``generate`` through a file cache (the search takes seconds); the file name carries the generator version.
 
     ``exclude_split=(n, seed)`` leaves out every problem of ``generate(n, seed)`` (how train avoids test)."""

@@ -41,8 +41,9 @@ def _doc(number: int, row: Any) -> dict[str, Any]:
         nums = [int(n) for n in row["nums"]]
         target = int(row["target"])
     except (TypeError, ValueError, KeyError):
-        raise BenchError(f"{TASK}: row {number} lacks integer `target` and a list of integer `nums` "
-                         f"(the {HUB} schema)") from None
+        raise BenchError(
+            f"{TASK}: row {number} lacks integer `target` and a list of integer `nums` (the {HUB} schema)"
+        ) from None
     if not 2 <= len(nums) <= 6:
         raise BenchError(f"{TASK}: row {number} has {len(nums)} nums; Countdown problems have 2 to 6")
     return {"id": number, "nums": nums, "target": target}
@@ -52,12 +53,18 @@ def content_key(doc: dict[str, Any]) -> str:
     return json.dumps(problem_key(doc["nums"], doc["target"]))
 
 
-def load_tinyzero(data_dir: str | None = None, num_examples: Any = None, test_size: Any = TEST_SIZE,
-                  split_seed: Any = 0, **_: Any):
+def load_tinyzero(
+    data_dir: str | None = None, num_examples: Any = None, test_size: Any = TEST_SIZE, split_seed: Any = 0, **_: Any
+):
     """lm-eval ``custom_dataset`` hook: the seeded content-hash train/test split of TinyZero's problems."""
-    rows = load_rows(TASK, data_dir, LOCAL, alternatives=["countdown/countdown_tasks_3to4.json",
-                                                          "countdown/countdown_tasks_3to4.parquet"],
-                     hub={"path": HUB, "split": "train"}, reader=_read)
+    rows = load_rows(
+        TASK,
+        data_dir,
+        LOCAL,
+        alternatives=["countdown/countdown_tasks_3to4.json", "countdown/countdown_tasks_3to4.parquet"],
+        hub={"path": HUB, "split": "train"},
+        reader=_read,
+    )
     docs = [_doc(number, row) for number, row in enumerate(rows)]
     splits = content_split(docs, content_key, test_size, split_seed, TASK)
     return to_dataset_dict({name: limit_rows(part, num_examples) for name, part in splits.items()})

@@ -43,14 +43,14 @@ def _last_tag(response: str) -> str | None:
     """Content of the last ``<answer>...</answer>`` (the last close tag and the last open tag before it), found in
     one linear pass: a lazy regex rescans the rest of the text from every unclosed ``<answer>``."""
     close = None
-    for close in _CLOSE_TAG.finditer(response):
+    for close in _CLOSE_TAG.finditer(response):  # noqa: B007  (keep the last)
         pass
     if close is None:
         return None
     start = None
-    for start in _OPEN_TAG.finditer(response, 0, close.start()):
+    for start in _OPEN_TAG.finditer(response, 0, close.start()):  # noqa: B007  (keep the last)
         pass
-    return None if start is None else response[start.end(): close.start()]
+    return None if start is None else response[start.end() : close.start()]
 
 
 def _drop_equation_side(expr: str, target: int) -> str:
@@ -71,8 +71,13 @@ def verify(doc: dict[str, Any], response: str) -> Verdict:
         raise BenchError("countdown doc needs integer 'nums' (a list) and an integer 'target'") from None
     answer = extract_answer(response)
     if answer is None:
-        return Verdict(False, 0.0, "No final answer was found: end with a line `Answer: <expression>`.", None,
-                       {"reason": "no_answer"})
+        return Verdict(
+            False,
+            0.0,
+            "No final answer was found: end with a line `Answer: <expression>`.",
+            None,
+            {"reason": "no_answer"},
+        )
     expr = _drop_equation_side(answer, target)
     try:
         tree = parse(expr)
@@ -81,9 +86,11 @@ def verify(doc: dict[str, Any], response: str) -> Verdict:
     used = numbers_used(tree)
     if Counter(used) != Counter(nums):
         return Verdict(
-            False, 0.0,
+            False,
+            0.0,
             f"Your expression uses the numbers {used}, but it must use each of {sorted(nums)} exactly once.",
-            expr, {"reason": "wrong_numbers", "used": used},
+            expr,
+            {"reason": "wrong_numbers", "used": used},
         )
     try:
         value = evaluate(tree)
@@ -91,8 +98,13 @@ def verify(doc: dict[str, Any], response: str) -> Verdict:
         return Verdict(False, 0.0, "Your expression divides by zero.", expr, {"reason": "division_by_zero"})
     if value != Fraction(target):
         shown = str(value) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
-        return Verdict(False, 0.0, f"Your expression evaluates to {shown}, not the target {target}.", expr,
-                       {"reason": "wrong_value", "value": shown})
+        return Verdict(
+            False,
+            0.0,
+            f"Your expression evaluates to {shown}, not the target {target}.",
+            expr,
+            {"reason": "wrong_value", "value": shown},
+        )
     return Verdict(True, 1.0, "", expr, {"reason": "ok"})
 
 

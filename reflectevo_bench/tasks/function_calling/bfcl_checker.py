@@ -21,8 +21,16 @@ from typing import Any
 
 from reflectevo_bench.tasks.function_calling.calls import Call, perfect_matching
 
-PY_TYPES: dict[str, type] = {"string": str, "integer": int, "float": float, "boolean": bool, "array": list,
-                             "tuple": list, "dict": dict, "any": str}
+PY_TYPES: dict[str, type] = {
+    "string": str,
+    "integer": int,
+    "float": float,
+    "boolean": bool,
+    "array": list,
+    "tuple": list,
+    "dict": dict,
+    "any": str,
+}
 _STD = re.compile(r"[ ,./\-_*^]")
 
 
@@ -97,8 +105,9 @@ def _type_ok(value: Any, expected: type, allowed: list[Any], nested: type | None
     return False, is_variable
 
 
-def check_call(call: Call, expected_name: str, allowed_args: dict[str, list[Any]], doc: dict[str, Any] | None
-               ) -> Problem | None:
+def check_call(
+    call: Call, expected_name: str, allowed_args: dict[str, list[Any]], doc: dict[str, Any] | None
+) -> Problem | None:
     """None if ``call`` satisfies the expected call, else its first problem."""
     name = expected_name
     if call.name != name:
@@ -122,8 +131,11 @@ def check_call(call: Call, expected_name: str, allowed_args: dict[str, list[Any]
             value = float(value)
         ok, is_variable = _type_ok(value, expected, allowed, nested)
         if not ok:
-            return Problem("wrong_type", f"Your call to `{name}` passes argument `{param}` as "
-                           f"{type(value).__name__}, but the function expects {type_name}.")
+            return Problem(
+                "wrong_type",
+                f"Your call to `{name}` passes argument `{param}` as "
+                f"{type(value).__name__}, but the function expects {type_name}.",
+            )
         if not is_variable:
             if expected is dict:
                 good = _dict_ok(value, allowed)
@@ -162,11 +174,13 @@ def check(calls: list[Call], ground_truth: list[dict[str, dict]], functions: lis
     expected = [next(iter(gt.items())) for gt in ground_truth]
     for call in calls:
         if call.name not in docs:
-            return Problem("unknown_function", f"You called `{call.name}`, which is not one of the available "
-                           "functions.")
+            return Problem(
+                "unknown_function", f"You called `{call.name}`, which is not one of the available functions."
+            )
     if len(calls) != len(expected):
-        return Problem("wrong_count", f"You made {len(calls)} function call(s); this request needs a different "
-                       "number of calls.")
+        return Problem(
+            "wrong_count", f"You made {len(calls)} function call(s); this request needs a different number of calls."
+        )
     if _match(calls, expected, docs):
         return None
     # explain the first call that has no partner: against the same-named expected call it is closest to

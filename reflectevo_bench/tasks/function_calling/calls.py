@@ -126,7 +126,7 @@ def calls_from_json(value: Any, _depth: int = 0) -> list[Call]:
         name, args = next(iter(value.items()))
         if isinstance(name, str) and _NAME.match(name) and isinstance(args, dict):
             return [Call(name, dict(args))]
-    raise CallSyntaxError("a JSON call needs \"name\" and \"arguments\"")
+    raise CallSyntaxError('a JSON call needs "name" and "arguments"')
 
 
 # ----------------------------------------------------------------------------------------------- Python
@@ -167,8 +167,10 @@ def _literal(node: ast.AST, name: str, arg: str, depth: int = 0) -> Any:
         return {_literal(k, name, arg, depth): _literal(v, name, arg, depth) for k, v in zip(node.keys, node.values)}
     if isinstance(node, ast.Name) and node.id in _LITERAL_NAMES:
         return _LITERAL_NAMES[node.id]
-    raise CallSyntaxError(f"argument '{arg}' of {name} is not a literal value (a {type(node).__name__}): "
-                          "write the value itself, not a variable or an expression")
+    raise CallSyntaxError(
+        f"argument '{arg}' of {name} is not a literal value (a {type(node).__name__}): "
+        "write the value itself, not a variable or an expression"
+    )
 
 
 def _call_from_ast(node: ast.AST) -> Call:
@@ -299,8 +301,11 @@ def _scan(text: str) -> tuple[list[Call] | None, str | None, str]:
     i = 0
     while i < len(text) and budget > 0:
         ch = text[i]
-        start_call = _CALL_START.match(text, i, i + 200) if (ch.isalpha() or ch == "_") and (
-            i == 0 or not (text[i - 1].isalnum() or text[i - 1] in "_.")) else None
+        start_call = (
+            _CALL_START.match(text, i, i + 200)
+            if (ch.isalpha() or ch == "_") and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] in "_."))
+            else None
+        )
         if ch in "[{" or start_call:
             open_at = i if ch in "[{" else start_call.end() - 1
             end = _matching_end(text, open_at, min(MAX_BLOCK_CHARS, budget))

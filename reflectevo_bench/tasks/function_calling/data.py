@@ -44,27 +44,41 @@ def _as_json(value: Any) -> str:
 
 XLAM_HUB = "Salesforce/xlam-function-calling-60k"
 XLAM_TEST_SIZE = 0.2  # 12,000 of xLAM-60k's 60,000 rows, the paper's test set size
-XLAM_ACCESS = (f"xLAM-60k is gated: accept its terms at https://huggingface.co/datasets/{XLAM_HUB} and log in "
-               "(`hf auth login` or HF_TOKEN), or")
+XLAM_ACCESS = (
+    f"xLAM-60k is gated: accept its terms at https://huggingface.co/datasets/{XLAM_HUB} and log in "
+    "(`hf auth login` or HF_TOKEN), or"
+)
 
 
 def xlam_content_key(doc: dict[str, Any]) -> str:
     """What makes two xLAM rows the same problem: query, tools and answers (decoded, canonical JSON)."""
+
     def canonical(value: str) -> Any:
         try:
             return json.loads(value)
         except (TypeError, ValueError):
             return value
-    return json.dumps([doc["query"].strip(), canonical(doc["tools"]), canonical(doc["answers"])], sort_keys=True,
-                      ensure_ascii=False)
+
+    return json.dumps(
+        [doc["query"].strip(), canonical(doc["tools"]), canonical(doc["answers"])], sort_keys=True, ensure_ascii=False
+    )
 
 
-def load_xlam(data_dir: str | None = None, num_examples: Any = None, test_size: Any = XLAM_TEST_SIZE,
-              split_seed: Any = 0, **_: Any):
+def load_xlam(
+    data_dir: str | None = None,
+    num_examples: Any = None,
+    test_size: Any = XLAM_TEST_SIZE,
+    split_seed: Any = 0,
+    **_: Any,
+):
     try:
-        rows = load_rows("xlam_fc", data_dir, "xlam/xlam_function_calling_60k.json",
-                         alternatives=["xlam/xlam_function_calling_60k.jsonl"],
-                         hub={"path": XLAM_HUB, "split": "train"})
+        rows = load_rows(
+            "xlam_fc",
+            data_dir,
+            "xlam/xlam_function_calling_60k.json",
+            alternatives=["xlam/xlam_function_calling_60k.jsonl"],
+            hub={"path": XLAM_HUB, "split": "train"},
+        )
     except BenchError as exc:
         if data_dir:
             raise
@@ -73,8 +87,14 @@ def load_xlam(data_dir: str | None = None, num_examples: Any = None, test_size: 
     for number, row in enumerate(rows):
         if not isinstance(row, dict) or "query" not in row or "tools" not in row or "answers" not in row:
             raise BenchError(f"xlam_fc: row {number} lacks query/tools/answers (the xLAM-60k schema)")
-        docs.append({"id": row.get("id", number), "query": str(row["query"]), "tools": _as_json(row["tools"]),
-                     "answers": _as_json(row["answers"])})
+        docs.append(
+            {
+                "id": row.get("id", number),
+                "query": str(row["query"]),
+                "tools": _as_json(row["tools"]),
+                "answers": _as_json(row["answers"]),
+            }
+        )
     splits = content_split(docs, xlam_content_key, test_size, split_seed, "xlam_fc")
     return to_dataset_dict({name: limit_rows(part, num_examples) for name, part in splits.items()})
 
@@ -103,8 +123,10 @@ def _bfcl_files(task: str, category: str, data_dir: str | None) -> tuple[Path, P
             if category != "irrelevance" and not answer.is_file():
                 raise BenchError(f"task '{task}': possible answers {answer} not found beside {question}")
             return question, (answer if answer.is_file() else None)
-    raise BenchError(f"task '{task}': data file {base / names[0]} not found: --data-dir must point at a folder "
-                     f"holding bfcl/{names[0]} and bfcl/possible_answer/{names[0]}")
+    raise BenchError(
+        f"task '{task}': data file {base / names[0]} not found: --data-dir must point at a folder "
+        f"holding bfcl/{names[0]} and bfcl/possible_answer/{names[0]}"
+    )
 
 
 def _bfcl_hub(task: str, v3: str) -> tuple[Path, Path | None]:
@@ -113,13 +135,18 @@ def _bfcl_hub(task: str, v3: str) -> tuple[Path, Path | None]:
         from huggingface_hub import hf_hub_download
 
         question = Path(hf_hub_download(HUB_BFCL, name, repo_type="dataset"))
-        answer = None if v3 == "irrelevance" else Path(
-            hf_hub_download(HUB_BFCL, f"possible_answer/{name}", repo_type="dataset"))
+        answer = (
+            None
+            if v3 == "irrelevance"
+            else Path(hf_hub_download(HUB_BFCL, f"possible_answer/{name}", repo_type="dataset"))
+        )
     except Exception as exc:
         reason = type(exc).__name__
-        raise BenchError(f"task '{task}': dataset {HUB_BFCL} is not available offline ({reason}) and bfcl-eval is "
-                         f"not installed: pass --data-dir pointing at a folder with bfcl/BFCL_v4_*.json and "
-                         "bfcl/possible_answer/BFCL_v4_*.json") from None
+        raise BenchError(
+            f"task '{task}': dataset {HUB_BFCL} is not available offline ({reason}) and bfcl-eval is "
+            f"not installed: pass --data-dir pointing at a folder with bfcl/BFCL_v4_*.json and "
+            "bfcl/possible_answer/BFCL_v4_*.json"
+        ) from None
     return question, answer
 
 
@@ -133,6 +160,12 @@ def load_bfcl(data_dir: str | None = None, bfcl_category: str | None = None, num
     for row in read_records(question_file):
         if answer_file and row["id"] not in answers:
             raise BenchError(f"task '{task}': {answer_file} has no possible answer for id {row['id']}")
-        docs.append({"id": row["id"], "question": _as_json(row["question"]), "function": _as_json(row["function"]),
-                     "ground_truth": _as_json(answers.get(row["id"], []))})
+        docs.append(
+            {
+                "id": row["id"],
+                "question": _as_json(row["question"]),
+                "function": _as_json(row["function"]),
+                "ground_truth": _as_json(answers.get(row["id"], [])),
+            }
+        )
     return to_dataset_dict({"test": limit_rows(docs, num_examples)})

@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-XLAM_FORMAT = ('Reply with only a JSON list of calls, each {"name": <tool name>, "arguments": {<argument>: '
-               '<value>}}.')
-BFCL_FORMAT = ('Reply with only the function calls, as a JSON list [{"name": <function name>, "arguments": '
-               '{<argument>: <value>}}] or as Python calls [func_name(arg1=value1, arg2=value2)]. If none of the '
-               'functions fits the request, say so and make no call.')
+XLAM_FORMAT = 'Reply with only a JSON list of calls, each {"name": <tool name>, "arguments": {<argument>: <value>}}.'
+BFCL_FORMAT = (
+    'Reply with only the function calls, as a JSON list [{"name": <function name>, "arguments": '
+    "{<argument>: <value>}}] or as Python calls [func_name(arg1=value1, arg2=value2)]. If none of the "
+    "functions fits the request, say so and make no call."
+)
 
 
 def _load(value: Any) -> Any:

@@ -11,7 +11,7 @@ from typing import Any
 
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.tasks.function_calling import bfcl_checker, xlam_checker
-from reflectevo_bench.tasks.function_calling.calls import Call, calls_from_json, CallSyntaxError, parse_calls
+from reflectevo_bench.tasks.function_calling.calls import Call, CallSyntaxError, calls_from_json, parse_calls
 from reflectevo_bench.tasks.verdict import Verdict, process_results_from
 
 FORMAT_HINT = 'Write the calls as a JSON list [{"name": ..., "arguments": {...}}] or as Python calls [f(x=1)].'
@@ -30,8 +30,9 @@ def _verdict(problem: Any, calls: list[Call], form: str) -> Verdict:
     extracted = json.dumps([c.to_dict() for c in calls], ensure_ascii=False, default=str)
     if problem is None:
         return Verdict(True, 1.0, "", extracted, {"reason": "ok", "form": form, "n_calls": len(calls)})
-    return Verdict(False, 0.0, problem.message, extracted, {"reason": problem.kind, "form": form,
-                                                             "n_calls": len(calls)})
+    return Verdict(
+        False, 0.0, problem.message, extracted, {"reason": problem.kind, "form": form, "n_calls": len(calls)}
+    )
 
 
 def verify_xlam(doc: dict[str, Any], response: str) -> Verdict:
@@ -43,10 +44,16 @@ def verify_xlam(doc: dict[str, Any], response: str) -> Verdict:
     parsed = parse_calls(response)
     if parsed.calls is None:
         why = f" ({parsed.error})" if parsed.error else ""
-        return Verdict(False, 0.0, f"No function call could be read from your response{why}. {FORMAT_HINT}", None,
-                       {"reason": "no_call"})
-    return _verdict(xlam_checker.check(parsed.calls, expected, tools if isinstance(tools, list) else []),
-                    parsed.calls, parsed.form)
+        return Verdict(
+            False,
+            0.0,
+            f"No function call could be read from your response{why}. {FORMAT_HINT}",
+            None,
+            {"reason": "no_call"},
+        )
+    return _verdict(
+        xlam_checker.check(parsed.calls, expected, tools if isinstance(tools, list) else []), parsed.calls, parsed.form
+    )
 
 
 def ground_truth(doc: dict[str, Any]) -> list[dict[str, Any]]:
@@ -66,8 +73,13 @@ def verify_bfcl(doc: dict[str, Any], response: str) -> Verdict:
         if not gt:  # no call expected, none made
             return Verdict(True, 1.0, "", "[]", {"reason": "ok", "form": "none", "n_calls": 0})
         why = f" ({parsed.error})" if parsed.error else ""
-        return Verdict(False, 0.0, f"No function call could be read from your response{why}. {FORMAT_HINT}", None,
-                       {"reason": "no_call"})
+        return Verdict(
+            False,
+            0.0,
+            f"No function call could be read from your response{why}. {FORMAT_HINT}",
+            None,
+            {"reason": "no_call"},
+        )
     return _verdict(bfcl_checker.check(parsed.calls, gt, functions), parsed.calls, parsed.form)
 
 

@@ -76,8 +76,10 @@ def check_call(call: Call, expected: Call, tool: dict[str, Any] | None) -> Probl
         value = call.arguments[arg]
         if not values_equal(value, gold):
             if _kind(value) != _kind(gold):
-                return Problem("wrong_type", f"Your call to `{call.name}` passes argument `{arg}` as a "
-                               f"{_kind(value)}, which is the wrong type.")
+                return Problem(
+                    "wrong_type",
+                    f"Your call to `{call.name}` passes argument `{arg}` as a {_kind(value)}, which is the wrong type.",
+                )
             return Problem("wrong_value", f"Your call to `{call.name}` has a wrong value for argument `{arg}`.")
     for arg, value in call.arguments.items():
         if arg in expected.arguments:
@@ -95,8 +97,7 @@ def check(calls: list[Call], expected: list[Call], tools: list[dict[str, Any]]) 
         if call.name not in by_name:
             return Problem("unknown_function", f"You called `{call.name}`, which is not one of the available tools.")
     if len(calls) != len(expected):
-        return Problem("wrong_count", f"You made {len(calls)} call(s); this request needs a different number of "
-                       "calls.")
+        return Problem("wrong_count", f"You made {len(calls)} call(s); this request needs a different number of calls.")
     ok = [[check_call(c, e, by_name.get(e.name)) is None for e in expected] for c in calls]
     if perfect_matching(ok):
         return None

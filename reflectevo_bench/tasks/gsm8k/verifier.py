@@ -27,12 +27,18 @@ def verify(doc: dict[str, Any], response: str) -> Verdict:
         raise BenchError(f"gsm8k doc's answer ends in '#### {gold_text}', which is not a number")
     value, raw, source = extract_number(response)
     if value is None:
-        return Verdict(False, 0.0, "No final numeric answer was found: end with a line `Answer: <number>`.", None,
-                       {"reason": "no_answer"})
+        return Verdict(
+            False,
+            0.0,
+            "No final numeric answer was found: end with a line `Answer: <number>`.",
+            None,
+            {"reason": "no_answer"},
+        )
     shown = format_number(value)
     if value != gold:
-        return Verdict(False, 0.0, f"Your final answer {shown} is incorrect.", shown,
-                       {"reason": "wrong_value", "source": source})
+        return Verdict(
+            False, 0.0, f"Your final answer {shown} is incorrect.", shown, {"reason": "wrong_value", "source": source}
+        )
     return Verdict(True, 1.0, "", shown, {"reason": "ok", "source": source})
 
 

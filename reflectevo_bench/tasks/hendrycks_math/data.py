@@ -22,8 +22,15 @@ from reflectevo_bench.errors import BenchError
 from reflectevo_bench.tasks.common.data import hub_rows, limit_rows, load_rows, read_records, to_dataset_dict
 from reflectevo_bench.tasks.common.splits import SPLIT_KEY, drop_test_items, load_split
 
-SUBJECTS = ("algebra", "counting_and_probability", "geometry", "intermediate_algebra", "number_theory",
-            "prealgebra", "precalculus")
+SUBJECTS = (
+    "algebra",
+    "counting_and_probability",
+    "geometry",
+    "intermediate_algebra",
+    "number_theory",
+    "prealgebra",
+    "precalculus",
+)
 
 
 def _subjects(subjects: Any) -> list[str]:
@@ -32,12 +39,13 @@ def _subjects(subjects: Any) -> list[str]:
     chosen = [subjects] if isinstance(subjects, str) else list(subjects)
     unknown = sorted(set(chosen) - set(SUBJECTS))
     if unknown:
-        raise BenchError(f"task 'math': unknown subject(s) {unknown} in metadata.subjects; choose from {list(SUBJECTS)}")
+        raise BenchError(
+            f"task 'math': unknown subject(s) {unknown} in metadata.subjects; choose from {list(SUBJECTS)}"
+        )
     return chosen
 
 
-def _local_math(data_dir: str, subjects: list[str], split: str = "test",
-                task: str = "math") -> list[dict[str, Any]]:
+def _local_math(data_dir: str, subjects: list[str], split: str = "test", task: str = "math") -> list[dict[str, Any]]:
     base = Path(data_dir).expanduser()
     rows: list[dict[str, Any]] = []
     for subject in subjects:
@@ -51,8 +59,10 @@ def _local_math(data_dir: str, subjects: list[str], split: str = "test",
             rows.extend(read_records(jsonl))
         else:
             alt = f", or {base / 'reflectevo' / 'math_train.jsonl'} for all subjects" if split == "train" else ""
-            raise BenchError(f"task '{task}': data for subject '{subject}' not found: expected {original}/<n>.json "
-                             f"(the original MATH release) or {jsonl}{alt}")
+            raise BenchError(
+                f"task '{task}': data for subject '{subject}' not found: expected {original}/<n>.json "
+                f"(the original MATH release) or {jsonl}{alt}"
+            )
     return rows
 
 
@@ -63,8 +73,9 @@ def load_math(data_dir: str | None = None, subjects: Any = None, num_examples: A
     else:
         rows = []
         for subject in chosen:
-            rows.extend(hub_rows("math", "EleutherAI/hendrycks_math", subject, "test",
-                                 local_hint=f"MATH/test/{subject}/*.json"))
+            rows.extend(
+                hub_rows("math", "EleutherAI/hendrycks_math", subject, "test", local_hint=f"MATH/test/{subject}/*.json")
+            )
     return to_dataset_dict({"test": limit_rows(rows, num_examples)})
 
 
@@ -83,12 +94,19 @@ def _train_rows(data_dir: str | None) -> list[dict[str, Any]]:
     else:
         rows = []
         for subject in SUBJECTS:
-            rows.extend(hub_rows(task, "EleutherAI/hendrycks_math", subject, "train",
-                                 local_hint=f"MATH/train/{subject}/*.json"))
+            rows.extend(
+                hub_rows(task, "EleutherAI/hendrycks_math", subject, "train", local_hint=f"MATH/train/{subject}/*.json")
+            )
     return drop_test_items(task, rows, lambda r: r["problem"])
 
 
 def load_reflectevo(data_dir: str | None = None, num_examples: Any = None, **meta: Any):
-    return load_split("math_reflectevo", {
-        "test": lambda: load_rows("math_reflectevo", data_dir, "reflectevo/math_test.jsonl"),
-        "train": lambda: _train_rows(data_dir)}, meta.get(SPLIT_KEY), num_examples)
+    return load_split(
+        "math_reflectevo",
+        {
+            "test": lambda: load_rows("math_reflectevo", data_dir, "reflectevo/math_test.jsonl"),
+            "train": lambda: _train_rows(data_dir),
+        },
+        meta.get(SPLIT_KEY),
+        num_examples,
+    )

@@ -113,15 +113,25 @@ def verify(doc: dict[str, Any], response: str) -> Verdict:
         raise BenchError("math doc has neither an 'answer' nor a \\boxed{} answer in 'solution'")
     answer, source = extract_answer(response)
     if answer is None:
-        return Verdict(False, 0.0, "No final answer was found: put your final answer within \\boxed{}.", None,
-                       {"reason": "no_answer"})
+        return Verdict(
+            False,
+            0.0,
+            "No final answer was found: put your final answer within \\boxed{}.",
+            None,
+            {"reason": "no_answer"},
+        )
     try:
         ok, method = equivalent(gold, answer)
     except IsolatedTimeout as exc:
         return error_verdict(f"timeout: math-verify {exc}", answer)
     if not ok:
-        return Verdict(False, 0.0, f"Your final answer ${answer}$ is incorrect.", answer,
-                       {"reason": "wrong_value", "source": source, "method": method})
+        return Verdict(
+            False,
+            0.0,
+            f"Your final answer ${answer}$ is incorrect.",
+            answer,
+            {"reason": "wrong_value", "source": source, "method": method},
+        )
     return Verdict(True, 1.0, "", answer, {"reason": "ok", "source": source, "method": method})
 
 

@@ -10,6 +10,11 @@ from reflectevo_bench.tasks.common.data import limit_rows, load_rows, to_dataset
 def load(data_dir: str | None = None, num_examples: Any = None, **_: Any):
     """``custom_dataset`` hook: ``<data_dir>/humaneval/HumanEval.jsonl.gz`` (as shipped by openai/human-eval;
     a plain ``HumanEval.jsonl`` is accepted too) or hub ``openai/openai_humaneval`` (test)."""
-    rows = load_rows("humaneval", data_dir, "humaneval/HumanEval.jsonl.gz", alternatives=["humaneval/HumanEval.jsonl"],
-                     hub={"path": "openai/openai_humaneval", "split": "test"})
+    rows = load_rows(
+        "humaneval",
+        data_dir,
+        "humaneval/HumanEval.jsonl.gz",
+        alternatives=["humaneval/HumanEval.jsonl"],
+        hub={"path": "openai/openai_humaneval", "split": "test"},
+    )
     return to_dataset_dict({"test": limit_rows(rows, num_examples)})

@@ -9,8 +9,10 @@ ANSWER_FORMAT = "Give the complete function (its signature, body and any imports
 
 
 def doc_to_text(doc: dict[str, Any]) -> str:
-    return (f"Complete the following Python function `{doc['entry_point']}`. {ANSWER_FORMAT}\n\n"
-            f"```python\n{doc['prompt'].strip(chr(10))}\n```")
+    return (
+        f"Complete the following Python function `{doc['entry_point']}`. {ANSWER_FORMAT}\n\n"
+        f"```python\n{doc['prompt'].strip(chr(10))}\n```"
+    )
 
 
 def doc_to_target(doc: dict[str, Any]) -> str:

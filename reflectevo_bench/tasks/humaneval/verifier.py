@@ -15,13 +15,20 @@ from __future__ import annotations
 import ast
 import re
 import textwrap
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from reflectevo_bench.errors import BenchError
-from reflectevo_bench.tasks.humaneval.prompts import ANSWER_FORMAT
 from reflectevo_bench.tasks.common import code_execution as execution
-from reflectevo_bench.tasks.common.code_extraction import (MAX_SHRINK, PARSE_ERRORS, defines, extract_code, parse,
-                                                     parseable_prefix)
+from reflectevo_bench.tasks.common.code_extraction import (
+    MAX_SHRINK,
+    PARSE_ERRORS,
+    defines,
+    extract_code,
+    parse,
+    parseable_prefix,
+)
+from reflectevo_bench.tasks.humaneval.prompts import ANSWER_FORMAT
 from reflectevo_bench.tasks.verdict import FunctionVerifier, Verdict, process_results_from
 
 EXPECTED_HIDDEN = "(expected value hidden)"
@@ -40,7 +47,7 @@ def preamble(prompt: str, entry_point: str) -> str:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == entry_point:
             continue
         start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-        kept.append("\n".join(lines[start - 1: node.end_lineno]))
+        kept.append("\n".join(lines[start - 1 : node.end_lineno]))
     return "\n".join(kept)
 
 
@@ -109,14 +116,17 @@ def _show_test(name: str):
         if error.startswith("AssertionError") and not outcome.judged_outside:
             error = "AssertionError"  # an assert run inside the program: its message belongs to the hidden test
         return shown, execution.trim(error)
+
     return show
 
 
 def _check_doc(doc: dict[str, Any]) -> None:
     missing = [k for k in ("prompt", "test", "entry_point") if not isinstance(doc.get(k), str)]
     if missing:
-        raise BenchError(f"humaneval doc lacks {missing} (expected the HumanEval schema: task_id, prompt, "
-                         "canonical_solution, test, entry_point)")
+        raise BenchError(
+            f"humaneval doc lacks {missing} (expected the HumanEval schema: task_id, prompt, "
+            "canonical_solution, test, entry_point)"
+        )
 
 
 def verify_many(docs: Sequence[dict[str, Any]], responses: Sequence[str]) -> list[Verdict]:

@@ -18,8 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from reflectevo_bench.errors import BenchError
-from reflectevo_bench.tasks.common.data import (hub_rows, limit_rows, load_rows, local_file, read_records,
-                                                to_dataset_dict)
+from reflectevo_bench.tasks.common.data import (
+    hub_rows,
+    limit_rows,
+    load_rows,
+    local_file,
+    read_records,
+    to_dataset_dict,
+)
 from reflectevo_bench.tasks.common.splits import SPLIT_KEY, drop_test_items, load_split, question_body
 
 HUB = "lucasmccabe/logiqa"
@@ -35,12 +41,18 @@ def read_original(path: Path) -> list[dict[str, Any]]:
         if not lines[i].strip():
             i += 1
             continue
-        block = lines[i:i + 7]
+        block = lines[i : i + 7]
         if len(block) < 7 or block[0].strip().lower() not in {"a", "b", "c", "d"}:
             raise BenchError(f"{path} line {i + 1}: expected an answer letter a-d starting a 7-line LogiQA block")
         options = [re.sub(r"^\s*[A-Da-d]\s*[.．]\s*", "", o).strip() for o in block[3:7]]
-        rows.append({"context": block[1].strip(), "query": block[2].strip(), "options": options,
-                     "correct_option": "abcd".index(block[0].strip().lower())})
+        rows.append(
+            {
+                "context": block[1].strip(),
+                "query": block[2].strip(),
+                "options": options,
+                "correct_option": "abcd".index(block[0].strip().lower()),
+            }
+        )
         i += 7
     return rows
 
@@ -50,8 +62,14 @@ def _read_logiqa(path: Path) -> list[dict[str, Any]]:
 
 
 def load_logiqa(data_dir: str | None = None, num_examples: Any = None, **_: Any):
-    rows = load_rows("logiqa", data_dir, "logiqa/test.jsonl", alternatives=["logiqa/Test.txt"],
-                     hub={**HUB_PARQUET, "split": "test"}, reader=_read_logiqa)
+    rows = load_rows(
+        "logiqa",
+        data_dir,
+        "logiqa/test.jsonl",
+        alternatives=["logiqa/Test.txt"],
+        hub={**HUB_PARQUET, "split": "test"},
+        reader=_read_logiqa,
+    )
     return to_dataset_dict({"test": limit_rows(rows, num_examples)})
 
 
@@ -65,18 +83,28 @@ def to_reflectevo(row: dict[str, Any]) -> dict[str, Any]:
 def _train_rows(data_dir: str | None) -> list[dict[str, Any]]:
     task = "logiqa_reflectevo"
     if data_dir:
-        path = local_file(data_dir, "reflectevo/logiqa_train.jsonl", task,
-                          alternatives=["logiqa/train.jsonl", "logiqa/Train.txt"])
-        rows = (read_records(path) if path.parent.name == "reflectevo"
-                else [to_reflectevo(r) for r in _read_logiqa(path)])
+        path = local_file(
+            data_dir, "reflectevo/logiqa_train.jsonl", task, alternatives=["logiqa/train.jsonl", "logiqa/Train.txt"]
+        )
+        rows = (
+            read_records(path) if path.parent.name == "reflectevo" else [to_reflectevo(r) for r in _read_logiqa(path)]
+        )
     else:
-        rows = [to_reflectevo(r) for r in hub_rows(task, split="train", local_hint="logiqa/train.jsonl or "
-                                                   "logiqa/Train.txt", **HUB_PARQUET)]
+        rows = [
+            to_reflectevo(r)
+            for r in hub_rows(task, split="train", local_hint="logiqa/train.jsonl or logiqa/Train.txt", **HUB_PARQUET)
+        ]
     rows = [{**r, "id": r.get("id") or i} for i, r in enumerate(rows, 1)]
     return drop_test_items(task, rows, lambda r: question_body(r["question"]))
 
 
 def load_reflectevo(data_dir: str | None = None, num_examples: Any = None, **meta: Any):
-    return load_split("logiqa_reflectevo", {
-        "test": lambda: load_rows("logiqa_reflectevo", data_dir, "reflectevo/logiqa_test.jsonl"),
-        "train": lambda: _train_rows(data_dir)}, meta.get(SPLIT_KEY), num_examples)
+    return load_split(
+        "logiqa_reflectevo",
+        {
+            "test": lambda: load_rows("logiqa_reflectevo", data_dir, "reflectevo/logiqa_test.jsonl"),
+            "train": lambda: _train_rows(data_dir),
+        },
+        meta.get(SPLIT_KEY),
+        num_examples,
+    )

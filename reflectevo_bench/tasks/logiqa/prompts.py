@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 LETTERS = "ABCD"
-INSTRUCTION = ("Think step by step, then give your final answer on the last line in the form `Answer: X`, "
-               "where X is one of A, B, C or D.")
+INSTRUCTION = (
+    "Think step by step, then give your final answer on the last line in the form `Answer: X`, "
+    "where X is one of A, B, C or D."
+)
 
 
 def doc_to_text(doc: dict[str, Any]) -> str:

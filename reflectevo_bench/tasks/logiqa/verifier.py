@@ -20,8 +20,9 @@ def verify(doc: dict[str, Any], response: str) -> Verdict:
         gold = LETTERS[int(doc["correct_option"])]
         options = dict(zip(LETTERS, doc["options"]))
     except (KeyError, ValueError, IndexError, TypeError):
-        raise BenchError("logiqa doc needs 'options' and an integer 'correct_option' 0-3 (lucasmccabe/logiqa schema)"
-                         ) from None
+        raise BenchError(
+            "logiqa doc needs 'options' and an integer 'correct_option' 0-3 (lucasmccabe/logiqa schema)"
+        ) from None
     return choice_verdict(response, [gold], LETTERS, options)
 
 

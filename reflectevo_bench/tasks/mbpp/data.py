@@ -17,8 +17,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from reflectevo_bench.tasks.common.data import (hub_rows, limit_rows, load_rows, local_file, read_records,
-                                                to_dataset_dict)
+from reflectevo_bench.tasks.common.data import (
+    hub_rows,
+    limit_rows,
+    load_rows,
+    local_file,
+    read_records,
+    to_dataset_dict,
+)
 from reflectevo_bench.tasks.common.splits import SPLIT_KEY, drop_test_items, load_split
 
 HUB = "google-research-datasets/mbpp"
@@ -51,8 +57,11 @@ def load_full(data_dir: str | None = None, num_examples: Any = None, **_: Any):
 def load_sanitized(data_dir: str | None = None, num_examples: Any = None, **_: Any):
     """``mbpp_sanitized``: all 427 hand-verified problems."""
     local = "mbpp/sanitized-mbpp.json"
-    rows = (load_rows("mbpp_sanitized", data_dir, local) if data_dir
-            else _all_hub_splits("mbpp_sanitized", "sanitized", local))
+    rows = (
+        load_rows("mbpp_sanitized", data_dir, local)
+        if data_dir
+        else _all_hub_splits("mbpp_sanitized", "sanitized", local)
+    )
     return to_dataset_dict({"test": limit_rows(rows, num_examples)})
 
 
@@ -69,7 +78,17 @@ def _train_rows(data_dir: str | None) -> list[dict[str, Any]]:
 
 def load_reflectevo(data_dir: str | None = None, num_examples: Any = None, **meta: Any):
     """``mbpp_reflectevo``: ReflectEvo's 500-problem test file; train = task_ids 601-974."""
-    return load_split("mbpp_reflectevo", {
-        "test": lambda: load_rows("mbpp_reflectevo", data_dir, "reflectevo/mbpp_test.jsonl",
-                                  hub={"path": HUB, "name": "full", "split": "test"}),
-        "train": lambda: _train_rows(data_dir)}, meta.get(SPLIT_KEY), num_examples)
+    return load_split(
+        "mbpp_reflectevo",
+        {
+            "test": lambda: load_rows(
+                "mbpp_reflectevo",
+                data_dir,
+                "reflectevo/mbpp_test.jsonl",
+                hub={"path": HUB, "name": "full", "split": "test"},
+            ),
+            "train": lambda: _train_rows(data_dir),
+        },
+        meta.get(SPLIT_KEY),
+        num_examples,
+    )

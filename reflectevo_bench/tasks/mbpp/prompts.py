@@ -30,8 +30,10 @@ def setup(doc: dict[str, Any]) -> str:
 
 def _statement(doc: dict[str, Any]) -> str:
     shown = "\n".join(t.strip() for t in tests(doc))
-    return (f"You are an expert Python programmer, and here is your task: {problem(doc)} "
-            f"Your code should pass these tests:\n\n{shown}\n\n")
+    return (
+        f"You are an expert Python programmer, and here is your task: {problem(doc)} "
+        f"Your code should pass these tests:\n\n{shown}\n\n"
+    )
 
 
 def doc_to_text(doc: dict[str, Any]) -> str:

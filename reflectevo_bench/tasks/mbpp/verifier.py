@@ -7,7 +7,8 @@ a timeout, or "no code found". ``verify_many`` checks many docs in one parallel 
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.tasks.common import code_execution as execution
@@ -26,8 +27,9 @@ def _check_doc(doc: dict[str, Any]) -> None:
         raise BenchError("mbpp doc has no 'test_list' (expected the MBPP schema: text/prompt, code, test_list)")
 
 
-def verify_many(docs: Sequence[dict[str, Any]], responses: Sequence[str], answer_format: str = FENCE_FORMAT
-                ) -> list[Verdict]:
+def verify_many(
+    docs: Sequence[dict[str, Any]], responses: Sequence[str], answer_format: str = FENCE_FORMAT
+) -> list[Verdict]:
     """Verdicts for many (doc, response) pairs; the programs run in parallel on the shared sandbox pool."""
     if len(docs) != len(responses):
         raise ValueError("verify_many needs as many responses as docs")

@@ -33,15 +33,17 @@ def generate(num_examples: int, seed: int, exclude: set[str] | frozenset[str] = 
     return rows
 
 
-def build_splits(num_examples: int, seed: int, num_train_examples: int, train_seed: int
-                 ) -> dict[str, list[dict[str, Any]]]:
+def build_splits(
+    num_examples: int, seed: int, num_train_examples: int, train_seed: int
+) -> dict[str, list[dict[str, Any]]]:
     test = generate(num_examples, seed)
     train = generate(num_train_examples, train_seed, exclude={r["code"] for r in test})
     return {"train": train, "test": test}
 
 
-def build_dataset(num_examples: int = 200, seed: int = 20, num_train_examples: int = 2000, train_seed: int = 21,
-                  **_: Any):
+def build_dataset(
+    num_examples: int = 200, seed: int = 20, num_train_examples: int = 2000, train_seed: int = 21, **_: Any
+):
     """lm-eval ``custom_dataset`` hook (receives the task's metadata as keyword arguments)."""
     import datasets
 

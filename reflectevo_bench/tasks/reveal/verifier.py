@@ -22,8 +22,9 @@ def verify(doc: dict[str, Any], response: str) -> Verdict:
     shown = found.group(1) if found else None
     if shown == gold:
         return Verdict(True, 1.0, "", shown, {"reason": "ok"})
-    return Verdict(False, 0.0, f"The answer is {gold}.", shown,
-                   {"reason": "wrong_digit" if shown else "no_digit_first"})
+    return Verdict(
+        False, 0.0, f"The answer is {gold}.", shown, {"reason": "wrong_digit" if shown else "no_digit_first"}
+    )
 
 
 process_results = process_results_from(verify)

@@ -11,9 +11,10 @@ import datetime as dt
 import hashlib
 import json
 import sys
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from reflectevo_bench.errors import BenchError, one_line
 from reflectevo_bench.harness.mining import DEFAULT_FAILURE_RULE, check_rule, is_failure, sample_verdicts
@@ -30,8 +31,9 @@ NEEDS_REFLECTIONS = {"dplus", "reflection", "correction", "dpm", "dpref"}
 
 def run_id(manifest: dict[str, Any]) -> str:
     """A short, stable id of a run: its identity and start date."""
-    blob = json.dumps([manifest.get("identity"), (manifest.get("environment") or {}).get("date")], sort_keys=True,
-                      default=str)
+    blob = json.dumps(
+        [manifest.get("identity"), (manifest.get("environment") or {}).get("date")], sort_keys=True, default=str
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
@@ -39,7 +41,7 @@ def in_eval(task: str, doc_hash: str, fraction: float, seed: int) -> bool:
     if fraction <= 0:
         return False
     digest = hashlib.sha256(f"{seed}/{task}/{doc_hash}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2 ** 64 < fraction
+    return int.from_bytes(digest[:8], "big") / 2**64 < fraction
 
 
 class Source:
@@ -55,7 +57,9 @@ class Source:
             self.environment = self.manifest["environment"]
             self.protocol = self.identity["protocol"]
         except (KeyError, TypeError):
-            raise BenchError(f"{path}/run.json lacks identity/environment fields: is it a reflectevo-bench run dir?") from None
+            raise BenchError(
+                f"{path}/run.json lacks identity/environment fields: is it a reflectevo-bench run dir?"
+            ) from None
         self.id = run_id(self.manifest)
         with record_shape(self.path):
             self.records = read_records(self.path)
@@ -67,20 +71,38 @@ class Source:
 
     def describe(self) -> dict[str, Any]:
         ident = self.identity
-        return {"id": self.id, "path": str(self.path.resolve()), "model": ident.get("model"),
-                "model_args": ident.get("model_args"), "reflector_model": ident.get("reflector_model"),
-                "reflector_model_args": ident.get("reflector_model_args"), "protocol": self.protocol,
-                "attempts": ident.get("attempts"), "reflections": ident.get("reflections", 1),
-                "split": ident.get("split"), "splits": self.environment.get("splits"),
-                "tasks": sorted(self.records), "gen_kwargs": ident.get("gen_kwargs"),
-                "task_specs": ident.get("task_specs"), "data_dir": ident.get("data_dir"),
-                "metadata": ident.get("metadata"), "num_fewshot": ident.get("num_fewshot"),
-                "feedback_mode": self.environment.get("feedback_mode"), "git_hash": self.environment.get("git_hash")}
+        return {
+            "id": self.id,
+            "path": str(self.path.resolve()),
+            "model": ident.get("model"),
+            "model_args": ident.get("model_args"),
+            "reflector_model": ident.get("reflector_model"),
+            "reflector_model_args": ident.get("reflector_model_args"),
+            "protocol": self.protocol,
+            "attempts": ident.get("attempts"),
+            "reflections": ident.get("reflections", 1),
+            "split": ident.get("split"),
+            "splits": self.environment.get("splits"),
+            "tasks": sorted(self.records),
+            "gen_kwargs": ident.get("gen_kwargs"),
+            "task_specs": ident.get("task_specs"),
+            "data_dir": ident.get("data_dir"),
+            "metadata": ident.get("metadata"),
+            "num_fewshot": ident.get("num_fewshot"),
+            "feedback_mode": self.environment.get("feedback_mode"),
+            "git_hash": self.environment.get("git_hash"),
+        }
 
 
 # The fields every record of `reflectevo-bench run` carries, and the type the builders rely on.
-RECORD_FIELDS: dict[str, type | tuple[type, ...]] = {"task": str, "doc_id": int, "doc_hash": str, "doc": dict,
-                                                     "correct": list, "turns": list}
+RECORD_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "task": str,
+    "doc_id": int,
+    "doc_hash": str,
+    "doc": dict,
+    "correct": list,
+    "turns": list,
+}
 TURN_FIELDS: dict[str, type | tuple[type, ...]] = {"kind": str, "response": str, "round": int, "branch": int}
 
 
@@ -89,8 +111,10 @@ def check_record_shape(rec: Any) -> None:
         raise ValueError(f"a record is a {type(rec).__name__}, not a JSON object")
     for key, typ in RECORD_FIELDS.items():
         if not isinstance(rec.get(key), typ):
-            raise ValueError(f"doc {rec.get('doc_id')!r}: {key} is {type(rec.get(key)).__name__}, "
-                             f"not {getattr(typ, '__name__', typ)}")
+            raise ValueError(
+                f"doc {rec.get('doc_id')!r}: {key} is {type(rec.get(key)).__name__}, "
+                f"not {getattr(typ, '__name__', typ)}"
+            )
     if not rec["turns"]:
         raise ValueError(f"doc {rec['doc_id']} has no turns")
     for turn in rec["turns"]:
@@ -98,8 +122,10 @@ def check_record_shape(rec: Any) -> None:
             raise ValueError(f"doc {rec['doc_id']}: a turn is a {type(turn).__name__}, not a JSON object")
         for key, typ in TURN_FIELDS.items():
             if not isinstance(turn.get(key), typ):
-                raise ValueError(f"doc {rec['doc_id']}: a turn's {key} is {type(turn.get(key)).__name__}, "
-                                 f"not {getattr(typ, '__name__', typ)}")
+                raise ValueError(
+                    f"doc {rec['doc_id']}: a turn's {key} is {type(turn.get(key)).__name__}, "
+                    f"not {getattr(typ, '__name__', typ)}"
+                )
 
 
 class record_shape:
@@ -112,11 +138,18 @@ class record_shape:
         return None
 
     def __exit__(self, typ: Any, exc: BaseException | None, tb: Any) -> bool:
-        if exc is None or isinstance(exc, BenchError) or not isinstance(
-                exc, (KeyError, AttributeError, TypeError, ValueError, IndexError)):
+        if (
+            exc is None
+            or isinstance(exc, BenchError)
+            or not isinstance(exc, (KeyError, AttributeError, TypeError, ValueError, IndexError))
+        ):
             return False
-        raise BenchError(f"{self.where} holds records of another shape ({one_line(exc, 200, with_type=True)}): "
-                         "pass run dirs written by `reflectevo-bench run`") from None
+        raise BenchError(
+            f"{self.where} holds records of another shape ({one_line(exc, 200, with_type=True)}): "
+            "pass run dirs written by `reflectevo-bench run`"
+        ) from None
+
+
 def _distinct(sources: list[Source]) -> list[Source]:
     """The run dirs, each once: one run passed twice (by two spellings of its path, or as a copy) would double its
     rows -- refused in one line."""
@@ -131,16 +164,25 @@ def _distinct(sources: list[Source]) -> list[Source]:
     return sources
 
 
-def build(kind: str, run_dirs: list[Path], out: Path, eval_fraction: float = 0.1, seed: int = 0,
-          judge: Judge | None = None, command: list[str] | None = None,
-          failure_rule: str = DEFAULT_FAILURE_RULE) -> dict[str, Any]:
+def build(
+    kind: str,
+    run_dirs: list[Path],
+    out: Path,
+    eval_fraction: float = 0.1,
+    seed: int = 0,
+    judge: Judge | None = None,
+    command: list[str] | None = None,
+    failure_rule: str = DEFAULT_FAILURE_RULE,
+) -> dict[str, Any]:
     if kind not in R.KINDS:
         raise BenchError(f"unknown --kind '{kind}': choose one of {', '.join(R.KINDS)}")
     check_rule(failure_rule)
     if not 0 <= eval_fraction < 1:
         raise BenchError(f"--eval-fraction must be in [0, 1), got {eval_fraction}")
     if kind == "dpref" and judge is None:
-        raise BenchError("--kind dpref ranks two passing reflections with a judge: pass --judge-model (and --judge-model-args)")
+        raise BenchError(
+            "--kind dpref ranks two passing reflections with a judge: pass --judge-model (and --judge-model-args)"
+        )
     if not run_dirs:
         raise BenchError("pass at least one run dir")
     out = Path(out)
@@ -150,13 +192,17 @@ def build(kind: str, run_dirs: list[Path], out: Path, eval_fraction: float = 0.1
     if kind == "dplus-oneturn":
         for src in sources:
             if not (PROTOCOLS[src.protocol].reflects or PROTOCOLS[src.protocol].one_turn):
-                raise BenchError(f"{src.path} ran --protocol {src.protocol}, which writes no reflections: "
-                                 f"--kind {kind} needs a reflect-answer or reflect run")
+                raise BenchError(
+                    f"{src.path} ran --protocol {src.protocol}, which writes no reflections: "
+                    f"--kind {kind} needs a reflect-answer or reflect run"
+                )
     if kind in NEEDS_REFLECTIONS:
         for src in sources:
             if not PROTOCOLS[src.protocol].reflects:
-                raise BenchError(f"{src.path} ran --protocol {src.protocol}, which writes no reflections: --kind {kind} "
-                                 "needs a reflect or self-refine run (failures and qa take any run)")
+                raise BenchError(
+                    f"{src.path} ran --protocol {src.protocol}, which writes no reflections: --kind {kind} "
+                    "needs a reflect or self-refine run (failures and qa take any run)"
+                )
 
     counts = R.Counts()
     rows: list[dict[str, Any]] = []
@@ -180,13 +226,23 @@ def build(kind: str, run_dirs: list[Path], out: Path, eval_fraction: float = 0.1
         raise BenchError(f"all {len(rows)} rows fell in the eval split: lower --eval-fraction or add runs")
     models = sorted({f"{s.identity.get('model')}:{s.identity.get('model_args')}" for s in sources})
     card = {
-        "format": FORMAT, "kind": kind, "rows": {"train": len(train), "eval": len(held)},
-        "docs": {"train": len({(r["task"], r["doc_hash"]) for r in train}),
-                 "eval": len({(r["task"], r["doc_hash"]) for r in held})},
-        "eval_fraction": eval_fraction, "seed": seed, "split_by": "sha256(seed/task/doc_hash)",
-        "source_runs": [s.describe() for s in sources], "models": models, "mixed_models": len(models) > 1,
-        "protocols": sorted({s.protocol for s in sources}), "tasks": sorted({r["task"] for r in rows}),
-        "counts": asdict(counts), **extra,
+        "format": FORMAT,
+        "kind": kind,
+        "rows": {"train": len(train), "eval": len(held)},
+        "docs": {
+            "train": len({(r["task"], r["doc_hash"]) for r in train}),
+            "eval": len({(r["task"], r["doc_hash"]) for r in held}),
+        },
+        "eval_fraction": eval_fraction,
+        "seed": seed,
+        "split_by": "sha256(seed/task/doc_hash)",
+        "source_runs": [s.describe() for s in sources],
+        "models": models,
+        "mixed_models": len(models) > 1,
+        "protocols": sorted({s.protocol for s in sources}),
+        "tasks": sorted({r["task"] for r in rows}),
+        "counts": asdict(counts),
+        **extra,
         "mining": _mining(sources, failure_rule) if kind == "failures" else None,
         "judge": judge.describe() if judge is not None and kind == "dpref" else None,
         "command": command if command is not None else sys.argv,
@@ -211,13 +267,26 @@ def _mining(sources: list[Source], rule: str) -> dict[str, Any]:
                 kept += is_failure(rec, rule)
                 docs += 1
             per_run.setdefault(src.id, {})[task] = counts
-    return {"failure_rule": rule, "samples": sorted(ks)[0] if len(ks) == 1 else sorted(ks), "docs": docs,
-            "kept": kept, "kept_fraction": kept / docs if docs else 0.0, "pass_counts": per_run,
-            "rules": "any: at least one sample failed; all: every sample failed; first: sample 1 failed"}
+    return {
+        "failure_rule": rule,
+        "samples": sorted(ks)[0] if len(ks) == 1 else sorted(ks),
+        "docs": docs,
+        "kept": kept,
+        "kept_fraction": kept / docs if docs else 0.0,
+        "pass_counts": per_run,
+        "rules": "any: at least one sample failed; all: every sample failed; first: sample 1 failed",
+    }
 
 
-def write_imported(kind: str, rows: list[dict[str, Any]], extra: dict[str, Any], out: Path, eval_fraction: float,
-                   seed: int, command: list[str]) -> dict[str, Any]:
+def write_imported(
+    kind: str,
+    rows: list[dict[str, Any]],
+    extra: dict[str, Any],
+    out: Path,
+    eval_fraction: float,
+    seed: int,
+    command: list[str],
+) -> dict[str, Any]:
     """Rows converted from a released set (``data import``) → a data dir like ``build``'s, split by doc."""
     if not 0 <= eval_fraction < 1:
         raise BenchError(f"--eval-fraction must be in [0, 1), got {eval_fraction}")
@@ -229,20 +298,38 @@ def write_imported(kind: str, rows: list[dict[str, Any]], extra: dict[str, Any],
     if not train:
         raise BenchError(f"all {len(rows)} rows fell in the eval split: lower --eval-fraction")
     card = {
-        "format": FORMAT, "kind": kind, "rows": {"train": len(train), "eval": len(held)},
-        "docs": {"train": len({(r["task"], r["doc_hash"]) for r in train}),
-                 "eval": len({(r["task"], r["doc_hash"]) for r in held})},
-        "eval_fraction": eval_fraction, "seed": seed, "split_by": "sha256(seed/task/doc_hash)",
-        "source_runs": [], "models": [], "mixed_models": False, "protocols": [],
-        "tasks": sorted({r["task"] for r in rows}), **extra, "command": command,
+        "format": FORMAT,
+        "kind": kind,
+        "rows": {"train": len(train), "eval": len(held)},
+        "docs": {
+            "train": len({(r["task"], r["doc_hash"]) for r in train}),
+            "eval": len({(r["task"], r["doc_hash"]) for r in held}),
+        },
+        "eval_fraction": eval_fraction,
+        "seed": seed,
+        "split_by": "sha256(seed/task/doc_hash)",
+        "source_runs": [],
+        "models": [],
+        "mixed_models": False,
+        "protocols": [],
+        "tasks": sorted({r["task"] for r in rows}),
+        **extra,
+        "command": command,
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
     write_data_dir(out, train, held, card)
     return card
 
 
-def _rows(kind: str, src: Source, task: str, recs: list[SampleRecord], judge: Judge | None,
-          extra: dict[str, Any], failure_rule: str = DEFAULT_FAILURE_RULE) -> Iterator[dict[str, Any]]:
+def _rows(
+    kind: str,
+    src: Source,
+    task: str,
+    recs: list[SampleRecord],
+    judge: Judge | None,
+    extra: dict[str, Any],
+    failure_rule: str = DEFAULT_FAILURE_RULE,
+) -> Iterator[dict[str, Any]]:
     if kind == "qa":
         yield from _qa_rows(src, task, recs, extra)
         return
@@ -271,8 +358,9 @@ def _rows(kind: str, src: Source, task: str, recs: list[SampleRecord], judge: Ju
 
 def _dpref_rows(failures: list[SampleRecord], judge: Judge, extra: dict[str, Any]) -> Iterator[dict[str, Any]]:
     candidates = [(rec, pair) for rec in failures for pair in R.passing_pairs(rec)]
-    picks = judge.prefer([(a.reflection["messages"], a.reflection["response"], b.reflection["response"])
-                          for _, (a, b) in candidates])
+    picks = judge.prefer(
+        [(a.reflection["messages"], a.reflection["response"], b.reflection["response"]) for _, (a, b) in candidates]
+    )
     stats = extra.setdefault("judged", {"pairs": 0, "kept": 0, "orders_disagreed_or_unreadable": 0})
     for (rec, (a, b)), pick in zip(candidates, picks):
         stats["pairs"] += 1
@@ -281,9 +369,14 @@ def _dpref_rows(failures: list[SampleRecord], judge: Judge, extra: dict[str, Any
             continue
         stats["kept"] += 1
         good, bad = (a, b) if pick == 0 else (b, a)
-        yield {"prompt": good.reflection["messages"], "chosen": [R.assistant(good.reflection["response"])],
-               "rejected": [R.assistant(bad.reflection["response"])], "chosen_branch": good.number,
-               "rejected_branch": bad.number, "doc_hash": rec["doc_hash"]}
+        yield {
+            "prompt": good.reflection["messages"],
+            "chosen": [R.assistant(good.reflection["response"])],
+            "rejected": [R.assistant(bad.reflection["response"])],
+            "chosen_branch": good.number,
+            "rejected_branch": bad.number,
+            "doc_hash": rec["doc_hash"],
+        }
 
 
 def _qa_rows(src: Source, task: str, recs: list[SampleRecord], extra: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -292,8 +385,12 @@ def _qa_rows(src: Source, task: str, recs: list[SampleRecord], extra: dict[str, 
 
     ident = src.identity
     spec = next((s for s in ident.get("task_specs", []) if s == task or Path(s).stem == task), None)
-    loaded = {t.name: t for t in load_eval_tasks(spec or task, ident.get("data_dir"), 1, ident.get("num_fewshot"),
-                                                ident.get("metadata"), ident.get("split"))}
+    loaded = {
+        t.name: t
+        for t in load_eval_tasks(
+            spec or task, ident.get("data_dir"), 1, ident.get("num_fewshot"), ident.get("metadata"), ident.get("split")
+        )
+    }
     if task not in loaded:
         raise BenchError(f"--kind qa: cannot load task '{task}' of {src.path} to verify its gold answers")
     eval_task = loaded[task]
@@ -310,16 +407,26 @@ def _qa_rows(src: Source, task: str, recs: list[SampleRecord], extra: dict[str, 
 
 def _no_rows_message(kind: str, c: R.Counts) -> str:
     if kind in ("dplus", "dplus-oneturn", "reflection", "correction"):
-        return (f"0 of {c.failures} failures had a passing retry ({c.branches} reflections in all): "
-                "sample more reflections with --reflections N")
+        return (
+            f"0 of {c.failures} failures had a passing retry ({c.branches} reflections in all): "
+            "sample more reflections with --reflections N"
+        )
     if kind == "dpm":
-        return (f"0 of {c.failures} failures had both a passing and a failing retry under one prompt "
-                f"({c.failures_with_pass} had a pass): sample more reflections with --reflections N")
+        return (
+            f"0 of {c.failures} failures had both a passing and a failing retry under one prompt "
+            f"({c.failures_with_pass} had a pass): sample more reflections with --reflections N"
+        )
     if kind == "dpref":
-        return (f"0 of {c.failures} failures yielded a judged pair ({c.failures_with_two_passes} had two passing "
-                "retries): sample more reflections with --reflections N, or check the judge's output")
+        return (
+            f"0 of {c.failures} failures yielded a judged pair ({c.failures_with_two_passes} had two passing "
+            "retries): sample more reflections with --reflections N, or check the judge's output"
+        )
     if kind == "failures":
-        return (f"0 of {c.docs} docs were failures under the --failure-rule: nothing to train on (try harder docs, "
-                "run --samples K to mine failures, or --failure-rule any)")
-    return (f"0 of {c.qa_candidates} gold answers passed the task's verifier "
-            f"({c.docs} docs): the task needs a gold_response hook (metadata.reflection.gold_response)")
+        return (
+            f"0 of {c.docs} docs were failures under the --failure-rule: nothing to train on (try harder docs, "
+            "run --samples K to mine failures, or --failure-rule any)"
+        )
+    return (
+        f"0 of {c.qa_candidates} gold answers passed the task's verifier "
+        f"({c.docs} docs): the task needs a gold_response hook (metadata.reflection.gold_response)"
+    )

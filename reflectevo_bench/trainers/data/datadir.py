@@ -32,8 +32,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     **{k: ("prompt",) for k in FAILURE_KINDS},
 }
 # kinds whose rows are kept whole (every one of these columns present), not reduced to their chat columns
-KEEP: dict[str, tuple[str, ...]] = {k: ("prompt", "attempt_prompt", "doc", "task", "doc_hash", "feedback")
-                                    for k in FAILURE_KINDS}
+KEEP: dict[str, tuple[str, ...]] = {
+    k: ("prompt", "attempt_prompt", "doc", "task", "doc_hash", "feedback") for k in FAILURE_KINDS
+}
 # what a kind's rows are, where the kind's name does not say it (for the messages of `train`)
 NOTES = {k: "prompts + docs for GRPO" for k in FAILURE_KINDS}
 # kinds whose completions hold a user turn (the retry request between reflection and retry)
@@ -114,8 +115,10 @@ def _read_rows(path: Path, columns: tuple[str, ...], keep: tuple[str, ...] | Non
             if keep is not None:
                 absent = [c for c in keep if c not in row]
                 if absent:
-                    raise BenchError(f"{path} line {n} lacks {', '.join(absent)}: rebuild it with "
-                                     "`reflectevo-bench data build --kind failures`")
+                    raise BenchError(
+                        f"{path} line {n} lacks {', '.join(absent)}: rebuild it with "
+                        "`reflectevo-bench data build --kind failures`"
+                    )
                 rows.append({c: row[c] for c in keep})
                 continue
             # only the columns TRL reads: task, doc_hash, source_run stay in the file and the card

@@ -23,8 +23,10 @@ def check_targets(save_to_disk: Path | None, push_to_hub: str | None) -> None:
     """One clear BenchError before anything is built or written."""
     if push_to_hub is not None:
         if offline():
-            raise BenchError(f"--push-to-hub {push_to_hub} needs the network, but HF_HUB_OFFLINE/HF_DATASETS_OFFLINE "
-                             "is set: unset it (and log in with `hf auth login`), or use --save-to-disk DIR")
+            raise BenchError(
+                f"--push-to-hub {push_to_hub} needs the network, but HF_HUB_OFFLINE/HF_DATASETS_OFFLINE "
+                "is set: unset it (and log in with `hf auth login`), or use --save-to-disk DIR"
+            )
         parts = push_to_hub.split("/")
         if len(parts) != 2 or not all(parts):
             raise BenchError(f"--push-to-hub {push_to_hub!r} is not a dataset id: give OWNER/NAME")
@@ -52,9 +54,15 @@ def dataset_dict(data_dir: Path):
             try:
                 splits[split] = Dataset.from_list(rows)
             except Exception:  # mixed shapes (a doc dict per task): every nested value as JSON text
-                splits[split] = Dataset.from_list([{k: json.dumps(v, ensure_ascii=False)
-                                                    if isinstance(v, (dict, list)) else v for k, v in r.items()}
-                                                   for r in rows])
+                splits[split] = Dataset.from_list(
+                    [
+                        {
+                            k: json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v
+                            for k, v in r.items()
+                        }
+                        for r in rows
+                    ]
+                )
     return DatasetDict(splits)
 
 
@@ -81,8 +89,12 @@ def push_to_hub(data_dir: Path, repo_id: str) -> str:
         dataset_dict(data_dir).push_to_hub(repo_id, private=True)
         from huggingface_hub import HfApi
 
-        HfApi().upload_file(path_or_fileobj=str(Path(data_dir) / "README.md"), path_in_repo="README.md",
-                            repo_id=repo_id, repo_type="dataset")
+        HfApi().upload_file(
+            path_or_fileobj=str(Path(data_dir) / "README.md"),
+            path_in_repo="README.md",
+            repo_id=repo_id,
+            repo_type="dataset",
+        )
     except Exception as exc:
         raise BenchError(f"could not push to the Hub as {repo_id}: {one_line(exc, 200)}") from None
     return f"pushed to https://huggingface.co/datasets/{repo_id} (private)"

@@ -35,8 +35,14 @@ class Judge:
             raise BenchError(f"--judge-template {self.template_path} lacks {', '.join(missing)}")
 
     def describe(self) -> dict[str, Any]:
-        return {"model": self.model, "model_args": self.model_args, "template": str(self.template_path),
-                "template_text": self.template, "gen_kwargs": self.gen_kwargs, "orders": "both, must agree"}
+        return {
+            "model": self.model,
+            "model_args": self.model_args,
+            "template": str(self.template_path),
+            "template_text": self.template,
+            "gen_kwargs": self.gen_kwargs,
+            "orders": "both, must agree",
+        }
 
     def prefer(self, pairs: list[tuple[list[dict[str, str]], str, str]]) -> list[int | None]:
         """For each (conversation, reflection 1, reflection 2): 0 or 1 for the preferred one, None if the two
@@ -52,8 +58,11 @@ class Judge:
         for i, (conversation, first, second) in enumerate(pairs):
             shown = "\n\n".join(f"[{m['role']}]\n{m['content']}" for m in conversation)
             for order, (a, b) in enumerate(((first, second), (second, first))):
-                text = self.template.replace("{conversation}", shown).replace("{reflection_a}", a) \
+                text = (
+                    self.template.replace("{conversation}", shown)
+                    .replace("{reflection_a}", a)
                     .replace("{reflection_b}", b)
+                )
                 requests.append((backend.render([{"role": "user", "content": text}]), kwargs))
                 salts.append(f"judge/{i}/{order}")
         outs = backend.generate(requests, None, salts)

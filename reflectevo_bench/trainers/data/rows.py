@@ -12,8 +12,9 @@ retry that followed it (``run --reflections N`` writes N per failure).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from reflectevo_bench.harness.protocols import ANSWER_MARKER, PROTOCOLS, Prompter
 from reflectevo_bench.harness.records import SampleRecord, Turn, branch_numbers, branch_turns, first_attempt
@@ -88,9 +89,11 @@ def dplus(rec: SampleRecord) -> Iterator[dict[str, Any]]:
     for b in branches(rec):
         if b.passed:
             retry_request = b.retry["messages"][-1]
-            yield {"prompt": b.reflection["messages"],
-                   "completion": [assistant(b.reflection["response"]), retry_request, assistant(b.retry["response"])],
-                   "branch": b.number}
+            yield {
+                "prompt": b.reflection["messages"],
+                "completion": [assistant(b.reflection["response"]), retry_request, assistant(b.retry["response"])],
+                "branch": b.number,
+            }
 
 
 def dplus_oneturn(rec: SampleRecord, oneturn_request: Callable[[str], str]) -> Iterator[dict[str, Any]]:
@@ -100,8 +103,9 @@ def dplus_oneturn(rec: SampleRecord, oneturn_request: Callable[[str], str]) -> I
     ``reflect-answer`` would have sent, built from the state before generation) → the reflection, a
     ``New answer:`` line and the passing retry."""
     for b in branch_numbers(rec):
-        turn = next((t for t in branch_turns(rec, b) if t["round"] == 2 and t["kind"] == "attempt"
-                     and "one_turn" in t), None)
+        turn = next(
+            (t for t in branch_turns(rec, b) if t["round"] == 2 and t["kind"] == "attempt" and "one_turn" in t), None
+        )
         if turn is not None and turn["verdict"]["correct"]:
             yield {"prompt": turn["messages"], "completion": [assistant(turn["response"])], "branch": b}
     for b in branches(rec):
@@ -126,8 +130,11 @@ def reflection(rec: SampleRecord) -> Iterator[dict[str, Any]]:
     """Stage 1 of two-stage D+: prompt → a reflection whose retry passed."""
     for b in branches(rec):
         if b.passed:
-            yield {"prompt": b.reflection["messages"], "completion": [assistant(b.reflection["response"])],
-                   "branch": b.number}
+            yield {
+                "prompt": b.reflection["messages"],
+                "completion": [assistant(b.reflection["response"])],
+                "branch": b.number,
+            }
 
 
 def correction(rec: SampleRecord) -> Iterator[dict[str, Any]]:
@@ -147,9 +154,13 @@ def dpm(rec: SampleRecord) -> Iterator[dict[str, Any]]:
     for good in (b for b in bs if b.passed):
         bad = next((b for b in bs if not b.passed and b.reflection["messages"] == good.reflection["messages"]), None)
         if bad is not None:
-            yield {"prompt": good.reflection["messages"], "chosen": [assistant(good.reflection["response"])],
-                   "rejected": [assistant(bad.reflection["response"])], "chosen_branch": good.number,
-                   "rejected_branch": bad.number}
+            yield {
+                "prompt": good.reflection["messages"],
+                "chosen": [assistant(good.reflection["response"])],
+                "rejected": [assistant(bad.reflection["response"])],
+                "chosen_branch": good.number,
+                "rejected_branch": bad.number,
+            }
             return
 
 
@@ -157,14 +168,15 @@ def passing_pairs(rec: SampleRecord) -> list[tuple[Branch, Branch]]:
     """Dpref candidates: the first two passing branches asked the same thing."""
     passed = [b for b in branches(rec) if b.passed]
     for i, first in enumerate(passed):
-        for second in passed[i + 1:]:
+        for second in passed[i + 1 :]:
             if first.reflection["messages"] == second.reflection["messages"]:
                 return [(first, second)]
     return []
 
 
-def failure(rec: SampleRecord, reflection_prompt: Callable[[SampleRecord, Turn], list[dict[str, str]]]
-            ) -> Iterator[dict[str, Any]]:
+def failure(
+    rec: SampleRecord, reflection_prompt: Callable[[SampleRecord, Turn], list[dict[str, str]]]
+) -> Iterator[dict[str, Any]]:
     """Reflect-Retry-Reward's training set: a mined failure (see :mod:`reflectevo_bench.harness.mining`), the
     reflection-turn prompt after its failed attempt-1 answer, the raw doc and the doc's sample pass count."""
     from reflectevo_bench.harness.mining import failed_sample, sample_verdicts
@@ -173,19 +185,27 @@ def failure(rec: SampleRecord, reflection_prompt: Callable[[SampleRecord, Turn],
     bs = branches(rec) if failed is first_attempt(rec) else []  # the run reflected on this very answer
     prompt = bs[0].reflection["messages"] if bs else reflection_prompt(rec, failed)  # type: ignore[arg-type]
     made = sample_verdicts(rec)
-    yield {"prompt": prompt, "doc": rec["doc"], "attempt_prompt": failed["messages"], "attempt": failed["response"],
-           "feedback": failed["verdict"].get("feedback", ""), "attempt_1_passes": sum(made),
-           "attempt_1_samples": len(made)}
+    yield {
+        "prompt": prompt,
+        "doc": rec["doc"],
+        "attempt_prompt": failed["messages"],
+        "attempt": failed["response"],
+        "feedback": failed["verdict"].get("feedback", ""),
+        "attempt_1_passes": sum(made),
+        "attempt_1_samples": len(made),
+    }
 
 
-def reflection_prompt_builder(task_config: dict[str, Any], protocol: str
-                              ) -> Callable[..., list[dict[str, str]]]:
+def reflection_prompt_builder(task_config: dict[str, Any], protocol: str) -> Callable[..., list[dict[str, str]]]:
     """Builds the reflection request a reflecting protocol would have sent after the recorded attempt 1 (or
     after ``failed``, one failed attempt-1 sample), with the task's own templates (the run's recorded config)."""
     block = ((task_config or {}).get("metadata") or {}).get("reflection") or {}
     proto = PROTOCOLS[protocol] if PROTOCOLS[protocol].reflects else PROTOCOLS["reflect"]
-    prompter = Prompter(proto, {str(k): str(v) for k, v in (block.get("templates") or {}).items()},
-                        str(block.get("answer_format") or ""))
+    prompter = Prompter(
+        proto,
+        {str(k): str(v) for k, v in (block.get("templates") or {}).items()},
+        str(block.get("answer_format") or ""),
+    )
 
     def build(rec: SampleRecord, failed: Turn | None = None) -> list[dict[str, str]]:
         first = failed if failed is not None else first_attempt(rec)

@@ -22,8 +22,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.harness.protocols import ANSWER_MARKER
@@ -31,8 +32,10 @@ from reflectevo_bench.harness.protocols import ANSWER_MARKER
 KINDS = ("dplus", "dplus-oneturn", "dpm", "dpref")
 TRANSCRIPT = re.compile(r"\(BEGIN\).*?\(END\)", re.DOTALL)
 OBSERVATION = re.compile(r"\n?\s*Observation:.*\Z", re.DOTALL)
-ONE_STAGE_REQUEST = ("Using your reflection, write your reflection and then a new answer to the question: write a "
-                     f"line `{ANSWER_MARKER}` and your new answer after it.")
+ONE_STAGE_REQUEST = (
+    "Using your reflection, write your reflection and then a new answer to the question: write a "
+    f"line `{ANSWER_MARKER}` and your new answer after it."
+)
 REBUILT = [
     "reason_prompt: the transcript between (BEGIN) and (END) emptied (it held the completion and its verdict)",
     "trial reasoning: the trailing 'Observation: ...' (the environment's verdict) removed",
@@ -43,7 +46,7 @@ REBUILT = [
 def strip_transcript(prompt: str) -> tuple[str, bool]:
     """``prompt`` with everything between ``(BEGIN)`` and ``(END)`` removed; whether anything was."""
     out = TRANSCRIPT.sub("(BEGIN)\n\n(END)", prompt)
-    return out, out != prompt and bool(TRANSCRIPT.search(prompt).group(0).strip("()BEGIN END\n \xa0"))
+    return out, out != prompt and bool(TRANSCRIPT.search(prompt).group(0).strip("()BEGIN END\n \xa0"))  # noqa: B005  (a set of characters)
 
 
 def model_text(reasoning: Any) -> str:
@@ -84,8 +87,14 @@ def convert_row(row: Any, kind: str, where: str, stats: dict[str, int]) -> dict[
     if kind in ("dpm", "dpref"):
         chosen = _field(row, ("reflection_chosen",), where)
         rejected = _field(row, ("reflection_rejected",), where)
-        out = {"prompt": [_user(reflect_prompt)], "chosen": [_assistant(chosen)], "rejected": [_assistant(rejected)],
-               "chosen_branch": 1, "rejected_branch": 2, **base}
+        out = {
+            "prompt": [_user(reflect_prompt)],
+            "chosen": [_assistant(chosen)],
+            "rejected": [_assistant(rejected)],
+            "chosen_branch": 1,
+            "rejected_branch": 2,
+            **base,
+        }
         completions = [chosen, rejected]
     else:
         reflection = _field(row, ("reflections", "reflection_chosen"), where)
@@ -96,19 +105,29 @@ def convert_row(row: Any, kind: str, where: str, stats: dict[str, int]) -> dict[
             prompts = _reason_prompts(row, where)
             retry, stripped = strip_transcript(prompts[1] if len(prompts) > 1 else prompts[0])
             stats["transcripts_stripped"] += stripped
-            out = {"prompt": [_user(reflect_prompt)],
-                   "completion": [_assistant(reflection), _user(retry), _assistant(second)], "branch": 1, **base}
+            out = {
+                "prompt": [_user(reflect_prompt)],
+                "completion": [_assistant(reflection), _user(retry), _assistant(second)],
+                "branch": 1,
+                **base,
+            }
             completions = [reflection, second]
         else:
             text = f"{reflection.rstrip()}\n\n{ANSWER_MARKER} {second}"
-            out = {"prompt": [_user(f"{reflect_prompt.rstrip()}\n\n{ONE_STAGE_REQUEST}")],
-                   "completion": [_assistant(text)], "branch": 1, **base}
+            out = {
+                "prompt": [_user(f"{reflect_prompt.rstrip()}\n\n{ONE_STAGE_REQUEST}")],
+                "completion": [_assistant(text)],
+                "branch": 1,
+                **base,
+            }
             completions = [reflection, second]
     prompt_text = "\n".join(m["content"] for m in out["prompt"])
     for text in completions:
         if text.strip() and text.strip() in prompt_text:
-            raise BenchError(f"{where}: its completion text appears in its own prompt (a post-hoc prompt this "
-                             "importer cannot rebuild): drop the row or fix its prompt fields")
+            raise BenchError(
+                f"{where}: its completion text appears in its own prompt (a post-hoc prompt this "
+                "importer cannot rebuild): drop the row or fix its prompt fields"
+            )
     return out
 
 
@@ -143,7 +162,14 @@ def convert(path: Path, kind: str, task: str) -> tuple[list[dict[str, Any]], dic
     rows = [{**convert_row(row, kind, f"{path} row {n}", stats), "task": task} for n, row in read_rows(Path(path))]
     if not rows:
         raise BenchError(f"{path} holds no rows")
-    extra = {"imported": {"format": "reflectevo", "file": str(Path(path).resolve()), "rows_read": len(rows),
-                          "rebuilt": REBUILT, **stats,
-                          "one_turn_request": ONE_STAGE_REQUEST if kind == "dplus-oneturn" else None}}
+    extra = {
+        "imported": {
+            "format": "reflectevo",
+            "file": str(Path(path).resolve()),
+            "rows_read": len(rows),
+            "rebuilt": REBUILT,
+            **stats,
+            "one_turn_request": ONE_STAGE_REQUEST if kind == "dplus-oneturn" else None,
+        }
+    }
     return rows, extra
