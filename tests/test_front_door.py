@@ -51,3 +51,10 @@ def test_the_shipped_workflow_takes_the_cpu_torch_index():
     install = next(s for s in steps if "pip install" in s.get("run", ""))
     assert "download.pytorch.org/whl/cpu" in install.get("env", {}).get("PIP_EXTRA_INDEX_URL", "")
     assert "-c constraints-cpu.txt" in install["run"]
+
+
+def test_ci_runs_ruff_lint_and_format_with_the_projects_settings():
+    ci = (REPO / ".ci" / "run").read_text()
+    assert "ruff check ." in ci and "ruff format --check ." in ci
+    pyproject = (REPO / "pyproject.toml").read_text()
+    assert "[tool.ruff]" in pyproject and "[tool.ruff.lint]" in pyproject and '"ruff>=' in pyproject
