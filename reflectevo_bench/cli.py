@@ -11,6 +11,7 @@ import click
 from rich.console import Console
 
 from reflectevo_bench.cli_errors import friendly_errors
+from reflectevo_bench.errors import one_line
 
 console = Console(stderr=False)
 
@@ -355,9 +356,26 @@ def _attach_optional_groups() -> None:
     ):
         try:
             mod = __import__(module, fromlist=[attr])
-        except ImportError:
+        except ImportError as exc:  # shown anyway: using it says what is missing, in one line
+            main.add_command(_unavailable(attr, exc))
             continue
         main.add_command(getattr(mod, attr))
+
+
+def _unavailable(name: str, exc: ImportError) -> click.Command:
+    """A stand-in for a command group whose module cannot be imported here (a missing extra, a broken install)."""
+    missing = getattr(exc, "name", None) or str(exc)
+    extra = {"trl": "train", "vllm": "vllm", "docker": "docker"}.get(str(missing).split(".")[0])
+    hint = f"pip install 'reflectevo-bench[{extra}]'" if extra else "reinstall reflectevo-bench (pip install -e .)"
+    message = f"`{name}` is unavailable here: {one_line(exc, 200)}: {hint}"
+
+    @click.command(name, help=f"(unavailable: {missing})", context_settings={"ignore_unknown_options": True})
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    def stand_in(args: tuple[str, ...]) -> None:
+        click.echo(f"error: {message}", err=True)
+        raise SystemExit(2)
+
+    return stand_in
 
 
 _attach_optional_groups()

@@ -58,3 +58,30 @@ def test_ci_runs_ruff_lint_and_format_with_the_projects_settings():
     assert "ruff check ." in ci and "ruff format --check ." in ci
     pyproject = (REPO / "pyproject.toml").read_text()
     assert "[tool.ruff]" in pyproject and "[tool.ruff.lint]" in pyproject and '"ruff>=' in pyproject
+
+
+def test_a_command_group_that_cannot_import_is_listed_and_says_why():
+    """A broken import (here: TRL made unimportable) must not make `train` vanish from --help."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, importlib.abc\n"
+        "class Block(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path, target=None):\n"
+        "        if name == 'trl' or name.startswith('trl.'):\n"
+        "            raise ImportError('No module named trl', name='trl')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "from reflectevo_bench.cli import main\n"
+        "main()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    listed = subprocess.run([sys.executable, "-c", code, "--help"], capture_output=True, text=True, env=env)
+    assert listed.returncode == 0 and re.search(r"^\s+train\b", listed.stdout, flags=re.M), listed.stdout
+    used = subprocess.run(
+        [sys.executable, "-c", code, "train", "sft", "--config", "x.yaml"], capture_output=True, text=True, env=env
+    )
+    assert used.returncode == 2, used.stderr
+    lines = used.stderr.strip().splitlines()
+    assert len(lines) == 1 and "train" in lines[0] and "pip install 'reflectevo-bench[train]'" in lines[0], lines
