@@ -156,16 +156,3 @@ def check_disjoint(train: dict[str, set[str]], evaluated: dict[str, set[str]], w
                     f"({eval_split}) also appear in {what}{source}; evaluate on a split that shares no "
                     "docs with the training data"
                 )
-
-
-def leak_report(train: dict[str, set[str]], evaluated: dict[str, set[str]]) -> dict[str, Any]:
-    return {
-        "tasks": {
-            t: {
-                "train_docs": len(train.get(t, ())),
-                "eval_docs": len(evaluated.get(t, ())),
-                "shared": len(train.get(t, set()) & evaluated.get(t, set())),
-            }
-            for t in sorted(set(train) | set(evaluated))
-        }
-    }

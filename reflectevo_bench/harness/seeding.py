@@ -1,5 +1,5 @@
 """Per-request sampling seeds, so a sampled run that was killed and resumed writes the records an uninterrupted
-run writes (``run --resume`` after kill -9; issue 17, item 5).
+run writes (``run --resume`` after kill -9).
 
 A request's seed is a function of the run's ``--seed`` and the request's salt (task, doc, phase and branch: the
 same salt that keys the response cache), never of which other requests share its batch or how many were left

@@ -669,7 +669,7 @@ ATTACKS: list[Attack] = [
 ]
 
 
-# ------------------------------------------------------------------ issue 13: state between pool programs
+# ------------------------------------------------------------------ state between pool programs
 # Each of these runs, then a follow-up program on the same single worker (fresh mode: a new sandbox) that
 # must pass: it fails if the attack left anything the next program can see, or broke the worker for it.
 
@@ -871,7 +871,7 @@ TRUST_ATTACKS: list[Attack] = [
 ATTACKS += TRUST_ATTACKS
 
 
-# ------------------------------------------------------- issue 17: HumanEval checks that run as one unit
+# ------------------------------------------------------- HumanEval checks that run as one unit
 # A check with loops cannot be split into program values and a verdict; it runs in a trusted check process
 # that calls into the program's process. Each program below is wrong (f returns None) and tries to make such
 # a check pass anyway from inside its own process.

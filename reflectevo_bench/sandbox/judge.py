@@ -31,7 +31,6 @@ from .codec import CodecError, check_hash_spread, decode, short_repr, uses_tags
 from .plan import Plan, Unit, parse
 from .result import SandboxResult, TestOutcome
 
-NUMBER = (int, float, complex)
 MAX_INT_BITS = 1 << 16
 MAX_ALLOC = 1 << 20  # bytes(n) / bytearray(n) in the inline evaluator
 MAX_NDIGITS = 1000  # round(x, n)
@@ -193,10 +192,6 @@ def _compiled(verdict: str) -> ast.AST | None:
             continue
         return None
     return tree
-
-
-def is_inline(verdict: str) -> bool:
-    return _compiled(verdict) is not None
 
 
 def safe_eval(verdict: str, holes: list[Any]) -> Any:

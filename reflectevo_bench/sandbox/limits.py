@@ -15,7 +15,7 @@ Each limit closes one way hostile or broken code can hurt the host or the run:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any
 
 MiB = 1024 * 1024
@@ -59,9 +59,6 @@ class Limits:
     @property
     def cpu_seconds(self) -> float:
         return self.cpu_s if self.cpu_s is not None else self.timeout_s
-
-    def with_(self, **changes: Any) -> Limits:
-        return replace(self, **changes)
 
     def to_wire(self) -> dict[str, Any]:
         """The subset the in-sandbox worker applies to each program."""

@@ -22,7 +22,7 @@ class TestOutcome:
     ``judged_outside`` is True when the verdict was computed outside the candidate's process: by the harness
     from values the program returned (``assert f(x) == expected`` and similar shapes), or by the trusted
     check process for general code (HumanEval checks with loops), which gets only values from the program.
-    Since issue 17 every unit is judged outside; the field stays for readers of older records.
+    Every unit is now judged outside the program; the field stays for readers of older records.
     """
 
     __test__ = False  # not a pytest class

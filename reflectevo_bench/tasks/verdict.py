@@ -58,11 +58,6 @@ class Verifier(Protocol):
     def __call__(self, doc: dict[str, Any], response: str) -> Verdict: ...
 
 
-@runtime_checkable
-class BatchVerifier(Verifier, Protocol):
-    def verify_batch(self, docs: list[dict[str, Any]], responses: list[str]) -> list[Verdict]: ...
-
-
 class FunctionVerifier:
     """A verifier made of a function and, optionally, its batch form and what must be ready before a run starts:
     ``verify = FunctionVerifier(one, many, prepare=start_sandbox)``."""

@@ -12,6 +12,7 @@ from task_helpers import load_task, score_cli
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.tasks.common.data import read_records
 from reflectevo_bench.tasks.humaneval.verifier import build_program, preamble, verify, verify_many
+from reflectevo_bench.tasks.verdict import Verdict
 
 pytestmark = pytest.mark.usefixtures("sandbox_pool")
 
@@ -202,7 +203,8 @@ def test_gold_and_corrupted_on_shared_data(shared_data):
 
 def test_records_of_a_verdict_are_json(fixture_docs):
     verdict = verify(fixture_docs[0], "    return 0\n")
-    json.dumps(verdict.to_dict())
+    assert not verdict.correct and verdict.feedback
+    assert Verdict.from_dict(json.loads(json.dumps(verdict.to_dict()))) == verdict
 
 
 def test_completion_building_is_bounded_on_hostile_responses() -> None:

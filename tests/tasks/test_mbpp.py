@@ -208,8 +208,10 @@ def test_code_runs_in_the_sandbox_not_here(tmp_path):
         pytest.skip("backend 'none' does not isolate the file system")
     marker = tmp_path / "ran-here"
     code = f"open({str(marker)!r}, 'w').write('x')\n" + RIGHT
-    verify(DOC, fenced(code))
+    verdict = verify(DOC, fenced(code))
     assert not marker.exists()
+    # inside the sandbox the host's tmp dir does not exist: the write fails there, so the program is judged wrong
+    assert not verdict.correct and "Error" in verdict.feedback, verdict
 
 
 def test_verify_many_keeps_order_and_mixes_no_code():

@@ -32,10 +32,6 @@ class SandboxError(RuntimeError):
     """A sandbox that should work could not be started or kept running (infrastructure, not the program)."""
 
 
-def runner_paths() -> list[str]:
-    return [os.path.join(PACKAGE_DIR, name) for name in RUNNER_FILES]
-
-
 _runner_dir: str | None = None
 _runner_lock = threading.Lock()
 EMPTY_FILE = "empty"  # an empty file sandboxes bind over /proc/cmdline

@@ -39,7 +39,6 @@ REPO_ROOT = os.path.dirname(os.path.dirname(PACKAGE_DIR))
 DOCKERFILE = os.path.join(REPO_ROOT, "docker", "sandbox.Dockerfile")
 BASE_TAG = "reflectevo-sandbox-base:local"
 LABEL_PY = "org.reflectevo.sandbox.python"
-LABEL_HASH = "org.reflectevo.sandbox.runner-hash"
 
 
 def runner_hash() -> str:

@@ -31,7 +31,6 @@ from reflectevo_bench.tasks.common.extract import (
 from reflectevo_bench.tasks.common.mc import choice_verdict
 from reflectevo_bench.tasks.verdict import Verdict, process_results_from
 
-ANSWER_LINE = "So the answer is X."
 NUMBER_WORDS = {
     w: i
     for i, w in enumerate(

@@ -18,8 +18,6 @@ from typing import Any
 from reflectevo_bench.tasks.function_calling.bfcl_checker import Problem
 from reflectevo_bench.tasks.function_calling.calls import Call, perfect_matching
 
-_MISSING = object()
-
 
 def values_equal(a: Any, b: Any) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):
