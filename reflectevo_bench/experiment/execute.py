@@ -28,7 +28,7 @@ from reflectevo_bench.errors import BenchError
 from reflectevo_bench.experiment import honesty
 from reflectevo_bench.experiment.graph import Stage, plan, stage_path
 from reflectevo_bench.experiment.spec import Spec
-from reflectevo_bench.harness.run_dir import write_json_atomic
+from reflectevo_bench.harness.run_dir import write_json_atomic, write_text_atomic
 
 LOG = "stages.jsonl"
 PLAN = "plan.json"
@@ -505,7 +505,6 @@ def _evaluations(exp: Experiment) -> tuple[list[tuple[Any, str]], dict[str, dict
 
 def run_leaderboard(exp: Experiment, stage: Stage) -> None:
     from reflectevo_bench.leaderboards.board import build_board
-    from reflectevo_bench.leaderboards.cli import _write_text_atomic
     from reflectevo_bench.leaderboards.report_html import render_html
     from reflectevo_bench.leaderboards.report_md import render_md
 
@@ -515,8 +514,8 @@ def run_leaderboard(exp: Experiment, stage: Stage) -> None:
     out = stage_path(exp.out, stage)
     md = render_md(board)
     html = render_html(board, exp.spec.title or "Reflection experiment")
-    _write_text_atomic(out / "leaderboard.md", md)
-    _write_text_atomic(out / "leaderboard.html", html)
+    write_text_atomic(out / "leaderboard.md", md)
+    write_text_atomic(out / "leaderboard.html", html)
     write_json_atomic(out / "leaderboard.json", board)  # last: its stage hash marks the stage done
     for g in board["groups"]:
         for c in g["comparisons"]:

@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import click
 
 from reflectevo_bench.cli_errors import friendly_errors
 from reflectevo_bench.leaderboards.compare import DEFAULT_BOOTSTRAP, DEFAULT_SEED
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @click.group()
@@ -76,7 +61,7 @@ def build(
 ) -> None:
     """Build leaderboard.json, .md and .html from RUN_DIRS (candidates) and --role runs (run dirs or snapshots)."""
     from reflectevo_bench.errors import BenchError
-    from reflectevo_bench.harness.run_dir import write_json_atomic
+    from reflectevo_bench.harness.run_dir import write_json_atomic, write_text_atomic
     from reflectevo_bench.leaderboards import spec as spec_mod
     from reflectevo_bench.leaderboards.board import build_board
     from reflectevo_bench.leaderboards.load import load_any
@@ -104,8 +89,8 @@ def build(
     md = render_md(board)
     html = render_html(board, title or str(settings.get("title") or "Reflection leaderboard"), out_dir)
     write_json_atomic(out_dir / "leaderboard.json", board)
-    _write_text_atomic(out_dir / "leaderboard.md", md)
-    _write_text_atomic(out_dir / "leaderboard.html", html)
+    write_text_atomic(out_dir / "leaderboard.md", md)
+    write_text_atomic(out_dir / "leaderboard.html", html)
     for g in board["groups"]:
         for c in g["comparisons"]:
             click.echo(c["summary"])
