@@ -71,6 +71,13 @@ def test_bad_rounds(tiny_model, big_tiny, toy_task, tmp_path, change, message):
         load_spec(path)
 
 
+def _has_session(manifest: Path) -> bool:
+    try:
+        return bool(json.loads(manifest.read_text()).get("sessions"))
+    except ValueError:  # not written yet
+        return False
+
+
 def test_two_rounds_end_to_end_with_kill_9_in_round_2(tiny_model, big_tiny, toy_task, tmp_path):
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump(_spec(tiny_model, big_tiny, toy_task)))
@@ -86,7 +93,8 @@ def test_two_rounds_end_to_end_with_kill_9_in_round_2(tiny_model, big_tiny, toy_
     )
     deadline = time.time() + 240
     while time.time() < deadline and proc.poll() is None:
-        if list(out.glob("runs/data@r2-*/run.json")):
+        manifests = list(out.glob("runs/data@r2-*/run.json"))
+        if manifests and _has_session(manifests[0]):  # round 2's data run has started generating
             break
         time.sleep(0.01)
     assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
