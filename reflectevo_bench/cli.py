@@ -67,6 +67,33 @@ def main() -> None:
     _quiet_libraries()
 
 
+def _results_options(command: Any) -> Any:
+    """What `run` and `results` share: the summary format and the trackers the results go to."""
+    for option in reversed(
+        (
+            click.option(
+                "--format",
+                "summary_format",
+                type=click.Choice(["auto", "table", "md", "json"]),
+                default="auto",
+                show_default=True,
+                help="Results summary: a table on a terminal, Markdown elsewhere (auto), or JSON.",
+            ),
+            click.option(
+                "--wandb-args",
+                default=None,
+                metavar="K=V,...",
+                help="Log the results to W&B: wandb.init arguments, as lm-eval's --wandb_args (needs wandb).",
+            ),
+            click.option(
+                "--tensorboard", default=None, metavar="DIR", help="Write the results as TensorBoard scalars into DIR."
+            ),
+        )
+    ):
+        command = option(command)
+    return command
+
+
 @main.command()
 @click.option(
     "--model", default="hf", show_default=True, help="lm-eval model type: hf, vllm, local-chat-completions, ..."
@@ -170,21 +197,7 @@ def main() -> None:
     help="Run shard i of N (i from 0) into the shared --output; default: RANK/WORLD_SIZE or "
     "SLURM_PROCID/SLURM_NTASKS when the launcher starts several processes. The last shard merges.",
 )
-@click.option(
-    "--format",
-    "summary_format",
-    type=click.Choice(["auto", "table", "md", "json"]),
-    default="auto",
-    show_default=True,
-    help="Results summary: a table on a terminal, Markdown elsewhere (auto), or JSON.",
-)
-@click.option(
-    "--wandb-args",
-    default=None,
-    metavar="K=V,...",
-    help="Log the results to W&B: wandb.init arguments, as lm-eval's --wandb_args (needs wandb).",
-)
-@click.option("--tensorboard", default=None, metavar="DIR", help="Write the results as TensorBoard scalars into DIR.")
+@_results_options
 @friendly_errors
 def run(**kwargs: Any) -> None:
     """Run tasks under a reflection protocol and write records and results."""
@@ -202,21 +215,7 @@ def run(**kwargs: Any) -> None:
 @main.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--rescore", is_flag=True, help="Re-run the verifiers on the recorded responses.")
-@click.option(
-    "--format",
-    "summary_format",
-    type=click.Choice(["auto", "table", "md", "json"]),
-    default="auto",
-    show_default=True,
-    help="Results summary: a table on a terminal, Markdown elsewhere (auto), or JSON.",
-)
-@click.option(
-    "--wandb-args",
-    default=None,
-    metavar="K=V,...",
-    help="Log the results to W&B: wandb.init arguments, as lm-eval's --wandb_args (needs wandb).",
-)
-@click.option("--tensorboard", default=None, metavar="DIR", help="Write the results as TensorBoard scalars into DIR.")
+@_results_options
 @friendly_errors
 def results(run_dir: Path, rescore: bool, summary_format: str, wandb_args: str | None, tensorboard: str | None) -> None:
     """Recompute results.json from a run's records (no model call)."""

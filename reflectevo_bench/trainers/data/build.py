@@ -226,16 +226,7 @@ def build(
         raise BenchError(f"all {len(rows)} rows fell in the eval split: lower --eval-fraction or add runs")
     models = sorted({f"{s.identity.get('model')}:{s.identity.get('model_args')}" for s in sources})
     card = {
-        "format": FORMAT,
-        "kind": kind,
-        "rows": {"train": len(train), "eval": len(held)},
-        "docs": {
-            "train": len({(r["task"], r["doc_hash"]) for r in train}),
-            "eval": len({(r["task"], r["doc_hash"]) for r in held}),
-        },
-        "eval_fraction": eval_fraction,
-        "seed": seed,
-        "split_by": "sha256(seed/task/doc_hash)",
+        **_card_head(kind, train, held, eval_fraction, seed),
         "source_runs": [s.describe() for s in sources],
         "models": models,
         "mixed_models": len(models) > 1,
@@ -298,16 +289,7 @@ def write_imported(
     if not train:
         raise BenchError(f"all {len(rows)} rows fell in the eval split: lower --eval-fraction")
     card = {
-        "format": FORMAT,
-        "kind": kind,
-        "rows": {"train": len(train), "eval": len(held)},
-        "docs": {
-            "train": len({(r["task"], r["doc_hash"]) for r in train}),
-            "eval": len({(r["task"], r["doc_hash"]) for r in held}),
-        },
-        "eval_fraction": eval_fraction,
-        "seed": seed,
-        "split_by": "sha256(seed/task/doc_hash)",
+        **_card_head(kind, train, held, eval_fraction, seed),
         "source_runs": [],
         "models": [],
         "mixed_models": False,
@@ -430,3 +412,21 @@ def _no_rows_message(kind: str, c: R.Counts) -> str:
         f"0 of {c.qa_candidates} gold answers passed the task's verifier "
         f"({c.docs} docs): the task needs a gold_response hook (metadata.reflection.gold_response)"
     )
+
+
+def _card_head(
+    kind: str, train: list[dict[str, Any]], held: list[dict[str, Any]], eval_fraction: float, seed: int
+) -> dict[str, Any]:
+    """What every data card starts with: the kind, row and doc counts, and how rows were split by doc."""
+    return {
+        "format": FORMAT,
+        "kind": kind,
+        "rows": {"train": len(train), "eval": len(held)},
+        "docs": {
+            "train": len({(r["task"], r["doc_hash"]) for r in train}),
+            "eval": len({(r["task"], r["doc_hash"]) for r in held}),
+        },
+        "eval_fraction": eval_fraction,
+        "seed": seed,
+        "split_by": "sha256(seed/task/doc_hash)",
+    }
