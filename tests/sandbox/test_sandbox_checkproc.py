@@ -127,11 +127,21 @@ def test_a_general_verdict_counts_only_from_the_check_channel() -> None:
 def test_check_process_that_cannot_start_fails_closed(monkeypatch) -> None:
     from reflectevo_bench.sandbox import runner
 
-    before = set(os.listdir("/proc/self/fd"))
+    created: list[int] = []
+    real_pipe = os.pipe
+
+    def pipe():  # the fds the checker opens (other threads of the suite open and close fds of their own meanwhile)
+        fds = real_pipe()
+        created.extend(fds)
+        return fds
 
     def no_fork():
         raise OSError(11, "Resource temporarily unavailable")
 
+    monkeypatch.setattr(runner.os, "pipe", pipe)
     monkeypatch.setattr(runner.os, "fork", no_fork)
     assert runner.start_checker("N", [{"i": 0, "src": "pass"}]) is None
-    assert set(os.listdir("/proc/self/fd")) == before  # its pipes are closed again
+    assert len(created) == 4  # it opened its two pipes ...
+    for fd in created:  # ... and closed all four ends again
+        with pytest.raises(OSError):
+            os.fstat(fd)
