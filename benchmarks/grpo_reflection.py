@@ -21,7 +21,7 @@ import statistics
 from pathlib import Path
 
 import yaml
-from bench_cli import step  # noqa: E402  (benchmarks/ is on sys.path when a script runs)
+from bench_cli import eval_on_test, step  # noqa: E402  (benchmarks/ is on sys.path when a script runs)
 
 
 def write_config(path: Path, cfg: dict) -> Path:
@@ -179,29 +179,7 @@ def main() -> None:
         ("grpo-answer", str(ckpts["grpo-answer"])),
     ):
         for protocol in ("reflect", "retry"):
-            run_dir = out / f"eval-{name}-{protocol}"
-            if not (run_dir / "results.json").exists():
-                step(
-                    f"eval {name} ({protocol}, test split)",
-                    [
-                        "run",
-                        "--model-args",
-                        f"pretrained={pretrained}",
-                        "--tasks",
-                        args.task,
-                        "--split",
-                        "test",
-                        "--limit",
-                        str(args.test_limit),
-                        "--protocol",
-                        protocol,
-                        "--gen-kwargs",
-                        toks,
-                        "--output",
-                        str(run_dir),
-                        *(["--resume"] if run_dir.exists() else []),
-                    ],
-                )
+            run_dir, _ = eval_on_test(out, name, pretrained, args.task, args.test_limit, protocol, toks)
             evals[(name, protocol)] = run_dir
 
     print("\n================ grpo_reflection ================")

@@ -23,7 +23,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from bench_cli import step  # noqa: E402  (benchmarks/ is on sys.path when a script runs)
+from bench_cli import eval_on_test, step  # noqa: E402  (benchmarks/ is on sys.path when a script runs)
 
 
 def acc(run_dir: Path, task: str) -> dict:
@@ -128,31 +128,11 @@ def main() -> None:
     evals = {}
     for name, pretrained in (("base", args.model), ("ckpt", str(ckpt))):
         for protocol in ("reflect", "retry"):
-            run_dir = out / f"eval-{name}-{protocol}"
-            if not (run_dir / "results.json").exists():
-                times[f"eval {name} {protocol}"] = step(
-                    f"eval {name} ({protocol}, test split)",
-                    [
-                        "run",
-                        *model_flag,
-                        "--model-args",
-                        f"pretrained={pretrained}",
-                        "--tasks",
-                        args.task,
-                        "--split",
-                        "test",
-                        "--limit",
-                        str(args.test_limit),
-                        "--protocol",
-                        protocol,
-                        "--gen-kwargs",
-                        toks,
-                        "--output",
-                        str(run_dir),
-                        *(["--resume"] if run_dir.exists() else []),
-                    ],
-                    python=gen_python,
-                )
+            run_dir, took = eval_on_test(
+                out, name, pretrained, args.task, args.test_limit, protocol, toks, tuple(model_flag), gen_python
+            )
+            if took is not None:
+                times[f"eval {name} {protocol}"] = took
             evals[(name, protocol)] = run_dir
     lines = {}
     for protocol in ("reflect", "retry"):
