@@ -68,7 +68,7 @@ def failures(tiny_model, tmp_path_factory) -> Path:
     return root / "failures"
 
 
-def _train(tiny_model: Path, failures: Path, out: Path, **own) -> tuple[list[dict], object]:
+def _train(tiny_model: Path, failures: Path, out: Path, reuse_cache: bool = True, **own) -> tuple[list[dict], object]:
     from reflectevo_bench.trainers.common import run_trainer
     from reflectevo_bench.trainers.config import load_job
     from reflectevo_bench.trainers.grpo import build_grpo_trainer
@@ -79,14 +79,15 @@ def _train(tiny_model: Path, failures: Path, out: Path, **own) -> tuple[list[dic
     )
     job = load_job("grpo", config)
     trainer = build_grpo_trainer(job, out)
+    trainer.rollout_func.reuse_cache = reuse_cache
     calls = []
-    original = trainer._generate_single_turn
+    original = trainer.model.generate
 
-    def spy(prompt_ids, *args, **kwargs):  # what TRL's HF generation path was handed for each call
-        calls.append(trainer.generation_config.to_dict())
-        return original(prompt_ids, *args, **kwargs)
+    def spy(*args, generation_config, **kwargs):  # the config of every generate call, the two paths alike
+        calls.append(generation_config.to_dict())
+        return original(*args, generation_config=generation_config, **kwargs)
 
-    trainer._generate_single_turn = spy
+    trainer.model.generate = spy
     run_trainer(trainer, None)
     rollouts = [json.loads(line) for line in (out / "rollouts.jsonl").read_text().splitlines()]
     return rollouts, (trainer, calls, json.loads((out / "retry_settings.json").read_text()))
@@ -117,8 +118,11 @@ def _regenerate(tiny_model: Path, trainer, rollouts: list[dict], max_new_tokens:
     return out
 
 
-def test_retry_defaults_greedy_with_the_tasks_length(tiny_model, failures, tmp_path):
-    rollouts, (trainer, calls, settings) = _train(tiny_model, failures, tmp_path / "greedy")
+@pytest.mark.parametrize("reuse_cache", [True, False], ids=["cache-reused", "fresh-prefill"])
+def test_retry_defaults_greedy_with_the_tasks_length(tiny_model, failures, tmp_path, reuse_cache):
+    """Both generation paths (the retry continuing the reflection's KV cache, and a second fresh generate call)
+    give the retries a fresh one-by-one greedy generation gives."""
+    rollouts, (trainer, calls, settings) = _train(tiny_model, failures, tmp_path / "greedy", reuse_cache)
     assert settings == {
         "retry_temperature": None,
         "retry_decoding": "greedy",
@@ -131,6 +135,10 @@ def test_retry_defaults_greedy_with_the_tasks_length(tiny_model, failures, tmp_p
     assert trainer.generation_config.do_sample and trainer.generation_config.max_new_tokens == 3  # restored
     assert max(r["reflection_tokens"] for r in rollouts) <= 3 < max(r["retry_tokens"] for r in rollouts) <= TASK_LENGTH
     assert [r["retry"] for r in rollouts] == _regenerate(tiny_model, trainer, rollouts, TASK_LENGTH)
+    cached = [
+        h["rollout/retry_cached_fraction"] for h in trainer.state.log_history if "rollout/retry_cached_fraction" in h
+    ]
+    assert cached and (cached[0] > 0.5 if reuse_cache else cached[0] == 0.0), cached
 
 
 def test_retry_temperature_and_length_are_used(tiny_model, failures, tmp_path):
@@ -162,3 +170,162 @@ def test_bad_retry_settings_one_line_exit_2(tiny_model, failures, tmp_path, cfg,
     res = CliRunner().invoke(main, ["train", "grpo", "--config", str(config)])
     assert res.exit_code == 2 and msg in res.output and len(res.output.strip().splitlines()) == 1, res.output
     assert not (tmp_path / "o").exists()
+
+
+RETRY_TOKENS = 6
+
+
+@pytest.fixture(scope="module")
+def trainer(tiny_model, failures, tmp_path_factory):
+    from reflectevo_bench.trainers.config import load_job
+    from reflectevo_bench.trainers.grpo import build_grpo_trainer
+
+    out = tmp_path_factory.mktemp("retry-cache")
+    config = out / "grpo.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "model": str(tiny_model),
+                "data": str(failures),
+                "output_dir": str(out / "ckpt"),
+                "num_generations": 2,
+                "per_device_train_batch_size": 2,
+                "max_steps": 1,
+                "max_completion_length": 5,
+                "temperature": 1.0,
+                "save_strategy": "no",
+                "report_to": "none",
+                "use_cpu": True,
+                "bf16": False,
+            }
+        )
+    )
+    return build_grpo_trainer(load_job("grpo", config), out / "ckpt")
+
+
+def _fresh(trainer, ids: list[int], config):
+    """One retry prompt generated alone from an empty cache: its tokens (to the first EOS) and logits per step."""
+    import torch
+
+    with torch.no_grad():
+        out = trainer.model.generate(
+            input_ids=torch.tensor([ids]),
+            attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+            generation_config=config,
+            return_dict_in_generate=True,
+            output_logits=True,
+        )
+    new = out.sequences[0, len(ids) :].tolist()
+    ends = [i for i, t in enumerate(new) if t in trainer.eos_token_ids]
+    new = new[: ends[0] + 1] if ends else new
+    return new, [step[0] for step in out.logits[: len(new)]]
+
+
+def _with_logits(trainer, monkeypatch) -> list:
+    """Make every generate call of the trainer's model also hand back its logits; the list collects them per call."""
+    calls, original = [], trainer.model.generate
+
+    def generate(*args, **kwargs):
+        out = original(*args, output_logits=True, **kwargs)
+        calls.append(out.logits)
+        return out
+
+    monkeypatch.setattr(trainer.model, "generate", generate, raising=False)
+    return calls
+
+
+def _cached_retries(trainer, monkeypatch, greedy_reflection: bool = False):
+    from reflectevo_bench.trainers.retry_cache import reflect_then_retry
+    from reflectevo_bench.trainers.rollout import RetrySettings, hf_retry_generation
+
+    if greedy_reflection:
+        greedy = trainer.generation_config.to_dict()
+        greedy.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        monkeypatch.setattr(trainer, "generation_config", type(trainer.generation_config).from_dict(greedy))
+    config, kwargs = hf_retry_generation(trainer, RetrySettings(), RETRY_TOKENS)
+    prompts = _prompts(trainer)
+    tail = trainer.processing_class("\nTry again. Answer:", add_special_tokens=False)["input_ids"]
+    build, seen = _retry_prompts(prompts, tail, trainer.eos_token_ids)
+    calls = _with_logits(trainer, monkeypatch)
+    done = reflect_then_retry(trainer, prompts, build, config, kwargs)
+    monkeypatch.undo()
+    fresh = [_fresh(trainer, w, config) for w in seen["wanted"]]
+    return done, calls[-1], fresh, seen, prompts
+
+
+def _same_logits(cached_steps, row: int, fresh_steps) -> bool:
+    import torch
+
+    return all(torch.allclose(c[row], f, atol=1e-4, rtol=1e-4) for c, f in zip(cached_steps, fresh_steps))
+
+
+def _prompts(trainer) -> list[list[int]]:
+    chats = [
+        [{"role": "user", "content": "What is two plus two?"}],
+        [{"role": "user", "content": "Name a prime number larger than one hundred, and say why it is prime."}],
+        [{"role": "user", "content": "Sort these: 9 3 7"}],
+        [{"role": "user", "content": "Why?"}],
+    ]
+    return trainer._tokenize_prompts(chats)[0]
+
+
+def _retry_prompts(prompts: list[list[int]], tail: list[int], eos: list[int]):
+    """Row 0 keeps prompt + reflection, row 1 cuts the reflection to one token, row 2 rewrites the prompt's end,
+    row 3 shares nothing; each then asks for the retry (``tail``)."""
+    seen: dict[str, list[int]] = {}
+
+    def build(completions: list[list[int]]) -> list[list[int]]:
+        p, c = prompts, completions
+        wanted = [
+            p[0] + c[0] + tail,
+            p[1] + c[1][:1] + [7, 8, 9] + tail,
+            p[2][:-3] + [11, 12] + c[2] + tail,
+            [5, 6] + tail,
+        ]
+        # a reflection cut by the length limit ends with a token that was never fed, so it is not in the cache
+        seen["shared"] = [len(p[0]) + len(c[0]) - (c[0][-1] not in eos), len(p[1]) + 1, len(p[2]) - 3, 0]
+        seen["wanted"] = wanted
+        return wanted
+
+    return build, seen
+
+
+@pytest.mark.parametrize("greedy_reflection", [True, False], ids=["greedy", "sampled"])
+def test_retry_from_cache_equals_fresh_generation(trainer, monkeypatch, greedy_reflection):
+    """The retry continues the reflection's KV cache (``trainers/retry_cache.py``): whatever retry prompt follows a
+    reflection (kept whole, cut, rewritten, or sharing nothing), each row's retry tokens AND logits at every step
+    equal a fresh generation of that prompt alone, and only the tokens past the shared prefix are prefilled."""
+    done, logits, fresh, seen, prompts = _cached_retries(trainer, monkeypatch, greedy_reflection)
+    assert all(0 < len(c) <= 5 for c in done.completion_ids)
+    assert done.retry_ids == [tokens for tokens, _ in fresh]
+    assert all(_same_logits(logits, row, steps) for row, (_, steps) in enumerate(fresh))
+    assert done.reused_tokens == sum(seen["shared"]) and done.retry_prompt_tokens == sum(map(len, seen["wanted"]))
+    if greedy_reflection:  # the reflection itself is what a fresh greedy generation gives
+        greedy = type(trainer.generation_config).from_dict(
+            {
+                **trainer.generation_config.to_dict(),
+                "do_sample": False,
+                "temperature": None,
+                "top_p": None,
+                "top_k": None,
+            }
+        )
+        assert done.completion_ids == [_fresh(trainer, p, greedy)[0][:5] for p in prompts]
+
+
+def test_cache_kept_whole_would_give_other_retries(trainer, monkeypatch):
+    """The negative control: with every cached real token kept (no holes past the shared prefix), the rows whose
+    retry prompt leaves the cached tokens get other logits than a fresh prefill gives: the mask is what makes the
+    reuse exact. The row whose retry prompt continues its whole cache is unaffected."""
+    from reflectevo_bench.trainers import retry_cache
+
+    plan = retry_cache.reuse_plan
+
+    def keep_everything(cached, real, wanted):
+        _, suffixes, reused = plan(cached, real, wanted)
+        return real.long(), suffixes, reused
+
+    monkeypatch.setattr(retry_cache, "reuse_plan", keep_everything)
+    _, logits, fresh, _, _ = _cached_retries(trainer, monkeypatch)
+    assert _same_logits(logits, 0, fresh[0][1])
+    assert not any(_same_logits(logits, row, fresh[row][1]) for row in (1, 2, 3))

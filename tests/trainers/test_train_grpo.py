@@ -307,6 +307,7 @@ def test_mbpp_retries_are_judged_in_the_sandbox(tiny_model, shared_data, tmp_pat
         return programs, None
 
     trainer._generate_single_turn = retries_are_programs
+    trainer.rollout_func.reuse_cache = False  # the two-call path, so the retries can be scripted
     run_trainer(trainer, None)
     logged = _rollouts(out)
     assert len(logged) == 2 and calls == [2, 1]
