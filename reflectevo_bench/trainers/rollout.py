@@ -165,6 +165,34 @@ def retry_generation(trainer: Any, settings: RetrySettings, max_tokens: int) -> 
             setattr(obj, name, value)
 
 
+@contextmanager
+def vllm_awake_for_retry(trainer: Any) -> Iterator[None]:
+    """vLLM colocate with ``vllm_enable_sleep_mode``: one weight sync per step, the engine awake for the retry.
+
+    TRL 1.16 puts the engine to sleep at level 2 (weights and KV cache discarded) at the end of every ``generate``
+    and, because level 2 drops the weights, re-pushes them all (``sync_weights``) at the start of the next one. A
+    reflection-GRPO step generates twice (reflection, then retry), so left alone it pushes the weights twice per
+    step and the retry finds an empty prefix cache. Around the reflection call this does TRL's once-per-step sync
+    itself (wake the weights, push them, wake the KV cache) and turns the sleep off; the retry call then finds the
+    engine awake with current weights (no second push, the reflection prompts still in the prefix cache) and puts it
+    to sleep as TRL always does. Elsewhere (HF, vLLM server, no sleep mode) it does nothing.
+    """
+    vg = getattr(trainer, "vllm_generation", None) if getattr(trainer, "use_vllm", False) else None
+    if vg is None or getattr(vg, "mode", None) != "colocate" or not getattr(vg, "enable_sleep_mode", False):
+        yield
+        return
+    if vg._llm_weights_sleeping or trainer.state.global_step != trainer._last_loaded_step:
+        vg.sync_weights()  # with sleep mode on: wakes the weights first, as TRL's own sync does
+        vg._llm_weights_sleeping = False
+        trainer._last_loaded_step = trainer.state.global_step
+    vg.llm.wake_up(tags=["kv_cache"])
+    vg.enable_sleep_mode = False
+    try:
+        yield
+    finally:
+        vg.enable_sleep_mode = True
+
+
 class ReflectionRollout:
     """``rollout_func`` of reflection GRPO (see the module docstring)."""
 
@@ -218,7 +246,8 @@ class ReflectionRollout:
             completion_ids, logprobs, retry_ids = done.completion_ids, None, done.retry_ids
             prefill = (done.retry_prompt_tokens, done.reused_tokens)
         else:
-            completion_ids, logprobs = trainer._generate_single_turn(prompt_ids, None, {}, groups)
+            with vllm_awake_for_retry(trainer):
+                completion_ids, logprobs = trainer._generate_single_turn(prompt_ids, None, {}, groups)
             clock.append(time.perf_counter())
             wanted = retry_prompt_ids(completion_ids)
             with retry_generation(trainer, self.retry, self.retry_max_tokens):

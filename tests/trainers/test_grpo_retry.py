@@ -329,3 +329,105 @@ def test_cache_kept_whole_would_give_other_retries(trainer, monkeypatch):
     _, logits, fresh, _, _ = _cached_retries(trainer, monkeypatch)
     assert _same_logits(logits, 0, fresh[0][1])
     assert not any(_same_logits(logits, row, fresh[row][1]) for row in (1, 2, 3))
+
+
+class RecordingEngine:
+    """Stands in for ``vllm.LLM`` (vLLM cannot be installed beside TRL on this machine): what TRL 1.16's real
+    ``VLLMGeneration`` asks of the engine, recorded, with sleep level 2's rule enforced (weights written into a
+    sleeping engine, or a generate on one, fail as on strict-memory hardware)."""
+
+    def __init__(self) -> None:
+        from types import SimpleNamespace
+
+        self.events: list = []
+        self.sleeping: set[str] = set()
+        model = SimpleNamespace(load_weights=self._load)
+        self.llm_engine = SimpleNamespace(
+            model_executor=SimpleNamespace(driver_worker=SimpleNamespace(model_runner=SimpleNamespace(model=model)))
+        )
+
+    def _load(self, weights) -> None:
+        assert "weights" not in self.sleeping, "weights pushed into a sleeping engine"
+        if not self.events or self.events[-1] != "push":
+            self.events.append("push")
+
+    def sleep(self, level: int) -> None:
+        self.sleeping = {"weights", "kv_cache"}
+        self.events.append("sleep")
+
+    def wake_up(self, tags=None) -> None:
+        self.sleeping -= set(tags or self.sleeping)
+
+    def reset_prefix_cache(self) -> None:
+        pass
+
+    def generate(self, prompts, sampling_params, use_tqdm=False):
+        from types import SimpleNamespace
+
+        assert not self.sleeping, "generate on a sleeping engine"
+        self.events.append("generate")
+        tokens = [5, 6, 7][: sampling_params["max_tokens"]]
+        logprobs = [{t: SimpleNamespace(logprob=-1.0, rank=1)} for t in tokens]
+        return [
+            SimpleNamespace(
+                prompt_token_ids=p["prompt_token_ids"], outputs=[SimpleNamespace(token_ids=tokens, logprobs=logprobs)]
+            )
+            for p in prompts
+        ]
+
+
+def _colocated_sleeping_vllm(trainer, monkeypatch) -> RecordingEngine:
+    """TRL's real VLLMGeneration in colocate mode with sleep mode on, over the recording engine."""
+    import trl.generation.vllm_generation as vllm_generation
+    from trl.distributed import DistributedBackend
+
+    monkeypatch.setattr(vllm_generation, "SamplingParams", dict, raising=False)
+    vg = vllm_generation.VLLMGeneration.__new__(vllm_generation.VLLMGeneration)
+    engine = RecordingEngine()
+    engine.sleep(level=2)  # TRL puts the engine to sleep right after building it
+    engine.events.clear()
+    vars(vg).update(
+        mode="colocate",
+        enable_sleep_mode=True,
+        _llm_weights_sleeping=True,
+        accelerator=trainer.accelerator,
+        model=trainer.model,
+        _dist=DistributedBackend(trainer.accelerator),
+        llm=engine,
+        temperature=1.0,
+        top_p=1.0,
+        top_k=-1,
+        min_p=None,
+        repetition_penalty=1.0,
+        max_completion_length=3,
+        logprobs=0,
+        generation_kwargs={},
+        structured_outputs_regex=None,
+        tensor_parallel_size=1,
+    )
+    monkeypatch.setattr(trainer, "use_vllm", True, raising=False)
+    monkeypatch.setattr(trainer, "vllm_generation", vg, raising=False)
+    monkeypatch.setattr(trainer, "_last_loaded_step", -1, raising=False)
+    return engine
+
+
+@pytest.mark.parametrize("kept_awake", [True, False], ids=["one-sync", "trl-alone"])
+def test_sleep_mode_pushes_the_weights_once_per_step(trainer, monkeypatch, kept_awake):
+    """With ``vllm_enable_sleep_mode``, TRL alone pushes every weight twice per reflection-GRPO step (its level-2
+    sleep after the reflection drops them before the retry); the rollout keeps the engine awake between its two
+    calls, so each step pushes once and the retry's prompts meet the reflection's prefix cache."""
+    import contextlib
+
+    from reflectevo_bench.trainers import rollout
+
+    engine = _colocated_sleeping_vllm(trainer, monkeypatch)
+    if not kept_awake:
+        monkeypatch.setattr(rollout, "vllm_awake_for_retry", lambda trainer: contextlib.nullcontext())
+    func = trainer.rollout_func
+    prompts = [row["prompt"] for row in list(func.rows.values())[:2] for _ in range(trainer.num_generations)]
+    for step in range(2):
+        monkeypatch.setattr(trainer.state, "global_step", step)
+        out = func(prompts, trainer)
+        assert len(out["completion_ids"]) == len(prompts) and out["completion_ids"][0] == [5, 6, 7]
+    one_step = ["push", "generate", "generate", "sleep"] if kept_awake else ["push", "generate", "sleep"] * 2
+    assert engine.events == one_step * 2
