@@ -136,9 +136,9 @@ class Protocol:
         return prompter.fill("self_refine_review", template=template)
 
     def retry_request(self, prompter: Prompter, last: Verdict) -> str:
-        """The user turn before a new attempt in the same conversation (its ``retry_key`` template); it carries
-        the verifier's feedback when the model is told it was wrong and has not heard so in a reflection turn."""
-        feedback = prompter.feedback(last) if self.needs_oracle and not self.reflects else ""
+        """The user turn before a new attempt in the same conversation (its ``retry_key`` template); the
+        feedback goes in it unless the protocol has a reflection turn (which says what the model is told)."""
+        feedback = "" if self.reflects else prompter.feedback(last)
         return prompter.fill(self.retry_key, feedback)
 
     def reflect_answer_request(self, prompter: Prompter, last: Verdict, template: str | None = None) -> str:
