@@ -88,18 +88,21 @@ def read_exact(fd, n):
     return b"".join(chunks)
 
 
-def read_frame(fd):
-    """A job from the harness (trusted direction: marshal, which needs no import)."""
+def read_body(fd, cap, too_large):
+    """The body of one length-prefixed frame; None on EOF. Raises ValueError(too_large) when it is over ``cap``."""
     head = read_exact(fd, 4)
     if head is None:
         return None
     (size,) = struct.unpack(">I", head)
-    if size > MAX_FRAME:
-        raise ValueError("frame too large")
-    body = read_exact(fd, size)
-    if body is None:
-        return None
-    return marshal.loads(body)
+    if size > cap:
+        raise ValueError(too_large)
+    return read_exact(fd, size)
+
+
+def read_frame(fd):
+    """A job from the harness (trusted direction: marshal, which needs no import)."""
+    body = read_body(fd, MAX_FRAME, "frame too large")
+    return None if body is None else marshal.loads(body)
 
 
 _ESCAPES = {i: f"\\u{i:04x}" for i in range(32)}
@@ -257,13 +260,7 @@ def _send_msg(fd, obj, trusted=False):
 
 def _recv_msg(fd, cap, loads):
     """One framed JSON message; None on EOF. Raises ValueError on a malformed or oversized frame."""
-    head = read_exact(fd, 4)
-    if head is None:
-        return None
-    (size,) = struct.unpack(">I", head)
-    if size > cap:
-        raise ValueError("oversized message")
-    body = read_exact(fd, size)
+    body = read_body(fd, cap, "oversized message")
     if body is None:
         return None
     msg = loads(body)
