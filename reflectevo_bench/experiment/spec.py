@@ -16,8 +16,10 @@ files, as ``run --data-dir``; default ``$REFLECTEVO_DATA_DIR``), ``title``; ``da
 ``data.eval_fraction`` (0.1), ``data.judge`` ({model, model_args}: needed by kind ``dpref``); ``eval.gen_kwargs``,
 ``eval.attempts``; ``report.scope`` (both); ``data.reflection_gen_kwargs`` / ``data.reflection_instruction`` (as ``run``'s options),
 ``eval.roles`` ([self]; ``reflector``: the base answers, each candidate reflects), ``rounds`` (1) and ``evolve``
-(the recipe whose checkpoint generates round k+1's data; default the first). Relative task-YAML and model paths
-are taken relative to the spec file's folder when they exist there. Every problem is a ``BenchError``: one line,
+(the recipe whose checkpoint generates round k+1's data; default the first). A protocol key (``data.protocol``,
+``eval.protocol``, ``eval.controls``) takes a built-in protocol's name or ``path/to/file.py:NAME`` (a protocol
+defined in one file, as ``run --protocol``). Relative task-YAML, model and protocol-file paths are taken relative to
+the spec file's folder when they exist there. Every problem is a ``BenchError``: one line,
 exit 2.
 """
 
