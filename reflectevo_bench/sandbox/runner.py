@@ -105,6 +105,16 @@ def read_frame(fd):
     return None if body is None else marshal.loads(body)
 
 
+def stat_fields(pid):
+    """The fields of ``/proc/<pid>/stat`` after the command name (state, ppid, ...); None when it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    return stat[stat.rfind(b")") + 2 :].split()
+
+
 _ESCAPES = {i: f"\\u{i:04x}" for i in range(32)}
 _ESCAPES.update({ord('"'): '\\"', ord("\\"): "\\\\", 10: "\\n", 13: "\\r", 9: "\\t"})
 
@@ -689,22 +699,15 @@ class Worker:
             return None
 
     def _zygote_state(self):
-        try:
-            with open(f"/proc/{self.zygote[0]}/stat", "rb") as f:
-                stat = f.read()
-            return stat[stat.rfind(b")") + 2 :].split()[0]
-        except (OSError, IndexError):
-            return None
+        fields = stat_fields(self.zygote[0])
+        return fields[0] if fields else None
 
     def zygote_problem(self):
         """None when the fork server is alive, idle, unstopped, untraced and unchanged; else why not."""
         pid = self.zygote[0]
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
+        fields = stat_fields(pid)
+        if fields is None:
             return "the fork server is gone"
-        fields = stat[stat.rfind(b")") + 2 :].split()
         if len(fields) < 39 or fields[0] not in (b"S", b"R"):
             return "the fork server was stopped or killed"
         if fields[16] != b"0" or fields[38] != b"0":  # nice, scheduling policy
@@ -719,12 +722,9 @@ class Worker:
         for name in os.listdir("/proc"):
             if not name.isdigit():
                 continue
-            try:
-                with open(f"/proc/{name}/stat", "rb") as f:
-                    stat = f.read()
-                parents[int(name)] = int(stat[stat.rfind(b")") + 2 :].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
+            fields = stat_fields(name)
+            if fields is not None and len(fields) > 1 and fields[1].isdigit():  # else gone meanwhile
+                parents[int(name)] = int(fields[1])
         return parents
 
     def _targets(self):
@@ -889,12 +889,9 @@ class Worker:
 
     def _next_healthy(self):
         pid = self.next[0]
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
+        fields = stat_fields(pid)
+        if fields is None:
             return False
-        fields = stat[stat.rfind(b")") + 2 :].split()
         return len(fields) > 1 and fields[0] == b"S" and int(fields[1]) == self.zygote[0]
 
     def prefork(self):
