@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reflectevo_bench.experiment.spec import ModelSpec, Spec
-from reflectevo_bench.harness.protocols import PROTOCOLS
+from reflectevo_bench.experiment.spec import ModelSpec, Spec, protocol_of
 
 HASH_CHARS = 10
 REFLECTOR_SUFFIX = "@reflector"  # a candidate's row as Reflector beside the base model (eval.roles: reflector)
@@ -163,51 +162,32 @@ def plan(spec: Spec) -> list[Stage]:
         models.append(("candidate", name, {"checkpoint_of": train_key, "model": spec.base.model}, [train_key]))
     models += [("candidate", m.name, _model_inputs(m), []) for m in spec.candidates]
     models += [("reference", m.name, _model_inputs(m), []) for m in spec.references]
-    evals = []
+    evals: list[str] = []
+
+    def add_eval(role: str, label: str, protocol: str, model_inputs: dict[str, Any], deps: list[str], **extra: Any):
+        named = protocol_of(protocol).name  # a plugin's `path/to/file.py:NAME` is no key or folder name
+        stage = Stage(
+            f"eval:{label}:{named}",
+            "eval",
+            {**model_inputs, **_eval_inputs(spec, protocol)},
+            deps,
+            extra={"role": role, "model_name": label, "protocol": protocol, "main": protocol == spec.eval.protocol}
+            | extra,
+        )
+        evals.append(add(stage, "runs", f"eval-{label}-{named}").key)
+
     for role, name, model_inputs, deps in models:
         if role != "candidate" or "self" in spec.eval.roles:
             for protocol in spec.eval.protocols:
-                st = add(
-                    Stage(
-                        f"eval:{name}:{protocol}",
-                        "eval",
-                        {**model_inputs, **_eval_inputs(spec, protocol)},
-                        deps,
-                        extra={
-                            "role": role,
-                            "model_name": name,
-                            "protocol": protocol,
-                            "main": protocol == spec.eval.protocol,
-                        },
-                    ),
-                    "runs",
-                    f"eval-{name}-{protocol}",
-                )
-                evals.append(st.key)
+                add_eval(role, name, protocol, model_inputs, deps)
         if role == "candidate" and "reflector" in spec.eval.roles:
             # ReflectEvo's evaluation: the base model answers (Generator), the candidate reflects (Reflector);
             # protocols that write no reflection would only repeat the base's run
-            label = f"{name}{REFLECTOR_SUFFIX}"
-            for protocol in (p for p in spec.eval.protocols if PROTOCOLS[p].reflects or PROTOCOLS[p].one_turn):
-                st = add(
-                    Stage(
-                        f"eval:{label}:{protocol}",
-                        "eval",
-                        {**_model_inputs(spec.base), "reflector": model_inputs, **_eval_inputs(spec, protocol)},
-                        deps,
-                        extra={
-                            "role": role,
-                            "model_name": label,
-                            "protocol": protocol,
-                            "main": protocol == spec.eval.protocol,
-                            "eval_role": "reflector",
-                            "reflector_of": name,
-                        },
-                    ),
-                    "runs",
-                    f"eval-{label}-{protocol}",
+            inputs = {**_model_inputs(spec.base), "reflector": model_inputs}
+            for protocol in (p for p in spec.eval.protocols if protocol_of(p).reflects or protocol_of(p).one_turn):
+                add_eval(
+                    role, f"{name}{REFLECTOR_SUFFIX}", protocol, inputs, deps, eval_role="reflector", reflector_of=name
                 )
-                evals.append(st.key)
     report = {
         "metric": spec.report.metric,
         "max_drop": spec.report.max_drop,

@@ -16,8 +16,10 @@ files, as ``run --data-dir``; default ``$REFLECTEVO_DATA_DIR``), ``title``; ``da
 ``data.eval_fraction`` (0.1), ``data.judge`` ({model, model_args}: needed by kind ``dpref``); ``eval.gen_kwargs``,
 ``eval.attempts``; ``report.scope`` (both); ``data.reflection_gen_kwargs`` / ``data.reflection_instruction`` (as ``run``'s options),
 ``eval.roles`` ([self]; ``reflector``: the base answers, each candidate reflects), ``rounds`` (1) and ``evolve``
-(the recipe whose checkpoint generates round k+1's data; default the first). Relative task-YAML and model paths
-are taken relative to the spec file's folder when they exist there. Every problem is a ``BenchError``: one line,
+(the recipe whose checkpoint generates round k+1's data; default the first). A protocol key (``data.protocol``,
+``eval.protocol``, ``eval.controls``) takes a built-in protocol's name or ``path/to/file.py:NAME`` (a protocol
+defined in one file, as ``run --protocol``). Relative task-YAML, model and protocol-file paths are taken relative to
+the spec file's folder when they exist there. Every problem is a ``BenchError``: one line,
 exit 2.
 """
 
@@ -31,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from reflectevo_bench.errors import BenchError
-from reflectevo_bench.harness.protocols import PROTOCOLS
+from reflectevo_bench.harness.protocols import PROTOCOLS, Protocol, find_protocol, is_plugin_spec
 from reflectevo_bench.yaml_files import read_yaml
 
 TOP_KEYS = {
@@ -311,6 +313,16 @@ def _limit(value: Any, where: str) -> int | None:
     return value
 
 
+def _docs(section: dict[str, Any], where: str, folder: Path) -> dict[str, Any]:
+    """The docs a data or eval section's runs read: its ``tasks``, ``split`` (required: checked by the caller
+    with the reason) and ``limit``."""
+    return {
+        "tasks": _tasks(section.get("tasks"), where, folder),
+        "split": str(section["split"]),
+        "limit": _limit(section.get("limit"), where),
+    }
+
+
 def _gen(value: Any, where: str) -> str | None:
     if value is None:
         return None
@@ -325,10 +337,28 @@ def _gen(value: Any, where: str) -> str | None:
     return str(value)
 
 
-def _protocol(name: Any, where: str) -> str:
-    if name not in PROTOCOLS:
-        raise BenchError(f"{where}: unknown protocol {name!r}; choose one of {', '.join(PROTOCOLS)}")
-    return str(name)
+def _protocol(name: Any, where: str, folder: Path) -> str:
+    """A built-in protocol's name, or ``path/to/file.py:NAME`` (a protocol defined in one file, as ``run
+    --protocol`` takes it; a relative path is taken relative to the spec's folder when the file is there), whose
+    file is loaded now so that a bad one fails the spec."""
+    if isinstance(name, str) and is_plugin_spec(name):
+        path, _, proto = name.rpartition(":")
+        name = f"{_rel(path, folder)}:{proto}"
+        try:
+            find_protocol(name)
+        except BenchError as exc:
+            raise BenchError(f"{where}: {exc}") from None
+        return name
+    if not isinstance(name, str) or name not in PROTOCOLS:
+        raise BenchError(
+            f"{where}: unknown protocol {name!r}; choose one of {', '.join(PROTOCOLS)} (or path/to/file.py:NAME)"
+        )
+    return name
+
+
+def protocol_of(name: str) -> Protocol:
+    """The protocol a checked spec names (a built-in name or ``path/to/file.py:NAME``)."""
+    return find_protocol(name)
 
 
 def _sampling(gen: str | None) -> bool:
@@ -359,7 +389,7 @@ def _data(d: Any, where: str, folder: Path) -> DataSpec:
         raise BenchError(f"{where}: reflections must be a positive integer, got {reflections!r}")
     gen = _gen(d.get("gen_kwargs"), where)
     rgen = _gen(d.get("reflection_gen_kwargs"), where)
-    protocol = _protocol(d.get("protocol", "reflect"), where)
+    protocol = _protocol(d.get("protocol", "reflect"), where, folder)
     if reflections > 1 and not _sampling(",".join(g for g in (gen, rgen) if g) or None):
         raise BenchError(
             f"{where}: reflections {reflections} needs sampled reflections: reflection_gen_kwargs: "
@@ -382,9 +412,7 @@ def _data(d: Any, where: str, folder: Path) -> DataSpec:
     if judge is not None and (not isinstance(judge, dict) or set(judge) - {"model", "model_args"}):
         raise BenchError(f"{where}: judge must be a mapping {{model, model_args}}")
     return DataSpec(
-        tasks=_tasks(d.get("tasks"), where, folder),
-        split=str(d["split"]),
-        limit=_limit(d.get("limit"), where),
+        **_docs(d, where, folder),
         reflections=reflections,
         gen_kwargs=gen,
         kinds=list(dict.fromkeys(kinds)),
@@ -489,7 +517,7 @@ def _eval(e: Any, where: str, folder: Path) -> EvalSpec:
     _keys(e, EVAL_KEYS, where)
     if "split" not in e:
         raise BenchError(f"{where}: `split:` is required (the test split every model is scored on)")
-    protocol = _protocol(e.get("protocol", "reflect"), where)
+    protocol = _protocol(e.get("protocol", "reflect"), where, folder)
     controls = e.get("controls") or []
     if isinstance(controls, str):
         controls = [controls]
@@ -497,17 +525,18 @@ def _eval(e: Any, where: str, folder: Path) -> EvalSpec:
         raise BenchError(
             f"{where}: controls must be a list of protocols ({', '.join(p for p in PROTOCOLS if p != protocol)})"
         )
-    controls = [_protocol(c, f"{where} controls") for c in controls]
-    if protocol in controls or len(set(controls)) != len(controls):
+    controls = [_protocol(c, f"{where} controls", folder) for c in controls]
+    names = [protocol_of(p).name for p in [protocol, *controls]]  # a stage's key and folder name its protocol
+    if len(set(names)) != len(names):
         raise BenchError(f"{where}: controls must differ from the protocol and from each other")
     gen = _gen(e.get("gen_kwargs"), where)
-    sampled = [p for p in [protocol, *controls] if PROTOCOLS[p].needs_sampling]
+    sampled = [p for p in [protocol, *controls] if protocol_of(p).needs_sampling]
     if sampled and not _sampling(gen):
         raise BenchError(f'{where}: protocol {sampled[0]} needs sampling: gen_kwargs: "do_sample=true,temperature=0.8"')
     attempts = e.get("attempts")
     if attempts is not None and (not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 2):
         raise BenchError(f"{where}: attempts must be an integer of at least 2, got {attempts!r}")
-    if PROTOCOLS[protocol].max_attempts == 1:
+    if protocol_of(protocol).max_attempts == 1:
         raise BenchError(f"{where}: protocol {protocol} makes one attempt; use reflect (controls: retry, self-refine)")
     roles = e.get("roles", ["self"])
     roles = [roles] if isinstance(roles, str) else roles
@@ -516,14 +545,12 @@ def _eval(e: Any, where: str, folder: Path) -> EvalSpec:
             f"{where}: roles must be a non-empty list of {' and '.join(ROLES)} (reflector: the candidate "
             f"writes the reflections and the base model answers), got {roles!r}"
         )
-    if "reflector" in roles and not PROTOCOLS[protocol].writes_reflections:
+    if "reflector" in roles and not protocol_of(protocol).writes_reflections:
         raise BenchError(
             f"{where}: roles: reflector needs a protocol that reflects (reflect, reflect-answer), not {protocol}"
         )
     return EvalSpec(
-        tasks=_tasks(e.get("tasks"), where, folder),
-        split=str(e["split"]),
-        limit=_limit(e.get("limit"), where),
+        **_docs(e, where, folder),
         protocol=protocol,
         controls=controls,
         gen_kwargs=gen,

@@ -11,10 +11,12 @@ from typing import Any
 from reflectevo_bench.leaderboards.plots import group_plots
 from reflectevo_bench.leaderboards.tables import (
     analytics_table,
+    board_notes,
     caption,
     comparison_table,
     control_lines,
     group_heading,
+    method_line,
     model_table,
     settings_lines,
 )
@@ -65,25 +67,15 @@ def view_links(models: list[dict[str, Any]], out_dir: Path | None) -> list[tuple
 
 
 def render_html(board: dict[str, Any], title: str = "Reflection leaderboard", out_dir: Path | None = None) -> str:
-    s = board["settings"]
     parts = [
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{escape(title)}</title>"
         f"<style>{CSS}</style></head><body>",
         f"<h1>{escape(title)}</h1>",
-        f"<p class='note'>CIs: {escape(s['ci'])}. Test: {escape(s['test'])}, α = {s['alpha']:g}; "
-        f"bootstrap {s['bootstrap']} resamples, seed {s['seed']}. Average: {escape(s['average'])}. "
-        f"Generated {escape(board['generated'])}.</p>",
+        f"<p class='note'>{escape(method_line(board['settings']))} Generated {escape(board['generated'])}.</p>",
     ]
-    if len(board["groups"]) > 1:
-        parts.append(
-            f"<p><strong>{len(board['groups'])} groups of runs that cannot be compared with each other"
-            "</strong> (different protocol, tasks, docs or prompts); each is shown apart.</p>"
-        )
-    if board.get("settings_mismatch"):
-        parts.append(
-            "<p class='mismatch'><strong>Generation settings differ (compared anyway, --allow-mismatch):"
-            f"</strong> {escape('; '.join(board['settings_mismatch']))}</p>"
-        )
+    for kind, lead, rest in board_notes(board):
+        attr = f" class='{kind}'" if kind else ""
+        parts.append(f"<p{attr}><strong>{escape(lead)}</strong> {escape(rest)}</p>")
     for g in board["groups"]:
         cap = caption(g)
         gid = g["id"]

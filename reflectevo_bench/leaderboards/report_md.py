@@ -6,10 +6,12 @@ from typing import Any
 
 from reflectevo_bench.leaderboards.tables import (
     analytics_table,
+    board_notes,
     caption,
     comparison_table,
     control_lines,
     group_heading,
+    method_line,
     model_table,
     settings_lines,
 )
@@ -25,26 +27,14 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def render_md(board: dict[str, Any]) -> str:
-    s = board["settings"]
     lines = [
         "# Reflection leaderboard",
         "",
-        f"CIs: {s['ci']}. Test: {s['test']}, α = {s['alpha']:g}; bootstrap {s['bootstrap']} resamples, "
-        f"seed {s['seed']}. Average: {s['average']}. Plots: leaderboard.html.",
+        f"{method_line(board['settings'])} Plots: leaderboard.html.",
         "",
     ]
-    if len(board["groups"]) > 1:
-        lines += [
-            f"**{len(board['groups'])} groups of runs that cannot be compared with each other** "
-            "(different protocol, tasks, docs or prompts); each is shown apart.",
-            "",
-        ]
-    if board.get("settings_mismatch"):
-        lines += [
-            "**Generation settings differ (compared anyway, --allow-mismatch):** "
-            + "; ".join(board["settings_mismatch"]),
-            "",
-        ]
+    for _, lead, rest in board_notes(board):
+        lines += [f"**{lead}** {rest}", ""]
     for g in board["groups"]:
         cap = caption(g)
         lines += [f"## {group_heading(g)}", "", f"**{cap}**", ""]

@@ -20,6 +20,38 @@ def caption(group: dict[str, Any]) -> str:
     )
 
 
+def method_line(settings: dict[str, Any]) -> str:
+    """How the board's numbers were made: intervals, test, bootstrap and average (one sentence)."""
+    s = settings
+    return (
+        f"CIs: {s['ci']}. Test: {s['test']}, α = {s['alpha']:g}; bootstrap {s['bootstrap']} resamples, "
+        f"seed {s['seed']}. Average: {s['average']}."
+    )
+
+
+def board_notes(board: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The notes above the groups as (kind, bold lead, rest): the runs split into groups that cannot be compared
+    (kind ""), generation settings that differ (kind "mismatch")."""
+    notes = []
+    if len(board["groups"]) > 1:
+        notes.append(
+            (
+                "",
+                f"{len(board['groups'])} groups of runs that cannot be compared with each other",
+                "(different protocol, tasks, docs or prompts); each is shown apart.",
+            )
+        )
+    if board.get("settings_mismatch"):
+        notes.append(
+            (
+                "mismatch",
+                "Generation settings differ (compared anyway, --allow-mismatch):",
+                "; ".join(board["settings_mismatch"]),
+            )
+        )
+    return notes
+
+
 CONTROL_COLUMNS = (("reflection_gain", "reflect − retry @tK [95% CI]"), ("intrinsic_delta", "self-refine Δ [95% CI]"))
 
 

@@ -88,18 +88,31 @@ def read_exact(fd, n):
     return b"".join(chunks)
 
 
-def read_frame(fd):
-    """A job from the harness (trusted direction: marshal, which needs no import)."""
+def read_body(fd, cap, too_large):
+    """The body of one length-prefixed frame; None on EOF. Raises ValueError(too_large) when it is over ``cap``."""
     head = read_exact(fd, 4)
     if head is None:
         return None
     (size,) = struct.unpack(">I", head)
-    if size > MAX_FRAME:
-        raise ValueError("frame too large")
-    body = read_exact(fd, size)
-    if body is None:
+    if size > cap:
+        raise ValueError(too_large)
+    return read_exact(fd, size)
+
+
+def read_frame(fd):
+    """A job from the harness (trusted direction: marshal, which needs no import)."""
+    body = read_body(fd, MAX_FRAME, "frame too large")
+    return None if body is None else marshal.loads(body)
+
+
+def stat_fields(pid):
+    """The fields of ``/proc/<pid>/stat`` after the command name (state, ppid, ...); None when it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
         return None
-    return marshal.loads(body)
+    return stat[stat.rfind(b")") + 2 :].split()
 
 
 _ESCAPES = {i: f"\\u{i:04x}" for i in range(32)}
@@ -257,13 +270,7 @@ def _send_msg(fd, obj, trusted=False):
 
 def _recv_msg(fd, cap, loads):
     """One framed JSON message; None on EOF. Raises ValueError on a malformed or oversized frame."""
-    head = read_exact(fd, 4)
-    if head is None:
-        return None
-    (size,) = struct.unpack(">I", head)
-    if size > cap:
-        raise ValueError("oversized message")
-    body = read_exact(fd, size)
+    body = read_body(fd, cap, "oversized message")
     if body is None:
         return None
     msg = loads(body)
@@ -692,22 +699,15 @@ class Worker:
             return None
 
     def _zygote_state(self):
-        try:
-            with open(f"/proc/{self.zygote[0]}/stat", "rb") as f:
-                stat = f.read()
-            return stat[stat.rfind(b")") + 2 :].split()[0]
-        except (OSError, IndexError):
-            return None
+        fields = stat_fields(self.zygote[0])
+        return fields[0] if fields else None
 
     def zygote_problem(self):
         """None when the fork server is alive, idle, unstopped, untraced and unchanged; else why not."""
         pid = self.zygote[0]
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
+        fields = stat_fields(pid)
+        if fields is None:
             return "the fork server is gone"
-        fields = stat[stat.rfind(b")") + 2 :].split()
         if len(fields) < 39 or fields[0] not in (b"S", b"R"):
             return "the fork server was stopped or killed"
         if fields[16] != b"0" or fields[38] != b"0":  # nice, scheduling policy
@@ -722,12 +722,9 @@ class Worker:
         for name in os.listdir("/proc"):
             if not name.isdigit():
                 continue
-            try:
-                with open(f"/proc/{name}/stat", "rb") as f:
-                    stat = f.read()
-                parents[int(name)] = int(stat[stat.rfind(b")") + 2 :].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
+            fields = stat_fields(name)
+            if fields is not None and len(fields) > 1 and fields[1].isdigit():  # else gone meanwhile
+                parents[int(name)] = int(fields[1])
         return parents
 
     def _targets(self):
@@ -892,12 +889,9 @@ class Worker:
 
     def _next_healthy(self):
         pid = self.next[0]
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
+        fields = stat_fields(pid)
+        if fields is None:
             return False
-        fields = stat[stat.rfind(b")") + 2 :].split()
         return len(fields) > 1 and fields[0] == b"S" and int(fields[1]) == self.zygote[0]
 
     def prefork(self):

@@ -16,6 +16,7 @@ import signal
 import struct
 import subprocess
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from .cgroups import CgroupSlot
@@ -189,22 +190,28 @@ class ProcessSandbox(JobChannel):
         poller.register(self._in, select.POLLOUT)
         poller.register(self._err, select.POLLIN)
         while view:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise SandboxBroken("timed out sending a job", timed_out=True)
-            for fd, ev in poller.poll(left * 1000):
-                if fd == self._err:
-                    self._drain_err(poller)
-                elif ev & (select.POLLERR | select.POLLHUP):
+            for _, ev in self._ready(poller, deadline, "timed out sending a job"):
+                if ev & (select.POLLERR | select.POLLHUP):
                     raise SandboxBroken("sandbox closed its input")
-                else:
-                    try:
-                        n = os.write(self._in, view)
-                    except BlockingIOError:
-                        continue
-                    except (BrokenPipeError, OSError) as exc:
-                        raise SandboxBroken(f"sandbox closed its input: {exc}") from None
-                    view = view[n:]
+                try:
+                    n = os.write(self._in, view)
+                except BlockingIOError:
+                    continue
+                except (BrokenPipeError, OSError) as exc:
+                    raise SandboxBroken(f"sandbox closed its input: {exc}") from None
+                view = view[n:]
+
+    def _ready(self, poller: select.poll, deadline: float, late: str) -> Iterator[tuple[int, int]]:
+        """One poll's events in order, but the sandbox's stderr, which is drained into ``stderr_tail`` on the way;
+        SandboxBroken(``late``) once ``deadline`` has passed."""
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise SandboxBroken(late, timed_out=True)
+        for fd, ev in poller.poll(left * 1000):
+            if fd == self._err:
+                self._drain_err(poller)
+            else:
+                yield fd, ev
 
     def _drain_err(self, poller: select.poll) -> None:
         chunk = os.read(self._err, 65536)
@@ -222,13 +229,7 @@ class ProcessSandbox(JobChannel):
             answer = take_frame(buf, "sandbox")
             if answer is not None:
                 return answer
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise SandboxBroken("no answer before the deadline", timed_out=True)
-            for fd, _ in poller.poll(left * 1000):
-                if fd == self._err:
-                    self._drain_err(poller)
-                    continue
+            for _ in self._ready(poller, deadline, "no answer before the deadline"):
                 chunk = os.read(self._out, 1 << 20)
                 if not chunk:
                     raise SandboxBroken("sandbox exited")

@@ -57,6 +57,7 @@ class Protocol:
     min_attempts: int = 2
     max_attempts: int | None = None
     template_keys: tuple[str, ...] = ()  # the templates this protocol sends (a task may override each)
+    retry_key: str = "retry"  # the template of the user turn before a new attempt in the same conversation
     templates: Mapping[str, str] = field(default_factory=dict)  # defaults for keys not in protocols.yaml
     control: str | None = None  # the leaderboard column this protocol's run is the control of
     source: str | None = None  # the file a plugin protocol was loaded from (None: built in)
@@ -135,8 +136,10 @@ class Protocol:
         return prompter.fill("self_refine_review", template=template)
 
     def retry_request(self, prompter: Prompter, last: Verdict) -> str:
-        """The user turn before a new attempt in the same conversation."""
-        return prompter.fill("retry", prompter.feedback(last))
+        """The user turn before a new attempt in the same conversation (its ``retry_key`` template); the
+        feedback goes in it unless the protocol has a reflection turn (which says what the model is told)."""
+        feedback = "" if self.reflects else prompter.feedback(last)
+        return prompter.fill(self.retry_key, feedback)
 
     def reflect_answer_request(self, prompter: Prompter, last: Verdict, template: str | None = None) -> str:
         """The one user turn of a one-turn protocol: the reflection request, then the request for the corrected

@@ -23,14 +23,14 @@ from typing import Any
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.tasks.bigbench.docs import LETTERS, to_doc
 from reflectevo_bench.tasks.common.data import (
+    chosen_names,
     hub_rows,
     limit_rows,
-    load_rows,
     local_file,
     read_records,
     to_dataset_dict,
 )
-from reflectevo_bench.tasks.common.splits import SPLIT_KEY, content_key, held_out_keys, load_split, question_body
+from reflectevo_bench.tasks.common.splits import content_key, held_out_keys, load_reflectevo_split, question_body
 
 REFLECTEVO_SOURCES = ("vitaminc_fact_verification", "squad_shifts", "strategyqa", "social_iqa")
 KEY_TAIL = 400  # the item's identity: the last characters of its question body (a subtask prefix may differ)
@@ -127,26 +127,15 @@ def _hub_source(subtask: str) -> list[dict[str, Any]]:
     return rows
 
 
-def _subtasks(chosen: Any) -> list[str]:
-    if chosen in (None, "", "all"):
-        return list(REFLECTEVO_SOURCES)
-    names = [chosen] if isinstance(chosen, str) else list(chosen)
-    unknown = sorted(set(names) - set(REFLECTEVO_SOURCES))
-    if unknown:
-        raise BenchError(
-            f"task 'bigbench_reflectevo': unknown subtask(s) {unknown} in metadata.bigbench_subtasks; "
-            f"choose from {list(REFLECTEVO_SOURCES)}"
-        )
-    return names
-
-
 def _train_rows(data_dir: str | None, subtasks: Any) -> list[dict[str, Any]]:
     prepared = Path(data_dir).expanduser() / "reflectevo" / "bigbench_train.jsonl" if data_dir else None
     if prepared is not None and prepared.is_file():
         rows = read_records(prepared)
     else:
         rows = []
-        for subtask in _subtasks(subtasks):
+        for subtask in chosen_names(
+            "bigbench_reflectevo", subtasks, REFLECTEVO_SOURCES, "subtask", "bigbench_subtasks"
+        ):
             rows += _local_source(data_dir, subtask) if data_dir else _hub_source(subtask)
     keys, seen, out = held_out_keys("bigbench_reflectevo"), set(), []
     for row in rows:
@@ -158,12 +147,6 @@ def _train_rows(data_dir: str | None, subtasks: Any) -> list[dict[str, Any]]:
 
 
 def load_reflectevo(data_dir: str | None = None, num_examples: Any = None, bigbench_subtasks: Any = None, **meta: Any):
-    return load_split(
-        "bigbench_reflectevo",
-        {
-            "test": lambda: load_rows("bigbench_reflectevo", data_dir, "reflectevo/bigbench_test.jsonl"),
-            "train": lambda: _train_rows(data_dir, bigbench_subtasks),
-        },
-        meta.get(SPLIT_KEY),
-        num_examples,
+    return load_reflectevo_split(
+        "bigbench_reflectevo", data_dir, lambda: _train_rows(data_dir, bigbench_subtasks), meta, num_examples
     )

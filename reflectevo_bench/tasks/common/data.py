@@ -115,3 +115,16 @@ def limit_rows(rows: Rows, num_examples: Any) -> Rows:
     if num_examples in (None, "", 0, "all"):
         return rows
     return rows[: int(num_examples)]
+
+
+def chosen_names(task: str, chosen: Any, known: Iterable[str], what: str, key: str) -> list[str]:
+    """The ``what`` names a task's metadata ``key`` picks from ``known``: one name or a list (None, '' or 'all':
+    every one); an unknown name is one clear error."""
+    known = list(known)
+    if chosen in (None, "", "all"):
+        return known
+    names = [chosen] if isinstance(chosen, str) else list(chosen)
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        raise BenchError(f"task '{task}': unknown {what}(s) {unknown} in metadata.{key}; choose from {known}")
+    return names

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from reflectevo_bench.errors import BenchError
-from reflectevo_bench.tasks.common.data import Rows, limit_rows, read_records, to_dataset_dict
+from reflectevo_bench.tasks.common.data import Rows, limit_rows, load_rows, read_records, to_dataset_dict
 
 KEYS_FILE = Path(__file__).with_name("reflectevo_test_keys.json")
 SPLIT_KEY = "requested_split"
@@ -98,3 +98,24 @@ def load_split(
     splits = {name: rows[:1] for name in named}
     splits[wanted] = rows
     return to_dataset_dict(splits)
+
+
+def load_reflectevo_split(
+    task: str,
+    data_dir: str | None,
+    train: Callable[[], Rows],
+    meta: dict[str, Any],
+    num_examples: Any,
+    hub: dict[str, Any] | None = None,
+):
+    """A ReflectEvo task ``<family>_reflectevo``: test = ``<data_dir>/reflectevo/<family>_test.jsonl`` (``hub``:
+    load_dataset kwargs of a stand-in without --data-dir), train = ``train()``; only the split the run asked for
+    (``meta``'s requested split) is loaded."""
+    family = task.removesuffix("_reflectevo")
+    test = f"reflectevo/{family}_test.jsonl"
+    return load_split(
+        task,
+        {"test": lambda: load_rows(task, data_dir, test, hub=hub), "train": train},
+        meta.get(SPLIT_KEY),
+        num_examples,
+    )

@@ -35,6 +35,18 @@ def _verdict(problem: Any, calls: list[Call], form: str) -> Verdict:
     )
 
 
+def _no_call(error: str | None) -> Verdict:
+    """The verdict of a response in which no call could be read (``error``: what the parser said, if anything)."""
+    why = f" ({error})" if error else ""
+    return Verdict(
+        False,
+        0.0,
+        f"No function call could be read from your response{why}. {FORMAT_HINT}",
+        None,
+        {"reason": "no_call"},
+    )
+
+
 def verify_xlam(doc: dict[str, Any], response: str) -> Verdict:
     tools = _load(doc.get("tools"), "tools")
     try:
@@ -43,14 +55,7 @@ def verify_xlam(doc: dict[str, Any], response: str) -> Verdict:
         raise BenchError(f"xlam doc's answers are not calls: {exc}") from None
     parsed = parse_calls(response)
     if parsed.calls is None:
-        why = f" ({parsed.error})" if parsed.error else ""
-        return Verdict(
-            False,
-            0.0,
-            f"No function call could be read from your response{why}. {FORMAT_HINT}",
-            None,
-            {"reason": "no_call"},
-        )
+        return _no_call(parsed.error)
     return _verdict(
         xlam_checker.check(parsed.calls, expected, tools if isinstance(tools, list) else []), parsed.calls, parsed.form
     )
@@ -72,14 +77,7 @@ def verify_bfcl(doc: dict[str, Any], response: str) -> Verdict:
     if parsed.calls is None:
         if not gt:  # no call expected, none made
             return Verdict(True, 1.0, "", "[]", {"reason": "ok", "form": "none", "n_calls": 0})
-        why = f" ({parsed.error})" if parsed.error else ""
-        return Verdict(
-            False,
-            0.0,
-            f"No function call could be read from your response{why}. {FORMAT_HINT}",
-            None,
-            {"reason": "no_call"},
-        )
+        return _no_call(parsed.error)
     return _verdict(bfcl_checker.check(parsed.calls, gt, functions), parsed.calls, parsed.form)
 
 

@@ -19,8 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from reflectevo_bench.errors import BenchError
-from reflectevo_bench.tasks.common.data import hub_rows, limit_rows, load_rows, read_records, to_dataset_dict
-from reflectevo_bench.tasks.common.splits import SPLIT_KEY, drop_test_items, load_split
+from reflectevo_bench.tasks.common.data import (
+    chosen_names,
+    hub_rows,
+    limit_rows,
+    load_rows,
+    read_records,
+    to_dataset_dict,
+)
+from reflectevo_bench.tasks.common.splits import drop_test_items, load_reflectevo_split
 
 SUBJECTS = (
     "algebra",
@@ -31,18 +38,6 @@ SUBJECTS = (
     "prealgebra",
     "precalculus",
 )
-
-
-def _subjects(subjects: Any) -> list[str]:
-    if subjects in (None, "", "all"):
-        return list(SUBJECTS)
-    chosen = [subjects] if isinstance(subjects, str) else list(subjects)
-    unknown = sorted(set(chosen) - set(SUBJECTS))
-    if unknown:
-        raise BenchError(
-            f"task 'math': unknown subject(s) {unknown} in metadata.subjects; choose from {list(SUBJECTS)}"
-        )
-    return chosen
 
 
 def _local_math(data_dir: str, subjects: list[str], split: str = "test", task: str = "math") -> list[dict[str, Any]]:
@@ -67,7 +62,7 @@ def _local_math(data_dir: str, subjects: list[str], split: str = "test", task: s
 
 
 def load_math(data_dir: str | None = None, subjects: Any = None, num_examples: Any = None, **_: Any):
-    chosen = _subjects(subjects)
+    chosen = chosen_names("math", subjects, SUBJECTS, "subject", "subjects")
     if data_dir:
         rows = _local_math(data_dir, chosen)
     else:
@@ -101,12 +96,4 @@ def _train_rows(data_dir: str | None) -> list[dict[str, Any]]:
 
 
 def load_reflectevo(data_dir: str | None = None, num_examples: Any = None, **meta: Any):
-    return load_split(
-        "math_reflectevo",
-        {
-            "test": lambda: load_rows("math_reflectevo", data_dir, "reflectevo/math_test.jsonl"),
-            "train": lambda: _train_rows(data_dir),
-        },
-        meta.get(SPLIT_KEY),
-        num_examples,
-    )
+    return load_reflectevo_split("math_reflectevo", data_dir, lambda: _train_rows(data_dir), meta, num_examples)

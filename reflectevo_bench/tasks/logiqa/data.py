@@ -26,7 +26,7 @@ from reflectevo_bench.tasks.common.data import (
     read_records,
     to_dataset_dict,
 )
-from reflectevo_bench.tasks.common.splits import SPLIT_KEY, drop_test_items, load_split, question_body
+from reflectevo_bench.tasks.common.splits import drop_test_items, load_reflectevo_split, question_body
 
 HUB = "lucasmccabe/logiqa"
 # the hub copy's loading script is refused by datasets >= 4: its parquet conversion loads
@@ -99,12 +99,4 @@ def _train_rows(data_dir: str | None) -> list[dict[str, Any]]:
 
 
 def load_reflectevo(data_dir: str | None = None, num_examples: Any = None, **meta: Any):
-    return load_split(
-        "logiqa_reflectevo",
-        {
-            "test": lambda: load_rows("logiqa_reflectevo", data_dir, "reflectevo/logiqa_test.jsonl"),
-            "train": lambda: _train_rows(data_dir),
-        },
-        meta.get(SPLIT_KEY),
-        num_examples,
-    )
+    return load_reflectevo_split("logiqa_reflectevo", data_dir, lambda: _train_rows(data_dir), meta, num_examples)

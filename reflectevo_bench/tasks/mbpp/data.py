@@ -25,12 +25,13 @@ from reflectevo_bench.tasks.common.data import (
     read_records,
     to_dataset_dict,
 )
-from reflectevo_bench.tasks.common.splits import SPLIT_KEY, drop_test_items, load_split
+from reflectevo_bench.tasks.common.splits import drop_test_items, load_reflectevo_split
 
 HUB = "google-research-datasets/mbpp"
 TEST_IDS = range(11, 511)
 TRAIN_IDS = range(601, 975)
 SPLITS = ("prompt", "train", "validation", "test")
+HUB_TEST = {"path": HUB, "name": "full", "split": "test"}
 
 
 def _all_hub_splits(task: str, name: str, local: str) -> list[dict[str, Any]]:
@@ -42,7 +43,7 @@ def _all_hub_splits(task: str, name: str, local: str) -> list[dict[str, Any]]:
 
 def load_test(data_dir: str | None = None, num_examples: Any = None, **_: Any):
     """``mbpp``: task_ids 11-510."""
-    rows = load_rows("mbpp", data_dir, "mbpp/mbpp.jsonl", hub={"path": HUB, "name": "full", "split": "test"})
+    rows = load_rows("mbpp", data_dir, "mbpp/mbpp.jsonl", hub=HUB_TEST)
     rows = [r for r in rows if r["task_id"] in TEST_IDS]
     return to_dataset_dict({"test": limit_rows(rows, num_examples)})
 
@@ -78,17 +79,6 @@ def _train_rows(data_dir: str | None) -> list[dict[str, Any]]:
 
 def load_reflectevo(data_dir: str | None = None, num_examples: Any = None, **meta: Any):
     """``mbpp_reflectevo``: ReflectEvo's 500-problem test file; train = task_ids 601-974."""
-    return load_split(
-        "mbpp_reflectevo",
-        {
-            "test": lambda: load_rows(
-                "mbpp_reflectevo",
-                data_dir,
-                "reflectevo/mbpp_test.jsonl",
-                hub={"path": HUB, "name": "full", "split": "test"},
-            ),
-            "train": lambda: _train_rows(data_dir),
-        },
-        meta.get(SPLIT_KEY),
-        num_examples,
+    return load_reflectevo_split(
+        "mbpp_reflectevo", data_dir, lambda: _train_rows(data_dir), meta, num_examples, hub=HUB_TEST
     )
