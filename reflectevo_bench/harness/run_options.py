@@ -62,7 +62,8 @@ def option(
     """A ``RunOptions`` field. ``help``: its ``run --help`` text (or a function giving it when the command is
     built). ``identity``: part of the run identity (``True``, or ``WHEN_SET``). ``flags``: the option's
     declarations (default ``--field-name``). ``cli=False``: no option generated (another decorator declares it).
-    ``click_kwargs`` go to ``click.option`` over what the field's type implies (int, bool flag, repeatable)."""
+    ``click_kwargs`` go to ``click.option`` over what the field's type implies (an int or float type, a bool:
+    a flag, a tuple: repeatable)."""
     spec = {"flags": flags, **click_kwargs} if cli else None
     return dataclasses.field(default=default, metadata={"help": help, "identity": identity, "cli": spec})
 
@@ -192,8 +193,8 @@ def _click_option(f: dataclasses.Field, hint: Any) -> Callable[[F], F]:
         kwargs["multiple"] = True
     elif hint is bool and "/" not in flags[0]:
         kwargs["is_flag"] = True
-    elif base == [int]:
-        kwargs["type"] = int
+    elif len(base) == 1 and base[0] in (int, float):
+        kwargs["type"] = base[0]
     if default is not False and default != ():  # else click's own default for a flag / a repeatable option
         kwargs["default"] = default
     if default is not None and default is not False and default != ():
