@@ -66,6 +66,14 @@ def _params(command: click.Command) -> dict[str, click.Parameter]:
     return {p.name: p for p in command.params}
 
 
+def _parse(argv: list[str]) -> RunOptions:
+    """``run``'s parsed command line as RunOptions (under main's context, as the CLI parses it: click caches the
+    help option a command is first parsed with)."""
+    with main.make_context("reflectevo-bench", ["run"]) as parent:
+        ctx = run_command.make_context("run", argv, parent=parent)
+    return RunOptions(**{k: v for k, v in ctx.params.items() if k not in ("wandb_args", "tensorboard")})
+
+
 def test_every_cli_field_is_an_option_of_its_name_flag_help_and_default(monkeypatch):
     monkeypatch.delenv("REFLECTEVO_DATA_DIR", raising=False)
     params = _params(run_command)
@@ -76,9 +84,7 @@ def test_every_cli_field_is_an_option_of_its_name_flag_help_and_default(monkeypa
     # nothing declared by hand beside them: every other option of `run` is one it shares with `results`
     assert set(params) - {f.name for f in _cli_fields()} == SHARED
     # no arguments at all: click hands over exactly the dataclass defaults
-    ctx = run_command.make_context("run", [])
-    values = {k: v for k, v in ctx.params.items() if k not in ("wandb_args", "tensorboard")}
-    assert RunOptions(**values) == RunOptions()
+    assert _parse([]) == RunOptions()
     assert RunOptions().seed == DEFAULT_SEED and RunOptions().chunk_size == DEFAULT_CHUNK_SIZE
 
 
@@ -87,8 +93,7 @@ def test_every_option_reaches_its_field():
         "--seed", "7", "--batch-size", "2", "--limit", "0.5", "--include_path", "a", "--include-path", "b",
         "--no-fewshot-as-multiturn", "--log_samples", "--chunk-size", "3", "--attempts", "4", "--format", "json",
     ]  # fmt: skip
-    ctx = run_command.make_context("run", argv)
-    opts = RunOptions(**{k: v for k, v in ctx.params.items() if k not in ("wandb_args", "tensorboard")})
+    opts = _parse(argv)
     assert (opts.seed, opts.batch_size, opts.limit, opts.include_path) == (7, "2", 0.5, ("a", "b"))
     assert (opts.fewshot_as_multiturn, opts.log_samples, opts.chunk_size, opts.attempts) == (False, True, 3, 4)
     assert opts.summary_format == "json"
@@ -108,9 +113,9 @@ def test_run_help_keeps_its_flags_and_types():
         "[default: 1234]",
     ):
         assert line in text, line
-    flags = re.findall(r"^  (--[a-z-]+)", text, re.M)
+    flags = [f for f in re.findall(r"^  (--[a-z-]+)", text, re.M) if f != "--help"]  # "-h, --help" via main
     assert flags[:3] == ["--model", "--model-args", "--reflector-model"]  # field order is help order
-    assert flags[-4:] == ["--format", "--wandb-args", "--tensorboard", "--help"]
+    assert flags[-4:] == ["--shard", "--format", "--wandb-args", "--tensorboard"]
 
 
 def test_a_new_field_with_metadata_becomes_an_option_and_an_identity_entry():
