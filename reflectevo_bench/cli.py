@@ -12,32 +12,10 @@ from rich.console import Console
 
 from reflectevo_bench.cli_errors import friendly_errors
 from reflectevo_bench.errors import one_line
+from reflectevo_bench.harness.run_options import LimitType as LimitType  # re-exported: --limit's type
+from reflectevo_bench.harness.run_options import RunOptions, click_options
 
 console = Console(stderr=False)
-
-
-class LimitType(click.ParamType):
-    """``--limit`` as lm-eval reads it: an int is N docs, a float in (0, 1) that fraction of each task's docs."""
-
-    name = "N|FRACTION"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> int | float:
-        if isinstance(value, (int, float)):
-            return value
-        text = str(value).strip()
-        try:
-            return int(text)
-        except ValueError:
-            pass
-        try:
-            number = float(text)
-        except ValueError:
-            self.fail(f"{value!r} is neither a whole number of docs nor a fraction such as 0.1", param, ctx)
-        if number.is_integer() and number >= 1:
-            return int(number)
-        if not 0 < number < 1:
-            self.fail(f"{value!r}: a fraction must lie between 0 and 1 (or give a whole number of docs)", param, ctx)
-        return number
 
 
 def _quiet_libraries() -> None:
@@ -52,12 +30,6 @@ def _quiet_libraries() -> None:
         transformers.logging.disable_progress_bar()
     except ImportError:
         pass
-
-
-def _protocol_help() -> str:
-    from reflectevo_bench.harness.protocols import help_text
-
-    return help_text()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -95,113 +67,11 @@ def _results_options(command: Any) -> Any:
 
 
 @main.command()
-@click.option(
-    "--model", default="hf", show_default=True, help="lm-eval model type: hf, vllm, local-chat-completions, ..."
-)
-@click.option("--model-args", default=None, help="K=V,... for the model (hf default: SmolLM2-135M-Instruct).")
-@click.option("--reflector-model", default=None, help="A separate model type that writes the reflection turns.")
-@click.option("--reflector-model-args", default=None, help="K=V,... for the Reflector model.")
-@click.option("--tasks", default=None, help="Task names or YAML paths, comma-separated (default: countdown,arith_1op).")
-@click.option("--protocol", default="reflect", show_default=True, help=_protocol_help())
-@click.option("--attempts", type=int, default=None, help="Rounds K (default 2; 1 for single).")
-@click.option(
-    "--limit",
-    type=LimitType(),
-    default=None,
-    help="First N docs per task, or a fraction in (0, 1) of each task's docs, as lm-eval's --limit "
-    "(default 10 with no --tasks).",
-)
-@click.option(
-    "--include-path",
-    "--include_path",
-    "include_path",
-    multiple=True,
-    metavar="DIR",
-    help="A folder of task YAMLs whose names --tasks may use (as lm-eval's --include_path); repeatable.",
-)
-@click.option(
-    "--log-samples",
-    "--log_samples",
-    "log_samples",
-    is_flag=True,
-    help="Accepted for lm-eval users: samples are always logged (samples_<task>.jsonl).",
-)
-@click.option("--seed", type=int, default=1234, show_default=True)
-@click.option("--batch-size", default="16", show_default=True, help="Backend batch size, or auto.")
-@click.option("--gen-kwargs", default=None, help="K=V,... over the task's (default do_sample=False,max_gen_toks=512).")
-@click.option(
-    "--data-dir",
-    default=None,
-    envvar="REFLECTEVO_DATA_DIR",
-    show_envvar=True,
-    help="Folder with local benchmark files (instead of the hub).",
-)
-@click.option("--output", default=None, help="Run dir (default runs/<time>-<protocol>).")
-@click.option("--resume", is_flag=True, help="Continue the run in --output without redoing finished docs.")
-@click.option(
-    "--chunk-size", type=int, default=256, show_default=True, help="Docs per chunk (one call per phase per chunk)."
-)
-@click.option("--system-instruction", default=None, help="System message for every conversation.")
-@click.option("--device", default=None, help="Device for hf models (default: cuda if available, else cpu).")
-@click.option("--num-fewshot", type=int, default=None, help="Few-shot examples per prompt (overrides the task's).")
-@click.option(
-    "--fewshot-as-multiturn/--no-fewshot-as-multiturn",
-    default=True,
-    show_default=True,
-    help="Few-shot exemplars as user/assistant turns (stock lm-eval's default) or in one user turn.",
-)
-@click.option(
-    "--metadata",
-    default=None,
-    help="Merged into every task's metadata / dataset hook (as lm-eval's --metadata): a JSON object or "
-    "key=value,... e.g. num_examples=2000,max_target=500 (countdown's generator, xlam_fc's test_size).",
-)
-@click.option(
-    "--split", default=None, help="Dataset split to run on (default: the task's test split, else validation)."
-)
-@click.option(
-    "--reflections",
-    type=int,
-    default=1,
-    show_default=True,
-    help="Reflection branches per doc that goes on after attempt 1, each with its own retry (needs sampling).",
-)
-@click.option(
-    "--samples",
-    type=int,
-    default=1,
-    show_default=True,
-    help="Attempt-1 answers sampled per doc, all recorded (failure mining for `data build --kind failures`; "
-    "needs sampling); sample 1 goes on through the protocol.",
-)
-@click.option(
-    "--reflection-pool",
-    default=None,
-    help="YAML list of reflection-request templates, one drawn per doc (or the built-in 'reflectevo').",
-)
-@click.option(
-    "--reflection-instruction",
-    default=None,
-    metavar="NAME",
-    help="Use this one pool entry (its name, or index) for every doc instead of a per-doc draw.",
-)
-@click.option(
-    "--reflection-gen-kwargs",
-    default=None,
-    help="K=V,... over --gen-kwargs for reflection turns only (ReflectEvo: do_sample=true,temperature=0.8).",
-)
-@click.option(
-    "--shard",
-    default=None,
-    metavar="i/N",
-    help="Run shard i of N (i from 0) into the shared --output; default: RANK/WORLD_SIZE or "
-    "SLURM_PROCID/SLURM_NTASKS when the launcher starts several processes. The last shard merges.",
-)
+@click_options(RunOptions)  # one option per RunOptions field, from its metadata
 @_results_options
 @friendly_errors
 def run(**kwargs: Any) -> None:
     """Run tasks under a reflection protocol and write records and results."""
-    from reflectevo_bench.harness.run import RunOptions
     from reflectevo_bench.harness.run import run as run_eval
     from reflectevo_bench.harness.trackers import Trackers
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reflectevo_bench.defaults import DEFAULT_SEED
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.harness.protocols import PROTOCOLS, Protocol, find_protocol, is_plugin_spec
 from reflectevo_bench.yaml_files import read_yaml
@@ -145,7 +146,7 @@ class Spec:
     recipes: list[Recipe]
     eval: EvalSpec
     report: ReportSpec
-    seed: int = 1234
+    seed: int = DEFAULT_SEED
     batch_size: str = "16"
     data_dir: str | None = None
     title: str | None = None
@@ -200,7 +201,7 @@ def parse_spec(raw: dict[str, Any], path: Path) -> Spec:
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise BenchError(f"{where}: model name(s) {', '.join(dup)} used twice (recipes are named ckpt-<recipe>)")
-    seed = raw.get("seed", 1234)
+    seed = raw.get("seed", DEFAULT_SEED)
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise BenchError(f"{where}: seed must be an integer, got {seed!r}")
     data_dir = raw.get("data_dir") or os.environ.get("REFLECTEVO_DATA_DIR") or None  # as run's --data-dir

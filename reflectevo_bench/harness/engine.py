@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from reflectevo_bench.defaults import DEFAULT_CHUNK_SIZE, DEFAULT_SEED
 from reflectevo_bench.harness.backend import Backend
 from reflectevo_bench.harness.protocols import ATTEMPT, REFLECT_ANSWER, REFLECTION, Prompter, Protocol, split_one_turn
 from reflectevo_bench.harness.records import SampleRecord, Turn
@@ -51,10 +52,10 @@ class EngineConfig:
     attempts: int
     gen_defaults: dict[str, Any]
     gen_overrides: dict[str, Any]
-    chunk_size: int = 256
+    chunk_size: int = DEFAULT_CHUNK_SIZE
     system_instruction: str | None = None
     reflections: int = 1
-    seed: int = 1234
+    seed: int = DEFAULT_SEED
     pools: dict[str, ReflectionPool] = field(default_factory=dict)  # task name -> its reflection-request pool
     split: str | None = None
     samples: int = 1  # attempt-1 answers sampled per doc (failure mining); sample 1 drives the protocol

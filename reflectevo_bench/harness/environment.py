@@ -7,6 +7,8 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
+from reflectevo_bench.defaults import FEWSHOT_SEED
+
 PACKAGES = ("reflectevo-bench", "lm_eval", "transformers", "torch", "datasets", "trl", "peft", "accelerate", "vllm")
 
 
@@ -44,4 +46,4 @@ def set_seeds(seed: int) -> dict[str, int]:
         torch.manual_seed(seed)
     except ImportError:
         pass
-    return {"random_seed": seed, "numpy_seed": seed, "torch_seed": seed, "fewshot_seed": 1234}
+    return {"random_seed": seed, "numpy_seed": seed, "torch_seed": seed, "fewshot_seed": FEWSHOT_SEED}

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 from rich.console import Console
 
+from reflectevo_bench.defaults import DEFAULT_LIMIT, DEFAULT_MODEL_ALIAS, DEFAULT_TASKS
 from reflectevo_bench.errors import BenchError, one_line
 from reflectevo_bench.harness import run_dir as rd
 from reflectevo_bench.harness.backend import Backend, build_lm, format_model_args, parse_model_args, vllm_model_args
@@ -25,49 +25,12 @@ from reflectevo_bench.harness.records import SampleWriter, read_records
 from reflectevo_bench.harness.reflection_pool import ReflectionPool
 from reflectevo_bench.harness.response_cache import ResponseCache
 from reflectevo_bench.harness.results import write_results
+from reflectevo_bench.harness.run_options import RunOptions, run_identity
 from reflectevo_bench.harness.seeding import samples
 from reflectevo_bench.harness.shard import Shard, detect_shard, run_alone, shard_dir
 from reflectevo_bench.harness.summary import print_summary
 from reflectevo_bench.tasks.eval_task import EvalTask, doc_hash
 from reflectevo_bench.tasks.registry import check_include_paths, include_path_specs, load_eval_tasks
-
-DEFAULT_TASKS = "countdown,arith_1op"
-DEFAULT_MODEL_ALIAS = "smollm2-135m"
-DEFAULT_LIMIT = 10  # per task: the no-options run finishes in about 3 minutes on 2 CPU cores
-
-
-@dataclass
-class RunOptions:
-    model: str = "hf"
-    model_args: str | None = None
-    reflector_model: str | None = None
-    reflector_model_args: str | None = None
-    tasks: str | None = None
-    protocol: str = "reflect"
-    attempts: int | None = None
-    limit: int | float | None = None  # N docs, or a float in (0, 1): that fraction of each task's docs (lm-eval's)
-    seed: int = 1234
-    batch_size: str = "16"
-    gen_kwargs: str | None = None
-    data_dir: str | None = None
-    output: str | None = None
-    resume: bool = False
-    chunk_size: int = 256
-    system_instruction: str | None = None
-    device: str | None = None
-    num_fewshot: int | None = None
-    metadata: str | None = None
-    split: str | None = None
-    fewshot_as_multiturn: bool = True  # stock lm_eval.simple_evaluate's default
-    reflections: int = 1
-    samples: int = 1  # attempt-1 answers sampled per doc (failure mining: data build --kind failures)
-    reflection_pool: str | None = None
-    reflection_gen_kwargs: str | None = None  # K=V over gen_kwargs for the reflection turns only
-    reflection_instruction: str | None = None  # one pool entry (name or index) for every doc
-    shard: str | None = None  # "i/N"; None: from torchrun/accelerate or Slurm when they start several processes
-    summary_format: str = "auto"  # the printed summary: auto (table on a TTY, else md), table, md or json
-    include_path: tuple[str, ...] = ()  # folders of task YAMLs whose names --tasks may use (lm-eval's --include_path)
-    log_samples: bool = False  # lm-eval's flag, accepted: samples are always logged
 
 
 def resolve_model_args(model: str, raw: str | None, console: Console | None, seed: int | None = None) -> dict[str, str]:
@@ -195,33 +158,26 @@ def run(opts: RunOptions, console: Console) -> tuple[Path, dict[str, Any] | None
     if opts.reflector_model or opts.reflector_model_args:
         reflector_model = opts.reflector_model or opts.model
         reflector_args = resolve_model_args(reflector_model, opts.reflector_model_args, console, opts.seed)
-    identity = {  # every option that changes results: a resumed run must match it exactly
-        "model": opts.model,
+    resolved = {  # the identity options as this run resolved them; the others are recorded as given
         "model_args": format_model_args(model_args),
         "reflector_model": (opts.reflector_model or opts.model) if reflector_args is not None else None,
         "reflector_model_args": format_model_args(reflector_args) if reflector_args is not None else None,
         "tasks": [t.name for t in tasks],
-        "task_specs": include_path_specs(_task_specs(opts.tasks), include_path),
         "protocol": protocol.name,
         "attempts": attempts,
         "limit": limit,
-        "seed": opts.seed,
         "gen_kwargs": gen_overrides,
-        "system_instruction": opts.system_instruction,
         "data_dir": str(Path(opts.data_dir).resolve()) if opts.data_dir else None,
-        "num_fewshot": opts.num_fewshot,
         "metadata": metadata,
-        "split": opts.split,
-        "reflections": opts.reflections,
-        "samples": opts.samples,
         "fewshot_as_multiturn": opts.fewshot_as_multiturn if any(t.task.config.num_fewshot for t in tasks) else None,
         "reflection_pool": pools[tasks[0].name].source if opts.reflection_pool and tasks else None,
         "reflection_gen_kwargs": reflection_overrides,
-        "reflection_instruction": opts.reflection_instruction,
-        **({"include_path": include_path} if include_path else {}),  # absent when unused: older run dirs still match
+        "include_path": include_path,
     }
+    computed = {"task_specs": include_path_specs(_task_specs(opts.tasks), include_path)}
     if protocol.source is not None:  # a protocol loaded from a file: resume and rescore load it again
-        identity["protocol_file"] = f"{protocol.source}:{protocol.name}"
+        computed["protocol_file"] = f"{protocol.source}:{protocol.name}"
+    identity = run_identity(opts, resolved, computed)  # a resumed run must match it exactly
     out_dir = Path(opts.output or f"runs/{dt.datetime.now():%Y%m%d-%H%M%S}-{protocol.name}")
     with rd.hold(out_dir, shard):  # one process writes a run dir (or one shard of it) at a time
         return _run_held(

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from reflectevo_bench.defaults import FEWSHOT_SEED  # lm-eval's default fewshot_random_seed
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.tasks.guard import guarded_many
 from reflectevo_bench.tasks.lmeval_verifier import LmEvalVerifier
@@ -19,7 +20,6 @@ from reflectevo_bench.tasks.reflection_config import (
 )
 from reflectevo_bench.tasks.verdict import Verdict, check_verifier, prepare_verifier
 
-FEWSHOT_SEED = 1234  # lm-eval's default fewshot_random_seed, so attempt 1 matches stock runs
 FEWSHOT_AS_MULTITURN = True  # lm_eval.simple_evaluate's default (0.4.x): exemplars as user/assistant turns
 
 
