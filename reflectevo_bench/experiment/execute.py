@@ -266,31 +266,11 @@ def _clear(path: Path) -> None:
 
 
 def run_argv(opts: Any) -> list[str]:
-    """The `reflectevo-bench run` command line of RunOptions (for isolated stages)."""
-    argv = [sys.executable, "-m", "reflectevo_bench", "run"]
-    for flag, value in (
-        ("--model", opts.model),
-        ("--model-args", opts.model_args),
-        ("--tasks", opts.tasks),
-        ("--protocol", opts.protocol),
-        ("--attempts", opts.attempts),
-        ("--limit", opts.limit),
-        ("--seed", opts.seed),
-        ("--batch-size", opts.batch_size),
-        ("--gen-kwargs", opts.gen_kwargs),
-        ("--data-dir", opts.data_dir),
-        ("--output", opts.output),
-        ("--split", opts.split),
-        ("--reflections", opts.reflections),
-        ("--reflection-gen-kwargs", opts.reflection_gen_kwargs),
-        ("--reflection-instruction", opts.reflection_instruction),
-        ("--reflector-model", opts.reflector_model),
-        ("--reflector-model-args", opts.reflector_model_args),
-        ("--samples", opts.samples if getattr(opts, "samples", 1) > 1 else None),
-    ):
-        if value is not None:
-            argv += [flag, str(value)]
-    return argv + (["--resume"] if opts.resume else [])
+    """The `reflectevo-bench run` command line of RunOptions (for isolated stages): every option, from the fields
+    that declare it."""
+    from reflectevo_bench.harness.run_options import command_line
+
+    return [sys.executable, "-m", "reflectevo_bench", "run", *command_line(opts)]
 
 
 def _subprocess(stage_key: str, argv: list[str]) -> None:

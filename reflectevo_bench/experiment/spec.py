@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reflectevo_bench.defaults import DEFAULT_SEED
+from reflectevo_bench.defaults import DEFAULT_BATCH_SIZE, DEFAULT_SEED
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.harness.protocols import PROTOCOLS, Protocol, find_protocol, is_plugin_spec
 from reflectevo_bench.yaml_files import read_yaml
@@ -147,7 +147,7 @@ class Spec:
     eval: EvalSpec
     report: ReportSpec
     seed: int = DEFAULT_SEED
-    batch_size: str = "16"
+    batch_size: str = DEFAULT_BATCH_SIZE
     data_dir: str | None = None
     title: str | None = None
     isolate: bool = False  # every run and train stage in its own process (GPU memory is freed between stages)
@@ -235,7 +235,7 @@ def parse_spec(raw: dict[str, Any], path: Path) -> Spec:
         eval=ev,
         report=report,
         seed=seed,
-        batch_size=str(raw.get("batch_size", "16")),
+        batch_size=str(raw.get("batch_size", DEFAULT_BATCH_SIZE)),
         data_dir=data_dir,
         title=str(raw["title"]) if raw.get("title") else None,
         isolate=isolate,

@@ -17,7 +17,14 @@ from typing import Any, TypeVar
 
 import click
 
-from reflectevo_bench.defaults import DEFAULT_BATCH_SIZE, DEFAULT_CHUNK_SIZE, DEFAULT_LIMIT, DEFAULT_SEED, DEFAULT_TASKS
+from reflectevo_bench.defaults import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_CHUNK_SIZE,
+    DEFAULT_LIMIT,
+    DEFAULT_SEED,
+    DEFAULT_TASKS,
+    FEWSHOT_AS_MULTITURN,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -125,7 +132,7 @@ class RunOptions:
     device: str | None = option(None, "Device for hf models (default: cuda if available, else cpu).")
     num_fewshot: int | None = option(None, "Few-shot examples per prompt (overrides the task's).", identity=True)
     fewshot_as_multiturn: bool = option(
-        True,  # stock lm_eval.simple_evaluate's default
+        FEWSHOT_AS_MULTITURN,
         "Few-shot exemplars as user/assistant turns (stock lm-eval's default) or in one user turn.",
         identity=True,
         flags=("--fewshot-as-multiturn/--no-fewshot-as-multiturn",),
@@ -238,3 +245,27 @@ def run_identity(opts: Any, resolved: Mapping[str, Any], computed: Mapping[str, 
             continue
         out[f.name] = value
     return {**out, **computed}
+
+
+def command_line(opts: Any) -> list[str]:
+    """The ``run`` arguments that give ``opts`` back: each field with an option whose value differs from its
+    default, spelled by its first flag (a tuple field repeated, a bool by its on or off flag)."""
+    hints = typing.get_type_hints(type(opts))
+    argv: list[str] = []
+    for f in dataclasses.fields(opts):
+        spec = f.metadata.get("cli")
+        value = getattr(opts, f.name)
+        if spec is None or value == _default(f):
+            continue
+        flag = (spec.get("flags") or ("--" + f.name.replace("_", "-"),))[0]
+        if hints[f.name] is bool:
+            on, _, off = flag.partition("/")
+            argv.append(on if value else off)
+            if not value and not off:
+                raise ValueError(f"--{f.name} has no off flag")  # a plain flag's default is False
+        elif typing.get_origin(hints[f.name]) is tuple:
+            for item in value:
+                argv += [flag, str(item)]
+        else:
+            argv += [flag, str(value)]
+    return argv

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from reflectevo_bench.defaults import FEWSHOT_SEED  # lm-eval's default fewshot_random_seed
+from reflectevo_bench.defaults import FEWSHOT_AS_MULTITURN, FEWSHOT_SEED  # lm-eval's defaults
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.tasks.guard import guarded_many
 from reflectevo_bench.tasks.lmeval_verifier import LmEvalVerifier
@@ -19,8 +19,6 @@ from reflectevo_bench.tasks.reflection_config import (
     resolve_callable,
 )
 from reflectevo_bench.tasks.verdict import Verdict, check_verifier, prepare_verifier
-
-FEWSHOT_AS_MULTITURN = True  # lm_eval.simple_evaluate's default (0.4.x): exemplars as user/assistant turns
 
 
 def doc_hash(doc: dict[str, Any]) -> str:

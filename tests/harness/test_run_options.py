@@ -291,3 +291,34 @@ def test_fewshot_as_multiturn_is_identity_when_a_task_uses_few_shot(tmp_path):
         tmp_path / "run", task, "--num-fewshot", "1", "--limit", "2", "--resume", "--no-fewshot-as-multiturn"
     )
     assert code == 2 and "differs in: fewshot_as_multiturn)" in output, output
+
+
+def test_command_line_gives_every_option_back():
+    """Isolated experiment stages run `run` in a subprocess from RunOptions: every option set away from its default
+    (each field with a flag, whatever its type) reaches the command line and parses back to the same options."""
+    from reflectevo_bench.experiment.execute import run_argv
+    from reflectevo_bench.harness.run_options import command_line
+
+    opts = RunOptions(
+        model="vllm",
+        model_args="pretrained=x",
+        tasks="a,b",
+        protocol="retry",
+        attempts=3,
+        limit=0.5,
+        include_path=("d1", "d2"),
+        log_samples=True,
+        seed=7,
+        batch_size="auto",
+        fewshot_as_multiturn=False,
+        num_fewshot=2,
+        samples=4,
+        metadata="num_examples=9",
+        shard="0/2",
+    )
+    argv = command_line(opts)
+    assert argv[argv.index("--include-path") + 1 :][:3] == ["d1", "--include-path", "d2"]
+    assert "--no-fewshot-as-multiturn" in argv and "--log-samples" in argv and "--seed" in argv
+    assert command_line(RunOptions()) == []
+    assert run_argv(opts)[-len(argv) :] == argv
+    assert _parse(argv) == dataclasses.replace(opts, summary_format=RunOptions().summary_format)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reflectevo_bench.defaults import DEFAULT_BATCH_SIZE
 from reflectevo_bench.errors import BenchError
 
 DEFAULT_TEMPLATE = Path(__file__).resolve().parent / "templates" / "judge_pref.txt"
@@ -52,7 +53,9 @@ class Judge:
         from reflectevo_bench.harness.gen_kwargs import parse_gen_kwargs
         from reflectevo_bench.harness.run import make_backend, resolve_model_args
 
-        backend = make_backend("judge", self.model, resolve_model_args(self.model, self.model_args, None), "16", None)
+        backend = make_backend(
+            "judge", self.model, resolve_model_args(self.model, self.model_args, None), DEFAULT_BATCH_SIZE, None
+        )
         kwargs = {"do_sample": False, "max_gen_toks": 256, "until": [], **parse_gen_kwargs(self.gen_kwargs)}
         requests, salts = [], []
         for i, (conversation, first, second) in enumerate(pairs):
