@@ -4,10 +4,6 @@ run: every sampled request carries its own seed (SamplingParams.seed, from --see
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
