@@ -27,17 +27,6 @@ NOT_IN_SHARED = {"logiqa", "math", "xlam_fc"}
 METRICS = {"exact_match", "pass@1"}  # pass@1: the code tasks
 
 
-def _task_yamls():
-    """(path, unresolved config) of every task and group YAML in every family folder the registry indexes: a new
-    family folder is checked the moment it holds a YAML, with no list here to extend."""
-    from lm_eval.tasks._yaml_loader import load_yaml
-
-    for folder in builtin_task_dirs():
-        for path in sorted(folder.glob("*.yaml")):
-            if not path.name.startswith("_"):  # shared `include:` templates are not tasks
-                yield path, load_yaml(path, resolve_func=False)
-
-
 def _check_leaf_shape(path, cfg) -> None:
     from lm_eval.tasks._yaml_loader import load_yaml
 
@@ -58,21 +47,22 @@ def _check_leaf_shape(path, cfg) -> None:
 
 
 def _check_shapes() -> tuple[set[str], set[str]]:
-    """Check every task YAML's shape; return the leaf and group names found."""
-    found = list(_task_yamls())
-    leaves = {cfg["task"]: path for path, cfg in found if "group" not in cfg}
-    assert len(leaves) == sum("group" not in cfg for _, cfg in found), "two YAMLs define the same task"
-    groups = set()
-    for path, cfg in found:
-        if "group" in cfg:
-            groups.add(cfg["group"])
-            members = cfg["task"]
-            # a group lists leaves of its own folder
-            assert set(members) <= set(leaves) and {leaves[m].parent for m in members} == {path.parent}, path
-            assert len(members) == GROUPS.get(cfg["group"], len(members)), path
+    """Check the shape of every task and group YAML in every family folder (the package's own catalog: a new family
+    folder is checked the moment it holds a YAML, with no list here to extend); return the leaf and group names."""
+    from reflectevo_bench.tasks import catalog as cat
+
+    infos = cat.catalog()
+    yamls = [p for p in cat.TASKS_ROOT.rglob("*.yaml") if not p.name.startswith("_")]  # `_` templates: includes
+    assert len(infos) == len(yamls), "every task YAML defines one task or group, and no name twice"
+    leaves = {i.name: i for i in infos if i.kind == "task"}
+    for info in infos:
+        if info.kind == "group":  # a group lists leaves of its own folder
+            members = info.members
+            assert set(members) <= set(leaves) and {leaves[m].family for m in members} == {info.family}, info.yaml_path
+            assert len(members) == GROUPS.get(info.name, len(members)), info.yaml_path
         else:
-            _check_leaf_shape(path, cfg)
-    return set(leaves), groups
+            _check_leaf_shape(info.yaml_path, info.config)
+    return set(leaves), {i.name for i in infos if i.kind == "group"}
 
 
 def test_tasks_list_shows_every_task_and_group():
@@ -91,14 +81,14 @@ def test_yaml_shape():
 def test_a_new_family_folder_is_checked(tmp_path, monkeypatch):
     """A family folder the test has never heard of is discovered and shape-checked: a good one passes, a bad one
     (no answer_format) fails."""
-    from reflectevo_bench.tasks import registry
+    from reflectevo_bench.tasks import catalog
 
     family = tmp_path / "newfam"
     shutil.copytree(TASKS_ROOT / "gsm8k", family, ignore=shutil.ignore_patterns("__pycache__"))
     (family / "gsm8k.yaml").rename(family / "newfam.yaml")
     yaml_path = family / "newfam.yaml"
     yaml_path.write_text(yaml_path.read_text().replace("task: gsm8k\n", "task: newfam\n"))
-    monkeypatch.setattr(registry, "TASKS_ROOT", tmp_path)
+    monkeypatch.setattr(catalog, "TASKS_ROOT", tmp_path)
     assert _check_shapes() == ({"newfam"}, set())
     yaml_path.write_text(re.sub(r"\n +answer_format: .*", "", yaml_path.read_text()))
     with pytest.raises(AssertionError, match="newfam.yaml"):
