@@ -9,10 +9,8 @@ import subprocess
 
 import pytest
 import torch
-from click.testing import CliRunner
 from kill_resume import ENV, kill_mid_run, run_cmd, sample_lines
 
-from reflectevo_bench.cli import main
 from reflectevo_bench.harness.backend import Backend, build_lm
 from reflectevo_bench.harness.seeding import SeededSampler, request_seed, samples
 
@@ -75,27 +73,8 @@ def test_api_requests_carry_their_seed(tiny_model, tmp_path):
 
     def run(out):
         with ChatServer(tiny_model) as server:
-            res = CliRunner().invoke(
-                main,
-                [
-                    "run",
-                    "--model",
-                    "local-chat-completions",
-                    "--model-args",
-                    f"model=tiny,base_url={server.url},max_retries=1",
-                    "--tasks",
-                    "countdown",
-                    "--limit",
-                    "2",
-                    "--reflections",
-                    "2",
-                    "--gen-kwargs",
-                    "max_gen_toks=4,do_sample=true,temperature=0.8",
-                    "--output",
-                    str(out),
-                ],
-            )
-            assert res.exit_code == 0, res.output + repr(res.exception)
+            gen = "max_gen_toks=4,do_sample=true,temperature=0.8"
+            server.run_countdown(out, "--limit", "2", "--reflections", "2", "--gen-kwargs", gen)
         return server.requests
 
     first, second = run(tmp_path / "a"), run(tmp_path / "b")
