@@ -78,6 +78,18 @@ class ChatServer:
             self.replies.append((text, len(generated)))
             return text, prompt_tokens, len(generated)
 
+    def run_countdown(self, out: Path, *args: str) -> None:
+        """`reflectevo-bench run --model local-chat-completions --tasks countdown` against this server, in process
+        (click's CliRunner); ``args`` add to it (--limit, --protocol, --gen-kwargs, ...). Fails on a non-zero exit."""
+        from click.testing import CliRunner
+
+        from reflectevo_bench.cli import main
+
+        model_args = f"model=tiny,base_url={self.url},max_retries=1"
+        cmd = ["run", "--model", "local-chat-completions", "--model-args", model_args, "--tasks", "countdown"]
+        res = CliRunner().invoke(main, [*cmd, *args, "--output", str(out)])
+        assert res.exit_code == 0, res.output + repr(res.exception)
+
     def __enter__(self) -> ChatServer:
         self.thread.start()
         return self

@@ -10,59 +10,17 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rich.console import Console
+from stock_lm_eval import QUESTIONS, context, ours_and_stock, write_qa_task
 
 from reflectevo_bench.harness.records import read_records
-from reflectevo_bench.harness.run import RunOptions, run
 
 HASH = Path(__file__).resolve().parents[1] / "leaderboards" / "fixtures" / "hashtask"
-QUESTIONS = [
-    ("What is 2 plus 3?", "5"),
-    ("Name a colour of the sky.", "blue"),
-    ("What is 10 minus 4?", "6"),
-    ("Spell the word cat.", "cat"),
-]
 
 
 def _main(args):
     from reflectevo_bench.cli import main
 
     return CliRunner().invoke(main, [str(a) for a in args])
-
-
-def _qa_task(folder: Path) -> Path:
-    data = folder / "qa.jsonl"
-    data.write_text("".join(json.dumps({"question": q, "answer": a}) + "\n" for q, a in QUESTIONS))
-    path = folder / "plain_qa.yaml"
-    path.write_text(f"""task: plain_qa
-dataset_path: json
-dataset_kwargs:
-  data_files:
-    test: {data}
-test_split: test
-output_type: generate_until
-doc_to_text: "Question: {{{{question}}}}\\nAnswer:"
-doc_to_target: "{{{{answer}}}}"
-generation_kwargs:
-  until: ["\\n\\n"]
-  do_sample: false
-  max_gen_toks: 10
-filter_list:
-  - name: first_word
-    filter:
-      - function: regex
-        regex_pattern: "(\\\\w+)"
-      - function: take_first
-  - name: whole
-    filter:
-      - function: take_first
-metric_list:
-  - metric: exact_match
-    aggregation: mean
-    higher_is_better: true
-    ignore_case: true
-""")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -88,34 +46,12 @@ def hash_run(tmp_path_factory, tiny_model) -> Path:
 
 
 def test_lm_eval_samples_equal_stock_lm_evals_log(tiny_model, tmp_path):
-    import lm_eval
     from lm_eval.result_schema import SampleResult
     from lm_eval.utils import get_latest_filename, get_sample_results_filenames
 
-    from reflectevo_bench.tasks.registry import task_manager
-
-    yaml_path = _qa_task(tmp_path)
-    out_dir, _ = run(
-        RunOptions(
-            model="hf",
-            model_args=f"pretrained={tiny_model}",
-            tasks=str(yaml_path),
-            protocol="reflect",
-            batch_size="2",
-            output=str(tmp_path / "ours"),
-        ),
-        Console(file=open("/dev/null", "w")),
-    )
-    stock = lm_eval.simple_evaluate(
-        model="hf",
-        model_args=f"pretrained={tiny_model}",
-        tasks=[str(yaml_path)],
-        task_manager=task_manager([str(tmp_path)]),
-        apply_chat_template=True,
-        batch_size=2,
-        device="cpu",
-        log_samples=True,
-    )
+    questions = QUESTIONS[:4]
+    yaml_path = write_qa_task(tmp_path, "plain_qa", questions, ["first_word", "whole"], max_gen_toks=10)
+    out_dir, _, stock = ours_and_stock(tiny_model, yaml_path, tmp_path / "ours", "reflect", 2)
     result = _main(["export", out_dir, "--format", "lm-eval", "--out", tmp_path / "exp"])
     assert result.exit_code == 0, result.output
     files = [str(p) for p in (tmp_path / "exp").rglob("*.json*")]
@@ -129,7 +65,7 @@ def test_lm_eval_samples_equal_stock_lm_evals_log(tiny_model, tmp_path):
     rows = list(datasets.load_dataset("json", data_files=samples_file, split="train"))  # lm-eval's way to load them
     ours = {(r["doc_id"], r["filter"]): r for r in rows}
     theirs = {(s["doc_id"], s["filter"]): s for s in stock["samples"]["plain_qa"]}
-    assert ours.keys() == theirs.keys() and len(ours) == 2 * len(QUESTIONS)
+    assert ours.keys() == theirs.keys() and len(ours) == 2 * len(questions)
     required = set(SampleResult.__required_keys__)
     records = {r["doc_id"]: r for r in read_records(out_dir)["plain_qa"]}
     for key, mine in ours.items():
@@ -147,7 +83,7 @@ def test_lm_eval_samples_equal_stock_lm_evals_log(tiny_model, tmp_path):
             "exact_match",
         ):
             assert mine[field] == stock_row[field], (key, field, mine[field], stock_row[field])
-        assert mine["arguments"]["gen_args_0"]["arg_0"] == stock_row["arguments"][0][0]
+        assert mine["arguments"]["gen_args_0"]["arg_0"] == context(stock_row["arguments"])
         later = mine["reflectevo"]
         assert later["correct_at"] == records[key[0]]["correct_at"]
         assert len(later["turns"]) == len(records[key[0]]["turns"]) - 1  # everything after attempt 1

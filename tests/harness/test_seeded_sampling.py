@@ -5,18 +5,12 @@ resumed writes the records of an uninterrupted run."""
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 import torch
-from click.testing import CliRunner
+from kill_resume import ENV, kill_mid_run, run_cmd, sample_lines
 
-from reflectevo_bench.cli import main
 from reflectevo_bench.harness.backend import Backend, build_lm
 from reflectevo_bench.harness.seeding import SeededSampler, request_seed, samples
 
@@ -79,27 +73,8 @@ def test_api_requests_carry_their_seed(tiny_model, tmp_path):
 
     def run(out):
         with ChatServer(tiny_model) as server:
-            res = CliRunner().invoke(
-                main,
-                [
-                    "run",
-                    "--model",
-                    "local-chat-completions",
-                    "--model-args",
-                    f"model=tiny,base_url={server.url},max_retries=1",
-                    "--tasks",
-                    "countdown",
-                    "--limit",
-                    "2",
-                    "--reflections",
-                    "2",
-                    "--gen-kwargs",
-                    "max_gen_toks=4,do_sample=true,temperature=0.8",
-                    "--output",
-                    str(out),
-                ],
-            )
-            assert res.exit_code == 0, res.output + repr(res.exception)
+            gen = "max_gen_toks=4,do_sample=true,temperature=0.8"
+            server.run_countdown(out, "--limit", "2", "--reflections", "2", "--gen-kwargs", gen)
         return server.requests
 
     first, second = run(tmp_path / "a"), run(tmp_path / "b")
@@ -126,55 +101,20 @@ ARGS = [
 ]
 
 
-def _cli(tiny_model: Path, out: Path, *extra: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "reflectevo_bench.cli",
-        "run",
-        "--model-args",
-        f"pretrained={tiny_model}",
-        *ARGS,
-        "--output",
-        str(out),
-        *extra,
-    ]
-
-
-def _lines(run_dir: Path) -> list[str]:
-    """Sample lines without their timing (latency and cache hits differ between sessions by nature)."""
-    out = []
-    for line in (run_dir / "samples_countdown.jsonl").read_text().splitlines():
-        rec = json.loads(line)
-        for turn in rec["turns"]:
-            turn.pop("timing")
-        out.append(json.dumps(rec, sort_keys=True))
-    return sorted(out)
-
-
 @pytest.mark.timeout(900)
 def test_sampled_run_killed_and_resumed_equals_uninterrupted(tiny_model, tmp_path):
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     whole, killed = tmp_path / "whole", tmp_path / "killed"
-    subprocess.run(_cli(tiny_model, whole), check=True, env=env, capture_output=True)
+    subprocess.run(run_cmd(tiny_model, whole, *ARGS), check=True, env=ENV, capture_output=True)
     assert json.loads((whole / "run.json").read_text())["environment"]["request_seeds"]["generator"].startswith("hf: ")
 
-    proc = subprocess.Popen(_cli(tiny_model, killed), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    samples_file = killed / "samples_countdown.jsonl"
-    deadline = time.time() + 400
-    while time.time() < deadline:  # kill once a chunk is on disk and the next one is under way
-        if samples_file.exists() and len(samples_file.read_text().splitlines()) >= 3:
-            break
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    done_before = len(samples_file.read_text().splitlines())
+    # kill once a chunk is on disk and the next one is under way
+    done_before = kill_mid_run(run_cmd(tiny_model, killed, *ARGS), killed / "samples_countdown.jsonl", 3, 400)
     assert 3 <= done_before < 9, "the kill should land mid-run"
 
-    resumed = subprocess.run(_cli(tiny_model, killed, "--resume"), env=env, capture_output=True, text=True)
+    resumed = subprocess.run(run_cmd(tiny_model, killed, *ARGS, "--resume"), env=ENV, capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
     assert f"resuming: {done_before} docs already finished" in resumed.stdout
-    got, want = _lines(killed), _lines(whole)
+    got, want = sample_lines(killed, "countdown"), sample_lines(whole, "countdown")
     assert len(got) == 9 and got == want
     recs = [json.loads(x) for x in want]
     assert all({t["branch"] for t in r["turns"]} == {1, 2} for r in recs)  # the tiny model fails: 2 branches each

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from kill_resume import run_cmd
 
 from reflectevo_bench.cli import main
 from reflectevo_bench.errors import BenchError
@@ -139,19 +140,7 @@ def test_second_run_on_the_same_output_or_shard_is_refused_at_once(tiny_model, t
 def test_two_real_runs_of_one_shard(tiny_model, tmp_path):
     """Two `run --shard 1/2` processes started together: one runs, the other is refused; every doc once."""
     out = tmp_path / "out"
-    cmd = [
-        sys.executable,
-        "-m",
-        "reflectevo_bench.cli",
-        "run",
-        "--model-args",
-        f"pretrained={tiny_model}",
-        *ARGS,
-        "--output",
-        str(out),
-        "--shard",
-        "1/2",
-    ]
+    cmd = run_cmd(tiny_model, out, *ARGS, "--shard", "1/2")
     procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(2)]
     outs = [p.communicate(timeout=500)[0] for p in procs]
     codes = sorted(p.returncode for p in procs)

@@ -8,17 +8,12 @@ report with a small check script appended is rendered; the script writes what it
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import subprocess
-from html import unescape
-from pathlib import Path
 
-import pytest
+from browser_check import chromium, dom_check, screenshot
 from lb_helpers import ARTIFACTS, board_dir, runs  # noqa: F401  (session fixtures)
 
-CHECK_SCRIPT = """<script>
+CHECK_SCRIPT = """
 window.addEventListener('load', () => {
   const visible = el => { const r = el.getBoundingClientRect(); const s = getComputedStyle(el);
     return r.width > 0 && r.height > 0 && s.visibility === 'visible' && s.display !== 'none'; };
@@ -31,51 +26,17 @@ window.addEventListener('load', () => {
   out.textContent = JSON.stringify({imgs, tables});
   document.body.appendChild(out);
 });
-</script>"""
-
-
-def _chromium() -> str | None:
-    for name in (os.environ.get("CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
-        if name and shutil.which(name):
-            return shutil.which(name)
-    return None
-
-
-def _run_chromium(binary: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
-    cmd = [
-        binary,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        f"--user-data-dir={profile}",
-        "--window-size=1280,2000",
-        "--virtual-time-budget=5000",
-        *args,
-    ]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=90)
+"""
 
 
 def test_html_renders_in_chromium(board_dir, tmp_path):
-    binary = _chromium()
-    if binary is None:
-        pytest.skip("headless Chromium not found: apt-get install -y chromium (or set CHROMIUM=/path/to/chrome)")
+    chromium()  # skips where there is none
     board = json.loads((board_dir / "leaderboard.json").read_text(encoding="utf-8"))
     html = (board_dir / "leaderboard.html").read_text(encoding="utf-8")
     assert not re.search(r"""(src|href)=['"]?https?:""", html), "the report must not load anything from the network"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page = ARTIFACTS / "leaderboard-check.html"
-    page.write_text(html.replace("</body>", CHECK_SCRIPT + "</body>"), encoding="utf-8")
-
-    dom = _run_chromium(binary, tmp_path / "profile-dom", "--dump-dom", page.as_uri())
-    m = re.search(r'<pre id="render-check">(.*?)</pre>', dom.stdout, re.S)
-    assert m, f"the check script did not run; chromium said: {dom.stderr[-2000:]}"
-    check = json.loads(unescape(m.group(1)))
+    check = dom_check(html, CHECK_SCRIPT, page, tmp_path / "profile-dom")
 
     (group,) = board["groups"]
     expected_rows = {"models-1": sum(len(mdl["tasks"]) + 1 for mdl in group["models"])}
@@ -90,11 +51,4 @@ def test_html_renders_in_chromium(board_dir, tmp_path):
     for img in check["imgs"]:
         assert img["ok"] and img["visible"] and img["w"] > 100, img
 
-    shot = ARTIFACTS / "leaderboard.png"
-    shot.unlink(missing_ok=True)
-    result = _run_chromium(binary, tmp_path / "profile-shot", f"--screenshot={shot}", page.as_uri())
-    assert shot.is_file() and shot.stat().st_size > 20_000, result.stderr[-2000:]
-    import matplotlib.image
-
-    pixels = matplotlib.image.imread(str(shot))
-    assert pixels.shape[:2] == (2000, 1280) and pixels.std() > 0.05, "the screenshot looks blank"
+    screenshot(page, ARTIFACTS / "leaderboard.png", tmp_path / "profile-shot")

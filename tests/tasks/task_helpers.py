@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 TASK_FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -81,3 +82,15 @@ def score_cli(tmp_path: Path, task: str, rows: list[dict], data_dir: Path | str 
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output + repr(res.exception)
     return [json.loads(line) for line in (out / "scores.jsonl").read_text().splitlines()]
+
+
+def asserts_equal_to(node: ast.AST, *types: type) -> bool:
+    """``node`` is ``assert <expr> == <literal>`` whose literal has exactly one of ``types`` (code-task tests)."""
+    return (
+        isinstance(node, ast.Assert)
+        and isinstance(node.test, ast.Compare)
+        and len(node.test.ops) == 1
+        and isinstance(node.test.ops[0], ast.Eq)
+        and isinstance(node.test.comparators[0], ast.Constant)
+        and type(node.test.comparators[0].value) in types
+    )

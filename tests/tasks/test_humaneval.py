@@ -7,7 +7,7 @@ import json
 import time
 
 import pytest
-from task_helpers import load_task, score_cli
+from task_helpers import asserts_equal_to, load_task, score_cli
 
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.tasks.common.data import read_records
@@ -159,17 +159,6 @@ def test_offline_hub_error_is_one_line(tmp_path):
 # ----------------------------------------------------------------------------------------------- shared data
 
 
-def _expects_number(node: ast.AST) -> bool:
-    return (
-        isinstance(node, ast.Assert)
-        and isinstance(node.test, ast.Compare)
-        and len(node.test.ops) == 1
-        and isinstance(node.test.ops[0], ast.Eq)
-        and isinstance(node.test.comparators[0], ast.Constant)
-        and type(node.test.comparators[0].value) in (int, float)
-    )
-
-
 def test_gold_and_corrupted_on_shared_data(shared_data):
     task = load_task("humaneval", shared_data)
     docs = task.docs
@@ -188,7 +177,7 @@ def test_gold_and_corrupted_on_shared_data(shared_data):
     for prefix in ("import sys\nsys.exit(0)\n", "import os\nos._exit(0)\n"):
         exits = verify_many(docs, [fenced(prefix + d["prompt"] + d["canonical_solution"]) for d in docs])
         assert not any(v.correct for v in exits)
-    numeric = [d for d in docs if any(_expects_number(n) for n in ast.walk(ast.parse(d["test"])))]
+    numeric = [d for d in docs if any(asserts_equal_to(n, int, float) for n in ast.walk(ast.parse(d["test"])))]
     assert len(numeric) > 40
     off = [
         d["prompt"] + d["canonical_solution"] + f"\n\n_reference = {d['entry_point']}\n\n"

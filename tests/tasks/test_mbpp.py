@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from task_helpers import load_task, load_tasks, score_cli
+from task_helpers import asserts_equal_to, load_task, load_tasks, score_cli
 
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.tasks.common import code_execution as execution
@@ -381,19 +381,6 @@ def test_tasks_on_shared_data(shared_data):
     assert tasks["mbpp_reflectevo"].verify(doc18, "[BEGIN]\n" + doc18["code"] + "\n[END]").correct
 
 
-def _expects_int(test: str) -> bool:
-    """``assert f(...) == <int literal>``."""
-    node = ast.parse(test).body[0]
-    return (
-        isinstance(node, ast.Assert)
-        and isinstance(node.test, ast.Compare)
-        and len(node.test.ops) == 1
-        and isinstance(node.test.ops[0], ast.Eq)
-        and isinstance(node.test.comparators[0], ast.Constant)
-        and type(node.test.comparators[0].value) is int
-    )
-
-
 def off_by_one(code: str, name: str) -> str:
     """The program with every int or float its function ``name`` returns off by one (wrapped, the body untouched)."""
     return (
@@ -415,7 +402,7 @@ def test_corrupted_references_fail(shared_data):
         responses.append(fenced(broken))
     assert no_def == [126]  # its tested function is bound by an assignment, not a def
     assert set(_failures(rows, responses)) == {r["task_id"] for r in rows}  # `return None` fails all 973
-    ints = [r for r in full if all(_expects_int(t) for t in r["test_list"])]
+    ints = [r for r in full if all(asserts_equal_to(ast.parse(t).body[0], int) for t in r["test_list"])]
     assert len(ints) > 150
     wrong = [fenced(off_by_one(r["code"], called_function(r["test_list"]))) for r in ints]
     assert len(_failures(ints, wrong)) == len(ints)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 
 import pytest
 from click.testing import CliRunner
@@ -10,10 +11,10 @@ from task_helpers import BBH, BFCL, BIGBENCH, load_task, load_tasks
 
 from reflectevo_bench.cli import main
 from reflectevo_bench.errors import BenchError
-from reflectevo_bench.tasks.reflection_config import resolve_callable
-from reflectevo_bench.tasks.registry import TASKS_ROOT, builtin_task_dirs
+from reflectevo_bench.tasks.reflection_config import KNOWN_KEYS, resolve_callable
+from reflectevo_bench.tasks.registry import TASKS_ROOT, builtin_task_dirs, own_task_names
 
-FAMILIES = ("logiqa", "hendrycks_math", "gsm8k", "bigbench", "bbh", "function_calling")
+# the paper benchmarks' leaves and groups, pinned: task names must never change (a renamed task breaks old runs)
 LEAVES = (
     ["logiqa", "logiqa_reflectevo", "math", "math500", "math_reflectevo", "gsm8k", "xlam_fc", "bigbench_reflectevo"]
     + [f"bbh_{t}" for t in BBH]
@@ -23,56 +24,89 @@ LEAVES = (
 GROUPS = {"bbh": 27, "bfcl": 7, "bigbench": 9}
 # leaves whose data the shared data folder does not hold
 NOT_IN_SHARED = {"logiqa", "math", "xlam_fc"}
+METRICS = {"exact_match", "pass@1"}  # pass@1: the code tasks
 
 
-def _family_yamls():
+def _check_leaf_shape(path, cfg) -> None:
     from lm_eval.tasks._yaml_loader import load_yaml
 
-    for family in FAMILIES:
-        for path in sorted((TASKS_ROOT / family).glob("*.yaml")):
-            if not path.name.startswith("_"):  # shared `include:` templates are not tasks
-                yield path, load_yaml(path, resolve_func=False)
+    assert cfg["output_type"] == "generate_until" and cfg["custom_dataset"] and cfg["process_results"], path
+    gen = cfg["generation_kwargs"]
+    assert set(gen) == {"until", "do_sample", "max_gen_toks"} and gen["until"] == [] and gen["do_sample"] is False, path
+    assert isinstance(gen["max_gen_toks"], int) and 0 < gen["max_gen_toks"] <= 512, path
+    if cfg["task"] in LEAVES:  # the paper benchmarks all get the same budget
+        assert gen["max_gen_toks"] == 512, path
+    metric = cfg["metric_list"][0]
+    assert metric["metric"] in METRICS and metric["aggregation"] == "mean" and metric["higher_is_better"] is True, path
+    block = cfg["metadata"].get("reflection") or {}
+    assert block.get("answer_format") and set(block) <= KNOWN_KEYS, path
+    # the verifier is named once, by process_results (verdict.process_results_from carries it)
+    assert "verifier" not in block, path
+    hook = load_yaml(path)["process_results"]  # resolved: verdict.process_results_from's hook
+    assert callable(getattr(hook, "verifier", None)), path
+
+
+def _check_shapes() -> tuple[set[str], set[str]]:
+    """Check the shape of every task and group YAML in every family folder (the package's own catalog: a new family
+    folder is checked the moment it holds a YAML, with no list here to extend); return the leaf and group names."""
+    from reflectevo_bench.tasks import catalog as cat
+
+    infos = cat.catalog()
+    yamls = [p for p in cat.TASKS_ROOT.rglob("*.yaml") if not p.name.startswith("_")]  # `_` templates: includes
+    assert len(infos) == len(yamls), "every task YAML defines one task or group, and no name twice"
+    leaves = {i.name: i for i in infos if i.kind == "task"}
+    for info in infos:
+        if info.kind == "group":  # a group lists leaves of its own folder
+            members = info.members
+            assert set(members) <= set(leaves) and {leaves[m].family for m in members} == {info.family}, info.yaml_path
+            assert len(members) == GROUPS.get(info.name, len(members)), info.yaml_path
+        else:
+            _check_leaf_shape(info.yaml_path, info.config)
+    return set(leaves), {i.name for i in infos if i.kind == "group"}
 
 
 def test_tasks_list_shows_every_task_and_group():
     res = CliRunner().invoke(main, ["tasks", "list", "--format", "names"])
     assert res.exit_code == 0, res.output
     listed = set(res.output.split())
-    assert set(LEAVES) | set(GROUPS) <= listed
+    assert set(LEAVES) | set(GROUPS) | set(own_task_names()) <= listed
 
 
 def test_yaml_shape():
-    from lm_eval.tasks._yaml_loader import load_yaml
+    leaves, groups = _check_shapes()
+    assert set(LEAVES) <= leaves and set(GROUPS) <= groups
+    assert leaves | groups == set(own_task_names())
 
-    leaves = 0
-    for path, cfg in _family_yamls():
-        if "group" in cfg:
-            assert cfg["group"] in GROUPS and len(cfg["task"]) == GROUPS[cfg["group"]], path
-            continue
-        leaves += 1
-        assert cfg["output_type"] == "generate_until" and cfg["custom_dataset"] and cfg["process_results"], path
-        assert cfg["generation_kwargs"] == {"until": [], "do_sample": False, "max_gen_toks": 512}, path
-        assert cfg["metric_list"][0] == {"metric": "exact_match", "aggregation": "mean", "higher_is_better": True}
-        block = cfg["metadata"]["reflection"]
-        # the verifier is named once, by process_results (verdict.process_results_from carries it)
-        assert set(block) == {"answer_format"} and block["answer_format"], path
-        hook = load_yaml(path)["process_results"]  # resolved: verdict.process_results_from's hook
-        assert callable(getattr(hook, "verifier", None)), path
-    assert leaves == len(LEAVES)
+
+def test_a_new_family_folder_is_checked(tmp_path, monkeypatch):
+    """A family folder the test has never heard of is discovered and shape-checked: a good one passes, a bad one
+    (no answer_format) fails."""
+    from reflectevo_bench.tasks import catalog
+
+    family = tmp_path / "newfam"
+    shutil.copytree(TASKS_ROOT / "gsm8k", family, ignore=shutil.ignore_patterns("__pycache__"))
+    (family / "gsm8k.yaml").rename(family / "newfam.yaml")
+    yaml_path = family / "newfam.yaml"
+    yaml_path.write_text(yaml_path.read_text().replace("task: gsm8k\n", "task: newfam\n"))
+    monkeypatch.setattr(catalog, "TASKS_ROOT", tmp_path)
+    assert _check_shapes() == ({"newfam"}, set())
+    yaml_path.write_text(re.sub(r"\n +answer_format: .*", "", yaml_path.read_text()))
+    with pytest.raises(AssertionError, match="newfam.yaml"):
+        _check_shapes()
 
 
 def test_task_dirs_are_flat():
     """lm-eval indexes each include path recursively: nested YAML folders would be indexed twice."""
-    assert {TASKS_ROOT / f for f in FAMILIES} <= set(builtin_task_dirs())
-    for family in FAMILIES:
-        assert not list((TASKS_ROOT / family).glob("*/**/*.yaml")), family
+    dirs = builtin_task_dirs()
+    assert len(dirs) >= 11
+    assert all(d.parent == TASKS_ROOT for d in dirs), [d for d in dirs if d.parent != TASKS_ROOT]
 
 
 def _stock_manager(data_dir):
     from lm_eval.tasks import TaskManager
 
     return TaskManager(
-        include_path=[str(TASKS_ROOT / f) for f in FAMILIES],
+        include_path=[str(d) for d in builtin_task_dirs()],
         include_defaults=False,
         metadata={"data_dir": str(data_dir)},
     )

@@ -19,6 +19,8 @@ from hostile import WORST_CASES, hostile_text
 from hypothesis import HealthCheck, given, settings
 from task_helpers import MINI_DATA, TASK_FIXTURES
 
+from reflectevo_bench.tasks.catalog import catalog
+
 ROW_BOUND_S = float(os.environ.get("REFLECTEVO_FUZZ_ROW_BOUND_S", "1.0"))  # wall seconds per row (2 free cores)
 SHARED = Path(os.environ.get("REFLECTEVO_DATA_DIR", "/nonexistent"))
 FUZZ_DATA = TASK_FIXTURES / "fuzz_data"  # one-row files for tasks whose schema no mini-data sibling shares
@@ -31,20 +33,7 @@ FUZZ_SEEN = settings(FUZZ, max_examples=4)  # a task whose verifier another task
 _FULL: dict[str, str] = {}  # verifier name -> the task that ran the whole list for it
 
 
-def shipped_tasks() -> list[str]:
-    from lm_eval.tasks._yaml_loader import load_yaml
-
-    from reflectevo_bench.tasks.registry import TASKS_ROOT
-
-    names = set()
-    for path in TASKS_ROOT.rglob("*.yaml"):
-        cfg = load_yaml(path, resolve_func=False)
-        if isinstance(cfg.get("task"), str):
-            names.add(cfg["task"])
-    return sorted(names)
-
-
-TASKS = shipped_tasks()
+TASKS = [info.name for info in catalog() if info.kind == "task"]  # every shipped task, sorted
 _LOADED: dict[str, object] = {}
 
 
@@ -107,24 +96,9 @@ def check_row(task, response: str) -> None:
         assert verdict.details.get("cut") == {"kept_chars": 32_768, "response_chars": len(response)}
 
 
-@pytest.fixture(scope="module")
-def code_sandbox(request):
-    from reflectevo_bench.errors import BenchError
-    from reflectevo_bench.tasks.common import code_execution as execution
-
-    execution.configure(workers=2)
-    try:
-        execution.executor()
-    except BenchError as exc:
-        execution.configure()
-        pytest.skip(str(exc))
-    yield
-    execution.configure()
-
-
 def _task_for(name: str, request):
     if _family(name) in CODE_FAMILIES:
-        request.getfixturevalue("code_sandbox")
+        request.getfixturevalue("sandbox_pool")
     task = load(name)
     task.verify_batch([task.docs[0]], ["warm up: \\boxed{1}"])  # worker processes and imports start here
     return task

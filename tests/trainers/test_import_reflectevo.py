@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -133,26 +132,11 @@ def test_strip_transcript_leaves_only_empty_transcripts(head, inside, tail):
     assert all(m.group(0) == "(BEGIN)\n\n(END)" for m in TRANSCRIPT.finditer(out))
 
 
-def test_round_trip_import_train_sft_checkpoint_runs(tmp_path, tiny_model):
+def test_round_trip_import_train_sft_checkpoint_runs(tmp_path, tiny_model, write_config):
     src = _write(tmp_path / "dplus.jsonl", [dplus_row(i) for i in range(1, 9)])
     code, out = _import(src, "--kind", "dplus", "--out", tmp_path / "d", "--eval-fraction", "0")
     assert code == 0, out
-    cfg = tmp_path / "sft.yaml"
-    cfg.write_text(
-        yaml.safe_dump(
-            {
-                "model": str(tiny_model),
-                "data": str(tmp_path / "d"),
-                "output_dir": str(tmp_path / "ckpt"),
-                "max_steps": 2,
-                "per_device_train_batch_size": 2,
-                "logging_steps": 1,
-                "save_strategy": "no",
-                "dataset_num_proc": None,
-                "disable_tqdm": True,
-            }
-        )
-    )
+    cfg = write_config(model=str(tiny_model), data=str(tmp_path / "d"), output_dir=str(tmp_path / "ckpt"))
     result = CliRunner().invoke(main, ["train", "sft", "--config", str(cfg)])
     assert result.exit_code == 0, result.output
     task = tmp_path / "task"

@@ -6,34 +6,14 @@ import json
 import os
 
 from chat_server import ChatServer
-from click.testing import CliRunner
 
-from reflectevo_bench.cli import main
 from reflectevo_bench.harness.records import read_records
 
 
 def test_reflect_protocol_over_chat_completions(tiny_model, tmp_path):
     out = tmp_path / "run"
     with ChatServer(tiny_model) as server:
-        res = CliRunner().invoke(
-            main,
-            [
-                "run",
-                "--model",
-                "local-chat-completions",
-                "--model-args",
-                f"model=tiny,base_url={server.url},max_retries=1",
-                "--tasks",
-                "countdown",
-                "--limit",
-                "3",
-                "--gen-kwargs",
-                "max_gen_toks=8",
-                "--output",
-                str(out),
-            ],
-        )
-        assert res.exit_code == 0, res.output + repr(res.exception)
+        server.run_countdown(out, "--limit", "3", "--gen-kwargs", "max_gen_toks=8")
     recs = read_records(out)["countdown"]
     assert len(recs) == 3
     sent = [r["messages"] for r in server.requests]
@@ -56,26 +36,6 @@ def test_reflect_protocol_over_chat_completions(tiny_model, tmp_path):
 def test_a_server_without_usage_gets_a_labelled_fallback(tiny_model, tmp_path):
     out = tmp_path / "run"
     with ChatServer(tiny_model, usage=False) as server:
-        res = CliRunner().invoke(
-            main,
-            [
-                "run",
-                "--model",
-                "local-chat-completions",
-                "--model-args",
-                f"model=tiny,base_url={server.url},max_retries=1",
-                "--tasks",
-                "countdown",
-                "--limit",
-                "1",
-                "--protocol",
-                "single",
-                "--gen-kwargs",
-                "max_gen_toks=8",
-                "--output",
-                str(out),
-            ],
-        )
-        assert res.exit_code == 0, res.output + repr(res.exception)
+        server.run_countdown(out, "--limit", "1", "--protocol", "single", "--gen-kwargs", "max_gen_toks=8")
     turns = [t for rec in read_records(out)["countdown"] for t in rec["turns"]]
     assert len(turns) == 1 and turns[0]["completion_tokens_source"] == "retokenized"

@@ -4,14 +4,11 @@ exemplars an uninterrupted run gives them (exemplars are a function of the doc i
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
+from kill_resume import ENV, kill_mid_run, run_cmd, sample_lines
 
 
 def _task(folder: Path) -> Path:
@@ -37,58 +34,18 @@ metric_list: [{{metric: exact_match, aggregation: mean, higher_is_better: true}}
     return path
 
 
-def _lines(run_dir: Path) -> set[str]:
-    out = set()
-    for line in (run_dir / "samples_fs_resume.jsonl").read_text().splitlines():
-        rec = json.loads(line)
-        for turn in rec["turns"]:
-            turn.pop("timing")
-        out.add(json.dumps(rec, sort_keys=True))
-    return out
-
-
 @pytest.mark.timeout(600)
 def test_sigkill_then_resume_few_shot_equals_uninterrupted(tiny_model, tmp_path):
     task = _task(tmp_path)
 
-    def cli(out: Path, *extra: str) -> list[str]:
-        return [
-            sys.executable,
-            "-m",
-            "reflectevo_bench.cli",
-            "run",
-            "--model-args",
-            f"pretrained={tiny_model}",
-            "--tasks",
-            str(task),
-            "--protocol",
-            "reflect",
-            "--batch-size",
-            "1",
-            "--chunk-size",
-            "2",
-            "--output",
-            str(out),
-            *extra,
-        ]
-
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    args = ["--tasks", str(task), "--protocol", "reflect", "--batch-size", "1", "--chunk-size", "2"]
     whole, killed = tmp_path / "whole", tmp_path / "killed"
-    subprocess.run(cli(whole), check=True, env=env, capture_output=True)
-    proc = subprocess.Popen(cli(killed), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    samples = killed / "samples_fs_resume.jsonl"
-    deadline = time.time() + 300
-    while time.time() < deadline:
-        if samples.exists() and len(samples.read_text().splitlines()) >= 3:
-            break
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    done_before = len(samples.read_text().splitlines())
+    subprocess.run(run_cmd(tiny_model, whole, *args), check=True, env=ENV, capture_output=True)
+    done_before = kill_mid_run(run_cmd(tiny_model, killed, *args), killed / "samples_fs_resume.jsonl", 3, 300)
     assert 3 <= done_before < 10, "the kill should land mid-run"
-    resumed = subprocess.run(cli(killed, "--resume"), env=env, capture_output=True, text=True)
+    resumed = subprocess.run(run_cmd(tiny_model, killed, *args, "--resume"), env=ENV, capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
-    assert _lines(killed) == _lines(whole)
+    assert sample_lines(killed, "fs_resume") == sample_lines(whole, "fs_resume")
     firsts = {
         json.dumps(json.loads(line)["turns"][0]["messages"][:-1])
         for line in (whole / "samples_fs_resume.jsonl").read_text().splitlines()

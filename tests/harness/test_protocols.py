@@ -12,7 +12,7 @@ from rich.console import Console
 from reflectevo_bench.harness.records import read_records
 from reflectevo_bench.harness.run import RunOptions, run
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def _run(tmp_path: Path, toy_yaml: Path, **kw):

@@ -16,7 +16,7 @@ from reflectevo_bench.cli import main
 from reflectevo_bench.harness.records import branch_turns, read_records
 from reflectevo_bench.harness.run import RunOptions, run
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SAMPLED = "do_sample=true,temperature=0.8"
 
 

@@ -15,7 +15,7 @@ from reflectevo_bench.errors import BenchError
 from reflectevo_bench.harness.records import attempts, branch_numbers, branch_turns, read_records
 from reflectevo_bench.harness.run import RunOptions, run
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SAMPLED = "do_sample=true,temperature=0.8"
 
 
