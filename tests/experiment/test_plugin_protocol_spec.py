@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 from click.testing import CliRunner
 from exp_helpers import make_spec
+from spec_cli import refused, write_spec_file
 
 from reflectevo_bench.cli import main
 
@@ -28,25 +29,11 @@ def _eval_only(tiny_model: Path, toy_task: Path, **eval_over) -> dict:
     return spec
 
 
-def _write(folder: Path, spec: dict) -> Path:
-    path = folder / "spec.yaml"
-    path.write_text(yaml.safe_dump(spec, sort_keys=False))
-    return path
-
-
-def _refused(r, *needles: str) -> str:
-    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
-    assert r.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error: "), (r.exit_code, r.stderr)
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-    return lines[0]
-
-
 def test_plan_accepts_a_plugin_protocol_as_control_and_as_main(tiny_model, toy_task, tmp_path):
     from reflectevo_bench.experiment.graph import plan
     from reflectevo_bench.experiment.spec import load_spec
 
-    path = _write(tmp_path, _eval_only(tiny_model, toy_task, controls=["retry", HINT]))
+    path = write_spec_file(tmp_path, _eval_only(tiny_model, toy_task, controls=["retry", HINT]))
     r = cli("experiment", "plan", path)
     assert r.exit_code == 0, r.output + r.stderr
     table = r.output.split("\n\n")[0].splitlines()
@@ -62,7 +49,7 @@ def test_plan_accepts_a_plugin_protocol_as_control_and_as_main(tiny_model, toy_t
     assert stage.rel.startswith("runs/eval-tiny-hint-retry-")
 
     main_spec = _eval_only(tiny_model, toy_task, protocol=HINT, controls=["retry"])
-    r = cli("experiment", "plan", _write(tmp_path, main_spec))
+    r = cli("experiment", "plan", write_spec_file(tmp_path, main_spec))
     assert r.exit_code == 0, r.output + r.stderr
     assert "eval:tiny:hint-retry" in r.output.split("\n\n")[0]
 
@@ -74,7 +61,7 @@ def test_a_relative_plugin_path_is_taken_from_the_spec_folder(tiny_model, toy_ta
     shutil.copy(TOY, tmp_path / "plugins" / "hint.py")
     spec = _eval_only(tiny_model, toy_task, controls=["plugins/hint.py:hint-retry"])
     spec["data"] = {**make_spec(tiny_model, tiny_model, toy_task)["data"], "protocol": "plugins/hint.py:HINT_RETRY"}
-    path = _write(tmp_path, spec)
+    path = write_spec_file(tmp_path, spec)
     monkeypatch.chdir(tmp_path.parent)  # not the spec's folder
     parsed = load_spec(path)
     assert parsed.eval.controls == [f"{tmp_path / 'plugins' / 'hint.py'}:hint-retry"]
@@ -83,17 +70,23 @@ def test_a_relative_plugin_path_is_taken_from_the_spec_folder(tiny_model, toy_ta
 
 def test_bad_plugin_protocols_are_one_line_errors(tiny_model, toy_task, tmp_path):
     missing = _eval_only(tiny_model, toy_task, controls=["no/such/file.py:x"])
-    _refused(cli("experiment", "plan", _write(tmp_path, missing)), "eval controls", "no file no/such/file.py")
+    refused(cli("experiment", "plan", write_spec_file(tmp_path, missing)), "eval controls", "no file no/such/file.py")
     unnamed = _eval_only(tiny_model, toy_task, controls=[f"{TOY}:nope"])
-    _refused(cli("experiment", "plan", _write(tmp_path, unnamed)), "defines no protocol named 'nope'", "hint-retry")
+    refused(
+        cli("experiment", "plan", write_spec_file(tmp_path, unnamed)), "defines no protocol named 'nope'", "hint-retry"
+    )
     twice = _eval_only(tiny_model, toy_task, controls=[HINT, f"{TOY}:HINT_RETRY"])  # one protocol, two spellings
-    _refused(cli("experiment", "plan", _write(tmp_path, twice)), "controls must differ")
+    refused(cli("experiment", "plan", write_spec_file(tmp_path, twice)), "controls must differ")
     unknown = _eval_only(tiny_model, toy_task, protocol="reflekt")
-    _refused(cli("experiment", "plan", _write(tmp_path, unknown)), "unknown protocol 'reflekt'", "path/to/file.py:NAME")
+    refused(
+        cli("experiment", "plan", write_spec_file(tmp_path, unknown)),
+        "unknown protocol 'reflekt'",
+        "path/to/file.py:NAME",
+    )
 
 
 def test_run_evaluates_under_the_plugin_protocol(tiny_model, toy_task, tmp_path):
-    path = _write(tmp_path, _eval_only(tiny_model, toy_task, controls=[HINT]))
+    path = write_spec_file(tmp_path, _eval_only(tiny_model, toy_task, controls=[HINT]))
     out = tmp_path / "exp"
     r = cli("experiment", "run", path, "--out", out, "-q")
     assert r.exit_code in (0, 1), r.output + r.stderr  # 1: the gate's verdict on random models

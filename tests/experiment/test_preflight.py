@@ -12,6 +12,7 @@ import yaml
 from click.testing import CliRunner
 from exp_helpers import FAST, make_spec
 from parity_task import write_parity_task
+from spec_cli import refused, write_spec_file
 
 from reflectevo_bench.cli import main
 
@@ -20,23 +21,9 @@ def cli(*args):
     return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
-def _write(tmp_path: Path, spec: dict) -> Path:
-    path = tmp_path / "spec.yaml"
-    path.write_text(yaml.safe_dump(spec, sort_keys=False))
-    return path
-
-
-def _refused(r, *needles: str) -> str:
-    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
-    assert r.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error: "), (r.exit_code, r.stderr)
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-    return lines[0]
-
-
 def test_plan_prints_stages_and_checks_and_runs_nothing(tiny_model, big_tiny, toy_task, tmp_path):
     spec = make_spec(tiny_model, big_tiny, toy_task)
-    path = _write(tmp_path, spec)
+    path = write_spec_file(tmp_path, spec)
     before = sorted(p.name for p in tmp_path.iterdir())
     r = cli("experiment", "plan", path)
     assert r.exit_code == 0, r.output + r.stderr
@@ -144,9 +131,9 @@ def test_bad_spec_found_before_the_first_stage(tiny_model, big_tiny, toy_task, t
         pytest.skip("vllm is installed here")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     spec, message = _variant(tiny_model, big_tiny, toy_task, name)
-    path = _write(tmp_path, spec)
+    path = write_spec_file(tmp_path, spec)
     out = tmp_path / "exp"
-    _refused(cli("experiment", "run", path, "--out", out), message)
+    refused(cli("experiment", "run", path, "--out", out), message)
     assert not out.exists()  # not one stage ran
     r = cli("experiment", "plan", path)
     if name in HOST_CHECKS:  # what this machine lacks: a plan passes with a HOST line, --strict refuses
@@ -154,9 +141,9 @@ def test_bad_spec_found_before_the_first_stage(tiny_model, big_tiny, toy_task, t
         host = [line for line in r.output.splitlines() if line.startswith("HOST")]
         assert host and message in host[0], r.output
         r = cli("experiment", "plan", path, "--strict")
-        _refused(r, message)
+        refused(r, message)
         return
-    _refused(r, message)
+    refused(r, message)
     fails = [line for line in r.output.splitlines() if line.startswith("FAIL")]
     assert fails and message in fails[0], r.output
 
@@ -167,7 +154,7 @@ def test_grpo_launch_batch_checked_for_its_processes(tiny_model, big_tiny, toy_t
     spec = make_spec(tiny_model, big_tiny, toy_task)
     spec["recipes"]["grpo"]["config"].update(num_generations=4, per_device_train_batch_size=2)
     spec["recipes"]["grpo"]["launch"] = {"accelerate": "ddp", "num_processes": 2}
-    r = cli("experiment", "plan", _write(tmp_path, spec))
+    r = cli("experiment", "plan", write_spec_file(tmp_path, spec))
     assert r.exit_code == 0, r.output + r.stderr
     lines = r.output.splitlines()
     assert any(line.startswith("ok    recipe grpo") and "x 2 process(es), G 4" in line for line in lines)
@@ -181,18 +168,18 @@ def test_copied_task_whose_train_split_is_the_test_file_is_a_leak(tiny_model, bi
     )
     spec = make_spec(tiny_model, big_tiny, toy_task)
     spec["data"]["tasks"] = [str(copy)]
-    path = _write(tmp_path, spec)
-    line = _refused(cli("experiment", "plan", path), "train/test leak")
+    path = write_spec_file(tmp_path, spec)
+    line = refused(cli("experiment", "plan", path), "train/test leak")
     assert "6 of 6 docs of eval task toy (split test)" in line and "task toy_copy (split train)" in line, line
     out = tmp_path / "exp"
-    _refused(cli("experiment", "run", path, "--out", out), "6 of 6 docs of eval task toy (split test)")
+    refused(cli("experiment", "run", path, "--out", out), "6 of 6 docs of eval task toy (split test)")
     assert not out.exists()
     # control: the same copy with train docs the eval never sees passes
     clean = write_parity_task(
         tmp_path / "clean", "toy_clean", {"train": range(300, 320), "test": range(400, 402)}, max_gen_toks=5
     )
     spec["data"]["tasks"] = [str(clean)]
-    r = cli("experiment", "plan", _write(tmp_path, spec))
+    r = cli("experiment", "plan", write_spec_file(tmp_path, spec))
     assert r.exit_code == 0, r.output + r.stderr
 
 
@@ -259,10 +246,10 @@ def test_sft_dplus_on_a_template_without_generation_markers_found_before_the_dat
         plain, big_tiny, toy_task, recipes={"sft": {"trainer": "sft", "data": "dplus", "config": dict(FAST)}}
     )
     spec["data"]["kinds"] = ["dplus"]
-    path = _write(tmp_path, spec)
+    path = write_spec_file(tmp_path, spec)
     out = tmp_path / "exp"
-    _refused(cli("experiment", "run", path, "--out", out), "recipe sft", "no {% generation %} markers")
+    refused(cli("experiment", "run", path, "--out", out), "recipe sft", "no {% generation %} markers")
     assert not out.exists()
     spec["recipes"]["sft"]["config"]["chat_template_path"] = "smollm2-generation"
-    r = cli("experiment", "plan", _write(tmp_path, spec))
+    r = cli("experiment", "plan", write_spec_file(tmp_path, spec))
     assert r.exit_code == 0, r.output + r.stderr
