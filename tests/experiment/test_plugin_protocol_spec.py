@@ -10,8 +10,7 @@ from pathlib import Path
 
 import yaml
 from click.testing import CliRunner
-from exp_helpers import make_spec
-from spec_cli import refused, write_spec_file
+from exp_helpers import make_spec, refused, write_spec_file
 
 from reflectevo_bench.cli import main
 

@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from exp_helpers import FAST, make_spec
+from exp_helpers import FAST, make_spec, refused, write_spec_file
 from parity_task import write_parity_task
-from spec_cli import refused, write_spec_file
 
 from reflectevo_bench.cli import main
 
