@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from reflectevo_bench.errors import BenchError
-from reflectevo_bench.trainers.common import finish, quiet_warnings, resume_arg, run_trainer, stage_args
-from reflectevo_bench.trainers.config import TrainJob, lora_config
+from reflectevo_bench.trainers.common import finish, policy_kwargs, quiet_warnings, resume_arg, run_trainer, stage_args
+from reflectevo_bench.trainers.config import TrainJob
 
 RETRY_SETTINGS = "retry_settings.json"  # how the rollouts' retries were decoded (written at the start)
 
@@ -106,13 +106,7 @@ def build_grpo_trainer(job: TrainJob, output_dir: Path):
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return ExactResumeGRPOTrainer(
-        model=job.model,
-        reward_funcs=rewards,
-        args=args,
-        train_dataset=dataset,
-        processing_class=tokenizer,
-        peft_config=lora_config(job.peft) if job.peft else None,
-        rollout_func=rollout,
+        **policy_kwargs(job, args, tokenizer), reward_funcs=rewards, train_dataset=dataset, rollout_func=rollout
     )
 
 

@@ -120,23 +120,19 @@ TURN_FIELDS: dict[str, type | tuple[type, ...]] = {"kind": str, "response": str,
 def check_record_shape(rec: Any) -> None:
     if not isinstance(rec, dict):
         raise ValueError(f"a record is a {type(rec).__name__}, not a JSON object")
-    for key, typ in RECORD_FIELDS.items():
-        if not isinstance(rec.get(key), typ):
-            raise ValueError(
-                f"doc {rec.get('doc_id')!r}: {key} is {type(rec.get(key)).__name__}, "
-                f"not {getattr(typ, '__name__', typ)}"
-            )
+    _check_fields(rec, RECORD_FIELDS, f"doc {rec.get('doc_id')!r}: ")
     if not rec["turns"]:
         raise ValueError(f"doc {rec['doc_id']} has no turns")
     for turn in rec["turns"]:
         if not isinstance(turn, dict):
             raise ValueError(f"doc {rec['doc_id']}: a turn is a {type(turn).__name__}, not a JSON object")
-        for key, typ in TURN_FIELDS.items():
-            if not isinstance(turn.get(key), typ):
-                raise ValueError(
-                    f"doc {rec['doc_id']}: a turn's {key} is {type(turn.get(key)).__name__}, "
-                    f"not {getattr(typ, '__name__', typ)}"
-                )
+        _check_fields(turn, TURN_FIELDS, f"doc {rec['doc_id']}: a turn's ")
+
+
+def _check_fields(obj: dict, fields: dict[str, type | tuple[type, ...]], where: str) -> None:
+    for key, typ in fields.items():
+        if not isinstance(obj.get(key), typ):
+            raise ValueError(f"{where}{key} is {type(obj.get(key)).__name__}, not {getattr(typ, '__name__', typ)}")
 
 
 class record_shape:
