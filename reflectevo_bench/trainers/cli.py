@@ -13,7 +13,7 @@ from reflectevo_bench.cli_errors import friendly_errors
 
 _CONFIG_HELP = (
     "YAML: the trainer's TRL config keys (SFTConfig, DPOConfig, GRPOConfig, ...) plus model, data, peft, "
-    "merge (stage for sft, objective for grpo)."
+    "merge and the trainer's own keys (listed above)."
 )
 _SET_HELP = "Override a config key: --set learning_rate=1e-5 --set peft.r=8 (repeatable)."
 
@@ -62,9 +62,11 @@ def _command(spec) -> click.Command:
         _run(spec.name, config_path, overrides, no_merge, dry_run)
 
     fn = friendly_errors(command)
-    for key, help_text in reversed(spec.options):
-        fn = click.option(f"--{key}", key, type=str, default=None, help=help_text)(fn)
-    return click.command(spec.name, help=spec.help)(_common(fn))
+    for key in reversed(spec.options()):
+        fn = click.option(f"--{key.name}", key.name, type=str, default=None, help=key.help)(fn)
+    own = "".join(f"\n\n{k.name}: {k.help}" for k in spec.keys if k.help)
+    help_text = spec.help + (f"\n\nIts own config keys (besides TRL's and the shared ones):{own}" if own else "")
+    return click.command(spec.name, help=help_text)(_common(fn))
 
 
 def _run(trainer: str, config_path: Path, overrides: tuple[str, ...], no_merge: bool, dry_run: bool) -> None:

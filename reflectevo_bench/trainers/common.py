@@ -9,7 +9,7 @@ from typing import Any
 
 from reflectevo_bench.errors import BenchError, one_line
 from reflectevo_bench.trainers.checkpoint import StepTimer, save_final, write_checkpoint_record
-from reflectevo_bench.trainers.config import TrainJob
+from reflectevo_bench.trainers.config import TrainJob, lora_config
 from reflectevo_bench.trainers.data.datadir import DataDir
 from reflectevo_bench.trainers.watch import tqdm_wanted, use_step_lines
 
@@ -43,6 +43,21 @@ def resume_arg(job: TrainJob, output_dir: Path) -> bool | str | None:
 
         return True if output_dir.is_dir() and get_last_checkpoint(str(output_dir)) else None
     return job.resume
+
+
+def policy_kwargs(job: TrainJob, args, tokenizer=None) -> dict[str, Any]:
+    """What each TRL trainer of a one-stage run is given: the model to start from, its args, the tokenizer (the
+    model's own unless given) and the LoRA config (None: full fine-tune)."""
+    if tokenizer is None:
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(job.model)
+    return {
+        "model": job.model,
+        "args": args,
+        "processing_class": tokenizer,
+        "peft_config": lora_config(job.peft) if job.peft else None,
+    }
 
 
 def load_policy(path: str, args, adapter: Path | None = None):

@@ -5,9 +5,12 @@ over) plus the keys of this project:
 
     model: smollm2-135m          # a local folder, an alias (smollm2-135m, tiny), or a hub id when online
     data: runs/data/dplus        # a `data build` dir; for `stage: two` a mapping {reflection: DIR, correction: DIR}
-    stage: one                   # SFT only: one | two (default: two when `data` is a mapping, else one)
+    stage: one                   # two-stage trainers: one | two (default: two when `data` is a mapping, else one)
     peft: {r: 16, alpha: 32, dropout: 0.05, target_modules: all-linear}   # optional LoRA (null: full fine-tune)
     merge: true                  # LoRA: merge the adapter into the saved checkpoint (false keeps the adapter)
+
+plus the trainer's own keys, which its registry record lists (`trainers.registry`, `trainers.keys`) with their
+defaults and checks; the job holds them in ``options`` and reads them as attributes (``job.KEY``).
 
 `--set key=value` overrides any key; TRL keys are typed by TRL's argument parser (the dataclass field types), the
 project's keys by YAML (`--set peft.r=8`, `--set data.correction=DIR`, `--set peft=null`).
@@ -30,9 +33,9 @@ import yaml
 from reflectevo_bench.errors import BenchError, one_line
 from reflectevo_bench.trainers.data.datadir import NOTES, DataDir, read_card
 from reflectevo_bench.trainers.data.datadir import read_data_dir as read_rows_of
+from reflectevo_bench.trainers.keys import SHARED_KEYS
 from reflectevo_bench.yaml_files import read_yaml
 
-OWN_KEYS = ("model", "data", "stage", "peft", "merge", "objective", "retry_temperature", "retry_max_length")
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 # short names for the chat templates shipped in trainers/templates (usable as `chat_template_path`)
 SHIPPED_TEMPLATES = {
@@ -56,7 +59,7 @@ class TrainJob:
     trainer: str  # a registered trainer's name (trainers.registry): sft, dpo, grpo, ...
     model: str  # resolved local folder (or hub id)
     model_spec: str  # as written in the config
-    stage: str  # "one" | "two" (dpo: "one")
+    stage: str  # "one" | "two" (two-stage trainers only)
     data: dict[str, DataDir]  # {"train": ...} or {"reflection": ..., "correction": ...}
     peft: dict[str, Any] | None
     merge: bool
@@ -64,10 +67,15 @@ class TrainJob:
     resume: bool | str | None
     config_file: Path
     explicit_keys: list[str] = field(default_factory=list)
-    objective: str = "reflection"  # GRPO only: reflection (Reflect, Retry, Reward) | answer (the RLVR control)
     overrides: list[str] = field(default_factory=list)
-    retry_temperature: float | None = None  # GRPO reflection: the retry's temperature (None/0: greedy)
-    retry_max_length: int | None = None  # GRPO reflection: the retry's max new tokens (None: the task's own)
+    options: dict[str, Any] = field(default_factory=dict)  # the trainer's own keys (its registry record's), checked
+
+    def __getattr__(self, name: str) -> Any:
+        """A trainer's own key reads as an attribute: ``job.objective`` is ``job.options["objective"]``."""
+        options = self.__dict__.get("options") or {}
+        if name in options:
+            return options[name]
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
 
     @property
     def output_dir(self) -> Path:
@@ -84,15 +92,7 @@ class TrainJob:
             "stage": self.stage,
             "peft": self.peft,
             "merge": self.merge,
-            **(
-                {
-                    "objective": self.objective,
-                    "retry_temperature": self.retry_temperature,
-                    "retry_max_length": self.retry_max_length,
-                }
-                if self.trainer == "grpo"
-                else {}
-            ),
+            **self.options,
             "trl": _jsonable(self.args.to_dict()),
         }
 
@@ -103,13 +103,29 @@ def config_class(trainer: str):
     return get(trainer).config_class()
 
 
+def own_keys(trainer: str | None = None) -> tuple[str, ...]:
+    """The project's config keys (not TRL's): the shared ones plus ``trainer``'s own (every trainer's when None)."""
+    from reflectevo_bench.trainers.registry import trainers
+
+    specs = [_spec(trainer)] if trainer is not None else list(trainers().values())
+    return SHARED_KEYS + tuple(dict.fromkeys(k.name for spec in specs for k in spec.keys))
+
+
+def __getattr__(name: str) -> Any:
+    # OWN_KEYS: every registered trainer's keys (plugins included), read when asked for
+    if name == "OWN_KEYS":
+        return own_keys()
+    raise AttributeError(f"module {__name__} has no attribute {name!r}")
+
+
 def load_job(
     trainer: str, config_path: Path, overrides: tuple[str, ...] | list[str] = (), no_merge: bool = False
 ) -> TrainJob:
     """Read, override and validate a training config. Raises BenchError for any bad input; writes nothing
     (except preparing a model alias in the model cache, as `run` does)."""
     raw = _read_yaml(config_path)
-    own: dict[str, Any] = {k: raw.pop(k) for k in OWN_KEYS if k in raw}
+    keys = own_keys()  # every trainer's: a key of another trainer is refused by name below
+    own: dict[str, Any] = {k: raw.pop(k) for k in keys if k in raw}
     trl_yaml = raw
     trl_sets: list[tuple[str, str]] = []
     for item in overrides:
@@ -118,10 +134,10 @@ def load_job(
         if not sep or not key:
             raise BenchError(f"--set {item!r} is not KEY=VALUE")
         top = key.split(".", 1)[0]
-        if top in OWN_KEYS:
+        if top in keys:
             _set_own(own, key, value)
         elif "." in key:
-            raise BenchError(f"--set {key}: only the project's keys ({', '.join(OWN_KEYS)}) take dotted names")
+            raise BenchError(f"--set {key}: only the project's keys ({', '.join(SHARED_KEYS)}) take dotted names")
         else:
             trl_sets.append((key, value))
     cls = config_class(trainer)
@@ -130,23 +146,16 @@ def load_job(
     if unknown:
         hints = []
         for k in dict.fromkeys(unknown):
-            close = difflib.get_close_matches(k, list(known) + list(OWN_KEYS), n=1)
+            close = difflib.get_close_matches(k, list(known) + list(own_keys(trainer)), n=1)
             hints.append(f"{k} (did you mean {close[0]}?)" if close else k)
         raise BenchError(
             f"unknown config key(s) for train {trainer}: {', '.join(hints)}; keys are {cls.__name__} "
-            f"fields or {', '.join(OWN_KEYS)}"
+            f"fields or {', '.join(own_keys(trainer))}"
         )
     explicit = list(dict.fromkeys(list(trl_yaml) + [k for k, _ in trl_sets]))
 
     # The project's keys
-    if not _spec(trainer).two_stage and "stage" in own:
-        raise BenchError(f"`stage` is a train sft key (two-stage SFT); train {trainer} has one stage")
-    if trainer != "grpo" and "objective" in own:
-        raise BenchError(f"`objective` is a train grpo key; train {trainer} has none")
-    objective = str(own.get("objective") or "reflection")
-    if objective not in ("reflection", "answer"):
-        raise BenchError(f"objective must be reflection or answer, got {own.get('objective')!r}")
-    retry_temperature, retry_max_length = _retry_settings(trainer, own)
+    options = trainer_options(trainer, own)
     model_spec = own.get("model")
     if not model_spec or not isinstance(model_spec, str):
         raise BenchError(f"{config_path}: `model:` is required (a local folder or an alias: smollm2-135m, tiny)")
@@ -191,9 +200,7 @@ def load_job(
         config_file=Path(config_path),
         explicit_keys=explicit,
         overrides=list(overrides),
-        objective=objective,
-        retry_temperature=retry_temperature,
-        retry_max_length=retry_max_length,
+        options=options,
     )
     if _spec(trainer).assistant_masks:
         _check_chat_template(job)
@@ -203,28 +210,25 @@ def load_job(
 
 
 def check_recipe_config(trainer: str, config: dict[str, Any], num_processes: int = 1) -> Any:
-    """A recipe's config (TRL keys + peft, merge, stage, objective; no model, data or output_dir yet) checked as
-    `train` will check it, before any stage runs: parsed by TRL's parser (its own checks included, e.g. GRPO's
-    batch divisible by num_generations), then value ranges and the LoRA settings. ``num_processes``: the GRPO
-    batch is checked for that many processes (TRL's parser sees one). Returns TRL's config object."""
-    own = {k: config[k] for k in OWN_KEYS if k in config}
-    trl_yaml = {k: v for k, v in config.items() if k not in OWN_KEYS}
+    """A recipe's config (TRL keys + peft, merge, stage and the trainer's own keys; no model, data or output_dir
+    yet) checked as `train` will check it, before any stage runs: parsed by TRL's parser (its own checks included,
+    e.g. GRPO's batch divisible by num_generations), then value ranges and the LoRA settings. ``num_processes``:
+    a batch that TRL checks across processes is checked for that many (TRL's parser sees one). Returns TRL's
+    config object."""
+    keys = own_keys()
+    own = {k: config[k] for k in keys if k in config}
+    trl_yaml = {k: v for k, v in config.items() if k not in keys}
     cls = config_class(trainer)
     known = {f.name for f in dataclasses.fields(cls) if f.init}
     unknown = [k for k in trl_yaml if k not in known]
     if unknown:
         raise BenchError(f"unknown config key(s) for train {trainer}: {', '.join(unknown)}")
-    if not _spec(trainer).two_stage and "stage" in own:
-        raise BenchError(f"`stage` is a train sft key (two-stage SFT); train {trainer} has one stage")
-    if trainer != "grpo" and "objective" in own:
-        raise BenchError(f"`objective` is a train grpo key; train {trainer} has none")
-    if str(own.get("objective") or "reflection") not in ("reflection", "answer"):
-        raise BenchError(f"objective must be reflection or answer, got {own.get('objective')!r}")
+    trainer_options(trainer, own)
     if not isinstance(own.get("merge", True), bool):
         raise BenchError(f"merge must be true or false, got {own.get('merge')!r}")
     _peft_settings(own.get("peft"))
     scaled = dict(trl_yaml)
-    if trainer == "grpo" and num_processes > 1:
+    if _spec(trainer).batch_spans_processes and num_processes > 1:
         # TRL's parser counts the processes of this one: a batch per device of B on N processes is checked as N*B.
         for key in ("per_device_train_batch_size", "per_device_eval_batch_size"):
             default = next(f.default for f in dataclasses.fields(cls) if f.name == key)
@@ -248,20 +252,22 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return raw
 
 
-def _retry_settings(trainer: str, own: dict[str, Any]) -> tuple[float | None, int | None]:
-    """GRPO's retry decoding: ``retry_temperature`` (null or 0: greedy) and ``retry_max_length`` (null: the task's)."""
-    temperature, length = own.get("retry_temperature"), own.get("retry_max_length")
-    if trainer != "grpo" and (temperature is not None or length is not None):
-        raise BenchError(f"`retry_temperature` / `retry_max_length` are train grpo keys; train {trainer} has none")
-    if temperature is not None and (
-        isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or temperature < 0
-    ):
-        raise BenchError(f"retry_temperature must be a number >= 0 (0 or null: greedy), got {temperature!r}")
-    if length is not None and (isinstance(length, bool) or not isinstance(length, int) or length < 1):
-        raise BenchError(
-            f"retry_max_length must be a whole number of tokens >= 1 (null: the task's own), got {length!r}"
-        )
-    return (float(temperature) if temperature is not None else None), length
+def trainer_options(trainer: str, own: dict[str, Any]) -> dict[str, Any]:
+    """The trainer's own keys checked (its registry record's defaults and checks); a key of another trainer, or
+    ``stage`` for a one-stage trainer, is one line."""
+    from reflectevo_bench.trainers.registry import trainers
+
+    spec = _spec(trainer)
+    table = trainers()
+    if not spec.two_stage and "stage" in own:
+        two = " / ".join(f"train {t.name}" for t in table.values() if t.two_stage) or "none"
+        raise BenchError(f"`stage` is for two-stage trainers ({two}); train {trainer} has one stage")
+    mine = {k.name: k for k in spec.keys}
+    for name in own:
+        if name not in SHARED_KEYS and name not in mine:
+            owners = " / ".join(f"train {t.name}" for t in table.values() if any(k.name == name for k in t.keys))
+            raise BenchError(f"`{name}` is a {owners} key; train {trainer} has none")
+    return {name: key.value(own.get(name)) for name, key in mine.items()}
 
 
 def _set_own(own: dict[str, Any], key: str, value: str) -> None:
@@ -501,7 +507,7 @@ def _load_data(trainer: str, stage: str, spec: Any) -> dict[str, DataDir]:
             out[name] = d
         return out
     if isinstance(spec, dict):
-        raise BenchError("`data` is a mapping, which is for `stage: two`; one-stage SFT and DPO take one dir")
+        raise BenchError("`data` is a mapping, which is for `stage: two`; one-stage training takes one dir")
     return {"train": read_data_dir(Path(str(spec)), trainer)}
 
 

@@ -8,25 +8,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reflectevo_bench.trainers.common import datasets_for, finish, quiet_warnings, resume_arg, run_trainer, stage_args
-from reflectevo_bench.trainers.config import TrainJob, lora_config
+from reflectevo_bench.trainers.common import (
+    datasets_for,
+    finish,
+    policy_kwargs,
+    quiet_warnings,
+    resume_arg,
+    run_trainer,
+    stage_args,
+)
+from reflectevo_bench.trainers.config import TrainJob
 
 
 def build_dpo_trainer(job: TrainJob, output_dir: Path):
-    from transformers import AutoTokenizer
     from trl import DPOTrainer
 
     args = stage_args(job, output_dir)
     train, evald = datasets_for(job.data["train"], args)
-    return DPOTrainer(
-        model=job.model,
-        ref_model=None,
-        args=args,
-        train_dataset=train,
-        eval_dataset=evald,
-        processing_class=AutoTokenizer.from_pretrained(job.model),
-        peft_config=lora_config(job.peft) if job.peft else None,
-    )
+    return DPOTrainer(**policy_kwargs(job, args), ref_model=None, train_dataset=train, eval_dataset=evald)
 
 
 def run_dpo(job: TrainJob) -> Path:

@@ -11,6 +11,9 @@ Paper settings where known: β = 0.001 (the default here unless the config sets 
 lengths and temperature are not public: TRL's defaults unless the config says otherwise. The retry inside the
 rollout decodes greedily with each task's own ``max_gen_toks`` (as evaluation retries do) unless the config sets
 ``retry_temperature`` / ``retry_max_length``; the settings go to ``retry_settings.json`` and the log.
+
+Resuming (``resume_from_checkpoint``) continues the interrupted run exactly: same weights, rollouts and losses as
+an uninterrupted run (``trainers.grpo_state``: the epoch's prompt order and the generation buffer).
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from reflectevo_bench.errors import BenchError
-from reflectevo_bench.trainers.common import finish, quiet_warnings, resume_arg, run_trainer, stage_args
-from reflectevo_bench.trainers.config import TrainJob, lora_config
+from reflectevo_bench.trainers.common import finish, policy_kwargs, quiet_warnings, resume_arg, run_trainer, stage_args
+from reflectevo_bench.trainers.config import TrainJob
 
 RETRY_SETTINGS = "retry_settings.json"  # how the rollouts' retries were decoded (written at the start)
 
@@ -54,8 +57,8 @@ def load_tasks(card: dict[str, Any], names: set[str]) -> dict[str, Any]:
 def build_grpo_trainer(job: TrainJob, output_dir: Path):
     from datasets import Dataset
     from transformers import AutoTokenizer
-    from trl import GRPOTrainer
 
+    from reflectevo_bench.trainers.grpo_state import ExactResumeGRPOTrainer
     from reflectevo_bench.trainers.rollout import (
         AnswerReward,
         ReflectionRollout,
@@ -102,14 +105,8 @@ def build_grpo_trainer(job: TrainJob, output_dir: Path):
     tokenizer = AutoTokenizer.from_pretrained(job.model)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    return GRPOTrainer(
-        model=job.model,
-        reward_funcs=rewards,
-        args=args,
-        train_dataset=dataset,
-        processing_class=tokenizer,
-        peft_config=lora_config(job.peft) if job.peft else None,
-        rollout_func=rollout,
+    return ExactResumeGRPOTrainer(
+        **policy_kwargs(job, args, tokenizer), reward_funcs=rewards, train_dataset=dataset, rollout_func=rollout
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
+from reflectevo_bench.trainers.data.hf_card import front_matter
 
 TRAINERS = {"sft": "SFT", "dpo": "DPO", "grpo": "GRPO"}
 
@@ -32,10 +32,7 @@ def model_card(job: Any, saved: dict[str, Any], metrics: dict[str, Any] | None) 
         meta = {"base_model": hub_id, **meta}
     shown = f"[{name}](https://huggingface.co/{hub_id})" if hub_id else f"`{name}`"
     lines = [
-        "---",
-        yaml.safe_dump(meta, sort_keys=False).strip(),
-        "---",
-        "",
+        *front_matter(meta),
         f"# {Path(saved['path']).name}",
         "",
         f"This model is a fine-tuned version of {shown} (base model `{job.model_spec}`, loaded from "

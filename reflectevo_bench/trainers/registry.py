@@ -2,7 +2,10 @@
 columns come from `trainers.data.datadir`), its run function and its CLI help. `train` builds one command per
 record, `experiment` checks recipes and dispatches through it, and the docs describe it.
 
-Adding a trainer = a config class + a module with ``run(job) -> Path`` + one ``register(Trainer(...))`` call.
+Adding a trainer = a config class + a module with ``run(job) -> Path`` + one ``register(Trainer(...))`` call. A
+trainer's own YAML keys (not TRL's, not the shared model/data/stage/peft/merge) are its record's ``keys``
+(`trainers.keys.Key`: default, check, help, and whether ``train NAME --KEY`` takes it); the run function reads
+them as ``job.KEY``.
 Trainers outside the package are loaded from plugin modules:
 
 - ``REFLECTEVO_PLUGINS=pkg.module,/path/to/file.py`` (comma-separated module names or ``.py`` files), or
@@ -24,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from reflectevo_bench.errors import BenchError
-from reflectevo_bench.trainers.data.datadir import COLUMNS, FAILURE_KINDS, PREF_KINDS, SFT_KINDS
+from reflectevo_bench.trainers.data.datadir import COLUMNS
+from reflectevo_bench.trainers.keys import SHARED_KEYS, Key, number, one_of
 
 PLUGINS_ENV = "REFLECTEVO_PLUGINS"
 ENTRY_POINT_GROUP = "reflectevo_bench.trainers"
@@ -40,13 +44,18 @@ class Trainer:
     two_stage: bool = False  # accepts `data: {reflection: DIR, correction: DIR}` (`stage: two`)
     assistant_masks: bool = False  # SFT-style completions: the chat-template checks of assistant_only_loss apply
     trl_defaults: dict[str, Any] = field(default_factory=dict)  # defaults that differ from TRL's
-    options: tuple[tuple[str, str], ...] = ()  # extra CLI options (KEY, help): `--KEY V` is `--set KEY=V`
+    keys: tuple[Key, ...] = ()  # its own config keys (their defaults and checks)
+    batch_spans_processes: bool = False  # its TRL config checks the batch of all processes when parsed
 
     def config_class(self) -> type:
         return _resolve(self.config)
 
     def run_fn(self) -> Callable[[Any], Path]:
         return _resolve(self.run)
+
+    def options(self) -> tuple[Key, ...]:
+        """The keys that are also `train NAME --KEY` options."""
+        return tuple(k for k in self.keys if k.option)
 
     def columns(self) -> dict[str, tuple[str, ...]]:
         """The columns of each accepted kind's rows."""
@@ -58,13 +67,17 @@ _loaded: set[str] = set()  # the plugins imported so far ("entry points" once th
 
 
 def register(trainer: Trainer) -> Trainer:
-    """Add a trainer (a plugin module calls this when imported). Its kinds must be data kinds `data build` makes."""
+    """Add a trainer (a plugin module calls this when imported). Its kinds must be data kinds `data build` makes;
+    its own keys must not be the shared ones."""
     unknown = [k for k in trainer.kinds if k not in COLUMNS]
     if unknown or not trainer.kinds:
         raise BenchError(
             f"trainer {trainer.name}: unknown data kind(s) {', '.join(unknown) or '(none)'}; "
             f"choose from {', '.join(COLUMNS)}"
         )
+    shared = [k.name for k in trainer.keys if k.name in SHARED_KEYS]
+    if shared:
+        raise BenchError(f"trainer {trainer.name}: key(s) {', '.join(shared)} are shared by every trainer")
     if trainer.name in _TRAINERS and _TRAINERS[trainer.name] != trainer:
         raise BenchError(f"trainer {trainer.name} is registered twice")
     _TRAINERS[trainer.name] = trainer
@@ -144,7 +157,7 @@ register(
         name="sft",
         config="trl:SFTConfig",
         run="reflectevo_bench.trainers.sft:run_sft",
-        kinds=SFT_KINDS,
+        kinds=("dplus", "dplus-oneturn", "reflection", "correction", "qa"),
         help="Supervised fine-tuning on dplus, reflection, correction or qa rows (loss on completions only).",
         two_stage=True,
         assistant_masks=True,
@@ -155,7 +168,7 @@ register(
         name="dpo",
         config="trl:DPOConfig",
         run="reflectevo_bench.trainers.dpo:run_dpo",
-        kinds=PREF_KINDS,
+        kinds=("dpm", "dpref"),
         help="Direct preference optimisation on dpm (D±) or dpref rows.",
     )
 )
@@ -164,14 +177,30 @@ register(
         name="grpo",
         config="trl:GRPOConfig",
         run="reflectevo_bench.trainers.grpo:run_grpo",
-        kinds=FAILURE_KINDS,
+        kinds=("failures",),
         help="GRPO on a failures dir: Reflect, Retry, Reward (or the answer-only RLVR control).",
         trl_defaults={"beta": 0.001},  # Reflect, Retry, Reward's KL coefficient (TRL's default is 0)
-        options=(
-            (
+        keys=(
+            Key(
                 "objective",
+                "reflection",
+                one_of("reflection", "answer"),
                 "reflection (default: reward reflections whose retry passes) or answer (plain GRPO on attempt 1).",
+                option=True,
+            ),
+            Key(
+                "retry_temperature",
+                None,
+                number("a number >= 0 (0 or null: greedy)", lambda v: v >= 0),
+                "the temperature of the retry inside a rollout (null or 0: greedy, as evaluation retries)",
+            ),
+            Key(
+                "retry_max_length",
+                None,
+                number("a whole number of tokens >= 1 (null: the task's own)", lambda v: v >= 1, whole=True),
+                "the retry's max new tokens (null: each task's own max_gen_toks)",
             ),
         ),
+        batch_spans_processes=True,  # GRPOConfig checks the generation batch (all processes) % num_generations
     )
 )

@@ -108,8 +108,8 @@ def test_empty_train_jsonl(cli, write_config, tiny_model, tmp_path):
         ("sft", "dpref", "train dpo"),
         ("dpo", "dplus", "train sft"),
         ("dpo", "qa", "train sft"),
-        ("sft", "failures", "GRPO"),
-        ("dpo", "failures", "GRPO"),
+        ("sft", "failures", "train grpo"),
+        ("dpo", "failures", "train grpo"),
     ],
 )
 def test_wrong_kind(cli, write_config, tiny_model, data_root, tmp_path, trainer, kind, word):

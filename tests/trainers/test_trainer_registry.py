@@ -70,6 +70,59 @@ def test_register_refuses_an_unknown_kind():
     assert "bad" not in registry.trainers()
 
 
+def test_register_refuses_a_key_shared_by_every_trainer():
+    from reflectevo_bench.errors import BenchError
+    from reflectevo_bench.trainers.keys import Key
+
+    with pytest.raises(BenchError, match="shared by every trainer"):
+        registry.register(
+            registry.Trainer(name="bad", config=object, run=print, kinds=("qa",), help="", keys=(Key("peft"),))
+        )
+    assert "bad" not in registry.trainers()
+
+
+@pytest.fixture
+def keyed():
+    """A trainer registered with a key of its own (``scale``: a number > 0, default 2); undone afterwards."""
+    from reflectevo_bench.trainers.keys import Key, number
+
+    registry.register(
+        registry.Trainer(
+            name="keyed",
+            config="trl:SFTConfig",
+            run=print,
+            kinds=("qa",),
+            help="SFT with a key of its own.",
+            keys=(Key("scale", 2, number("a number > 0", lambda v: v > 0), "a scale", option=True),),
+        )
+    )
+    yield
+    registry._TRAINERS.pop("keyed", None)
+
+
+def test_a_trainers_own_key_is_checked_from_its_record(keyed, tiny_model, data_root, write_config, tmp_path, cli):
+    """No trainer name is written in the config loader: a registered trainer's key gets its default, its check,
+    the `--KEY` option and `train NAME --help`; the same key in another trainer's config is refused by name."""
+    from reflectevo_bench.errors import BenchError
+    from reflectevo_bench.trainers.config import OWN_KEYS, load_job
+
+    assert "scale" in OWN_KEYS and "objective" in OWN_KEYS
+    cfg = write_config(model=str(tiny_model), data=str(data_root / "qa"), output_dir=str(tmp_path / "o"))
+    job = load_job("keyed", cfg)
+    assert job.scale == 2.0 and job.options == {"scale": 2.0} and job.resolved_config()["scale"] == 2.0
+    assert load_job("keyed", cfg, ["scale=0.5"]).scale == 0.5
+    with pytest.raises(BenchError, match=r"scale must be a number > 0, got -1"):
+        load_job("keyed", cfg, ["scale=-1"])
+    with pytest.raises(BenchError, match=r"`scale` is a train keyed key; train sft has none"):
+        load_job("sft", cfg, ["scale=1"])
+    with pytest.raises(BenchError, match=r"`objective` is a train grpo key; train keyed has none"):
+        load_job("keyed", cfg, ["objective=answer"])
+    res = cli("train", "keyed", "--help")
+    assert res.exit_code == 0 and "--scale" in res.output and "a scale" in res.output
+    res = cli("train", "keyed", "--config", cfg, "--scale", "0", "--dry-run")
+    assert res.exit_code == 2 and "scale must be a number > 0" in res.output
+
+
 def test_a_missing_plugin_is_one_line_exit_2(cli, monkeypatch):
     monkeypatch.setenv(registry.PLUGINS_ENV, "/nowhere/plugin.py")
     try:

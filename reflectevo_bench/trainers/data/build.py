@@ -18,7 +18,7 @@ from typing import Any
 
 from reflectevo_bench.errors import BenchError, one_line
 from reflectevo_bench.harness.mining import DEFAULT_FAILURE_RULE, check_rule, is_failure, sample_verdicts
-from reflectevo_bench.harness.protocols import PROTOCOLS
+from reflectevo_bench.harness.protocols import Protocol, find_protocol
 from reflectevo_bench.harness.records import SampleRecord, first_attempt, read_records
 from reflectevo_bench.harness.run_dir import read_manifest
 from reflectevo_bench.trainers.data import rows as R
@@ -60,6 +60,7 @@ class Source:
             raise BenchError(
                 f"{path}/run.json lacks identity/environment fields: is it a reflectevo-bench run dir?"
             ) from None
+        self._protocol_spec = str(self.identity.get("protocol_file") or self.protocol)
         self.id = run_id(self.manifest)
         with record_shape(self.path):
             self.records = read_records(self.path)
@@ -68,6 +69,16 @@ class Source:
                     check_record_shape(rec)
         if not any(self.records.values()):
             raise BenchError(f"{path} holds no finished docs (no samples_*.jsonl lines): run or resume it first")
+
+    @property
+    def protocol_def(self) -> Protocol:
+        """The run's protocol: a built-in one by name, or the plugin file the run recorded (``protocol_file``)."""
+        try:
+            return find_protocol(self._protocol_spec)
+        except BenchError as exc:
+            raise BenchError(
+                f"{self.path} ran --protocol {self._protocol_spec}, which cannot be loaded: {exc}"
+            ) from None
 
     def describe(self) -> dict[str, Any]:
         ident = self.identity
@@ -109,23 +120,19 @@ TURN_FIELDS: dict[str, type | tuple[type, ...]] = {"kind": str, "response": str,
 def check_record_shape(rec: Any) -> None:
     if not isinstance(rec, dict):
         raise ValueError(f"a record is a {type(rec).__name__}, not a JSON object")
-    for key, typ in RECORD_FIELDS.items():
-        if not isinstance(rec.get(key), typ):
-            raise ValueError(
-                f"doc {rec.get('doc_id')!r}: {key} is {type(rec.get(key)).__name__}, "
-                f"not {getattr(typ, '__name__', typ)}"
-            )
+    _check_fields(rec, RECORD_FIELDS, f"doc {rec.get('doc_id')!r}: ")
     if not rec["turns"]:
         raise ValueError(f"doc {rec['doc_id']} has no turns")
     for turn in rec["turns"]:
         if not isinstance(turn, dict):
             raise ValueError(f"doc {rec['doc_id']}: a turn is a {type(turn).__name__}, not a JSON object")
-        for key, typ in TURN_FIELDS.items():
-            if not isinstance(turn.get(key), typ):
-                raise ValueError(
-                    f"doc {rec['doc_id']}: a turn's {key} is {type(turn.get(key)).__name__}, "
-                    f"not {getattr(typ, '__name__', typ)}"
-                )
+        _check_fields(turn, TURN_FIELDS, f"doc {rec['doc_id']}: a turn's ")
+
+
+def _check_fields(obj: dict, fields: dict[str, type | tuple[type, ...]], where: str) -> None:
+    for key, typ in fields.items():
+        if not isinstance(obj.get(key), typ):
+            raise ValueError(f"{where}{key} is {type(obj.get(key)).__name__}, not {getattr(typ, '__name__', typ)}")
 
 
 class record_shape:
@@ -191,14 +198,14 @@ def build(
     sources = _distinct([Source(p) for p in run_dirs])
     if kind == "dplus-oneturn":
         for src in sources:
-            if not (PROTOCOLS[src.protocol].reflects or PROTOCOLS[src.protocol].one_turn):
+            if not (src.protocol_def.reflects or src.protocol_def.one_turn):
                 raise BenchError(
                     f"{src.path} ran --protocol {src.protocol}, which writes no reflections: "
                     f"--kind {kind} needs a reflect-answer or reflect run"
                 )
     if kind in NEEDS_REFLECTIONS:
         for src in sources:
-            if not PROTOCOLS[src.protocol].reflects:
+            if not src.protocol_def.reflects:
                 raise BenchError(
                     f"{src.path} ran --protocol {src.protocol}, which writes no reflections: --kind {kind} "
                     "needs a reflect or self-refine run (failures and qa take any run)"
@@ -318,7 +325,7 @@ def _rows(
     failures = [r for r in recs if R.is_failure(r)]
     if kind == "failures":
         config = (src.environment.get("task_configs") or {}).get(task) or {}
-        builder = R.reflection_prompt_builder(config, src.protocol)
+        builder = R.reflection_prompt_builder(config, src.protocol_def)
         for rec in (r for r in recs if is_failure(r, failure_rule)):
             for row in R.failure(rec, builder):
                 yield {**row, "doc_hash": rec["doc_hash"]}

@@ -27,6 +27,11 @@ KIND_TEXT = {
 }
 
 
+def front_matter(meta: dict[str, Any]) -> list[str]:
+    """The lines that open a Hugging Face card: its metadata as YAML between ``---`` lines, then a blank line."""
+    return ["---", yaml.safe_dump(meta, sort_keys=False).strip(), "---", ""]
+
+
 def dataset_card(card: dict[str, Any]) -> str:
     kind = card.get("kind", "?")
     rows = card.get("rows") or {}
@@ -40,10 +45,7 @@ def dataset_card(card: dict[str, Any]) -> str:
     }
     docs = card.get("docs") or {}
     lines = [
-        "---",
-        yaml.safe_dump(meta, sort_keys=False).strip(),
-        "---",
-        "",
+        *front_matter(meta),
         f"# reflectevo-bench `{kind}` data",
         "",
         KIND_TEXT.get(kind, f"Rows of kind {kind}."),

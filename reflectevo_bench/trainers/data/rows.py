@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from reflectevo_bench.harness.protocols import ANSWER_MARKER, PROTOCOLS, Prompter
+from reflectevo_bench.harness.protocols import ANSWER_MARKER, PROTOCOLS, Prompter, Protocol
 from reflectevo_bench.harness.records import SampleRecord, Turn, branch_numbers, branch_turns, first_attempt
 from reflectevo_bench.tasks.verdict import Verdict
-from reflectevo_bench.trainers.data.datadir import KINDS, PREF_KINDS, SFT_KINDS  # noqa: F401  (the one list of kinds)
+from reflectevo_bench.trainers.data.datadir import KINDS  # noqa: F401  (the one list of kinds)
 
 
 @dataclass(frozen=True)
@@ -196,11 +196,12 @@ def failure(
     }
 
 
-def reflection_prompt_builder(task_config: dict[str, Any], protocol: str) -> Callable[..., list[dict[str, str]]]:
+def reflection_prompt_builder(task_config: dict[str, Any], protocol: Protocol) -> Callable[..., list[dict[str, str]]]:
     """Builds the reflection request a reflecting protocol would have sent after the recorded attempt 1 (or
-    after ``failed``, one failed attempt-1 sample), with the task's own templates (the run's recorded config)."""
+    after ``failed``, one failed attempt-1 sample), with the task's own templates (the run's recorded config):
+    the run's own ``protocol`` when it reflects (a plugin's included), else ``reflect``'s."""
     block = ((task_config or {}).get("metadata") or {}).get("reflection") or {}
-    proto = PROTOCOLS[protocol] if PROTOCOLS[protocol].reflects else PROTOCOLS["reflect"]
+    proto = protocol if protocol.reflects else PROTOCOLS["reflect"]
     prompter = Prompter(
         proto,
         {str(k): str(v) for k, v in (block.get("templates") or {}).items()},
