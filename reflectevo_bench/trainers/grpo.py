@@ -78,7 +78,7 @@ def build_grpo_trainer(job: TrainJob, output_dir: Path):
         dataset = Dataset.from_list(
             [{"prompt": r["prompt"], "task": r["task"], "doc_hash": r["doc_hash"]} for r in rows]
         )
-        retry = RetrySettings(job.retry_temperature, job.retry_max_length)
+        retry = RetrySettings(job.retry_temperature, job.retry_max_length, job.retry_reuse_cache)
         rollout, rewards = ReflectionRollout(rows, verifiers, log, retry), [retry_reward]
         settings = retry.describe(verifiers.tasks)
         output_dir.mkdir(parents=True, exist_ok=True)

@@ -48,3 +48,9 @@ def number(rule: str, test: Callable[[Any], bool], whole: bool = False) -> Calla
         return value if whole else float(value)
 
     return check
+
+
+def boolean(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise BenchError(f"{name} must be true or false, got {value!r}")
+    return value

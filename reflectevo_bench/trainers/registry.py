@@ -28,7 +28,7 @@ from typing import Any
 
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.trainers.data.datadir import COLUMNS
-from reflectevo_bench.trainers.keys import SHARED_KEYS, Key, number, one_of
+from reflectevo_bench.trainers.keys import SHARED_KEYS, Key, boolean, number, one_of
 
 PLUGINS_ENV = "REFLECTEVO_PLUGINS"
 ENTRY_POINT_GROUP = "reflectevo_bench.trainers"
@@ -199,6 +199,12 @@ register(
                 None,
                 number("a whole number of tokens >= 1 (null: the task's own)", lambda v: v >= 1, whole=True),
                 "the retry's max new tokens (null: each task's own max_gen_toks)",
+            ),
+            Key(
+                "retry_reuse_cache",
+                True,
+                boolean,
+                "on TRL's HF generation path, the retry continues the reflection's KV cache (false: a fresh prefill)",
             ),
         ),
         batch_spans_processes=True,  # GRPOConfig checks the generation batch (all processes) % num_generations

@@ -24,11 +24,17 @@ from typing import Any
 
 
 def applies(trainer: Any) -> bool:
-    """Whether the trainer generates with plain ``transformers.generate`` on a decoder-only text model."""
+    """Whether the trainer generates with plain ``transformers.generate`` on a decoder-only text model whose layers
+    all attend to the full context (a sliding-window layer's cache drops old positions, so holes in it cannot be
+    masked by position: such models get a fresh prefill)."""
     if getattr(trainer, "use_vllm", False) or getattr(trainer, "use_transformers_continuous_batching", False):
         return False
     config = getattr(getattr(trainer, "model", None), "config", None)
-    return not getattr(config, "is_encoder_decoder", False) and not getattr(trainer, "_is_vlm", False)
+    if config is None or getattr(config, "is_encoder_decoder", False) or getattr(trainer, "_is_vlm", False):
+        return False
+    if getattr(config, "sliding_window", None) and getattr(config, "use_sliding_window", True):
+        return False
+    return all(kind == "full_attention" for kind in (getattr(config, "layer_types", None) or ["full_attention"]))
 
 
 @dataclass

@@ -94,6 +94,7 @@ class RetrySettings:
 
     temperature: float | None = None
     max_length: int | None = None
+    reuse_cache: bool = True  # on TRL's HF path, continue the reflection's KV cache (``retry_cache.py``)
 
     @property
     def greedy(self) -> bool:
@@ -115,6 +116,7 @@ class RetrySettings:
             "retry_decoding": "greedy" if self.greedy else "sampled",
             "retry_max_length": self.max_length,
             "retry_max_length_per_task": self.lengths(tasks),
+            "retry_reuse_cache": self.reuse_cache,
         }
 
 
@@ -202,13 +204,12 @@ class ReflectionRollout:
         verifiers: Verifiers,
         log: RolloutLog,
         retry: RetrySettings | None = None,
-        reuse_cache: bool = True,
     ) -> None:
         self.rows = {prompt_key(row["prompt"]): row for row in rows}
         self.verifiers = verifiers
         self.log = log
         self.retry = retry or RetrySettings()
-        self.reuse_cache = reuse_cache
+        self.reuse_cache = self.retry.reuse_cache
         self.retry_lengths = self.retry.lengths(verifiers.tasks)
         self.retry_max_tokens = max(self.retry_lengths.values(), default=DEFAULT_GEN_KWARGS["max_gen_toks"])
         self.prompters = {

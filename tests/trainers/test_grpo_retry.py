@@ -75,11 +75,19 @@ def _train(tiny_model: Path, failures: Path, out: Path, reuse_cache: bool = True
 
     config = out.parent / f"{out.name}.yaml"
     config.write_text(
-        yaml.safe_dump({**GRPO, **own, "model": str(tiny_model), "data": str(failures), "output_dir": str(out)})
+        yaml.safe_dump(
+            {
+                **GRPO,
+                **own,
+                "retry_reuse_cache": reuse_cache,
+                "model": str(tiny_model),
+                "data": str(failures),
+                "output_dir": str(out),
+            }
+        )
     )
     job = load_job("grpo", config)
     trainer = build_grpo_trainer(job, out)
-    trainer.rollout_func.reuse_cache = reuse_cache
     calls = []
     original = trainer.model.generate
 
@@ -128,6 +136,7 @@ def test_retry_defaults_greedy_with_the_tasks_length(tiny_model, failures, tmp_p
         "retry_decoding": "greedy",
         "retry_max_length": None,
         "retry_max_length_per_task": {"retry_toy": TASK_LENGTH},
+        "retry_reuse_cache": reuse_cache,
     }
     reflection, retry = calls[0], calls[1]
     assert reflection["do_sample"] and reflection["temperature"] == 1.3 and reflection["max_new_tokens"] == 3
@@ -158,6 +167,7 @@ def test_retry_temperature_and_length_are_used(tiny_model, failures, tmp_path):
         ({"retry_temperature": -1}, "retry_temperature must be a number >= 0"),
         ({"retry_max_length": 0}, "retry_max_length must be a whole number"),
         ({"retry_max_length": "long"}, "retry_max_length must be a whole number"),
+        ({"retry_reuse_cache": "yes"}, "retry_reuse_cache must be true or false"),
     ],
 )
 def test_bad_retry_settings_one_line_exit_2(tiny_model, failures, tmp_path, cfg, msg):
