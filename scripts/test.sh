@@ -26,7 +26,7 @@ if [ -z "${PIP_EXTRA_INDEX_URL:-}" ] && ! .venv/bin/python -m pip show -q torch 
   export PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu
   echo "no local torch wheel: installing the CPU build from $PIP_EXTRA_INDEX_URL"
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -c constraints-cpu.txt -e '.[dev]'
+.venv/bin/python -m pip install -q --disable-pip-version-check -c constraints-test.txt -e '.[dev]'
 
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 exec .venv/bin/python -m pytest -q "$@"

@@ -487,8 +487,6 @@ def _check_config(recipe: Recipe, where: str) -> None:
     """TRL keys checked against the trainer's config class (the values are checked by TRL at train time)."""
     import difflib
 
-    from reflectevo_bench.trainers.config import OWN_KEYS
-
     taken = [k for k in SET_BY_EXPERIMENT if k in recipe.config]
     if taken:
         raise BenchError(
@@ -496,12 +494,12 @@ def _check_config(recipe: Recipe, where: str) -> None:
             "stage dir); remove it"
         )
     try:
-        from reflectevo_bench.trainers.config import config_class
+        from reflectevo_bench.trainers.config import config_class, own_keys
 
         cls = config_class(recipe.trainer)
     except ImportError:
         raise BenchError("recipes need TRL: pip install 'reflectevo-bench[train]'") from None
-    known = {f.name for f in dataclasses.fields(cls) if f.init} | set(OWN_KEYS)
+    known = {f.name for f in dataclasses.fields(cls) if f.init} | set(own_keys(recipe.trainer))
     unknown = [k for k in recipe.config if k not in known]
     if unknown:
         hints = [

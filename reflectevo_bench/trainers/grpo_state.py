@@ -88,8 +88,14 @@ class ExactResumeGRPOTrainer(GRPOTrainer):
             return
         path = generation_state_file(Path(checkpoint), self.args.process_index)
         if path.is_file():
-            state = torch.load(path, map_location=self.accelerator.device, weights_only=True)
-            self._step, self._buffered_inputs = int(state["step"]), state["buffer"]
+            try:
+                state = torch.load(path, map_location=self.accelerator.device, weights_only=True)
+                self._step, self._buffered_inputs = int(state["step"]), state["buffer"]
+            except Exception as exc:  # a torn file, or one a future TRL filled with objects we cannot load safely
+                raise BenchError(
+                    f"cannot read {path} ({type(exc).__name__}): resume from another checkpoint, or delete that "
+                    f"checkpoint folder"
+                ) from None
             return
         micro_steps = self.state.global_step * self.args.gradient_accumulation_steps
         if micro_steps % self._generate_every() != 0:

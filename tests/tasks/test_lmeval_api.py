@@ -22,6 +22,14 @@ def test_the_declared_lower_bound_is_the_adapters_and_the_installed_lm_eval_meet
     assert Version(lmeval_api.MIN_LM_EVAL) <= Version(version("lm-eval")) < Version("0.5")
 
 
+def test_the_test_venv_installs_the_lowest_allowed_lm_eval():
+    """scripts/test.sh (CI) installs with constraints-test.txt, which pins lm-eval to the declared lower bound: the
+    whole suite (task loading, stock-equality and parity tests) runs against the oldest lm-eval a user may have."""
+    pins = dict(line.split("==") for line in (REPO / "constraints-test.txt").read_text().splitlines() if "==" in line)
+    assert pins["lm-eval"] == lmeval_api.MIN_LM_EVAL
+    assert "-c constraints-test.txt" in (REPO / "scripts" / "test.sh").read_text()
+
+
 def test_no_module_but_the_adapter_touches_lm_evals_private_api():
     offenders = [
         str(p.relative_to(REPO))
