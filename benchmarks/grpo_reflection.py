@@ -7,7 +7,9 @@
 5. the cost ratios: one reflection-GRPO step (L + L tokens) over one plain TRL GRPO step generating L tokens (half)
    and one generating 2 x L (the same total; every completion forced to its full length with
    ``min_new_tokens``), with the retry continuing the reflection's KV cache and with a fresh retry prefill
-   (``retry_reuse_cache: false``). Goal: <= 1.15x of the same-tokens step.
+   (``retry_reuse_cache: false``); and a plain step generating 2 x L tokens from the reflection prompts themselves
+   (the reflection's longer prompt is inherent to the method; this baseline leaves only the rollout's own cost).
+   Goal: <= 1.15x of the same-tokens step.
 
     python benchmarks/grpo_reflection.py [--model smollm2-135m] [--task arith] [--train-limit 64]
         [--test-limit 60] [--max-steps 20] [--out bench-out/grpo_reflection] [--cost-only]
@@ -43,6 +45,21 @@ def step_seconds(out: Path) -> float:
     return float(metrics.get("seconds_per_step_after_first") or metrics["seconds_per_step"])
 
 
+def reflection_prompts_as_answers(failures: Path, out: Path) -> Path:
+    """A copy of the failures dir whose attempt prompts are the reflection prompts: plain GRPO (``objective:
+    answer``) on it generates from the very prompts reflection-GRPO reflects on (its reward is meaningless; only
+    its cost is read)."""
+    copy = out / "failures-reflection-prompts"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(failures, copy)
+    for name in ("train.jsonl", "eval.jsonl"):
+        path = copy / name
+        if path.exists():
+            rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+            path.write_text("".join(json.dumps({**r, "attempt_prompt": r["prompt"]}) + "\n" for r in rows))
+    return copy
+
+
 def cost_ratio(args: argparse.Namespace, failures: Path, out: Path) -> dict[str, float]:
     """One reflection-GRPO step (L reflection tokens + an L-token retry per completion) against two plain TRL GRPO
     steps on the same prompts and G: one generating L tokens per completion (half the tokens: what the reflection
@@ -65,6 +82,7 @@ def cost_ratio(args: argparse.Namespace, failures: Path, out: Path) -> dict[str,
         ("reflection-fresh-prefill", "reflection", length, {"retry_max_length": length, "retry_reuse_cache": False}),
         ("plain-half", "answer", length, {}),
         ("plain-same", "answer", 2 * length, {}),
+        ("plain-same-prompts", "answer", 2 * length, {"data": str(reflection_prompts_as_answers(failures, out))}),
     )
     results = {}
     for name, objective, tokens, extra in runs:
@@ -85,16 +103,25 @@ def cost_ratio(args: argparse.Namespace, failures: Path, out: Path) -> dict[str,
         results[name] = step_seconds(ckpt)  # the first step (warm-up) left out
     half, same = results["reflection"] / results["plain-half"], results["reflection"] / results["plain-same"]
     fresh = results["reflection-fresh-prefill"] / results["plain-same"]
+    prompts = results["reflection"] / results["plain-same-prompts"]
     print(
         f"\ncost: reflection-GRPO {results['reflection']:.2f} s/step ({length} + {length} tokens per completion; the retry"
         f" continues the reflection's KV cache)"
         f"\n  vs plain GRPO with {length} tokens (half):      {results['plain-half']:.2f} s/step -> {half:.2f}x"
         f"\n  vs plain GRPO with {2 * length} tokens (same total): {results['plain-same']:.2f} s/step -> {same:.2f}x"
         f" (goal <= 1.15x)"
+        f"\n  vs plain GRPO with {2 * length} tokens from the reflection prompts (same prompts, same total):"
+        f" {results['plain-same-prompts']:.2f} s/step -> {prompts:.2f}x"
         f"\n  with a fresh retry prefill (retry_reuse_cache: false): {results['reflection-fresh-prefill']:.2f} s/step"
         f" -> {fresh:.2f}x of the same-tokens step"
     )
-    return {**results, "ratio_vs_half_tokens": half, "ratio_vs_same_tokens": same, "fresh_prefill_vs_same": fresh}
+    return {
+        **results,
+        "ratio_vs_half_tokens": half,
+        "ratio_vs_same_tokens": same,
+        "ratio_vs_same_tokens_same_prompts": prompts,
+        "fresh_prefill_vs_same": fresh,
+    }
 
 
 def main() -> None:

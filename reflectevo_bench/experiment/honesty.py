@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from reflectevo_bench.errors import BenchError
+from reflectevo_bench.jsonl_files import read_numbered
 
 FIELD_MIN_CHARS = 24  # shorter text fields (option letters, labels, numbers) say nothing about identity
 
@@ -107,11 +108,9 @@ def row_doc_hashes(data_dirs: Iterable[Path]) -> dict[str, set[str]]:
             path = Path(d) / name
             if not path.is_file():
                 continue
-            with open(path, encoding="utf-8") as fh:
-                for line in fh:
-                    if line.strip():
-                        row = json.loads(line)
-                        out.setdefault(str(row.get("task")), set()).add(str(row.get("doc_hash")))
+            for _, row in read_numbered(path):
+                if isinstance(row, dict):
+                    out.setdefault(str(row.get("task")), set()).add(str(row.get("doc_hash")))
     return out
 
 

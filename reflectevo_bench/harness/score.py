@@ -8,6 +8,7 @@ from typing import Any
 
 from reflectevo_bench.errors import BenchError, one_line
 from reflectevo_bench.harness.run_dir import write_json_atomic
+from reflectevo_bench.jsonl_files import read_numbered
 from reflectevo_bench.tasks.eval_task import EvalTask
 
 
@@ -16,26 +17,18 @@ def read_predictions(path: Path) -> list[dict[str, Any]]:
         raise BenchError(f"--predictions {path} does not exist")
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
-    with open(path, encoding="utf-8") as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise BenchError(f"{path} line {number}: not valid JSON ({exc.msg})") from None
-            if isinstance(row, dict) and "response" not in row:
-                row = lm_eval_row(row, seen)
-                if row is None:
-                    continue  # lm-eval logs a doc once per filter: the first row scores it
-            if not isinstance(row, dict) or not isinstance(row.get("response"), str):
-                raise BenchError(
-                    f'{path} line {number}: each row needs a string "response" '
-                    '(or lm-eval\'s "resps" / "filtered_resps")'
-                )
-            if not isinstance(row.get("doc"), dict) and not isinstance(row.get("doc_id"), int):
-                raise BenchError(f'{path} line {number}: each row needs "doc" (a dataset row) or "doc_id" (an int)')
-            rows.append(row)
+    for number, row in read_numbered(path, "--predictions"):
+        if isinstance(row, dict) and "response" not in row:
+            row = lm_eval_row(row, seen)
+            if row is None:
+                continue  # lm-eval logs a doc once per filter: the first row scores it
+        if not isinstance(row, dict) or not isinstance(row.get("response"), str):
+            raise BenchError(
+                f'{path} line {number}: each row needs a string "response" (or lm-eval\'s "resps" / "filtered_resps")'
+            )
+        if not isinstance(row.get("doc"), dict) and not isinstance(row.get("doc_id"), int):
+            raise BenchError(f'{path} line {number}: each row needs "doc" (a dataset row) or "doc_id" (an int)')
+        rows.append(row)
     if not rows:
         raise BenchError(f"--predictions {path} holds no rows")
     return rows

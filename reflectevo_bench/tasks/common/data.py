@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from reflectevo_bench.errors import BenchError, one_line
+from reflectevo_bench.jsonl_files import numbered_lines
 
 Rows = list[dict[str, Any]]
 
@@ -31,27 +32,25 @@ def read_records(path: Path) -> Rows:
             text = fh.read()
     except OSError as exc:
         raise BenchError(f"cannot read data file {path}: {exc.strerror or exc}") from None
+    except (UnicodeDecodeError, EOFError) as exc:  # not UTF-8 text, or a torn .gz
+        raise BenchError(f"data file {path} is not readable text: {one_line(exc, 200)}") from None
     stripped = text.lstrip()
     if stripped.startswith(("[", "{")):
         try:
             value = json.loads(text)
-        except json.JSONDecodeError:
+        except ValueError:
             value = None
-        if isinstance(value, list):
-            return [dict(r) for r in value]
         if isinstance(value, dict):
-            if isinstance(value.get("examples"), list):
-                return [dict(r) for r in value["examples"]]
-            return [value]
-    rows = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise BenchError(f"data file {path} line {number} is not valid JSON ({exc.msg})") from None
-    return rows
+            value = value["examples"] if isinstance(value.get("examples"), list) else [value]
+        if isinstance(value, list):
+            return [_record(row, path, f"record {i}") for i, row in enumerate(value, 1)]
+    return [_record(row, path, f"line {n}") for n, row in numbered_lines(text.splitlines(), path, "data file")]
+
+
+def _record(row: Any, path: Path, where: str) -> dict[str, Any]:
+    if not isinstance(row, dict):
+        raise BenchError(f"data file {path} {where} is not a JSON object (a dataset row)")
+    return dict(row)
 
 
 def local_file(data_dir: str | Path, relative: str, task: str, alternatives: Iterable[str] = ()) -> Path:

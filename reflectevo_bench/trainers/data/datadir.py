@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from reflectevo_bench.errors import BenchError, one_line
+from reflectevo_bench.jsonl_files import read_numbered
 
 CARD = "card.json"  # a data dir's card (written last: a dir with a card is complete)
 TRAIN_FILE, EVAL_FILE = "train.jsonl", "eval.jsonl"
@@ -98,32 +99,25 @@ def read_data_dir(path: Path, card: dict[str, Any] | None = None) -> DataDir:
 def _read_rows(path: Path, columns: tuple[str, ...], keep: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
     """Rows with their chat columns checked; only the columns TRL reads, or ``keep`` (all of them present)."""
     rows = []
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise BenchError(f"{path} line {n} is not valid JSON: {one_line(exc) or type(exc).__name__}") from exc
-            if not isinstance(row, dict):
-                raise BenchError(f"{path} line {n} is not a JSON object")
-            missing = [c for c in columns if c not in row]
-            if missing:
-                raise BenchError(f"{path} line {n} lacks {', '.join(missing)} (rows need {', '.join(columns)})")
-            for c in columns:
-                _check_messages(row[c], f"{path} line {n} {c}")
-            if keep is not None:
-                absent = [c for c in keep if c not in row]
-                if absent:
-                    raise BenchError(
-                        f"{path} line {n} lacks {', '.join(absent)}: rebuild it with "
-                        "`reflectevo-bench data build --kind failures`"
-                    )
-                rows.append({c: row[c] for c in keep})
-                continue
-            # only the columns TRL reads: task, doc_hash, source_run stay in the file and the card
-            rows.append({c: [{"role": m["role"], "content": m["content"]} for m in row[c]] for c in columns})
+    for n, row in read_numbered(path):
+        if not isinstance(row, dict):
+            raise BenchError(f"{path} line {n} is not a JSON object")
+        missing = [c for c in columns if c not in row]
+        if missing:
+            raise BenchError(f"{path} line {n} lacks {', '.join(missing)} (rows need {', '.join(columns)})")
+        for c in columns:
+            _check_messages(row[c], f"{path} line {n} {c}")
+        if keep is not None:
+            absent = [c for c in keep if c not in row]
+            if absent:
+                raise BenchError(
+                    f"{path} line {n} lacks {', '.join(absent)}: rebuild it with "
+                    "`reflectevo-bench data build --kind failures`"
+                )
+            rows.append({c: row[c] for c in keep})
+            continue
+        # only the columns TRL reads: task, doc_hash, source_run stay in the file and the card
+        rows.append({c: [{"role": m["role"], "content": m["content"]} for m in row[c]] for c in columns})
     return rows
 
 

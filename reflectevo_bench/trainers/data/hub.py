@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from reflectevo_bench.errors import BenchError, one_line
+from reflectevo_bench.jsonl_files import read_numbered
 
 _ON = {"1", "true", "yes", "on"}
 
@@ -39,7 +40,7 @@ def check_targets(save_to_disk: Path | None, push_to_hub: str | None) -> None:
 def _rows(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [row for _, row in read_numbered(path)]
 
 
 def dataset_dict(data_dir: Path):

@@ -28,6 +28,7 @@ from typing import Any
 
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.harness.protocols import ANSWER_MARKER
+from reflectevo_bench.jsonl_files import numbered_lines
 
 KINDS = ("dplus", "dplus-oneturn", "dpm", "dpref")
 TRANSCRIPT = re.compile(r"\(BEGIN\).*?\(END\)", re.DOTALL)
@@ -145,13 +146,7 @@ def read_rows(path: Path) -> Iterator[tuple[int, Any]]:
             raise BenchError(f"{path} is not valid JSON ({exc})") from None
         yield from enumerate(rows, 1)
         return
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            yield number, json.loads(line)
-        except ValueError as exc:
-            raise BenchError(f"{path} line {number} is not valid JSON ({exc})") from None
+    yield from numbered_lines(text.splitlines(), path)
 
 
 def convert(path: Path, kind: str, task: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
