@@ -13,6 +13,7 @@ import pytest
 import torch
 import yaml
 from click.testing import CliRunner
+from mined_failures import parity_failures
 from parity_task import write_parity_task
 from rich.console import Console
 from safetensors.torch import load_file
@@ -30,37 +31,8 @@ def _rows(out: Path) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def failures(tiny_model, tmp_path_factory) -> Path:
-    """A `failures` data dir (6 failed docs) of a sampled single-attempt run of the tiny model on the parity task."""
-    from reflectevo_bench.harness.run import RunOptions, run
-
-    root = tmp_path_factory.mktemp("grpo-resume")
-    task = write_parity_task(root, "grpo_resume_toy", {"test": range(12)}, max_gen_toks=4)
-    run(
-        RunOptions(
-            model_args=f"pretrained={tiny_model}",
-            tasks=str(task),
-            protocol="single",
-            gen_kwargs="do_sample=true,temperature=1.0",
-            output=str(root / "run"),
-        ),
-        Console(file=open("/dev/null", "w")),
-    )
-    res = CliRunner().invoke(
-        main,
-        [
-            "data",
-            "build",
-            "--kind",
-            "failures",
-            str(root / "run"),
-            "--out",
-            str(root / "failures"),
-            "--eval-fraction",
-            "0",
-        ],
-    )
-    assert res.exit_code == 0, res.output
-    return root / "failures"
+    """A `failures` data dir of a sampled single-attempt run of the tiny model on the parity task."""
+    return parity_failures(tiny_model, tmp_path_factory.mktemp("grpo-resume"), "grpo_resume_toy", 12, 4)
 
 
 def test_resumed_grpo_logs_each_step_once(tiny_model, failures, tmp_path):
@@ -115,7 +87,7 @@ EXACT = {
     "disable_tqdm": True,
 }
 N, K = 10, 7  # steps in all; the interrupted run's last checkpoint
-TIMINGS = ("step_time", "rollout/reflection_s", "rollout/retry_s", "rollout/verify_s")
+TIMINGS = ("step_time", "rollout/generate_s", "rollout/reflection_s", "rollout/retry_s", "rollout/verify_s")
 
 
 def _logged(checkpoint: Path) -> list[dict]:
@@ -157,11 +129,16 @@ def test_resumed_grpo_equals_the_uninterrupted_run(tiny_model, failures, tmp_pat
     for name in ("model.safetensors", "reflectevo_checkpoint.json"):
         (cut / name).unlink()
     controls = {}
-    for name, drop in (("no-rng", "rng_state.pth"), ("no-generation", "grpo_generation_state.pt")):
+    for name, drop in (
+        ("no-rng", "rng_state.pth"),
+        ("no-generation", "grpo_generation_state.pt"),
+        ("torn-generation", "grpo_generation_state.pt"),
+    ):
         controls[name] = tmp_path / name
         shutil.copytree(cut / f"checkpoint-{K}", controls[name] / f"checkpoint-{K}")
         shutil.copy(cut / "rollouts.jsonl", controls[name] / "rollouts.jsonl")
         (controls[name] / f"checkpoint-{K}" / drop).unlink()
+    (controls["torn-generation"] / f"checkpoint-{K}" / "grpo_generation_state.pt").write_bytes(b"PK\x03\x04 torn")
     res = train(config("cut", 1), "--set", "resume_from_checkpoint=true")
     assert res.exit_code == 0, res.output
     record = json.loads((cut / "reflectevo_checkpoint.json").read_text())
@@ -189,6 +166,9 @@ def test_resumed_grpo_equals_the_uninterrupted_run(tiny_model, failures, tmp_pat
     res = train(config("no-generation", 1), "--set", "resume_from_checkpoint=true")
     assert res.exit_code == 2
     assert "inside a generation batch" in res.output and "grpo_generation_state.pt" in res.output
+    res = train(config("torn-generation", 1), "--set", "resume_from_checkpoint=true")
+    assert res.exit_code == 2 and "cannot read" in res.output and "grpo_generation_state.pt" in res.output
+    assert "Traceback" not in res.output and res.output.strip().splitlines()[-1].startswith("error: cannot read")
 
 
 def test_drop_redone_rollouts_keeps_earlier_steps_and_eval_at_the_checkpoint(tmp_path):

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from mined_failures import parity_failures
 from parity_task import write_parity_task
 from rich.console import Console
 
@@ -36,36 +37,7 @@ TASK_LENGTH = 7
 
 @pytest.fixture(scope="module")
 def failures(tiny_model, tmp_path_factory) -> Path:
-    from reflectevo_bench.harness.run import RunOptions, run
-
-    root = tmp_path_factory.mktemp("retry")
-    task_yaml = write_parity_task(root, "retry_toy", {"test": range(16)}, max_gen_toks=TASK_LENGTH)
-    run(
-        RunOptions(
-            model_args=f"pretrained={tiny_model}",
-            tasks=str(task_yaml),
-            protocol="single",
-            gen_kwargs="do_sample=true,temperature=1.0",
-            output=str(root / "run"),
-        ),
-        Console(file=open("/dev/null", "w")),
-    )
-    result = CliRunner().invoke(
-        main,
-        [
-            "data",
-            "build",
-            "--kind",
-            "failures",
-            str(root / "run"),
-            "--out",
-            str(root / "failures"),
-            "--eval-fraction",
-            "0",
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    return root / "failures"
+    return parity_failures(tiny_model, tmp_path_factory.mktemp("retry"), "retry_toy", 16, TASK_LENGTH)
 
 
 def _train(tiny_model: Path, failures: Path, out: Path, reuse_cache: bool = True, **own) -> tuple[list[dict], object]:

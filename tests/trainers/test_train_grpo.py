@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from mined_failures import mine_failures, parity_failures
 from parity_task import write_parity_task
 from rich.console import Console
 
@@ -34,36 +35,8 @@ GRPO = {
 
 @pytest.fixture(scope="module")
 def toy_failures(tiny_model, tmp_path_factory) -> tuple[Path, Path]:
-    from reflectevo_bench.harness.run import RunOptions, run
-
     root = tmp_path_factory.mktemp("grpo")
-    task_yaml = write_parity_task(root, "grpo_toy", {"test": range(24)}, max_gen_toks=6)
-    run(
-        RunOptions(
-            model_args=f"pretrained={tiny_model}",
-            tasks=str(task_yaml),
-            protocol="single",
-            gen_kwargs="do_sample=true,temperature=1.0",
-            output=str(root / "run"),
-        ),
-        Console(file=open("/dev/null", "w")),
-    )
-    result = CliRunner().invoke(
-        main,
-        [
-            "data",
-            "build",
-            "--kind",
-            "failures",
-            str(root / "run"),
-            "--out",
-            str(root / "failures"),
-            "--eval-fraction",
-            "0",
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    return root / "failures", task_yaml
+    return parity_failures(tiny_model, root, "grpo_toy", 24, 6), root / "grpo_toy.yaml"
 
 
 def _config(tmp_path: Path, **cfg) -> Path:
@@ -246,40 +219,16 @@ def test_mbpp_retries_are_judged_in_the_sandbox(tiny_model, shared_data, tmp_pat
     from reflectevo_bench.trainers.config import load_job
     from reflectevo_bench.trainers.grpo import build_grpo_trainer
 
-    run(
-        RunOptions(
-            model_args=f"pretrained={tiny_model}",
-            tasks="mbpp",
-            limit=2,
-            protocol="single",
-            data_dir=str(shared_data),
-            gen_kwargs="max_gen_toks=6",
-            output=str(tmp_path / "run"),
-        ),
-        Console(file=open("/dev/null", "w")),
+    failures = mine_failures(
+        tiny_model, tmp_path, "mbpp", limit=2, data_dir=str(shared_data), gen_kwargs="max_gen_toks=6"
     )
-    result = CliRunner().invoke(
-        main,
-        [
-            "data",
-            "build",
-            "--kind",
-            "failures",
-            str(tmp_path / "run"),
-            "--out",
-            str(tmp_path / "failures"),
-            "--eval-fraction",
-            "0",
-        ],
-    )
-    assert result.exit_code == 0, result.output
     out = tmp_path / "ckpt"
     job = load_job(
         "grpo",
         _config(
             tmp_path,
             model=str(tiny_model),
-            data=str(tmp_path / "failures"),
+            data=str(failures),
             output_dir=str(out),
             max_steps=1,
             num_generations=2,
@@ -289,7 +238,7 @@ def test_mbpp_retries_are_judged_in_the_sandbox(tiny_model, shared_data, tmp_pat
     trainer = build_grpo_trainer(job, out)
     rows = {
         json.dumps(json.loads(line)["prompt"]): json.loads(line)
-        for line in (tmp_path / "failures" / "train.jsonl").read_text().splitlines()
+        for line in (failures / "train.jsonl").read_text().splitlines()
     }
     tok = trainer.processing_class
     generate, calls = trainer._generate_single_turn, []
