@@ -104,7 +104,8 @@ def _generate(model: Any, ids: Any, mask: Any, config: Any, cache: Any = None) -
         use_cache=True,
         **kwargs,
     )
-    return out.sequences, getattr(out, "cache", None) or getattr(out, "past_key_values", None)
+    cache = getattr(out, "cache", None)  # transformers 5; 4.x calls it past_key_values
+    return out.sequences, cache if cache is not None else getattr(out, "past_key_values", None)
 
 
 def _common_prefix(cached: list[int], wanted: list[int]) -> int:

@@ -293,9 +293,10 @@ def test_fewshot_as_multiturn_is_identity_when_a_task_uses_few_shot(tmp_path):
     assert code == 2 and "differs in: fewshot_as_multiturn)" in output, output
 
 
-def test_command_line_gives_every_option_back():
+def test_command_line_gives_every_option_back(monkeypatch):
     """Isolated experiment stages run `run` in a subprocess from RunOptions: every option set away from its default
     (each field with a flag, whatever its type) reaches the command line and parses back to the same options."""
+    monkeypatch.delenv("REFLECTEVO_DATA_DIR", raising=False)  # --data-dir's default comes from it
     from reflectevo_bench.experiment.execute import run_argv
     from reflectevo_bench.harness.run_options import command_line
 
