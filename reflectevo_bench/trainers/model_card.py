@@ -8,8 +8,6 @@ from typing import Any
 
 from reflectevo_bench.trainers.data.hf_card import front_matter
 
-TRAINERS = {"sft": "SFT", "dpo": "DPO", "grpo": "GRPO"}
-
 
 def base_model_name(model_spec: str, model_path: str) -> tuple[str, str | None]:
     """(the name to show, the hub id for the card's ``base_model:`` or None): a hub id as written, an alias's
@@ -26,7 +24,9 @@ def base_model_name(model_spec: str, model_path: str) -> tuple[str, str | None]:
 
 def model_card(job: Any, saved: dict[str, Any], metrics: dict[str, Any] | None) -> str:
     name, hub_id = base_model_name(job.model_spec, job.model)
-    trainer = TRAINERS.get(job.trainer, job.trainer)
+    from reflectevo_bench.trainers.registry import get
+
+    trainer = get(job.trainer).display_name
     meta: dict[str, Any] = {"library_name": "transformers", "tags": ["trl", job.trainer, "reflectevo-bench"]}
     if hub_id:
         meta = {"base_model": hub_id, **meta}

@@ -46,6 +46,11 @@ class Trainer:
     trl_defaults: dict[str, Any] = field(default_factory=dict)  # defaults that differ from TRL's
     keys: tuple[Key, ...] = ()  # its own config keys (their defaults and checks)
     batch_spans_processes: bool = False  # its TRL config checks the batch of all processes when parsed
+    title: str | None = None  # its name in model cards ("TRL's <title> trainer"; default: the name in capitals)
+
+    @property
+    def display_name(self) -> str:
+        return self.title or self.name.upper()
 
     def config_class(self) -> type:
         return _resolve(self.config)

@@ -157,7 +157,7 @@ def test_train_toy_from_a_plugin_file(tiny_model, data_root, write_config, tmp_p
     )
     assert r.returncode == 0, r.stderr[-2000:]
     record = json.loads((out / "reflectevo_checkpoint.json").read_text())
-    assert record["trainer"] == "toy"
+    assert record["trainer"] == "toy" and "TRL's toy scaled-loss SFT trainer" in (out / "README.md").read_text()
     assert changed(weights(tiny_model), weights(out))  # positive control: the scaled loss trained
 
 
