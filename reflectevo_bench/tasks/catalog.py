@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reflectevo_bench.tasks.generate_yamls import BBH_SUBTASKS
 from reflectevo_bench.tasks.registry import TASKS_ROOT
 
 SPLIT_KEYS = ("training_split", "validation_split", "test_split", "fewshot_split")
@@ -82,34 +83,10 @@ KNOWN_SIZES: dict[str, int] = {
     "bigbench_reflectevo": 500,
     "countdown_tinyzero": 15000,
     "xlam_fc": 12000,
+    # BBH: 250 docs a subtask but three
     **{
-        f"bbh_{t}": 250
-        for t in (
-            "boolean_expressions",
-            "date_understanding",
-            "disambiguation_qa",
-            "dyck_languages",
-            "formal_fallacies",
-            "geometric_shapes",
-            "hyperbaton",
-            "logical_deduction_five_objects",
-            "logical_deduction_seven_objects",
-            "logical_deduction_three_objects",
-            "movie_recommendation",
-            "multistep_arithmetic_two",
-            "navigate",
-            "object_counting",
-            "reasoning_about_colored_objects",
-            "ruin_names",
-            "salient_translation_error_detection",
-            "sports_understanding",
-            "temporal_sequences",
-            "tracking_shuffled_objects_five_objects",
-            "tracking_shuffled_objects_seven_objects",
-            "tracking_shuffled_objects_three_objects",
-            "web_of_lies",
-            "word_sorting",
-        )
+        f"bbh_{t}": {"causal_judgement": 187, "penguins_in_a_table": 146, "snarks": 178}.get(t, 250)
+        for t in BBH_SUBTASKS
     },
     "bfcl_simple": 400,
     "bfcl_multiple": 200,
@@ -118,9 +95,6 @@ KNOWN_SIZES: dict[str, int] = {
     "bfcl_live_simple": 258,
     "bfcl_live_multiple": 1053,
     "bfcl_irrelevance": 240,  # BFCL v4 (bfcl-eval) files
-    "bbh_causal_judgement": 187,
-    "bbh_penguins_in_a_table": 146,
-    "bbh_snarks": 178,
 }
 
 

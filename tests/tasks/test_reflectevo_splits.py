@@ -11,19 +11,11 @@ from hypothesis import strategies as st
 
 from reflectevo_bench.errors import BenchError
 from reflectevo_bench.tasks.common.splits import KEYS_FILE, content_key, held_out_keys, question_body
+from reflectevo_bench.tasks.hendrycks_math.data import SUBJECTS
 from reflectevo_bench.tasks.reflectevo_keys import KEY_TEXT, files
 from reflectevo_bench.tasks.registry import load_eval_tasks
 
 TASKS = ["logiqa_reflectevo", "math_reflectevo", "mbpp_reflectevo", "bigbench_reflectevo"]
-SUBJECTS = (
-    "algebra",
-    "counting_and_probability",
-    "geometry",
-    "intermediate_algebra",
-    "number_theory",
-    "prealgebra",
-    "precalculus",
-)
 
 
 def _load(task: str, data_dir: Path | str, split: str | None = "train", **meta):

@@ -4,16 +4,13 @@ on the parity-coin toy task (tests/parity_task.py), so groups have reward varian
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from click.testing import CliRunner
+from launch import torchrun_train
 from mined_failures import mine_failures, parity_failures
 from parity_task import write_parity_task
 from rich.console import Console
@@ -151,9 +148,6 @@ def test_bad_grpo_configs_one_line_exit_2(tiny_model, toy_failures, tmp_path):
 
 
 def test_torchrun_two_ranks_see_different_prompts(tiny_model, toy_failures, tmp_path):
-    torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent))
-    if torchrun is None:
-        pytest.skip("torchrun not installed")
     failures, _ = toy_failures
     out = tmp_path / "ddp"
     cfg = _config(
@@ -165,41 +159,7 @@ def test_torchrun_two_ranks_see_different_prompts(tiny_model, toy_failures, tmp_
         per_device_train_batch_size=2,
         num_generations=2,
     )
-    env = dict(
-        os.environ,
-        HF_HUB_OFFLINE="1",
-        HF_DATASETS_OFFLINE="1",
-        TRANSFORMERS_OFFLINE="1",
-        OMP_NUM_THREADS="1",
-        TOKENIZERS_PARALLELISM="false",
-    )
-    proc = subprocess.Popen(
-        [
-            torchrun,
-            "--standalone",
-            "--nproc_per_node",
-            "2",
-            "-m",
-            "reflectevo_bench",
-            "train",
-            "grpo",
-            "--config",
-            str(cfg),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        start_new_session=True,
-    )
-    try:
-        _, stderr = proc.communicate(timeout=300)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        raise
-    assert proc.returncode == 0, stderr[-3000:]
+    torchrun_train("grpo", cfg, tmp_path, timeout=300)
     rank0 = [json.loads(x) for x in (out / "rollouts.jsonl").read_text().splitlines()]
     rank1 = [json.loads(x) for x in (out / "rollouts.rank1.jsonl").read_text().splitlines()]
     assert len(rank0) == len(rank1) == 2 * 2
