@@ -17,22 +17,15 @@ def cli(*args):
     return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
+def run_toy(toy_yaml, out, *extra):
+    """`run` of the scripted model on the toy task into ``out``."""
+    return cli("run", "--model", "scripted-test", "--tasks", toy_yaml, "--output", out, *extra)
+
+
 @pytest.fixture
 def run_dir(toy_yaml, tmp_path):
     out = tmp_path / "run"
-    r = cli(
-        "run",
-        "--model",
-        "scripted-test",
-        "--tasks",
-        toy_yaml,
-        "--protocol",
-        "reflect",
-        "--output",
-        out,
-        "--format",
-        "json",
-    )
+    r = run_toy(toy_yaml, out, "--protocol", "reflect", "--format", "json")
     assert r.exit_code == 0, r.output
     return out
 
@@ -62,19 +55,7 @@ def test_results_to_tensorboard(run_dir, tmp_path):
 
 def test_run_writes_tensorboard_too(toy_yaml, tmp_path):
     board = tmp_path / "tb"
-    r = cli(
-        "run",
-        "--model",
-        "scripted-test",
-        "--tasks",
-        toy_yaml,
-        "--output",
-        tmp_path / "run",
-        "--format",
-        "json",
-        "--tensorboard",
-        board,
-    )
+    r = run_toy(toy_yaml, tmp_path / "run", "--format", "json", "--tensorboard", board)
     assert r.exit_code == 0, r.output
     results = json.loads((tmp_path / "run" / "results.json").read_text())
     assert {k: v[0] for k, v in _read_events(board).items()} == pytest.approx(scalars(results))
@@ -82,17 +63,7 @@ def test_run_writes_tensorboard_too(toy_yaml, tmp_path):
 
 def test_tensorboard_dir_that_is_a_file_is_refused(toy_yaml, tmp_path):
     (tmp_path / "tb").write_text("x")
-    r = cli(
-        "run",
-        "--model",
-        "scripted-test",
-        "--tasks",
-        toy_yaml,
-        "--output",
-        tmp_path / "run",
-        "--tensorboard",
-        tmp_path / "tb",
-    )
+    r = run_toy(toy_yaml, tmp_path / "run", "--tensorboard", tmp_path / "tb")
     assert r.exit_code == 2 and "is a file" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "run").exists()
 
@@ -102,25 +73,13 @@ def test_wandb_missing_is_refused_before_anything_is_written(toy_yaml, tmp_path,
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "wandb" else real(name, *a))
-    r = cli(
-        "run",
-        "--model",
-        "scripted-test",
-        "--tasks",
-        toy_yaml,
-        "--output",
-        tmp_path / "run",
-        "--wandb-args",
-        "project=x,mode=offline",
-    )
+    r = run_toy(toy_yaml, tmp_path / "run", "--wandb-args", "project=x,mode=offline")
     assert r.exit_code == 2, r.output
     assert r.stderr.strip().splitlines() == [
         "error: --wandb-args needs the wandb package, which is not installed: pip install wandb"
     ]
     assert not (tmp_path / "run").exists()
-    r = cli(
-        "run", "--model", "scripted-test", "--tasks", toy_yaml, "--output", tmp_path / "run", "--wandb-args", "project"
-    )
+    r = run_toy(toy_yaml, tmp_path / "run", "--wandb-args", "project")
     assert r.exit_code == 2 and "--wandb-args" in r.stderr and not (tmp_path / "run").exists()
 
 
