@@ -40,13 +40,25 @@ def invoke_lb(args: list[str]):
     return CliRunner().invoke(leaderboard, [str(a) for a in args])
 
 
-def make_run(root: Path, name: str, model: Path, protocol: str = "reflect", tasks: str = TASKS) -> Path:
+SAMPLED = "do_sample=true,temperature=1.0,max_gen_toks=8"
+
+
+def make_run(
+    root: Path,
+    name: str,
+    model: Path | None = None,
+    protocol: str = "reflect",
+    tasks: str = TASKS,
+    gen_kwargs: str = SAMPLED,
+    model_args: str | None = None,
+) -> Path:
+    """A run of ``model`` (or of ``model_args``) on the leaderboard tests' docs into ``root/name``."""
     out = root / name
     result = invoke_main(
         [
             "run",
             "--model-args",
-            f"pretrained={model}",
+            model_args or f"pretrained={model}",
             "--tasks",
             tasks,
             "--limit",
@@ -54,7 +66,7 @@ def make_run(root: Path, name: str, model: Path, protocol: str = "reflect", task
             "--protocol",
             protocol,
             "--gen-kwargs",
-            "do_sample=true,temperature=1.0,max_gen_toks=8",
+            gen_kwargs,
             "--output",
             str(out),
         ]

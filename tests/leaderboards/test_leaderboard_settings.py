@@ -13,6 +13,7 @@ from lb_helpers import (
     copy_run,
     invoke_lb,
     invoke_main,
+    make_run,
     rewrite_records,
     runs,  # noqa: F401  (session fixture)
 )
@@ -22,24 +23,12 @@ from lb_helpers import (
 def short_run(runs, tmp_path_factory):  # noqa: F811
     """The base model greedy with a 4-token cap: a different generation setting on the same docs and prompts."""
     manifest = json.loads((runs["base"] / "run.json").read_text())
-    out = tmp_path_factory.mktemp("lb_short") / "short"
-    result = invoke_main(
-        [
-            "run",
-            "--model-args",
-            manifest["identity"]["model_args"],
-            "--tasks",
-            TASKS,
-            "--limit",
-            str(LIMIT),
-            "--gen-kwargs",
-            "do_sample=false,max_gen_toks=4",
-            "--output",
-            str(out),
-        ]
+    return make_run(
+        tmp_path_factory.mktemp("lb_short"),
+        "short",
+        gen_kwargs="do_sample=false,max_gen_toks=4",
+        model_args=manifest["identity"]["model_args"],
     )
-    assert result.exit_code == 0, result.output
-    return out
 
 
 def test_build_refuses_a_gen_settings_mismatch_in_one_line(runs, short_run, tmp_path):  # noqa: F811
@@ -92,25 +81,7 @@ def test_build_refuses_another_chat_template(runs, tmp_path):  # noqa: F811
 
 def test_build_control_retry_adds_the_gain_and_its_plot(runs, tmp_path):  # noqa: F811
     manifest = json.loads((runs["candidate"] / "run.json").read_text())
-    retry = tmp_path / "retry"
-    result = invoke_main(
-        [
-            "run",
-            "--model-args",
-            manifest["identity"]["model_args"],
-            "--tasks",
-            TASKS,
-            "--limit",
-            str(LIMIT),
-            "--protocol",
-            "retry",
-            "--gen-kwargs",
-            "do_sample=true,temperature=1.0,max_gen_toks=8",
-            "--output",
-            str(retry),
-        ]
-    )
-    assert result.exit_code == 0, result.output
+    retry = make_run(tmp_path, "retry", protocol="retry", model_args=manifest["identity"]["model_args"])
     out = tmp_path / "board"
     result = invoke_lb(
         ["build", runs["candidate"], "--role", f"base={runs['base']}", "--control", f"retry={retry}", "--out", out]
