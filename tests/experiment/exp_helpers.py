@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
+
+REPO = Path(__file__).resolve().parents[2]
 
 FAST = {
     "max_steps": 2,
@@ -75,3 +82,26 @@ def refused(result, *needles: str) -> str:
     for needle in needles:
         assert needle in lines[0], lines[0]
     return lines[0]
+
+
+def start_experiment(spec: Path, out: Path) -> subprocess.Popen:
+    """`experiment run SPEC --out OUT -q` offline in its own process group (a kill -9 takes its stages too)."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "reflectevo_bench", "experiment", "run", str(spec), "--out", str(out), "-q"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+
+
+def wait_running(proc: subprocess.Popen, ready: Callable[[], bool], timeout: float, poll: float = 0.05) -> None:
+    """Wait until ``ready()`` (or ``timeout`` seconds); the experiment must still be running then."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        if ready():
+            break
+        time.sleep(poll)
+    assert proc.poll() is None, proc.stderr.read().decode()[-2000:]

@@ -6,19 +6,15 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import yaml
 from click.testing import CliRunner
-from exp_helpers import FAST, make_spec
+from exp_helpers import FAST, make_spec, start_experiment, wait_running
 
 from reflectevo_bench.cli import main
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def cli(*args):
@@ -244,21 +240,8 @@ def test_kill_9_during_training_then_rerun(tiny_model, big_tiny, toy_task, tmp_p
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump(spec))
     out = tmp_path / "exp"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "reflectevo_bench", "experiment", "run", str(path), "--out", str(out), "-q"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    deadline = time.time() + 150
-    while time.time() < deadline and proc.poll() is None:
-        if list(out.glob("ckpt/sft-*/checkpoint-*/trainer_state.json")):
-            break
-        time.sleep(0.05)
-    assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+    proc = start_experiment(path, out)
+    wait_running(proc, lambda: bool(list(out.glob("ckpt/sft-*/checkpoint-*/trainer_state.json"))), 150)
     rows = {r["stage"]: r["state"] for r in json.loads(cli("experiment", "status", out, "--json").output)}
     assert rows["train:sft"] == "running" and rows["eval:given:reflect"] == "pending"
     os.killpg(proc.pid, signal.SIGKILL)

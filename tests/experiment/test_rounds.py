@@ -6,20 +6,15 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 import yaml
 from click.testing import CliRunner
-from exp_helpers import FAST, make_spec
+from exp_helpers import FAST, make_spec, start_experiment, wait_running
 
 from reflectevo_bench.cli import main
 from reflectevo_bench.errors import BenchError
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def cli(*args):
@@ -82,22 +77,13 @@ def test_two_rounds_end_to_end_with_kill_9_in_round_2(tiny_model, big_tiny, toy_
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump(_spec(tiny_model, big_tiny, toy_task)))
     out = tmp_path / "exp"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "reflectevo_bench", "experiment", "run", str(path), "--out", str(out), "-q"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    deadline = time.time() + 240
-    while time.time() < deadline and proc.poll() is None:
+    proc = start_experiment(path, out)
+
+    def round_2_generating() -> bool:
         manifests = list(out.glob("runs/data@r2-*/run.json"))
-        if manifests and _has_session(manifests[0]):  # round 2's data run has started generating
-            break
-        time.sleep(0.01)
-    assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+        return bool(manifests) and _has_session(manifests[0])  # round 2's data run has started generating
+
+    wait_running(proc, round_2_generating, 240, poll=0.01)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     rows = {r["stage"]: r["state"] for r in json.loads(cli("experiment", "status", out, "--json").output)}
